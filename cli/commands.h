@@ -1,0 +1,20 @@
+// Every `aligners <command>` entry point. Each lives in cli/cmd_<name>.cpp,
+// parses its own flags with ArgParser, and returns the process exit code
+// (0 ok, 1 bad input, 2 usage error). Errors are thrown as aligners::Error /
+// UsageError and turned into messages and exit codes by main().
+#pragma once
+
+namespace aligners::cli {
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(int argc, char** argv);  // argv[0] is the command name
+};
+
+// The command table (cli/main.cpp), in the order `aligners --help` lists it.
+const Command* commands(int* count);
+
+int cmd_version(int argc, char** argv);
+
+}  // namespace aligners::cli

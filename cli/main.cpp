@@ -1,0 +1,72 @@
+// `aligners`: one program, git-style subcommands. This file is only the
+// dispatcher: find the command, run it, turn errors into messages and exit
+// codes. Each command's code is in cli/cmd_<name>.cpp.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+namespace aligners::cli {
+
+static const Command kCommands[] = {
+    {"version", "print the version and build configuration", cmd_version},
+};
+
+const Command* commands(int* count) {
+    *count = int(sizeof kCommands / sizeof kCommands[0]);
+    return kCommands;
+}
+
+static void print_usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: aligners <command> [options]\n\n"
+                 "Decoupled LLM alignment: synthetic data, aligners, inspectors and squads on a\n"
+                 "from-scratch C++/CUDA transformer engine.\n\ncommands:\n");
+    int n = 0;
+    const Command* cmds = commands(&n);
+    for (int i = 0; i < n; ++i) std::fprintf(out, "  %-18s %s\n", cmds[i].name, cmds[i].summary);
+    std::fprintf(out, "\nRun 'aligners <command> --help' for a command's options.\n");
+}
+
+}  // namespace aligners::cli
+
+int main(int argc, char** argv) {
+    using namespace aligners;
+    using namespace aligners::cli;
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    std::string name = argv[1];
+    if (name == "--help" || name == "-h" || name == "help") {
+        print_usage(stdout);
+        return 0;
+    }
+    if (name == "--version") name = "version";
+    int n = 0;
+    const Command* cmds = commands(&n);
+    for (int i = 0; i < n; ++i) {
+        if (name != cmds[i].name) continue;
+        try {
+            return cmds[i].run(argc - 1, argv + 1);
+        } catch (const UsageError& e) {
+            std::fprintf(stderr, "aligners %s: %s\n", cmds[i].name, e.what());
+            return 2;
+        } catch (const Error& e) {
+            std::fprintf(stderr, "aligners %s: error: %s\n", cmds[i].name, e.what());
+            return 1;
+        } catch (const std::bad_alloc&) {
+            std::fprintf(stderr, "aligners %s: error: out of memory\n", cmds[i].name);
+            return 1;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "aligners %s: internal error: %s\n", cmds[i].name, e.what());
+            return 1;
+        }
+    }
+    std::fprintf(stderr, "aligners: unknown command '%s'\n\n", name.c_str());
+    print_usage(stderr);
+    return 2;
+}

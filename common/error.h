@@ -1,0 +1,30 @@
+// Errors the program reports to its user. Every failure a user can cause (bad
+// file, bad field, bad flag) is thrown as one of these with a message that
+// names the file/field/flag and what was expected; the CLI prints it and exits
+// with 1 (Error) or 2 (UsageError). Internal invariants use assert-style
+// ALIGNERS_CHECK, which also throws (never aborts) so tests can observe it.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace aligners {
+
+// Bad input: a file, a field, a value. Exit code 1.
+struct Error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Bad command line: unknown flag, missing argument. Exit code 2.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void fail(const std::string& message);
+[[noreturn]] void check_failed(const char* expr, const char* file, int line, const std::string& message);
+
+}  // namespace aligners
+
+#define ALIGNERS_CHECK(cond, msg)                                                          \
+    do {                                                                                   \
+        if (!(cond)) ::aligners::check_failed(#cond, __FILE__, __LINE__, (msg));           \
+    } while (0)

@@ -1,0 +1,26 @@
+// Helpers shared by the tests: where the shared data and fixtures live, a
+// scratch directory per test, running the `aligners` program.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace test {
+
+// ../shared beside the checkout, or $ALIGNERS_SHARED.
+std::string shared_dir();
+// tests/fixtures in the source tree.
+std::string fixtures_dir();
+// A fresh, empty directory under the build tree, unique to this test name.
+std::string scratch_dir(const std::string& name);
+// Path of build/aligners.
+std::string aligners_bin();
+
+struct RunResult {
+    int exit_code = -1;
+    std::string out;  // stdout
+    std::string err;  // stderr
+};
+// Runs build/aligners with args (no shell), feeding `stdin_text`.
+RunResult run_aligners(const std::vector<std::string>& args, const std::string& stdin_text = "");
+
+}  // namespace test
