@@ -12,6 +12,7 @@
 namespace aligners::cli {
 
 static const Command kCommands[] = {
+    {"bench", "run a benchmark (gemm, tokenize, train, generate)", cmd_bench},
     {"version", "print the version and build configuration", cmd_version},
 };
 
