@@ -12,7 +12,7 @@ namespace aligners::cpu {
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
            int ldb, float beta, float* C, int ldc) {
     ThreadPool::global().parallel_for(M, [&](int64_t m0, int64_t m1) {
-        std::vector<float> acc(size_t(N));
+        std::vector<float> acc(static_cast<size_t>(N));
         for (int64_t m = m0; m < m1; ++m) {
             std::fill(acc.begin(), acc.end(), 0.0f);
             for (int k = 0; k < K; ++k) {

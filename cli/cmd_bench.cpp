@@ -1,0 +1,46 @@
+// `aligners bench <what> [options]`: benchmarks (never tests). Each
+// sub-benchmark lives in cli/bench_<what>.cpp and prints its headline number
+// as the last line ("GFLOP/s: X", "MB/s: X", "tokens/s: X").
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+namespace aligners::cli {
+
+struct Benchmark {
+    const char* name;
+    const char* summary;
+    int (*run)(int argc, char** argv);  // argv[0] is the sub-benchmark name
+};
+
+static const Benchmark kBenchmarks[] = {
+    {"none", "placeholder until the first benchmark lands", nullptr},
+};
+
+static void print_usage(FILE* out) {
+    std::fprintf(out, "usage: aligners bench <benchmark> [options]\n\nbenchmarks:\n");
+    for (const auto& b : kBenchmarks)
+        if (b.run) std::fprintf(out, "  %-12s %s\n", b.name, b.summary);
+    std::fprintf(out, "\nRun 'aligners bench <benchmark> --help' for its options.\n");
+}
+
+int cmd_bench(int argc, char** argv) {
+    if (argc < 2) {
+        print_usage(stderr);
+        throw UsageError("missing benchmark name");
+    }
+    std::string name = argv[1];
+    if (name == "--help" || name == "-h") {
+        print_usage(stdout);
+        return 0;
+    }
+    for (const auto& b : kBenchmarks)
+        if (b.run && name == b.name) return b.run(argc - 1, argv + 1);
+    print_usage(stderr);
+    throw UsageError("unknown benchmark '" + name + "'");
+}
+
+}  // namespace aligners::cli
