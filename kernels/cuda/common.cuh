@@ -17,9 +17,9 @@
 // kernel<<<grid, block, smem, stream>>>(args...) — one macro so the emulator
 // can replace the launch.
 #define LAUNCH_KERNEL(kernel, grid, block, smem, stream, ...) kernel<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__)
-// extern __shared__ memory typed as T (16-byte aligned).
+// extern __shared__ memory typed as T (128-byte aligned: wmma tiles need 32).
 #define DYNAMIC_SHARED(T, name)                          \
-    extern __shared__ __align__(16) unsigned char name##_raw[]; \
+    extern __shared__ __align__(128) unsigned char name##_raw[]; \
     T* name = reinterpret_cast<T*>(name##_raw)
 #else
 #include "tools/simt/simt.h"
@@ -27,6 +27,7 @@
 #define DYNAMIC_SHARED(T, name) SIMT_DYNAMIC_SHARED(T, name)
 #endif
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -84,6 +85,21 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
     __syncthreads();
     v = lane < nwarps ? scratch[lane] : -INFINITY;
     return warp_max(v);
+}
+
+// RMSNorm backward of one row by one warp (rmsnorm.cu, qk_norm.cu):
+// dx (+)= rstd * (dy*w - x * rstd^2 * mean(dy*w*x)).
+template <typename W>
+__device__ __forceinline__ void rmsnorm_backward_row(float* dx, const float* dy, const float* x, const W* w, float s,
+                                                     int C, bool accumulate) {
+    const int lane = threadIdx.x % 32;
+    float dot = 0.0f;
+    for (int c = lane; c < C; c += 32) dot += dy[c] * float(w[c]) * x[c];
+    const float k = warp_sum(dot) / C * s * s;
+    for (int c = lane; c < C; c += 32) {
+        float v = s * (dy[c] * float(w[c]) - x[c] * k);
+        dx[c] = accumulate ? dx[c] + v : v;
+    }
 }
 
 }  // namespace aligners::cuda

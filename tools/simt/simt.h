@@ -68,10 +68,10 @@ struct ScheduleCheck {
 
 // The state kernel code reads through threadIdx & co.
 struct ThreadCtx {
-    uint3 threadIdx;
-    uint3 blockIdx;
-    dim3 blockDim;
-    dim3 gridDim;
+    uint3 tid;   // threadIdx
+    uint3 bid;   // blockIdx
+    dim3 bdim;   // blockDim
+    dim3 gdim;   // gridDim
     unsigned lane;  // linear thread id % 32
     unsigned warp;  // linear thread id / 32
 };
@@ -125,10 +125,10 @@ T shuffle(Shfl kind, unsigned mask, T v, int arg, int width, const char* op) {
 #ifndef __launch_bounds__
 #define __launch_bounds__(...)
 #endif
-#define threadIdx (::simt::ctx().threadIdx)
-#define blockIdx (::simt::ctx().blockIdx)
-#define blockDim (::simt::ctx().blockDim)
-#define gridDim (::simt::ctx().gridDim)
+#define threadIdx (::simt::ctx().tid)
+#define blockIdx (::simt::ctx().bid)
+#define blockDim (::simt::ctx().bdim)
+#define gridDim (::simt::ctx().gdim)
 #ifndef warpSize
 #define warpSize 32
 #endif
@@ -136,7 +136,7 @@ T shuffle(Shfl kind, unsigned mask, T v, int arg, int width, const char* op) {
 #define SIMT_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::simt::dynamic_shared())
 #define SIMT_LAUNCH(kernel, grid, block, smem, stream, ...)                                                   \
     ::simt::launch(#kernel, reinterpret_cast<const void*>(&kernel), dim3(grid), dim3(block), (smem), (stream), \
-                   [=]() { kernel(__VA_ARGS__); })
+                   [&]() { kernel(__VA_ARGS__); })
 
 inline void __syncthreads() { ::simt::syncthreads(); }
 inline void __syncwarp(unsigned mask = 0xffffffffu) {
@@ -165,6 +165,14 @@ T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
 inline unsigned __ballot_sync(unsigned mask, int pred) { return ::simt::vote(0, mask, pred != 0, "__ballot_sync"); }
 inline int __any_sync(unsigned mask, int pred) { return int(::simt::vote(1, mask, pred != 0, "__any_sync")); }
 inline int __all_sync(unsigned mask, int pred) { return int(::simt::vote(2, mask, pred != 0, "__all_sync")); }
+
+// CUDA's device-side integer min/max.
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a > b ? a : b; }
+inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
+inline unsigned max(unsigned a, unsigned b) { return a > b ? a : b; }
+inline long long min(long long a, long long b) { return a < b ? a : b; }
+inline long long max(long long a, long long b) { return a > b ? a : b; }
 
 // Atomics: fibers never run concurrently, so plain read-modify-write is atomic.
 template <typename T>

@@ -132,7 +132,7 @@ std::string dim_str(uint3 v) {
 std::string where() {
     if (!g_launch) return "";
     std::string s = "kernel '" + std::string(g_launch->name) + "' block " + dim_str(g_launch->block_idx);
-    if (g_launch->current) s += " thread " + dim_str(g_launch->current->tctx.threadIdx);
+    if (g_launch->current) s += " thread " + dim_str(g_launch->current->tctx.tid);
     return s;
 }
 
@@ -223,8 +223,10 @@ std::string describe_fault(void* addr);  // uses the device allocation table (be
 
 // ---- the scheduler ---------------------------------------------------------------------
 void poison_shared() {
-    if (__start_simt_shared && __stop_simt_shared && __stop_simt_shared > __start_simt_shared)
-        std::memset(__start_simt_shared, kPoison, size_t(__stop_simt_shared - __start_simt_shared));
+    // Weak symbols: null when no kernel declares static shared memory.
+    char* volatile start = __start_simt_shared;
+    char* volatile stop = __stop_simt_shared;
+    if (start && stop > start) std::memset(start, kPoison, size_t(stop - start));
 }
 
 std::string state_report(const Launch& L) {
@@ -237,7 +239,7 @@ std::string state_report(const Launch& L) {
                          : f.state == State::done  ? "has exited"
                                                    : "is runnable";
         if (f.state == State::done) continue;
-        s += "\n  thread " + dim_str(f.tctx.threadIdx) + " " + st;
+        s += "\n  thread " + dim_str(f.tctx.tid) + " " + st;
         if (f.state == State::warp) {
             for (const Group& g : L.warps[f.tctx.warp])
                 if (g.mask >> f.tctx.lane & 1) {
@@ -259,10 +261,10 @@ void run_block(Launch& L, uint3 bidx, bool reverse) {
     for (int i = 0; i < L.nthreads; ++i) {
         Fiber& f = *L.fibers[i];
         unsigned bx = L.block.x, by = L.block.y;
-        f.tctx.threadIdx = uint3{unsigned(i) % bx, unsigned(i) / bx % by, unsigned(i) / (bx * by)};
-        f.tctx.blockIdx = bidx;
-        f.tctx.blockDim = L.block;
-        f.tctx.gridDim = L.grid;
+        f.tctx.tid = uint3{unsigned(i) % bx, unsigned(i) / bx % by, unsigned(i) / (bx * by)};
+        f.tctx.bid = bidx;
+        f.tctx.bdim = L.block;
+        f.tctx.gdim = L.grid;
         f.tctx.lane = unsigned(i) % 32;
         f.tctx.warp = unsigned(i) / 32;
         f.state = State::runnable;
@@ -284,7 +286,7 @@ void run_block(Launch& L, uint3 bidx, bool reverse) {
             to_fiber(f);
             if (L.faulted) {
                 std::string msg = "simt: " + std::string(L.name) + ": block " + dim_str(bidx) + " thread " +
-                                  dim_str(f->tctx.threadIdx) + ": " + describe_fault(L.fault_addr);
+                                  dim_str(f->tctx.tid) + ": " + describe_fault(L.fault_addr);
                 throw Error(msg);
             }
             if (L.error) std::rethrow_exception(L.error);
@@ -302,8 +304,20 @@ void run_block(Launch& L, uint3 bidx, bool reverse) {
                 if (L.fibers[i]->state == State::barrier) L.fibers[i]->state = State::runnable;
             continue;
         }
+        std::string why;
+        for (size_t w = 0; w < L.warps.size() && why.empty(); ++w)
+            for (const Group& g : L.warps[w])
+                for (int l = 0; l < 32; ++l)
+                    if ((g.mask >> l & 1) && !(g.arrived >> l & 1) &&
+                        L.fibers[w * 32 + size_t(l)]->state == State::done) {
+                        char buf[200];
+                        std::snprintf(buf, sizeof buf, " (warp %zu lane %d, named in mask 0x%08x of %s, has exited)",
+                                      w, l, g.mask, g.op);
+                        why = buf;
+                        break;
+                    }
         throw Error("simt: " + std::string(L.name) + ": block " + dim_str(bidx) +
-                    ": deadlock — threads wait for a barrier or warp collective that cannot complete" +
+                    ": deadlock — threads wait for a barrier or warp collective that cannot complete" + why +
                     state_report(L));
     }
     // Writes into the slack between the requested dynamic size and the guard page.
