@@ -132,9 +132,14 @@ std::string report_markdown(const DemoReport& r) {
                 return s;
             }()) + "\n\n" + quote(c.before) + "\n";
             md += "| step | inspector P(aligned) | action |\n|---|---:|---|\n";
-            for (const auto& t : c.trace)
-                md += "| " + t.criterion + " | " + fixed(t.score) + " | " +
-                      (t.flagged ? "flagged; aligner rewrote the answer" : "passed") + " |\n";
+            std::string current = c.before;
+            for (const auto& t : c.trace) {
+                const char* action = !t.flagged ? "passed"
+                                     : t.output != current ? "flagged; aligner rewrote the answer"
+                                                           : "flagged; aligner kept the answer";
+                md += "| " + t.criterion + " | " + fixed(t.score) + " | " + action + " |\n";
+                current = t.output;
+            }
             md += "\n**Squad answer** — ";
             if (c.after == c.before) md += "unchanged";
             else if (after.empty()) md += "aligned";
