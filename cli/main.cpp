@@ -13,6 +13,8 @@ namespace aligners::cli {
 
 static const Command kCommands[] = {
     {"bench", "run a benchmark (gemm, tokenize, train, generate)", cmd_bench},
+    {"tokenize", "encode JSON Lines text to token ids with a tokenizer.json", cmd_tokenize},
+    {"detokenize", "decode JSON Lines token ids to text", cmd_detokenize},
     {"version", "print the version and build configuration", cmd_version},
 };
 
