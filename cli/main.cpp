@@ -14,6 +14,7 @@ namespace aligners::cli {
 static const Command kCommands[] = {
     {"bench", "run a benchmark (gemm, tokenize, train, generate)", cmd_bench},
     {"version", "print the version and build configuration", cmd_version},
+    {"data", "import public datasets into Q-A-C, question and inspector records", cmd_data},
 };
 
 const Command* commands(int* count) {
