@@ -10,6 +10,8 @@
 
 namespace aligners::cli {
 
+int bench_gemm(int argc, char** argv);  // cli/bench_gemm.cpp
+
 struct Benchmark {
     const char* name;
     const char* summary;
@@ -18,6 +20,7 @@ struct Benchmark {
 
 static const Benchmark kBenchmarks[] = {
     {"none", "placeholder until the first benchmark lands", nullptr},
+    {"gemm", "CPU SGEMM GFLOP/s on one shape (--m --n --k --threads --trans-a --trans-b)", bench_gemm},
 };
 
 static void print_usage(FILE* out) {

@@ -16,6 +16,8 @@ struct Command {
 const Command* commands(int* count);
 
 int cmd_version(int argc, char** argv);
+int cmd_data(int argc, char** argv);
+int cmd_demo(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 

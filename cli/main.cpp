@@ -15,6 +15,8 @@ static const Command kCommands[] = {
     {"bench", "run a benchmark (gemm, tokenize, train, generate)", cmd_bench},
     {"inspect", "show a safetensors file's or model directory's tensors and metadata", cmd_inspect},
     {"version", "print the version and build configuration", cmd_version},
+    {"data", "import public datasets into Q-A-C, question and inspector records", cmd_data},
+    {"demo", "the whole pipeline on the embedded demo world (make run)", cmd_demo},
 };
 
 const Command* commands(int* count) {

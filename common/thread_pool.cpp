@@ -1,11 +1,40 @@
 #include "common/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <memory>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+static inline void cpu_relax() { _mm_pause(); }
+#else
+static inline void cpu_relax() {}
+#endif
+
 namespace aligners {
+
+// How long an idle thread spins (checking a flag) before it sleeps on a
+// condition variable. Long enough to bridge the gap between the small jobs
+// of one decode step; short enough not to steal a shared machine's cores.
+static constexpr auto kSpin = std::chrono::microseconds(50);
+
+// > 0 while this thread runs a job of some pool; workers always are.
+static thread_local int tl_job_depth = 0;
+
+bool ThreadPool::in_job() { return tl_job_depth > 0; }
+
+// Spins until pred() holds or kSpin has passed; true if it holds.
+template <typename Pred>
+static bool spin_until(Pred pred) {
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0;; ++i) {
+        if (pred()) return true;
+        cpu_relax();
+        if ((i & 63) == 63 && std::chrono::steady_clock::now() - start > kSpin) return pred();
+    }
+}
 
 ThreadPool::ThreadPool(int n_threads) {
     if (n_threads <= 0) n_threads = int(std::thread::hardware_concurrency());
@@ -17,37 +46,59 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mu_);
-        stop_ = true;
+        stop_.store(true);
     }
     start_cv_.notify_all();
     for (auto& t : threads_) t.join();
 }
 
 void ThreadPool::worker(int index) {
+    tl_job_depth = 1;
     uint64_t seen = 0;
     for (;;) {
-        const std::function<void(int)>* job;
-        {
+        // A new job is published by bumping generation_ (release) after job_
+        // is set; acquiring it makes job_ visible. The caller waits for every
+        // worker before publishing the next job, so none is ever skipped.
+        auto has_news = [&] { return stop_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen; };
+        if (!spin_until(has_news)) {
             std::unique_lock<std::mutex> lock(mu_);
-            start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-            if (stop_) return;
-            seen = generation_;
-            job = job_;
+            start_cv_.wait(lock, has_news);
         }
-        (*job)(index);
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            if (--pending_ == 0) done_cv_.notify_one();
+        if (stop_.load(std::memory_order_acquire)) return;
+        seen = generation_.load(std::memory_order_acquire);
+        (*job_)(index);
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            // Taking mu_ orders this with the caller's check-then-wait.
+            { std::lock_guard<std::mutex> lock(mu_); }
+            done_cv_.notify_one();
         }
     }
 }
 
-void ThreadPool::run_on_all(const std::function<void(int)>& fn) {
-    if (n_threads_ == 1) {
-        fn(0);
-        return;
+bool ThreadPool::dispatch(const std::function<void(int)>& fn) {
+    if (tl_job_depth > 0) return false;
+    std::unique_lock<std::mutex> run_lock(run_mu_, std::try_to_lock);
+    if (!run_lock.owns_lock()) return false;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        job_ = &fn;
+        pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);
     }
-    // Exceptions on workers are captured and rethrown on the caller.
+    start_cv_.notify_all();
+    ++tl_job_depth;
+    fn(0);
+    --tl_job_depth;
+    auto done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+    if (!spin_until(done)) {
+        std::unique_lock<std::mutex> lock(mu_);
+        done_cv_.wait(lock, done);
+    }
+    return true;
+}
+
+void ThreadPool::run_on_all(const std::function<void(int)>& fn) {
+    // Exceptions are captured (never escape a worker) and rethrown here.
     std::exception_ptr error;
     std::mutex error_mu;
     std::function<void(int)> guarded = [&](int t) {
@@ -58,19 +109,8 @@ void ThreadPool::run_on_all(const std::function<void(int)>& fn) {
             if (!error) error = std::current_exception();
         }
     };
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        job_ = &guarded;
-        pending_ = n_threads_ - 1;
-        ++generation_;
-    }
-    start_cv_.notify_all();
-    guarded(0);
-    {
-        std::unique_lock<std::mutex> lock(mu_);
-        done_cv_.wait(lock, [&] { return pending_ == 0; });
-        job_ = nullptr;
-    }
+    if (n_threads_ == 1 || !dispatch(guarded))
+        for (int t = 0; t < n_threads_; ++t) guarded(t);  // same partition, one thread
     if (error) std::rethrow_exception(error);
 }
 
@@ -86,6 +126,29 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
         int64_t begin = n * t / nt, end = n * (t + 1) / nt;
         if (begin < end) fn(begin, end);
     });
+}
+
+int ThreadPool::run_team(int max_threads, const std::function<void(int, int)>& fn) {
+    int n = std::max(1, std::min(max_threads, n_threads_));
+    std::exception_ptr error;
+    std::mutex error_mu;
+    auto call = [&](int t, int count) {
+        try {
+            fn(t, count);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mu);
+            if (!error) error = std::current_exception();
+        }
+    };
+    std::function<void(int)> job = [&](int t) {
+        if (t < n) call(t, n);
+    };
+    if (n == 1 || !dispatch(job)) {
+        n = 1;
+        call(0, 1);
+    }
+    if (error) std::rethrow_exception(error);
+    return n;
 }
 
 static int g_default_threads = 0;

@@ -2,7 +2,17 @@
 // the pool's threads and returns when all are done. Work is split statically
 // (thread t takes a fixed contiguous range), so which thread computes what
 // never depends on timing: results are deterministic for a given thread count.
+//
+// Dispatch is low-latency: after a job, workers spin for a short while
+// (~50 us) before sleeping, so back-to-back small jobs (a decode step is a
+// few dozen GEMVs) do not pay a futex wake-up each.
+//
+// Re-entrancy: a job that itself calls run_on_all/parallel_for (on any pool),
+// or a second thread calling while the pool is busy, does not deadlock: the
+// inner call runs fn(0), fn(1), ... one after another on the calling thread,
+// with the same partition, so the results are the same as in parallel.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -22,12 +32,25 @@ public:
 
     int size() const { return n_threads_; }
 
-    // Calls fn(thread_index) once on each of the pool's threads (the caller
-    // is thread 0) and waits for all of them.
+    // Calls fn(thread_index) once for each index in [0, size()) (the caller
+    // is thread 0) and waits for all of them. An exception thrown by fn is
+    // rethrown here (the first one, when several throw).
     void run_on_all(const std::function<void(int)>& fn);
 
     // Calls fn(begin, end) over [0, n) split into size() contiguous chunks.
     void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
+
+    // Calls fn(t, n) for t in [0, n) on n threads that run *at the same
+    // time*, so they may wait for each other (spin barriers). n is
+    // min(max_threads, size()), or 1 (fn(0, 1) on the caller) when called
+    // from inside a pool job or while another thread is using this pool.
+    // Returns n. fn must not throw when it synchronises (a thread waiting at
+    // a barrier for one that threw would never return).
+    int run_team(int max_threads, const std::function<void(int, int)>& fn);
+
+    // True while the calling thread runs a pool job (then nested calls run
+    // serially on it).
+    static bool in_job();
 
     // The process-wide pool (thread count from set_default_threads, the
     // ALIGNERS_THREADS environment variable, or the hardware).
@@ -36,14 +59,18 @@ public:
 
 private:
     void worker(int index);
+    // Runs fn on every thread; false (nothing run) when nested or busy.
+    bool dispatch(const std::function<void(int)>& fn);
+
     int n_threads_;
     std::vector<std::thread> threads_;
-    std::mutex mu_;
+    std::mutex run_mu_;  // held by the thread that owns the workers for one job
+    std::mutex mu_;      // guards the sleep/wake handshake below
     std::condition_variable start_cv_, done_cv_;
-    const std::function<void(int)>* job_ = nullptr;
-    uint64_t generation_ = 0;
-    int pending_ = 0;
-    bool stop_ = false;
+    const std::function<void(int)>* job_ = nullptr;  // published by generation_
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<int> pending_{0};
+    std::atomic<bool> stop_{false};
 };
 
 }  // namespace aligners

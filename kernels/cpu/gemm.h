@@ -6,16 +6,33 @@
 // Row-major storage. op(A) is (M, K): A is (M, K) with row stride lda, or when
 // trans_a it is stored (K, M) with row stride lda. op(B) is (K, N): B is
 // (K, N) with row stride ldb, or when trans_b it is stored (N, K). C is (M, N)
-// with row stride ldc. beta == 0 means C is not read (may hold NaN).
+// with row stride ldc. beta == 0 means C is not read (may hold NaN). K == 0 or
+// alpha == 0 means A and B are not read (C = beta * C).
 //
-// The implementation picks a SIMD micro-kernel (AVX-512, AVX2/FMA, or
-// portable) at run time and runs on ThreadPool::global(). Results are
-// deterministic for a given thread count and CPU path.
+// Implementation (gemm.cpp): BLIS/GotoBLAS-style packed, cache-blocked
+// SGEMM with a SIMD micro-kernel per code path (AVX-512, AVX2/FMA, portable),
+// chosen at run time (cpu_path(), $ALIGNERS_CPU), on ThreadPool::global().
+// M <= 4 (decode) takes GEMV-style kernels that stream B once, unpacked.
+//
+// Determinism: for a given code path the result is bit-identical whatever
+// the thread count (work is split over tiles of C, never over K). It can
+// differ (by rounding) between paths, and between M <= 4 and larger M.
+// Called from inside a ThreadPool job it runs on the calling thread only.
 #pragma once
+#include "kernels/cpu/cpu_features.h"
+
+namespace aligners {
+class ThreadPool;
+}
 
 namespace aligners::cpu {
 
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
            int ldb, float beta, float* C, int ldc);
+
+// The same on an explicit code path (must be supported: cpu_path_supported)
+// and pool (nullptr: the calling thread only). For tests and benchmarks.
+void sgemm_on(CpuPath path, ThreadPool* pool, bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+              const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc);
 
 }  // namespace aligners::cpu

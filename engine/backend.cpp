@@ -1,0 +1,46 @@
+#include "engine/backend.h"
+
+#include <vector>
+
+#include "common/error.h"
+#include "kernels/cpu/sampling.h"
+
+namespace aligners::engine {
+
+size_t dtype_size(DType t) {
+    switch (t) {
+        case DType::F32: return 4;
+        case DType::BF16: return 2;
+        case DType::I32: return 4;
+    }
+    return 0;
+}
+
+const char* dtype_name(DType t) {
+    switch (t) {
+        case DType::F32: return "F32";
+        case DType::BF16: return "BF16";
+        case DType::I32: return "I32";
+    }
+    return "?";
+}
+
+Tensor view(const Tensor& base, int64_t offset, int64_t numel) {
+    ALIGNERS_CHECK(offset >= 0 && numel >= 0 && offset + numel <= base.numel, "tensor view out of range");
+    Tensor t;
+    t.ptr = static_cast<char*>(base.ptr) + offset * int64_t(dtype_size(base.dtype));
+    t.dtype = base.dtype;
+    t.numel = numel;
+    return t;
+}
+
+void Backend::sample_tokens(int32_t* next, const Tensor& logits, int B, int V, const SamplingArgs& args,
+                            const std::vector<std::vector<int32_t>>& history, uint64_t* rng) {
+    std::vector<float> host(static_cast<size_t>(B) * V);
+    download(host.data(), logits, int64_t(B) * V);
+    for (int b = 0; b < B; ++b)
+        next[b] = cpu::sample_token(host.data() + size_t(b) * V, V, args, history[size_t(b)].data(),
+                                    int64_t(history[size_t(b)].size()), &rng[b]);
+}
+
+}  // namespace aligners::engine

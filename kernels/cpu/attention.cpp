@@ -1,0 +1,193 @@
+// Causal grouped-query self-attention, computed block-wise with an online
+// softmax (flash-attention style): the (T,T) score matrix is never stored,
+// only a block of scores and one accumulator per query, so memory is O(T)
+// per row. The backward pass recomputes the probabilities from the saved
+// logsumexp.
+//
+// qkv is packed (B,T,NH,D) with NH = H + 2KV: q heads [0,H), k heads
+// [H,H+KV), v heads [H+KV, NH). Query head h reads kv head h / (H/KV).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "common/error.h"
+#include "common/thread_pool.h"
+#include "kernels/cpu/ops.h"
+
+namespace aligners::cpu {
+
+static constexpr int kBlock = 64;     // keys per online-softmax block
+static constexpr int kMaxHeadDim = 512;
+
+template <typename R>
+static inline R dot(const R* a, const R* b, int n) {
+    R s = 0;
+    for (int i = 0; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+// The first key query t may see: its document's start (doc ids change only
+// at document boundaries), narrowed by the sliding window.
+static inline int first_key(int t, int doc_start, int window) {
+    return window > 0 ? std::max(doc_start, t - window + 1) : doc_start;
+}
+
+// One query against keys [lo, hi] of k/v rows spaced `stride` Ts apart.
+// Writes out (D) and returns the logsumexp of the scaled scores.
+template <typename R>
+static R attend_one(R* out, const R* q, const R* k, const R* v, int64_t stride, int lo, int hi,
+                        int D, R scale) {
+    R scores[kBlock];
+    R acc[kMaxHeadDim];
+    std::fill(acc, acc + D, R(0));
+    R m = -std::numeric_limits<R>::infinity(), l = 0;
+    for (int j0 = lo; j0 <= hi; j0 += kBlock) {
+        int j1 = std::min(j0 + kBlock, hi + 1);
+        R bm = -std::numeric_limits<R>::infinity();
+        for (int j = j0; j < j1; ++j) {
+            scores[j - j0] = scale * dot(q, k + j * stride, D);
+            bm = std::max(bm, scores[j - j0]);
+        }
+        R m_new = std::max(m, bm);
+        R corr = std::exp(m - m_new);  // 0 on the first block
+        l *= corr;
+        for (int i = 0; i < D; ++i) acc[i] *= corr;
+        // hot loop: p_j * v_j accumulated into acc
+        for (int j = j0; j < j1; ++j) {
+            R p = std::exp(scores[j - j0] - m_new);
+            l += p;
+            const R* vj = v + j * stride;
+            for (int i = 0; i < D; ++i) acc[i] += p * vj[i];
+        }
+        m = m_new;
+    }
+    R inv = R(1) / l;
+    for (int i = 0; i < D; ++i) out[i] = acc[i] * inv;
+    return m + std::log(l);
+}
+
+// out is (B,T,H,D), lse is (B,H,T), doc is (B,T) or null.
+template <typename R>
+void attention_forward(R* out, R* lse, const R* qkv, const int32_t* doc, const AttnDims& d) {
+    const int NH = d.H + 2 * d.KV, group = d.H / d.KV, D = d.D, T = d.T;
+    ALIGNERS_CHECK(D <= kMaxHeadDim, "head_dim too large for the CPU attention kernel");
+    ThreadPool::global().parallel_for(int64_t(d.B) * d.H, [&](int64_t task0, int64_t task1) {
+        for (int64_t task = task0; task < task1; ++task) {
+            int b = int(task / d.H), h = int(task % d.H), g = h / group;
+            const R* row = qkv + int64_t(b) * T * NH * D;  // (T,NH,D)
+            const int32_t* drow = doc ? doc + int64_t(b) * T : nullptr;
+            int doc_start = 0;
+            for (int t = 0; t < T; ++t) {
+                if (drow && t > 0 && drow[t] != drow[t - 1]) doc_start = t;
+                int lo = first_key(t, doc_start, d.window);
+                const R* q = row + (int64_t(t) * NH + h) * D;
+                const R* k = row + int64_t(d.H + g) * D;
+                const R* v = row + int64_t(d.H + d.KV + g) * D;
+                R* o = out + ((int64_t(b) * T + t) * d.H + h) * D;
+                lse[(int64_t(b) * d.H + h) * T + t] = attend_one(o, q, k, v, int64_t(NH) * D, lo, t, D, R(d.scale));
+            }
+        }
+    });
+}
+
+// With P = softmax(S), S = scale * q k^T, O = P v, and Di = dO_i . O_i:
+//   dv_j += P_ij dO_i;  dP_ij = dO_i . v_j;  dS_ij = P_ij (dP_ij - Di)
+//   dq_i += scale dS_ij k_j;  dk_j += scale dS_ij q_i
+// One task per (row b, kv head g) owns dk, dv of g and dq of g's query heads,
+// so no two tasks write the same memory.
+template <typename R>
+void attention_backward(R* dqkv, const R* dout, const R* qkv, const R* out, const R* lse,
+                        const int32_t* doc, const AttnDims& d) {
+    const int NH = d.H + 2 * d.KV, group = d.H / d.KV, D = d.D, T = d.T;
+    const int64_t stride = int64_t(NH) * D;
+    ThreadPool::global().parallel_for(int64_t(d.B) * d.KV, [&](int64_t task0, int64_t task1) {
+        for (int64_t task = task0; task < task1; ++task) {
+            int b = int(task / d.KV), g = int(task % d.KV);
+            const R* row = qkv + int64_t(b) * T * stride;
+            R* drow = dqkv + int64_t(b) * T * stride;
+            const int32_t* docrow = doc ? doc + int64_t(b) * T : nullptr;
+            const R* k = row + int64_t(d.H + g) * D;
+            const R* v = row + int64_t(d.H + d.KV + g) * D;
+            R* dk = drow + int64_t(d.H + g) * D;
+            R* dv = drow + int64_t(d.H + d.KV + g) * D;
+            for (int t = 0; t < T; ++t) {
+                std::memset(dk + t * stride, 0, sizeof(R) * D);
+                std::memset(dv + t * stride, 0, sizeof(R) * D);
+                for (int h = g * group; h < (g + 1) * group; ++h)
+                    std::memset(drow + t * stride + int64_t(h) * D, 0, sizeof(R) * D);
+            }
+            for (int h = g * group; h < (g + 1) * group; ++h) {
+                int doc_start = 0;
+                for (int t = 0; t < T; ++t) {
+                    if (docrow && t > 0 && docrow[t] != docrow[t - 1]) doc_start = t;
+                    int lo = first_key(t, doc_start, d.window);
+                    const R* q = row + t * stride + int64_t(h) * D;
+                    R* dq = drow + t * stride + int64_t(h) * D;
+                    const R* o = out + ((int64_t(b) * T + t) * d.H + h) * D;
+                    const R* dO = dout + ((int64_t(b) * T + t) * d.H + h) * D;
+                    R L = lse[(int64_t(b) * d.H + h) * T + t];
+                    R Di = dot(dO, o, D);
+                    // hot loop: every visible key of query t
+                    for (int j = lo; j <= t; ++j) {
+                        const R* kj = k + j * stride;
+                        const R* vj = v + j * stride;
+                        R p = std::exp(d.scale * dot(q, kj, D) - L);
+                        R dp = dot(dO, vj, D);
+                        R ds = p * (dp - Di) * d.scale;
+                        R* dkj = dk + j * stride;
+                        R* dvj = dv + j * stride;
+                        for (int i = 0; i < D; ++i) {
+                            dvj[i] += p * dO[i];
+                            dq[i] += ds * kj[i];
+                            dkj[i] += ds * q[i];
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+// kcache, vcache are (B,KV,Tmax,D); start is (B); out is (B,T,H,D).
+template <typename R>
+void attention_cached(R* out, const R* qkv, R* kcache, R* vcache, const int32_t* start, int Tmax,
+                      const AttnDims& d) {
+    const int NH = d.H + 2 * d.KV, group = d.H / d.KV, D = d.D, T = d.T;
+    ALIGNERS_CHECK(D <= kMaxHeadDim, "head_dim too large for the CPU attention kernel");
+    for (int b = 0; b < d.B; ++b)
+        ALIGNERS_CHECK(start[b] >= 0 && start[b] + T <= Tmax, "KV cache overflow: sequence longer than the cache");
+    // Append the new keys and values.
+    for (int b = 0; b < d.B; ++b)
+        for (int t = 0; t < T; ++t)
+            for (int g = 0; g < d.KV; ++g) {
+                const R* src = qkv + ((int64_t(b) * T + t) * NH) * D;
+                int64_t slot = ((int64_t(b) * d.KV + g) * Tmax + start[b] + t) * D;
+                std::memcpy(kcache + slot, src + int64_t(d.H + g) * D, sizeof(R) * D);
+                std::memcpy(vcache + slot, src + int64_t(d.H + d.KV + g) * D, sizeof(R) * D);
+            }
+    ThreadPool::global().parallel_for(int64_t(d.B) * d.H, [&](int64_t task0, int64_t task1) {
+        for (int64_t task = task0; task < task1; ++task) {
+            int b = int(task / d.H), h = int(task % d.H), g = h / group;
+            const R* k = kcache + (int64_t(b) * d.KV + g) * Tmax * D;
+            const R* v = vcache + (int64_t(b) * d.KV + g) * Tmax * D;
+            for (int t = 0; t < T; ++t) {
+                int last = start[b] + t;
+                int lo = first_key(last, 0, d.window);
+                const R* q = qkv + ((int64_t(b) * T + t) * NH + h) * D;
+                R* o = out + ((int64_t(b) * T + t) * d.H + h) * D;
+                attend_one(o, q, k, v, D, lo, last, D, R(d.scale));
+            }
+        }
+    });
+}
+
+#define ALIGNERS_INSTANTIATE(R) \
+    template void attention_forward<R>(R* out, R* lse, const R* qkv, const int32_t* doc, const AttnDims& d); \
+    template void attention_backward<R>(R* dqkv, const R* dout, const R* qkv, const R* out, const R* lse, const int32_t* doc, const AttnDims& d); \
+    template void attention_cached<R>(R* out, const R* qkv, R* kcache, R* vcache, const int32_t* start, int Tmax, const AttnDims& d);
+ALIGNERS_INSTANTIATE(float)
+ALIGNERS_INSTANTIATE(double)
+#undef ALIGNERS_INSTANTIATE
+
+}  // namespace aligners::cpu

@@ -1,0 +1,227 @@
+// SGEMM code path for AVX-512 (F/BW/VL/DQ): compiled with those flags, only
+// reached after cpu_path_supported(CpuPath::avx512).
+//
+// Micro-tile: MR x 32 (two zmm columns); MR*2 accumulators + 2 B vectors
+// stay in the 32 zmm registers, A values are broadcast from the packed panel
+// (folded into the FMA as {1to16} memory operands).
+#include <immintrin.h>
+
+#include <array>
+#include <utility>
+
+#include "kernels/cpu/gemm_internal.h"
+#include "kernels/cpu/gemm_pack.h"
+
+namespace aligners::cpu::gemm {
+namespace {
+
+#ifndef ALIGNERS_GEMM_AVX512_MR
+#define ALIGNERS_GEMM_AVX512_MR 12
+#endif
+constexpr int MR = ALIGNERS_GEMM_AVX512_MR;
+constexpr int NR = 32;
+constexpr int SMALL_M = 4;
+
+inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
+
+// Fixed reduction tree over the 16 lanes (deterministic). The maskz_
+// forms: the plain ones (and _mm512_reduce_add_ps) use _mm512_undefined_ps,
+// which trips GCC 12's -Wuninitialized.
+inline float hsum(__m512 v) {
+    __m512 s = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xFFFF, v, v, 0x4E));  // + other 256-bit half
+    s = _mm512_add_ps(s, _mm512_maskz_shuffle_f32x4(0xFFFF, s, s, 0xB1));         // + other 128-bit quarter
+    __m128 x = _mm512_maskz_extractf32x4_ps(0xF, s, 0);
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+
+// C = alpha * acc + beta * C on `mask` lanes; beta == 0 leaves C unread.
+// Same two roundings (multiply, add) as every other path's edge code.
+inline void update(float* c, __m512 acc, __m512 valpha, float beta, __mmask16 mask) {
+    __m512 x = _mm512_mul_ps(valpha, acc);
+    if (beta != 0.0f) x = _mm512_add_ps(x, _mm512_mul_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, c)));
+    _mm512_mask_storeu_ps(c, mask, x);
+}
+
+// ---------------------------------------------------------------------------
+// The micro-kernel: an R x (16*NV) tile of C (R <= MR) over kc steps of the
+// packed panels. This loop is where the time goes.
+template <int R, int NV>
+void tile(int kc, const float* __restrict a, const float* __restrict b, float* C, int ldc, float alpha, float beta,
+          __mmask16 last) {
+    __m512 acc[R][NV];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+        _mm_prefetch(reinterpret_cast<const char*>(C + int64_t(r) * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(C + int64_t(r) * ldc + 16 * NV - 1), _MM_HINT_T0);
+    }
+
+    // --- hot loop: per k, NV loads of B, R broadcasts of A, R*NV FMAs ---
+#pragma GCC unroll 4
+    for (int k = 0; k < kc; ++k) {
+        __m512 b0 = _mm512_load_ps(b);
+        __m512 b1 = NV > 1 ? _mm512_load_ps(b + 16) : b0;
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) {
+            __m512 ar = _mm512_set1_ps(a[r]);
+            acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+            if (NV > 1) acc[r][NV - 1] = _mm512_fmadd_ps(ar, b1, acc[r][NV - 1]);
+        }
+        a += MR;
+        b += NR;
+    }
+
+    __m512 valpha = _mm512_set1_ps(alpha);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+        float* c = C + int64_t(r) * ldc;
+        if (NV > 1) update(c, acc[r][0], valpha, beta, 0xFFFF);
+        update(c + 16 * (NV - 1), acc[r][NV - 1], valpha, beta, last);
+    }
+}
+
+using TileFn = void (*)(int, const float*, const float*, float*, int, float, float, __mmask16);
+
+template <size_t... I>
+constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::index_sequence<I...>) {
+    return {tile<int(I / 2) + 1, int(I % 2) + 1>...};
+}
+constexpr auto kTiles = make_tiles(std::make_index_sequence<MR * 2>());
+
+void micro(int m, int n, int kc, const float* a, const float* b, float* C, int ldc, float alpha, float beta) {
+    int nv = n > 16 ? 2 : 1;
+    kTiles[(m - 1) * 2 + (nv - 1)](kc, a, b, C, ldc, alpha, beta, tail_mask(n - 16 * (nv - 1)));
+}
+
+// ---------------------------------------------------------------------------
+// Small M (decode): no packing, B streamed once.
+
+// NN: an M x (16*NV) strip of C; per k, NV (masked) loads of B's row k.
+template <int M, int NV>
+void nn_strip(int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
+              __mmask16 last) {
+    __m512 acc[M][NV];
+#pragma GCC unroll 4
+    for (int m = 0; m < M; ++m)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_setzero_ps();
+    for (int k = 0; k < K; ++k, B += ldb) {
+        __m512 bv[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : __mmask16(0xFFFF), B + 16 * v);
+#pragma GCC unroll 4
+        for (int m = 0; m < M; ++m) {
+            __m512 am = _mm512_set1_ps(A[int64_t(m) * lda + k]);
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_fmadd_ps(am, bv[v], acc[m][v]);
+        }
+    }
+    __m512 valpha = _mm512_set1_ps(alpha);
+#pragma GCC unroll 4
+    for (int m = 0; m < M; ++m)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v)
+            update(C + int64_t(m) * ldc + 16 * v, acc[m][v], valpha, beta, v == NV - 1 ? last : __mmask16(0xFFFF));
+}
+
+template <int M>
+void nn_rows(int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+             int ldc) {
+    constexpr int W = M == 1 ? 8 : 4;  // vectors per strip
+    int j = 0;
+    for (; j + 16 * W <= n; j += 16 * W) nn_strip<M, W>(K, alpha, A, lda, B + j, ldb, beta, C + j, ldc, 0xFFFF);
+    for (; j < n; j += 16) {
+        int w = imin(16, n - j);
+        nn_strip<M, 1>(K, alpha, A, lda, B + j, ldb, beta, C + j, ldc, tail_mask(w));
+    }
+}
+
+void small_nn(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+              int ldc) {
+    switch (m) {
+        case 1: return nn_rows<1>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        case 2: return nn_rows<2>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        case 3: return nn_rows<3>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        default: return nn_rows<4>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
+}
+
+// NT: dot products of A's rows with NB rows of B, 16 k at a time, reduced
+// across lanes at the end (a fixed shuffle tree: deterministic).
+template <int M, int NB>
+void nt_group(int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+    __m512 acc[M][NB];
+#pragma GCC unroll 4
+    for (int m = 0; m < M; ++m)
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; ++j) acc[m][j] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k += 16) {
+        __mmask16 mask = tail_mask(K - k);
+        __m512 bv[NB];
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; ++j) bv[j] = _mm512_maskz_loadu_ps(mask, B + int64_t(j) * ldb + k);
+#pragma GCC unroll 4
+        for (int m = 0; m < M; ++m) {
+            __m512 av = _mm512_maskz_loadu_ps(mask, A + int64_t(m) * lda + k);
+#pragma GCC unroll 4
+            for (int j = 0; j < NB; ++j) acc[m][j] = _mm512_fmadd_ps(av, bv[j], acc[m][j]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < M; ++m)
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; ++j) {
+            float s = alpha * hsum(acc[m][j]);
+            float& c = C[int64_t(m) * ldc + j];
+            c = beta == 0.0f ? s : s + beta * c;
+        }
+}
+
+template <int M>
+void nt_rows(int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+             int ldc) {
+    constexpr int NB = 4;
+    int j = 0;
+    for (; j + NB <= n; j += NB) nt_group<M, NB>(K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
+    for (; j < n; ++j) nt_group<M, 1>(K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
+}
+
+void small_nt(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+              int ldc) {
+    switch (m) {
+        case 1: return nt_rows<1>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        case 2: return nt_rows<2>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        case 3: return nt_rows<3>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        default: return nt_rows<4>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
+}
+
+// ---------------------------------------------------------------------------
+void pack_a(const float* A, int lda, bool trans, int i0, int mc, int k0, int kc, float* dst) {
+    if (trans)
+        pack_a_trans<MR>(A, lda, i0, mc, k0, kc, dst);
+    else
+        pack_a_rows<MR>(A, lda, i0, mc, k0, kc, dst);
+}
+
+void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc, float* dst) {
+    if (trans)
+        pack_b_trans<NR>(B, ldb, k0, kc, j0, nc, dst);
+    else
+        pack_b_rows<NR>(B, ldb, k0, kc, j0, nc, dst);
+}
+
+}  // namespace
+
+const Kernels& kernels_avx512() {
+    static const Kernels k = {CpuPath::avx512, MR, NR, /*kc=*/256, /*mc=*/MR * 16, /*nc=*/4096, SMALL_M,
+                              pack_a, pack_b, micro, small_nn, small_nt};
+    return k;
+}
+
+}  // namespace aligners::cpu::gemm

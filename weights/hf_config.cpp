@@ -1,0 +1,297 @@
+#include "weights/hf_config.h"
+
+#include <cmath>
+
+#include "common/error.h"
+#include "common/fs.h"
+
+namespace aligners {
+
+const char* family_name(Family f) {
+    switch (f) {
+        case Family::GPT2: return "gpt2";
+        case Family::Llama: return "llama";
+        case Family::Mistral: return "mistral";
+        case Family::Qwen2: return "qwen2";
+        case Family::Qwen3: return "qwen3";
+    }
+    return "?";
+}
+
+const std::vector<std::string>& supported_architectures() {
+    static const std::vector<std::string> kNames = {
+        "GPT2LMHeadModel",    "GPT2ForSequenceClassification",    "LlamaForCausalLM",
+        "LlamaForSequenceClassification", "MistralForCausalLM", "MistralForSequenceClassification",
+        "Qwen2ForCausalLM",   "Qwen2ForSequenceClassification",   "Qwen3ForCausalLM",
+        "Qwen3ForSequenceClassification"};
+    return kNames;
+}
+
+static std::string supported_list() {
+    std::string s;
+    for (const auto& n : supported_architectures()) s += (s.empty() ? "" : ", ") + n;
+    return s;
+}
+
+// An optional integer field that may be null.
+static int opt_int(const json::Value& c, const char* key, const std::string& where, int fallback) {
+    const json::Value* v = c.find(key);
+    if (!v || v->is_null()) return fallback;
+    return int(json::get_int(c, key, where));
+}
+
+static void parse_rope(ModelConfig& m, const json::Value& c, const std::string& where) {
+    // transformers >= 5 writes "rope_parameters" {rope_type, rope_theta, ...};
+    // older files have "rope_theta" and "rope_scaling" {type|rope_type, ...}.
+    const json::Value* params = c.find("rope_parameters");
+    if (params && params->is_null()) params = nullptr;
+    const json::Value* scaling = c.find("rope_scaling");
+    if (scaling && scaling->is_null()) scaling = nullptr;
+    m.rope_theta = json::get_double(c, "rope_theta", where, 10000.0);
+    const json::Value* s = params ? params : scaling;
+    if (!s) return;
+    if (!s->is_object()) throw Error(where + ": field '" + (params ? "rope_parameters" : "rope_scaling") + "': expected an object");
+    std::string sw = where + (params ? " rope_parameters" : " rope_scaling");
+    if (params) m.rope_theta = json::get_double(*s, "rope_theta", sw, m.rope_theta);
+    std::string type = json::get_string(*s, "rope_type", sw, json::get_string(*s, "type", sw, "default"));
+    m.rope_scaling.type = type;
+    if (type == "default") return;
+    m.rope_scaling.factor = json::get_double(*s, "factor", sw);
+    if (type == "linear") return;
+    if (type == "llama3") {
+        m.rope_scaling.low_freq_factor = json::get_double(*s, "low_freq_factor", sw);
+        m.rope_scaling.high_freq_factor = json::get_double(*s, "high_freq_factor", sw);
+        m.rope_scaling.original_max_position_embeddings = json::get_int(*s, "original_max_position_embeddings", sw);
+        if (!(m.rope_scaling.high_freq_factor > m.rope_scaling.low_freq_factor))
+            throw Error(sw + ": high_freq_factor must be greater than low_freq_factor");
+        return;
+    }
+    throw Error(sw + ": rope type '" + type + "' is not supported (supported: default, linear, llama3)");
+}
+
+static void parse_gpt2(ModelConfig& m, const json::Value& c, const std::string& where) {
+    m.vocab_size = int(json::get_int(c, "vocab_size", where, 50257));
+    m.hidden_size = int(json::get_int(c, "n_embd", where, 768));
+    m.n_layers = int(json::get_int(c, "n_layer", where, 12));
+    m.n_heads = int(json::get_int(c, "n_head", where, 12));
+    m.n_kv_heads = m.n_heads;
+    m.max_position_embeddings = int(json::get_int(c, "n_positions", where, 1024));
+    m.intermediate_size = opt_int(c, "n_inner", where, 4 * m.hidden_size);
+    m.norm_eps = float(json::get_double(c, "layer_norm_epsilon", where, 1e-5));
+    std::string act = json::get_string(c, "activation_function", where, "gelu_new");
+    if (act != "gelu_new" && act != "gelu_pytorch_tanh")
+        throw Error(where + ": field 'activation_function': '" + act +
+                    "' is not supported (expected gelu_new or gelu_pytorch_tanh)");
+    if (!json::get_bool(c, "scale_attn_weights", where, true))
+        throw Error(where + ": field 'scale_attn_weights': false is not supported");
+    if (json::get_bool(c, "scale_attn_by_inverse_layer_idx", where, false))
+        throw Error(where + ": field 'scale_attn_by_inverse_layer_idx': true is not supported");
+    m.layernorm = true;
+    m.gelu_mlp = true;
+    m.learned_positions = true;
+    m.qkv_bias = m.o_bias = m.mlp_bias = true;
+    m.tie_word_embeddings = json::get_bool(c, "tie_word_embeddings", where, true);
+    m.bos_token_id = opt_int(c, "bos_token_id", where, 50256);
+}
+
+static void parse_llama_like(ModelConfig& m, const json::Value& c, const std::string& where) {
+    m.vocab_size = int(json::get_int(c, "vocab_size", where));
+    m.hidden_size = int(json::get_int(c, "hidden_size", where));
+    m.n_layers = int(json::get_int(c, "num_hidden_layers", where));
+    m.n_heads = int(json::get_int(c, "num_attention_heads", where));
+    m.n_kv_heads = opt_int(c, "num_key_value_heads", where, m.n_heads);
+    m.intermediate_size = int(json::get_int(c, "intermediate_size", where));
+    m.max_position_embeddings = int(json::get_int(c, "max_position_embeddings", where, 2048));
+    m.norm_eps = float(json::get_double(c, "rms_norm_eps", where, 1e-6));
+    std::string act = json::get_string(c, "hidden_act", where, "silu");
+    if (act != "silu") throw Error(where + ": field 'hidden_act': '" + act + "' is not supported (expected silu)");
+    parse_rope(m, c, where);
+    bool attention_bias = json::get_bool(c, "attention_bias", where, false);
+    m.tie_word_embeddings = json::get_bool(c, "tie_word_embeddings", where, false);
+    m.bos_token_id = opt_int(c, "bos_token_id", where, -1);
+    switch (m.family) {
+        case Family::Llama:
+            m.qkv_bias = m.o_bias = attention_bias;
+            m.mlp_bias = json::get_bool(c, "mlp_bias", where, false);
+            break;
+        case Family::Mistral: m.sliding_window = opt_int(c, "sliding_window", where, 0); break;
+        case Family::Qwen2: m.qkv_bias = true; break;
+        case Family::Qwen3:
+            m.qkv_bias = m.o_bias = attention_bias;
+            m.qk_norm = true;
+            break;
+        case Family::GPT2: break;
+    }
+    if ((m.family == Family::Qwen2 || m.family == Family::Qwen3) &&
+        json::get_bool(c, "use_sliding_window", where, false))
+        throw Error(where + ": field 'use_sliding_window': true is not supported");
+    if (m.sliding_window < 0) throw Error(where + ": field 'sliding_window': expected a positive integer or null");
+    if (const json::Value* p = c.find("pretraining_tp"); p && p->is_int() && p->as_int() != 1)
+        throw Error(where + ": field 'pretraining_tp': only 1 is supported");
+}
+
+ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
+    if (!c.is_object()) throw Error(where + ": expected a JSON object");
+    ModelConfig m;
+    m.raw = c;
+    const json::Value* archs = c.find("architectures");
+    if (archs && archs->is_array() && archs->size() > 0 && archs->as_array()[0].is_string()) {
+        m.architecture = archs->as_array()[0].as_string();
+    } else {
+        // No "architectures": fall back to the model_type's causal LM.
+        std::string type = json::get_string(c, "model_type", where, "");
+        static const std::pair<const char*, const char*> kByType[] = {{"gpt2", "GPT2LMHeadModel"},
+                                                                      {"llama", "LlamaForCausalLM"},
+                                                                      {"mistral", "MistralForCausalLM"},
+                                                                      {"qwen2", "Qwen2ForCausalLM"},
+                                                                      {"qwen3", "Qwen3ForCausalLM"}};
+        for (auto [t, a] : kByType)
+            if (type == t) m.architecture = a;
+        if (m.architecture.empty())
+            throw Error(where + ": neither 'architectures' nor a supported 'model_type' (supported architectures: " +
+                        supported_list() + ")");
+    }
+    const std::string& a = m.architecture;
+    auto starts = [&](const char* p) { return a.rfind(p, 0) == 0; };
+    bool known = false;
+    for (const auto& n : supported_architectures()) known |= (n == a);
+    if (!known)
+        throw Error(where + ": architecture '" + a + "' is not supported (supported: " + supported_list() + ")");
+    m.seq_cls = a.find("ForSequenceClassification") != std::string::npos;
+    if (starts("GPT2")) m.family = Family::GPT2;
+    else if (starts("Llama")) m.family = Family::Llama;
+    else if (starts("Mistral")) m.family = Family::Mistral;
+    else if (starts("Qwen2")) m.family = Family::Qwen2;
+    else m.family = Family::Qwen3;
+
+    if (m.family == Family::GPT2)
+        parse_gpt2(m, c, where);
+    else
+        parse_llama_like(m, c, where);
+    m.head_dim = opt_int(c, "head_dim", where, m.n_heads > 0 ? m.hidden_size / m.n_heads : 0);
+    if (m.family == Family::GPT2) m.head_dim = m.hidden_size / m.n_heads;
+
+    if (const json::Value* e = c.find("eos_token_id"); e && !e->is_null()) {
+        if (e->is_array())
+            for (const auto& x : e->as_array()) m.eos_token_ids.push_back(int(x.as_int()));
+        else
+            m.eos_token_ids.push_back(int(json::get_int(c, "eos_token_id", where)));
+    } else if (m.family == Family::GPT2) {
+        m.eos_token_ids.push_back(50256);
+    }
+    m.pad_token_id = opt_int(c, "pad_token_id", where, -1);
+    if (m.seq_cls) {
+        const json::Value* id2label = c.find("id2label");
+        if (id2label && id2label->is_object()) m.num_labels = int(id2label->size());
+        m.num_labels = opt_int(c, "num_labels", where, m.num_labels);
+        std::string problem = json::get_string(c, "problem_type", where, "single_label_classification");
+        if (problem != "single_label_classification" || m.num_labels < 2)
+            throw Error(where + ": only single_label_classification with num_labels >= 2 is supported (got " +
+                        problem + ", num_labels " + std::to_string(m.num_labels) + ")");
+    }
+
+    // Sanity of the sizes.
+    auto positive = [&](int v, const char* name) {
+        if (v <= 0) throw Error(where + ": '" + name + "' must be a positive integer, got " + std::to_string(v));
+    };
+    positive(m.vocab_size, "vocab_size");
+    positive(m.hidden_size, "hidden_size");
+    positive(m.n_layers, "num_hidden_layers");
+    positive(m.n_heads, "num_attention_heads");
+    positive(m.n_kv_heads, "num_key_value_heads");
+    positive(m.head_dim, "head_dim");
+    positive(m.intermediate_size, "intermediate_size");
+    positive(m.max_position_embeddings, "max_position_embeddings");
+    if (m.n_heads % m.n_kv_heads != 0)
+        throw Error(where + ": num_attention_heads (" + std::to_string(m.n_heads) +
+                    ") must be a multiple of num_key_value_heads (" + std::to_string(m.n_kv_heads) + ")");
+    if (m.head_dim % 2 != 0 && !m.learned_positions) throw Error(where + ": head_dim must be even for RoPE");
+    if (m.family == Family::GPT2 && m.hidden_size % m.n_heads != 0)
+        throw Error(where + ": n_embd must be a multiple of n_head");
+    return m;
+}
+
+ModelConfig load_model_config(const std::string& dir_or_file) {
+    std::string path = is_directory(dir_or_file) ? path_join(dir_or_file, "config.json") : dir_or_file;
+    if (!file_exists(path)) throw Error(path + ": not found (expected a Hugging Face model directory with config.json)");
+    return parse_model_config(json::parse_file(path), path);
+}
+
+json::Value model_config_to_json(const ModelConfig& m) {
+    json::Value c = m.raw.is_object() ? m.raw : json::Value::object();
+    json::Value archs = json::Value::array();
+    archs.push_back(json::Value(m.architecture));
+    c.set("architectures", std::move(archs));
+    if (m.family == Family::GPT2) {
+        c.set("model_type", "gpt2");
+        c.set("vocab_size", m.vocab_size);
+        c.set("n_embd", m.hidden_size);
+        c.set("n_layer", m.n_layers);
+        c.set("n_head", m.n_heads);
+        c.set("n_positions", m.max_position_embeddings);
+        c.set("n_inner", m.intermediate_size);
+        c.set("layer_norm_epsilon", double(m.norm_eps));
+    } else {
+        c.set("model_type", family_name(m.family));
+        c.set("vocab_size", m.vocab_size);
+        c.set("hidden_size", m.hidden_size);
+        c.set("num_hidden_layers", m.n_layers);
+        c.set("num_attention_heads", m.n_heads);
+        c.set("num_key_value_heads", m.n_kv_heads);
+        c.set("head_dim", m.head_dim);
+        c.set("intermediate_size", m.intermediate_size);
+        c.set("max_position_embeddings", m.max_position_embeddings);
+        c.set("rms_norm_eps", double(m.norm_eps));
+        if (!c.contains("rope_parameters") && !c.contains("rope_scaling")) c.set("rope_theta", m.rope_theta);
+    }
+    c.set("tie_word_embeddings", m.tie_word_embeddings);
+    if (m.bos_token_id >= 0) c.set("bos_token_id", m.bos_token_id);
+    if (m.eos_token_ids.size() == 1) c.set("eos_token_id", m.eos_token_ids[0]);
+    else if (!m.eos_token_ids.empty()) {
+        json::Value ids = json::Value::array();
+        for (int id : m.eos_token_ids) ids.push_back(json::Value(id));
+        c.set("eos_token_id", std::move(ids));
+    }
+    if (m.pad_token_id >= 0) c.set("pad_token_id", m.pad_token_id);
+    if (m.seq_cls) {
+        c.set("num_labels", m.num_labels);
+        if (!c.contains("id2label")) {
+            json::Value id2label = json::Value::object(), label2id = json::Value::object();
+            for (int i = 0; i < m.num_labels; ++i) {
+                id2label.set(std::to_string(i), "LABEL_" + std::to_string(i));
+                label2id.set("LABEL_" + std::to_string(i), i);
+            }
+            c.set("id2label", id2label);
+            c.set("label2id", label2id);
+        }
+    }
+    c.set("torch_dtype", "float32");
+    return c;
+}
+
+std::vector<float> rope_inv_freq(const ModelConfig& c) {
+    const int D = c.head_dim;
+    std::vector<float> inv(static_cast<size_t>(D / 2));
+    const RopeScaling& s = c.rope_scaling;
+    for (int i = 0; i < D / 2; ++i) {
+        // transformers: 1.0 / (base ** (arange(0, D, 2).float() / D)) in float32
+        float f = 1.0f / std::pow(float(c.rope_theta), float(2 * i) / float(D));
+        if (s.type == "linear") {
+            f = float(f / s.factor);
+        } else if (s.type == "llama3") {
+            double old_ctx = double(s.original_max_position_embeddings);
+            double low_wavelen = old_ctx / s.low_freq_factor, high_wavelen = old_ctx / s.high_freq_factor;
+            double wavelen = 2 * M_PI / f;
+            if (wavelen > low_wavelen) {
+                f = float(f / s.factor);
+            } else if (!(wavelen < high_wavelen)) {
+                double smooth = (old_ctx / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+                f = float((1 - smooth) * f / s.factor + smooth * f);
+            }
+        }
+        inv[size_t(i)] = f;
+    }
+    return inv;
+}
+
+}  // namespace aligners

@@ -1,0 +1,83 @@
+// A Hugging Face config.json, parsed into the one model description the
+// engine uses for every supported family:
+//   GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
+//   Qwen3ForCausalLM, and each family's *ForSequenceClassification.
+// Every field the engine needs is read or defaulted exactly as transformers
+// does; options that would change the computation and are not implemented
+// (e.g. GPT-2's scale_attn_by_inverse_layer_idx, other rope types) are
+// rejected with an error naming the field.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+
+namespace aligners {
+
+enum class Family { GPT2, Llama, Mistral, Qwen2, Qwen3 };
+const char* family_name(Family f);  // "gpt2", "llama", ...
+
+struct RopeScaling {
+    std::string type = "default";  // "default" (none), "linear", "llama3"
+    double factor = 1.0;
+    double low_freq_factor = 1.0, high_freq_factor = 4.0;  // llama3
+    int64_t original_max_position_embeddings = 8192;       // llama3
+};
+
+struct ModelConfig {
+    std::string architecture;  // HF class name, e.g. "Qwen2ForCausalLM"
+    Family family = Family::Llama;
+    bool seq_cls = false;      // *ForSequenceClassification (score head)
+    int num_labels = 2;        // seq_cls only
+
+    int vocab_size = 0;
+    int hidden_size = 0;       // C
+    int n_layers = 0;          // L
+    int n_heads = 0;           // H
+    int n_kv_heads = 0;        // KV (== H without grouped-query attention)
+    int head_dim = 0;          // D (may differ from C / H, e.g. Qwen3)
+    int intermediate_size = 0; // F: MLP hidden width (GPT-2: n_inner or 4C)
+    int max_position_embeddings = 0;
+
+    bool layernorm = false;    // GPT-2: LayerNorm with bias; else RMSNorm
+    float norm_eps = 1e-5f;
+    bool gelu_mlp = false;     // GPT-2: fc -> gelu(tanh) -> proj; else SwiGLU
+    bool learned_positions = false;  // GPT-2 wpe; else RoPE
+    double rope_theta = 10000.0;
+    RopeScaling rope_scaling;
+    int sliding_window = 0;    // 0 = full attention
+
+    bool tie_word_embeddings = false;
+    bool qkv_bias = false;     // q/k/v projections have biases (GPT-2, Qwen2, attention_bias)
+    bool o_bias = false;       // output projection bias (GPT-2, Llama attention_bias)
+    bool mlp_bias = false;     // MLP biases (GPT-2, Llama mlp_bias)
+    bool qk_norm = false;      // Qwen3 per-head q/k RMSNorm
+
+    int bos_token_id = -1;
+    std::vector<int> eos_token_ids;
+    int pad_token_id = -1;
+
+    json::Value raw;           // the parsed config.json, written back on save
+
+    int q_dim() const { return n_heads * head_dim; }
+    int kv_dim() const { return n_kv_heads * head_dim; }
+    int qkv_dim() const { return q_dim() + 2 * kv_dim(); }
+};
+
+// The architectures accepted, for error messages and --help.
+const std::vector<std::string>& supported_architectures();
+
+// Parses a config.json object; `where` names the file in errors.
+ModelConfig parse_model_config(const json::Value& config, const std::string& where);
+// Reads <dir>/config.json (or a config.json path).
+ModelConfig load_model_config(const std::string& dir_or_file);
+// The config.json to save next to weights: `raw` with the fields the engine
+// owns (sizes, vocabulary, tying, architecture) updated.
+json::Value model_config_to_json(const ModelConfig& c);
+
+// RoPE inverse frequencies (D/2), with the config's rope scaling applied,
+// computed as transformers does (float32 results).
+std::vector<float> rope_inv_freq(const ModelConfig& c);
+
+}  // namespace aligners
