@@ -7,22 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "train/codec.h"
 #include "train/records.h"
 
 namespace aligners::train {
 
 constexpr int32_t kIgnoreIndex = -100;  // target/label value that carries no loss
-
-// The tokenizer as the formatter needs it.
-class TokenCodec {
-public:
-    virtual ~TokenCodec() = default;
-    // Text -> ids, recognising added special tokens in the text; no BOS/EOS added.
-    virtual std::vector<int32_t> encode(const std::string& text) const = 0;
-    virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
-    virtual int32_t bos_id() const = 0;  // -1: the model uses none
-    virtual int32_t eos_id() const = 0;  // -1: none
-};
 
 // How an aligner sees a (question, answer) and writes the correction:
 //   ids = [BOS] encode(prompt) encode(target_prefix + correction + end_marker) [EOS]

@@ -13,7 +13,7 @@ using namespace aligners::train;
 namespace {
 
 // Bytes are ids 0-255; the Ngweta markers are 256-258; EOS 259; BOS 260.
-struct ByteCodec : TokenCodec {
+struct TestCodec : TokenCodec {
     int32_t bos = 260;
     std::vector<int32_t> encode(const std::string& text) const override {
         static const std::vector<std::string> specials = {"[INIT]", "[ALIGNED]", "[DONE]"};
@@ -38,6 +38,10 @@ struct ByteCodec : TokenCodec {
     }
     int32_t bos_id() const override { return bos; }
     int32_t eos_id() const override { return 259; }
+    int32_t vocab_size() const override { return 261; }
+    int add_special_tokens(const std::vector<std::string>&) override { return 0; }
+    int32_t token_id(const std::string&) const override { return -1; }
+    void save(const std::string&) const override {}
 };
 
 std::vector<int32_t> bytes(const std::string& s) { return std::vector<int32_t>(s.begin(), s.end()); }
@@ -47,7 +51,7 @@ std::vector<int32_t> bytes(const std::string& s) { return std::vector<int32_t>(s
 TEST_SUITE("train.aligner_format") {
 
 TEST_CASE("Ji template: prompt text, ids, loss only on correction + EOS") {
-    ByteCodec codec;
+    TestCodec codec;
     AlignerTemplate ji = ji_template();
     CHECK(render_prompt(ji, "Q?", "A.") ==
           "BEGINNING OF CONVERSATION: USER: Edit the following Question-Answer pair to make it more helpful and "
@@ -74,7 +78,7 @@ TEST_CASE("Ji template: prompt text, ids, loss only on correction + EOS") {
 }
 
 TEST_CASE("Ngweta template: special-token markers, loss on correction and [DONE]") {
-    ByteCodec codec;
+    TestCodec codec;
     codec.bos = -1;
     AlignerTemplate ng = ngweta_template();
     CHECK(ng.special_tokens == std::vector<std::string>{"[INIT]", "[ALIGNED]", "[DONE]"});

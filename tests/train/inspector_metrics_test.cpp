@@ -11,11 +11,15 @@
 using namespace aligners::train;
 
 namespace {
-struct ByteCodec : TokenCodec {
+struct TestCodec : TokenCodec {
     std::vector<int32_t> encode(const std::string& t) const override { return std::vector<int32_t>(t.begin(), t.end()); }
     std::string decode(const std::vector<int32_t>& ids) const override { return std::string(ids.begin(), ids.end()); }
     int32_t bos_id() const override { return 1; }
     int32_t eos_id() const override { return 2; }
+    int32_t vocab_size() const override { return 261; }
+    int add_special_tokens(const std::vector<std::string>&) override { return 0; }
+    int32_t token_id(const std::string&) const override { return -1; }
+    void save(const std::string&) const override {}
 };
 }  // namespace
 
@@ -58,7 +62,7 @@ TEST_CASE("cosine schedule with warm-up") {
 }
 
 TEST_CASE("inspector input: separator, budget, truncation") {
-    ByteCodec c;
+    TestCodec c;
     InspectorFormat f;
     f.separator = "|";
     f.max_tokens = 100;
