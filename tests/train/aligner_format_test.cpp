@@ -137,6 +137,7 @@ TEST_CASE("padded batches shift targets and ignore padding") {
     CHECK(b0.targets == std::vector<int32_t>{-100, 3, 4, -100, 6, -100, -100, -100});
     CHECK(b0.target_tokens == 3);
     CHECK(b0.positions == std::vector<int32_t>{0, 1, 2, 3, 0, 1, 2, 3});
+    CHECK(b0.lengths == std::vector<int32_t>{4, 2});
     CHECK(batches[1].B == 1);
     CHECK(batches[1].T == 3);
     CHECK(batches[1].targets == std::vector<int32_t>{8, 9, -100});
@@ -155,7 +156,8 @@ TEST_CASE("packed batches: documents, restarted positions, row and batch limits"
     CHECK(batches[0].targets == std::vector<int32_t>{2, 3, -100, 5, -100});
     CHECK(batches[0].examples == 2);
     CHECK(batches[1].ids == std::vector<int32_t>{6, 7, 8, 9, 0});
-    CHECK(batches[1].doc_ids == std::vector<int32_t>{0, 0, 0, 0, -1});
+    CHECK(batches[1].doc_ids == std::vector<int32_t>{0, 0, 0, 0, 1});  // the pad is its own document
+    CHECK(batches[1].lengths == std::vector<int32_t>{4});
     CHECK(batches[1].targets == std::vector<int32_t>{-100, 8, 9, -100, -100});
     CHECK(batches[2].ids == std::vector<int32_t>{1, 2, 3, 0, 0});
     auto two_rows = make_packed_batches({a, b, c, a}, 2, 5, 0);
