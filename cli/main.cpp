@@ -16,6 +16,7 @@ static const Command kCommands[] = {
     {"inspect", "show a safetensors file's or model directory's tensors and metadata", cmd_inspect},
     {"version", "print the version and build configuration", cmd_version},
     {"data", "import public datasets into Q-A-C, question and inspector records", cmd_data},
+    {"train", "fine-tune an aligner (answer corrector) or an inspector (alignment classifier)", cmd_train},
     {"demo", "the whole pipeline on the embedded demo world (make run)", cmd_demo},
 };
 
