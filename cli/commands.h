@@ -20,6 +20,8 @@ int cmd_generate(int argc, char** argv);
 int cmd_data(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_detokenize(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 
 }  // namespace aligners::cli
