@@ -38,8 +38,8 @@ constexpr size_t kSmallWord = 64;
 
 }  // namespace
 
-void BpeModel::build(const std::vector<std::pair<std::string, uint32_t>>& vocab,
-                     const std::vector<std::pair<std::string, std::string>>& merges, const BpeOptions& options,
+void BpeModel::build(const std::vector<std::pair<std::string_view, uint32_t>>& vocab,
+                     const std::vector<std::pair<std::string_view, std::string_view>>& merges, const BpeOptions& options,
                      bool byte_level_words, const std::string& where) {
     options_ = options;
     byte_level_words_ = byte_level_words;
@@ -60,10 +60,12 @@ void BpeModel::build(const std::vector<std::pair<std::string, uint32_t>>& vocab,
 
     if (byte_level_words_) {
         raw_bytes_to_id_.reserve(vocab.size());
-        std::string raw;
+        id_to_bytes_.assign(id_to_token_.size(), std::string());
         for (const auto& [token, id] : vocab) {
+            std::string& raw = id_to_bytes_[id];
             raw.clear();
             if (byte_level_to_bytes(token, raw)) raw_bytes_to_id_.insert(raw, id);
+            else raw = token;  // not byte-level text: a ByteLevel decoder keeps it as is
         }
         for (int b = 0; b < 256; ++b) byte_char_id_[b] = token_to_id_.find(byte_to_utf8(uint8_t(b)));
     } else {
@@ -83,12 +85,14 @@ void BpeModel::build(const std::vector<std::pair<std::string, uint32_t>>& vocab,
     for (size_t rank = 0; rank < merges.size(); ++rank) {
         const auto& [a, b] = merges[rank];
         uint32_t ia = token_to_id_.find(a), ib = token_to_id_.find(b);
-        merged = a + b;
+        merged.assign(a);
+        merged.append(b);
         uint32_t im = token_to_id_.find(merged);
-        const std::string* missing = ia == kNoId ? &a : ib == kNoId ? &b : im == kNoId ? &merged : nullptr;
-        if (missing)
-            throw Error(where + ": model.merges[" + std::to_string(rank) + "] (\"" + a + "\", \"" + b + "\"): token \"" +
-                        *missing + "\" is not in the vocabulary");
+        if (ia == kNoId || ib == kNoId || im == kNoId) {
+            std::string missing(ia == kNoId ? a : ib == kNoId ? b : std::string_view(merged));
+            throw Error(where + ": model.merges[" + std::to_string(rank) + "] (\"" + std::string(a) + "\", \"" +
+                        std::string(b) + "\"): token \"" + missing + "\" is not in the vocabulary");
+        }
         merges_.insert(ia, ib, PairMap::Value{uint32_t(rank), im});
     }
 }

@@ -35,8 +35,8 @@ public:
     // vocab: (token, id) pairs; merges: (left, right) token pairs in rank
     // order. Throws Error (prefixed with `where`) when a merge names a token
     // that is not in the vocabulary.
-    void build(const std::vector<std::pair<std::string, uint32_t>>& vocab,
-               const std::vector<std::pair<std::string, std::string>>& merges, const BpeOptions& options,
+    void build(const std::vector<std::pair<std::string_view, uint32_t>>& vocab,
+               const std::vector<std::pair<std::string_view, std::string_view>>& merges, const BpeOptions& options,
                bool byte_level_words, const std::string& where);
 
     // Appends the ids of one word (raw bytes in byte-level mode, else text).
@@ -47,6 +47,8 @@ public:
     const std::string* id_to_token(uint32_t id) const {
         return id < id_to_token_.size() && has_id_[id] ? &id_to_token_[id] : nullptr;
     }
+    // The bytes a ByteLevel decoder makes of token `id` (byte-level mode).
+    const std::string& token_bytes(uint32_t id) const { return id_to_bytes_[id]; }
     size_t vocab_size() const { return token_to_id_.size(); }  // number of entries (HF get_vocab_size)
     uint32_t id_limit() const { return uint32_t(id_to_token_.size()); }  // 1 + the largest id
     size_t merge_count() const { return merges_.size(); }
@@ -67,6 +69,7 @@ private:
     uint64_t instance_ = 0;  // identifies this model's entries in the per-thread word cache
     std::vector<std::string> id_to_token_;
     std::vector<uint8_t> has_id_;
+    std::vector<std::string> id_to_bytes_;  // byte-level mode: token text mapped back to bytes
     StringIdMap token_to_id_;
     StringIdMap raw_bytes_to_id_;    // byte-level mode: token as raw bytes -> id (ignore_merges)
     uint32_t byte_char_id_[256];     // byte-level mode: id of each byte's character, or kNoId

@@ -108,14 +108,14 @@ public:
     };
     void reserve(size_t n) {
         size_t cap = 16;
-        while (cap < n * 2) cap *= 2;
+        while (cap * 7 < n * 10) cap *= 2;  // load factor <= 0.7
         slots_.assign(cap, Slot{});
         mask_ = cap - 1;
     }
     // Inserts or replaces (HF builds its merge map the same way: a later
     // duplicate of a pair wins).
     void insert(uint32_t a, uint32_t b, Value v) {
-        if (slots_.empty() || (count_ + 1) * 2 > slots_.size()) grow();
+        if ((count_ + 1) * 10 > slots_.size() * 7) grow();
         uint64_t key = uint64_t(a) << 32 | b;
         for (size_t i = mix(key) & mask_;; i = (i + 1) & mask_) {
             if (slots_[i].key == kEmpty) {
@@ -154,7 +154,7 @@ private:
     }
     void grow() {
         std::vector<Slot> old = std::move(slots_);
-        reserve(old.empty() ? 8 : old.size());
+        reserve(old.size());
         for (const Slot& s : old) {
             if (s.key == kEmpty) continue;
             for (size_t i = mix(s.key) & mask_;; i = (i + 1) & mask_) {

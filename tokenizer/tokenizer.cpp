@@ -30,7 +30,8 @@ std::optional<uint32_t> Tokenizer::Impl::lookup(std::string_view token) const {
 void Tokenizer::Impl::refresh_id_tables() {
     uint32_t limit = model.id_limit();
     for (const tok::AddedToken& t : added.tokens()) limit = std::max(limit, t.id + 1);
-    decode_bytes.assign(limit, std::string());
+    decode_bytes.assign(limit, nullptr);
+    owned_bytes.clear();
     special.assign(limit, 0);
     present.assign(limit, 0);
     bool byte_level = decoder.is_byte_level();
@@ -38,12 +39,20 @@ void Tokenizer::Impl::refresh_id_tables() {
         const std::string* t = model.id_to_token(id);
         if (!t) continue;
         present[id] = 1;
-        if (byte_level) decode_bytes[id] = tok::byte_level_token_bytes(*t);
+        if (!byte_level) continue;
+        if (model.byte_level_words()) {
+            decode_bytes[id] = &model.token_bytes(id);
+        } else {
+            owned_bytes.push_back(tok::byte_level_token_bytes(*t));
+            decode_bytes[id] = &owned_bytes.back();
+        }
     }
     for (const tok::AddedToken& t : added.tokens()) {
         present[t.id] = 1;
         special[t.id] = t.special;
-        if (byte_level) decode_bytes[t.id] = tok::byte_level_token_bytes(t.content);
+        if (!byte_level) continue;
+        owned_bytes.push_back(tok::byte_level_token_bytes(t.content));
+        decode_bytes[t.id] = &owned_bytes.back();
     }
 }
 
@@ -208,7 +217,7 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool skip_special_to
     if (m.decoder.is_byte_level()) {  // fast path: precomputed bytes per id
         std::string bytes;
         for (TokenId id : ids)
-            if (keep(id)) bytes += m.decode_bytes[size_t(id)];
+            if (keep(id)) bytes += *m.decode_bytes[size_t(id)];
         return tok::utf8_lossy(bytes);
     }
     std::vector<std::string> tokens;
