@@ -73,13 +73,15 @@ void AddedVocab::rebuild(const Normalizer& normalizer) {
     normalized_.clear();
     std::string pattern;
     for (size_t i = 0; i < tokens_.size(); ++i) {
-        const AddedToken& t = tokens_[i];
+        AddedToken& t = tokens_[i];
         if (!t.normalized) {
+            t.text = t.content;
             raw_trie_.insert(t.content, int32_t(i));
             continue;
         }
         normalized_.push_back(i);
         normalizer.apply(t.content, pattern);
+        t.text = pattern;
         normalized_trie_.insert(pattern, int32_t(i));
     }
 }

@@ -18,6 +18,9 @@ struct AddedToken {
     std::string content;
     uint32_t id = 0;
     bool single_word = false, lstrip = false, rstrip = false, normalized = true, special = false;
+    // What HF's id_to_token and decode give for this id: the content, run
+    // through the normalizer when `normalized` (set by AddedVocab::rebuild).
+    std::string text;
 };
 
 class AddedVocab {

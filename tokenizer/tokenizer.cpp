@@ -51,7 +51,7 @@ void Tokenizer::Impl::refresh_id_tables() {
         present[t.id] = 1;
         special[t.id] = t.special;
         if (!byte_level) continue;
-        owned_bytes.push_back(tok::byte_level_token_bytes(t.content));
+        owned_bytes.push_back(tok::byte_level_token_bytes(t.text));
         decode_bytes[t.id] = &owned_bytes.back();
     }
 }
@@ -97,7 +97,7 @@ std::optional<TokenId> Tokenizer::token_to_id(std::string_view token) const {
 
 std::optional<std::string> Tokenizer::id_to_token(TokenId id) const {
     if (id < 0) return std::nullopt;
-    if (const tok::AddedToken* t = impl_->added.find_id(uint32_t(id))) return t->content;
+    if (const tok::AddedToken* t = impl_->added.find_id(uint32_t(id))) return t->text;
     if (const std::string* t = impl_->model.id_to_token(uint32_t(id))) return *t;
     return std::nullopt;
 }
@@ -224,7 +224,7 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool skip_special_to
     tokens.reserve(ids.size());
     for (TokenId id : ids) {
         if (!keep(id)) continue;
-        if (const tok::AddedToken* t = m.added.find_id(uint32_t(id))) tokens.push_back(t->content);
+        if (const tok::AddedToken* t = m.added.find_id(uint32_t(id))) tokens.push_back(t->text);
         else tokens.push_back(*m.model.id_to_token(uint32_t(id)));
     }
     return m.decoder.decode(std::move(tokens));
