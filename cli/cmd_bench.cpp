@@ -11,6 +11,7 @@
 namespace aligners::cli {
 
 int bench_gemm(int argc, char** argv);  // cli/bench_gemm.cpp
+int bench_tokenize(int argc, char** argv);  // cli/bench_tokenize.cpp
 
 struct Benchmark {
     const char* name;
@@ -21,6 +22,7 @@ struct Benchmark {
 static const Benchmark kBenchmarks[] = {
     {"none", "placeholder until the first benchmark lands", nullptr},
     {"gemm", "CPU SGEMM GFLOP/s on one shape (--m --n --k --threads --trans-a --trans-b)", bench_gemm},
+    {"tokenize", "tokenizer encoding MB/s and tokens/s over files (--tokenizer --threads)", bench_tokenize},
 };
 
 static void print_usage(FILE* out) {

@@ -56,6 +56,7 @@ private:
         };
         std::vector<Node> nodes;
         bool first_byte[256] = {};
+        int only_first_byte = -1;  // the one byte every token starts with, if so
         void clear();
         void insert(std::string_view key, int32_t token);
         // Longest token matching at text[pos..], or -1; *end receives its end.

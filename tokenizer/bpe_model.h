@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tokenizer/hash_maps.h"
+#include "tokenizer/pre_tokenizer.h"
 
 namespace aligners::tok {
 
@@ -40,7 +41,11 @@ public:
                bool byte_level_words, const std::string& where);
 
     // Appends the ids of one word (raw bytes in byte-level mode, else text).
-    void tokenize(std::string_view word, std::vector<int32_t>& out) const;
+    void tokenize(std::string_view word, std::vector<int32_t>& out) const {
+        tokenize(word, hash_bytes(word.data(), word.size()), out);
+    }
+    // Appends the ids of many words, prefetching table slots a few words ahead.
+    void tokenize_words(const std::vector<Piece>& words, std::vector<int32_t>& out) const;
 
     uint32_t token_to_id(std::string_view token) const { return token_to_id_.find(token); }
     // nullptr when no token has this id.
@@ -56,6 +61,8 @@ public:
     const BpeOptions& options() const { return options_; }
 
 private:
+    static constexpr uint32_t kWholeWord = 1u << 31;  // flag on raw_bytes_to_id_ values, see whole_word_
+    void tokenize(std::string_view word, uint64_t hash, std::vector<int32_t>& out) const;
     // How one input character becomes initial symbols.
     void push_unit(std::string_view unit, uint32_t id, std::vector<uint32_t>& syms, uint32_t& pending_unk) const;
     void initial_symbols(std::string_view word, std::vector<uint32_t>& syms) const;
@@ -71,7 +78,10 @@ private:
     std::vector<uint8_t> has_id_;
     std::vector<std::string> id_to_bytes_;  // byte-level mode: token text mapped back to bytes
     StringIdMap token_to_id_;
-    StringIdMap raw_bytes_to_id_;    // byte-level mode: token as raw bytes -> id (ignore_merges)
+    // Byte-level mode: token as raw bytes -> id, | kWholeWord when BPE turns
+    // the token's own bytes back into that one token (so a word found here
+    // needs no merging).
+    StringIdMap raw_bytes_to_id_;
     uint32_t byte_char_id_[256];     // byte-level mode: id of each byte's character, or kNoId
     uint32_t ascii_id_[128];         // text mode: id of each ASCII character, or kNoId
     uint32_t byte_fallback_id_[256]; // "<0xNN>" ids, or kNoId

@@ -158,7 +158,7 @@ void Tokenizer::encode_into(std::string_view text, bool add_special_tokens, std:
     auto encode_words = [&](std::string_view piece, bool at_origin) {
         s.pre.arena.clear();
         m.pre_tokenizer.run(piece, at_origin, s.words, s.pre);
-        for (const tok::Piece& w : s.words) m.model.tokenize(w.text, out);
+        m.model.tokenize_words(s.words, out);
     };
     // A piece of raw text between added tokens: normalize, split on the
     // normalized added tokens, encode the rest.
