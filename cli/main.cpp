@@ -20,6 +20,7 @@ static const Command kCommands[] = {
     {"generate", "continue prompts with a Hugging Face causal LM (greedy or sampled)", cmd_generate},
     {"version", "print the version and build configuration", cmd_version},
     {"data", "import public datasets into Q-A-C, question and inspector records", cmd_data},
+    {"train", "fine-tune an aligner (answer corrector) or an inspector (alignment classifier)", cmd_train},
     {"demo", "the whole pipeline on the embedded demo world (make run)", cmd_demo},
 };
 
