@@ -87,6 +87,19 @@ void attention_forward(float* out, float* lse, const float* qkv, const int32_t* 
 void attention_backward(float* dqkv, float* delta, const float* dout, const float* qkv, const float* out,
                         const float* lse, const int32_t* doc, const AttnArgs& a, Stream s);
 
+// ---- attention_decode.cu ---- KV-cache attention for generation.
+// qkv (B,T,H+2KV,D) new tokens; kcache, vcache (B,KV,Tmax,D); start (B);
+// out (B,T,H,D). partial: B*T*H*attention_decode_splits(Tmax)*(D+2) floats.
+int attention_decode_splits(int Tmax);
+void attention_cached(float* out, float* partial, const float* qkv, float* kcache, float* vcache,
+                      const int32_t* start, int Tmax, const AttnArgs& a, Stream s);
+
+// ---- gather.cu ----
+// out (rows, C) = inp[idx[r]]; backward: dinp (N,C) = 0, dinp[idx[r]] += dout[r].
+void gather_rows(float* out, const float* inp, const int32_t* idx, int rows, int C, Stream s);
+void gather_rows_backward(float* dinp, const float* dout, const int32_t* idx, int rows, int N, int C, Stream s);
+void fill(float* out, float value, int64_t n, Stream s);
+
 // ---- cross_entropy.cu ----
 // logits (N,V) (overwritten with dlogits when write_grad), losses (N),
 // targets (N) with -100 = ignored. Sequence classification uses the same

@@ -17,6 +17,7 @@
 
 #include "emu_util.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cuda/matmul.h"
 #include "kernels/cuda/ops.h"
 
 using emu::DevBuf;
@@ -407,6 +408,84 @@ TEST_CASE("kernels/cuda/attention_backward.cu: WMMA flash attention backward (ca
                                cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window}, nullptr);
         CHECK(nmse(dqkv.download(), want) <= kBF16);
     }
+}
+
+TEST_CASE("kernels/cuda/matmul.cu: cuBLASLt bf16 matmul forward (bias epilogue) and backward") {
+    simt::ScheduleCheck check;
+    cu::Blas blas(1 << 20);
+    for (auto [N, IC, OC] : {std::tuple{1, 8, 5}, {13, 33, 20}, {32, 64, 48}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " IC=" << IC << " OC=" << OC);
+        // bf16 inputs on both sides: the comparison isolates the product.
+        auto x = emu::bf16_round(r.randn(size_t(N) * IC)), w = emu::bf16_round(r.randn(size_t(OC) * IC));
+        auto bias = r.randn(OC), dout = emu::bf16_round(r.randn(size_t(N) * OC));
+        DevBuf<__nv_bfloat16> dx(emu::to_bf16(x)), dw(emu::to_bf16(w)), ddout_bf(emu::to_bf16(dout));
+        DevBuf<float> dbias(bias), out(size_t(N) * OC), ddout(dout);
+        cu::matmul_forward(blas, out, dx, dw, dbias, N, IC, OC, nullptr);
+        std::vector<float> want(size_t(N) * OC);
+        cpu::matmul_forward<float>(want.data(), x.data(), w.data(), bias.data(), N, IC, OC);
+        CHECK(nmse(out.download(), want) <= kF32);
+        // Backward: dinp overwritten, dweight and dbias accumulated.
+        auto gw = r.randn(size_t(OC) * IC), gb = r.randn(OC);
+        DevBuf<float> dinp(size_t(N) * IC), dgw(gw), dgb(gb);
+        cu::matmul_backward(blas, dinp, dgw, dgb, ddout_bf, ddout, dx, dw, N, IC, OC, nullptr);
+        std::vector<float> wdinp(size_t(N) * IC);
+        cpu::matmul_backward<float>(wdinp.data(), gw.data(), gb.data(), dout.data(), x.data(), w.data(), N, IC, OC);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+        CHECK(nmse(dgw.download(), gw) <= kF32);
+        CHECK(nmse(dgb.download(), gb) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/attention_decode.cu: KV-cache append and split-K (flash-decoding) attention") {
+    simt::ScheduleCheck check;
+    struct Shape {
+        int B, T, H, KV, D, Tmax, window;
+    };
+    for (Shape s : {Shape{1, 1, 2, 1, 16, 8, 0}, Shape{2, 3, 4, 2, 24, 600, 0}, Shape{2, 1, 2, 2, 8, 300, 50}}) {
+        Rng r;
+        INFO("seed " << r.seed << " B=" << s.B << " T=" << s.T << " Tmax=" << s.Tmax << " window=" << s.window);
+        const int NH = s.H + 2 * s.KV;
+        const size_t cache = size_t(s.B) * s.KV * s.Tmax * s.D;
+        auto qkv = r.randn(size_t(s.B) * s.T * NH * s.D);
+        auto kc = r.randn(cache), vc = r.randn(cache);
+        std::vector<int32_t> start(s.B);
+        for (int b = 0; b < s.B; ++b) start[b] = r.ints(1, 0, s.Tmax - s.T + 1)[0];
+        start[0] = s.Tmax - s.T;  // one row fills the cache: several splits
+        DevBuf<float> dqkv(qkv), dkc(kc), dvc(vc), out(size_t(s.B) * s.T * s.H * s.D);
+        DevBuf<int32_t> dstart(start);
+        DevBuf<float> partial(size_t(s.B) * s.T * s.H * cu::attention_decode_splits(s.Tmax) * (s.D + 2));
+        const float scale = 1.0f / std::sqrt(float(s.D));
+        cu::attention_cached(out, partial, dqkv, dkc, dvc, dstart, s.Tmax,
+                             cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window}, nullptr);
+        std::vector<float> want(out.n);
+        cpu::attention_cached<float>(want.data(), qkv.data(), kc.data(), vc.data(), start.data(), s.Tmax,
+                                     cpu::AttnDims{s.B, s.T, s.H, s.KV, s.D, scale, s.window});
+        CHECK(nmse(out.download(), want) <= kF32);
+        CHECK(nmse(dkc.download(), kc) <= kF32);
+        CHECK(nmse(dvc.download(), vc) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/gather.cu: row gather, its backward, fill") {
+    simt::ScheduleCheck check;
+    Rng r;
+    INFO("seed " << r.seed);
+    const int N = 11, C = 37, rows = 5;
+    auto x = r.randn(size_t(N) * C), dout = r.randn(size_t(rows) * C);
+    auto idx = r.ints(rows, 0, N);
+    idx[1] = idx[3];  // repeated rows accumulate
+    DevBuf<float> dx(x), out(size_t(rows) * C), ddout(dout), dinp(size_t(N) * C);
+    DevBuf<int32_t> didx(idx);
+    cu::gather_rows(out, dx, didx, rows, C, nullptr);
+    cu::gather_rows_backward(dinp, ddout, didx, rows, N, C, nullptr);
+    std::vector<float> wout(size_t(rows) * C), wdinp(size_t(N) * C);
+    cpu::gather_rows<float>(wout.data(), x.data(), idx.data(), rows, C);
+    cpu::gather_rows_backward<float>(wdinp.data(), dout.data(), idx.data(), rows, N, C);
+    CHECK(nmse(out.download(), wout) <= kF32);
+    CHECK(nmse(dinp.download(), wdinp) <= kF32);
+    cu::fill(dx, 2.5f, int64_t(x.size()), nullptr);
+    for (float v : dx.download()) CHECK(v == 2.5f);
 }
 
 TEST_CASE("kernels/cuda/device_info.cu: the emulated device is visible") {
