@@ -26,6 +26,7 @@ int cmd_demo(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_detokenize(int argc, char** argv);
+int cmd_train_tokenizer(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 
 }  // namespace aligners::cli

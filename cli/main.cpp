@@ -15,6 +15,7 @@ static const Command kCommands[] = {
     {"bench", "run a benchmark (gemm, tokenize, train, generate)", cmd_bench},
     {"tokenize", "encode JSON Lines text to token ids with a tokenizer.json", cmd_tokenize},
     {"detokenize", "decode JSON Lines token ids to text", cmd_detokenize},
+    {"train-tokenizer", "train a byte-level BPE tokenizer (HF BpeTrainer semantics)", cmd_train_tokenizer},
     {"inspect", "show a safetensors file's or model directory's tensors and metadata", cmd_inspect},
     {"generate", "continue prompts with a Hugging Face causal LM (greedy or sampled)", cmd_generate},
     {"version", "print the version and build configuration", cmd_version},
