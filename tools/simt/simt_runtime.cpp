@@ -379,8 +379,14 @@ std::string describe_fault(void* addr) {
 }  // namespace
 
 // ---- device memory API used by simt_cudart.cpp ----------------------------------------
+namespace {
+size_t g_allocations = 0;
+}
+size_t device_allocations() { return g_allocations; }
+
 void* device_alloc(size_t bytes) {
     std::lock_guard<std::recursive_mutex> lock(g_mutex);
+    ++g_allocations;
     Alloc a;
     a.g.map(bytes);
     // 32-byte alignment (what vector loads and wmma need) placed against the
