@@ -566,7 +566,6 @@ unsigned vote(int kind, unsigned mask, bool pred, const char* op) {
     return me.out == mask;
 }
 
-namespace nvcuda_detail_export {}
 }  // namespace simt
 
 void nvcuda::wmma::detail::check_ptr(const char* op, const void* ptr, unsigned ldm, size_t elem_size) {
