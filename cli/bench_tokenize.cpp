@@ -129,7 +129,7 @@ int bench_tokenize(int argc, char** argv) {
         ThreadPool pool(n);
         Timing first = run(tok, docs, pool);  // warm-up: pages in the tables, fills the word caches
         if (n == 1)
-            std::printf("%8s %10.3f %12.3f %10.2f %14.0f %12zu\n", "1 cold", first.seconds, first.cpu_seconds,
+            std::printf("%8s %10.4f %12.4f %10.2f %14.0f %12zu\n", "1 cold", first.seconds, first.cpu_seconds,
                         mb / first.seconds, double(first.tokens) / first.seconds, first.tokens);
         Timing best;
         for (int r = 0; r < repeat; ++r) {
@@ -139,7 +139,7 @@ int bench_tokenize(int argc, char** argv) {
             best.tokens = t.tokens;
         }
         double mbs = mb / best.seconds;
-        std::printf("%8d %10.3f %12.3f %10.2f %14.0f %12zu\n", n, best.seconds, best.cpu_seconds, mbs,
+        std::printf("%8d %10.4f %12.4f %10.2f %14.0f %12zu\n", n, best.seconds, best.cpu_seconds, mbs,
                     double(best.tokens) / best.seconds, best.tokens);
         headline = mbs;
     }
