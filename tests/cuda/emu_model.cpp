@@ -13,6 +13,7 @@
 #include "engine/model.h"
 #include "engine/optim.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "tools/simt/simt.h"
 #include "test_util.h"
 
 using namespace aligners;
@@ -65,8 +66,12 @@ TEST_CASE("kernels/cuda/backend.cu: 5 training steps track the CPU loss within 2
         oc.weight_decay = 0.1f;
         oc.max_grad_norm = 1.0f;
         AdamW cpu_opt(*cpu_m, oc), gpu_opt(*gpu_m, oc);
+        size_t allocations = 0;
         for (int step = 0; step < 5; ++step) {
             CAPTURE(step);
+            // The first step plans the arena and sizes scratch; later steps allocate nothing.
+            if (step == 1) allocations = simt::device_allocations();
+            if (step > 1) CHECK(simt::device_allocations() == allocations);
             const float lc = cpu_m->forward_backward(b);
             const float lg = gpu_m->forward_backward(b);
             CHECK(std::isfinite(lg));
