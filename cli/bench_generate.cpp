@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/bench_device.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -64,11 +65,14 @@ int bench_generate(int argc, char** argv) {
     args.option("--new-tokens", &new_tokens, "N", "tokens to decode (default 32)");
     args.option("--batch", &batch, "B", "rows decoded together (default 1)");
     args.option("--threads", &threads, "N", "CPU threads (default: all)");
+    std::string device = "cpu";
+    bench_device_flag(args, &device);
     if (!args.parse(argc, argv)) return 0;
     if (layers <= 0 || heads <= 0 || dim <= 0 || vocab <= 1 || prompt <= 0 || new_tokens <= 1 || batch <= 0)
         throw UsageError("sizes must be positive (and --new-tokens >= 2)");
     if (threads > 0) ThreadPool::set_default_threads(threads);
-    auto be = engine::make_cpu_backend();
+    auto be = bench_backend(device);
+    const double peak = bench_device_peak(device);
     ModelConfig cfg =
         parse_model_config(bench_model_config(arch, layers, heads, kv_heads, dim, vocab, prompt + new_tokens), "bench");
     auto model = engine::Model::create(cfg, *be, 1, false);
@@ -94,6 +98,7 @@ int bench_generate(int argc, char** argv) {
                 model->layout().total / 1e6, weight_bytes / 1e6, batch, ThreadPool::global().size());
     std::printf("measured read bandwidth: %.1f GB/s -> floor %.1f ms/token step\n", bw, floor_s * 1e3);
     std::printf("decode: %.1f ms/step (%.2fx the floor)\n", per_step * 1e3, per_step / floor_s);
+    bench_print_mfu(2.0 * double(model->layout().total) * batch / per_step, peak);  // 2 FLOPs/parameter/token
     std::printf("tokens/s: %.1f\n", batch / per_step);
     return 0;
 }

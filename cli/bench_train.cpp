@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cli/bench_device.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -58,13 +59,16 @@ int bench_train(int argc, char** argv) {
     args.option("--steps", &steps, "S", "timed steps (default 5)");
     args.option("--warmup", &warmup, "N", "untimed steps first (default 1)");
     args.option("--threads", &threads, "N", "CPU threads (default: all)");
+    std::string device = "cpu";
+    bench_device_flag(args, &device);
     if (!args.parse(argc, argv)) return 0;
     if (layers <= 0 || heads <= 0 || dim <= 0 || vocab <= 1 || seq <= 0 || batch <= 0 || steps <= 0)
         throw UsageError("sizes must be positive");
     if (dim % heads != 0) throw UsageError("--dim must be a multiple of --heads");
     if (threads > 0) ThreadPool::set_default_threads(threads);
 
-    auto be = engine::make_cpu_backend();
+    auto be = bench_backend(device);
+    const double peak = bench_device_peak(device);
     ModelConfig cfg = parse_model_config(bench_model_config(arch, layers, heads, kv_heads, dim, vocab, seq), "bench");
     auto model = engine::Model::create(cfg, *be, 1);
     engine::AdamWConfig oc;
@@ -89,6 +93,8 @@ int bench_train(int argc, char** argv) {
         std::printf("step %d: loss %.4f, %.1f ms%s\n", s, loss, dt * 1e3, s < warmup ? " (warm-up)" : "");
     }
     std::printf("ms/step: %.1f\n", total / steps * 1e3);
+    // Model FLOPs: 6 per parameter per token (forward + backward).
+    bench_print_mfu(6.0 * double(model->layout().total) * batch * seq * steps / total, peak);
     std::printf("tokens/s: %.1f\n", double(batch) * seq * steps / total);
     return 0;
 }
