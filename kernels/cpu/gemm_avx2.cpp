@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/gemm_pack.h"
+#include "kernels/cpu/gemm_pack_avx.h"
 
 namespace aligners::cpu::gemm {
 namespace {
@@ -212,12 +213,12 @@ void pack_a(const float* A, int lda, bool trans, int i0, int mc, int k0, int kc,
     if (trans)
         pack_a_trans<MR>(A, lda, i0, mc, k0, kc, dst);
     else
-        pack_a_rows<MR>(A, lda, i0, mc, k0, kc, dst);
+        pack_a_rows_avx<MR>(A, lda, i0, mc, k0, kc, dst);
 }
 
 void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc, float* dst) {
     if (trans)
-        pack_b_trans<NR>(B, ldb, k0, kc, j0, nc, dst);
+        pack_b_trans_avx<NR>(B, ldb, k0, kc, j0, nc, dst);
     else
         pack_b_rows<NR>(B, ldb, k0, kc, j0, nc, dst);
 }

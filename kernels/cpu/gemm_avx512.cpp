@@ -11,14 +11,24 @@
 
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/gemm_pack.h"
+#include "kernels/cpu/gemm_pack_avx.h"
 
 namespace aligners::cpu::gemm {
 namespace {
 
 #ifndef ALIGNERS_GEMM_AVX512_MR
-#define ALIGNERS_GEMM_AVX512_MR 12
+#define ALIGNERS_GEMM_AVX512_MR 8
 #endif
 constexpr int MR = ALIGNERS_GEMM_AVX512_MR;
+#ifndef ALIGNERS_GEMM_AVX512_KC
+#define ALIGNERS_GEMM_AVX512_KC 256
+#endif
+#ifndef ALIGNERS_GEMM_AVX512_MC
+#define ALIGNERS_GEMM_AVX512_MC (MR * 16)
+#endif
+#ifndef ALIGNERS_GEMM_AVX512_NC
+#define ALIGNERS_GEMM_AVX512_NC 4096
+#endif
 constexpr int NR = 32;
 constexpr int SMALL_M = 4;
 
@@ -206,12 +216,12 @@ void pack_a(const float* A, int lda, bool trans, int i0, int mc, int k0, int kc,
     if (trans)
         pack_a_trans<MR>(A, lda, i0, mc, k0, kc, dst);
     else
-        pack_a_rows<MR>(A, lda, i0, mc, k0, kc, dst);
+        pack_a_rows_avx<MR>(A, lda, i0, mc, k0, kc, dst);
 }
 
 void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc, float* dst) {
     if (trans)
-        pack_b_trans<NR>(B, ldb, k0, kc, j0, nc, dst);
+        pack_b_trans_avx<NR>(B, ldb, k0, kc, j0, nc, dst);
     else
         pack_b_rows<NR>(B, ldb, k0, kc, j0, nc, dst);
 }
@@ -219,7 +229,7 @@ void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc,
 }  // namespace
 
 const Kernels& kernels_avx512() {
-    static const Kernels k = {CpuPath::avx512, MR, NR, /*kc=*/256, /*mc=*/MR * 16, /*nc=*/4096, SMALL_M,
+    static const Kernels k = {CpuPath::avx512, MR, NR, ALIGNERS_GEMM_AVX512_KC, ALIGNERS_GEMM_AVX512_MC, ALIGNERS_GEMM_AVX512_NC, SMALL_M,
                               pack_a, pack_b, micro, small_nn, small_nt};
     return k;
 }
