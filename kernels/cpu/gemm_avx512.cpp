@@ -30,7 +30,10 @@ constexpr int MR = ALIGNERS_GEMM_AVX512_MR;
 #define ALIGNERS_GEMM_AVX512_NC 4096
 #endif
 constexpr int NR = 32;
-constexpr int SMALL_M = 4;
+#ifndef ALIGNERS_GEMM_AVX512_SMALL_M
+#define ALIGNERS_GEMM_AVX512_SMALL_M 8
+#endif
+constexpr int SMALL_M = ALIGNERS_GEMM_AVX512_SMALL_M;
 
 inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
 
@@ -139,26 +142,43 @@ void nn_strip(int K, float alpha, const float* A, int lda, const float* B, int l
             update(C + int64_t(m) * ldc + 16 * v, acc[m][v], valpha, beta, v == NV - 1 ? last : __mmask16(0xFFFF));
 }
 
-template <int M>
-void nn_rows(int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
-             int ldc) {
-    constexpr int W = M == 1 ? 8 : 4;  // vectors per strip
-    int j = 0;
-    for (; j + 16 * W <= n; j += 16 * W) nn_strip<M, W>(K, alpha, A, lda, B + j, ldb, beta, C + j, ldc, 0xFFFF);
-    for (; j < n; j += 16) {
-        int w = imin(16, n - j);
-        nn_strip<M, 1>(K, alpha, A, lda, B + j, ldb, beta, C + j, ldc, tail_mask(w));
+// Row groups of up to 4 rows of A (16 accumulators with 4-vector strips)
+// walk a strip / group of B that stays in L1/L2 across the groups.
+template <int NV>
+void nn_group(int g, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+              int ldc, __mmask16 last) {
+    if constexpr (NV > 4) {  // wide strips: used for m == 1 only
+        nn_strip<1, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, last);
+    } else {
+        switch (g) {
+            case 1: return nn_strip<1, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, last);
+            case 2: return nn_strip<2, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, last);
+            case 3: return nn_strip<3, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, last);
+            default: return nn_strip<4, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, last);
+        }
     }
+}
+
+template <int W>
+void nn_strips(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta,
+               float* C, int ldc) {
+    int j = 0;
+    for (; j + 16 * W <= n; j += 16 * W)
+        for (int i = 0; i < m; i += 4)
+            nn_group<W>(imin(4, m - i), K, alpha, A + int64_t(i) * lda, lda, B + j, ldb, beta, C + int64_t(i) * ldc + j,
+                        ldc, 0xFFFF);
+    for (; j < n; j += 16)
+        for (int i = 0; i < m; i += 4)
+            nn_group<1>(imin(4, m - i), K, alpha, A + int64_t(i) * lda, lda, B + j, ldb, beta, C + int64_t(i) * ldc + j,
+                        ldc, tail_mask(n - j));
 }
 
 void small_nn(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
               int ldc) {
-    switch (m) {
-        case 1: return nn_rows<1>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 2: return nn_rows<2>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 3: return nn_rows<3>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        default: return nn_rows<4>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    }
+    if (m == 1)
+        nn_strips<8>(m, n, K, alpha, A, lda, B, ldb, beta, C, ldc);  // 128 columns per strip
+    else
+        nn_strips<4>(m, n, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // NT: dot products of A's rows with NB rows of B, 16 k at a time, reduced
@@ -192,23 +212,27 @@ void nt_group(int K, float alpha, const float* A, int lda, const float* B, int l
         }
 }
 
-template <int M>
-void nt_rows(int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
-             int ldc) {
-    constexpr int NB = 4;
-    int j = 0;
-    for (; j + NB <= n; j += NB) nt_group<M, NB>(K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
-    for (; j < n; ++j) nt_group<M, 1>(K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
+template <int NB>
+void nt_groups(int m, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+               int ldc) {
+    for (int i = 0; i < m; i += 4) {
+        const float* a = A + int64_t(i) * lda;
+        float* c = C + int64_t(i) * ldc;
+        switch (imin(4, m - i)) {
+            case 1: nt_group<1, NB>(K, alpha, a, lda, B, ldb, beta, c, ldc); break;
+            case 2: nt_group<2, NB>(K, alpha, a, lda, B, ldb, beta, c, ldc); break;
+            case 3: nt_group<3, NB>(K, alpha, a, lda, B, ldb, beta, c, ldc); break;
+            default: nt_group<4, NB>(K, alpha, a, lda, B, ldb, beta, c, ldc); break;
+        }
+    }
 }
 
 void small_nt(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
               int ldc) {
-    switch (m) {
-        case 1: return nt_rows<1>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 2: return nt_rows<2>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 3: return nt_rows<3>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        default: return nt_rows<4>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    }
+    constexpr int NB = 4;  // rows of B per group: 4 x 4 accumulators
+    int j = 0;
+    for (; j + NB <= n; j += NB) nt_groups<NB>(m, K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
+    for (; j < n; ++j) nt_groups<1>(m, K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
 }
 
 // ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ namespace {
 
 constexpr int MR = 4;
 constexpr int NR = 8;
-constexpr int SMALL_M = 4;
+constexpr int SMALL_M = 8;
 
 inline void update(float* c, float acc, float alpha, float beta) {
     float x = alpha * acc;
