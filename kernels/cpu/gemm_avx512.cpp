@@ -29,7 +29,10 @@ constexpr int MR = ALIGNERS_GEMM_AVX512_MR;
 #ifndef ALIGNERS_GEMM_AVX512_NC
 #define ALIGNERS_GEMM_AVX512_NC 4096
 #endif
-constexpr int NR = 32;
+#ifndef ALIGNERS_GEMM_AVX512_NR
+#define ALIGNERS_GEMM_AVX512_NR 32
+#endif
+constexpr int NR = ALIGNERS_GEMM_AVX512_NR;
 #ifndef ALIGNERS_GEMM_AVX512_SMALL_M
 #define ALIGNERS_GEMM_AVX512_SMALL_M 8
 #endif
@@ -58,15 +61,15 @@ inline void update(float* c, __m512 acc, __m512 valpha, float beta, __mmask16 ma
 }
 
 // ---------------------------------------------------------------------------
-// The micro-kernel: an R x (16*NV) tile of C (R <= MR) over kc steps of the
-// packed panels. This loop is where the time goes.
+// The micro-kernel: an R x (16*NV) tile of C (R <= MR, NV <= NR/16) over kc
+// steps of the packed panels. This loop is where the time goes.
 template <int R, int NV>
 void tile(int kc, const float* __restrict a, const float* __restrict b, float* C, int ldc, float alpha, float beta,
           __mmask16 last) {
     __m512 acc[R][NV];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
@@ -77,13 +80,14 @@ void tile(int kc, const float* __restrict a, const float* __restrict b, float* C
     // --- hot loop: per k, NV loads of B, R broadcasts of A, R*NV FMAs ---
 #pragma GCC unroll 4
     for (int k = 0; k < kc; ++k) {
-        __m512 b0 = _mm512_load_ps(b);
-        __m512 b1 = NV > 1 ? _mm512_load_ps(b + 16) : b0;
+        __m512 bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r) {
             __m512 ar = _mm512_set1_ps(a[r]);
-            acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
-            if (NV > 1) acc[r][NV - 1] = _mm512_fmadd_ps(ar, b1, acc[r][NV - 1]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(ar, bv[v], acc[r][v]);
         }
         a += MR;
         b += NR;
@@ -93,22 +97,23 @@ void tile(int kc, const float* __restrict a, const float* __restrict b, float* C
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
         float* c = C + int64_t(r) * ldc;
-        if (NV > 1) update(c, acc[r][0], valpha, beta, 0xFFFF);
-        update(c + 16 * (NV - 1), acc[r][NV - 1], valpha, beta, last);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) update(c + 16 * v, acc[r][v], valpha, beta, v == NV - 1 ? last : __mmask16(0xFFFF));
     }
 }
 
 using TileFn = void (*)(int, const float*, const float*, float*, int, float, float, __mmask16);
 
+constexpr int NVMAX = NR / 16;
 template <size_t... I>
 constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::index_sequence<I...>) {
-    return {tile<int(I / 2) + 1, int(I % 2) + 1>...};
+    return {tile<int(I / NVMAX) + 1, int(I % NVMAX) + 1>...};
 }
-constexpr auto kTiles = make_tiles(std::make_index_sequence<MR * 2>());
+constexpr auto kTiles = make_tiles(std::make_index_sequence<MR * NVMAX>());
 
 void micro(int m, int n, int kc, const float* a, const float* b, float* C, int ldc, float alpha, float beta) {
-    int nv = n > 16 ? 2 : 1;
-    kTiles[(m - 1) * 2 + (nv - 1)](kc, a, b, C, ldc, alpha, beta, tail_mask(n - 16 * (nv - 1)));
+    int nv = (n + 15) / 16;
+    kTiles[(m - 1) * NVMAX + (nv - 1)](kc, a, b, C, ldc, alpha, beta, tail_mask(n - 16 * (nv - 1)));
 }
 
 // ---------------------------------------------------------------------------
