@@ -23,6 +23,8 @@
 #include <string>
 #include <thread>
 
+#include <sys/mman.h>
+
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "kernels/cpu/gemm_internal.h"
@@ -66,9 +68,15 @@ struct Workspace {
     float* get(size_t n) {
         if (n > capacity) {
             data.reset();
-            size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
-            float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
+            // Big buffers: 2 MiB-aligned and marked for transparent huge pages, so
+            // the packed blocks (up to ~10 MiB) need a handful of TLB entries.
+            const size_t align = n * sizeof(float) >= (1u << 21) ? (1u << 21) : 64;
+            size_t bytes = (n * sizeof(float) + align - 1) / align * align;
+            float* p = static_cast<float*>(std::aligned_alloc(align, bytes));
             if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+            if (align > 64) madvise(p, bytes, MADV_HUGEPAGE);  // a hint; failure is harmless
+#endif
             data.reset(p);
             capacity = bytes / sizeof(float);
         }
