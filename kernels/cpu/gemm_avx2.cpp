@@ -250,7 +250,7 @@ void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc,
 }  // namespace
 
 const Kernels& kernels_avx2() {
-    static const Kernels k = {CpuPath::avx2, MR, NR, /*kc=*/256, /*mc=*/MR * 24, /*nc=*/4096, SMALL_M,
+    static const Kernels k = {CpuPath::avx2, MR, NR, /*kc=*/256, /*mc=*/1020, /*nc=*/512, SMALL_M,
                               pack_a, pack_b, micro, small_nn, small_nt};
     return k;
 }
