@@ -1,16 +1,19 @@
 // The SGEMM driver: argument checks, the small-M (GEMV-style) route, and the
-// BLIS/GotoBLAS loop nest around the packed micro-kernels, split over a team
+// GotoBLAS/BLIS loop nest around the packed micro-kernels, split over a team
 // of pool threads. The SIMD code is in gemm_<path>.cpp (see gemm_internal.h).
 //
-// Loop nest (per thread; t of nt):
-//   for jc in N step NC:               B block kc x nc  -> shared buffer (L3)
-//     for pc in K step KC:             every thread packs a share of its panels
+// Loop nest (per thread t of nt; the team splits C's columns, or its rows
+// when there are few columns):
+//   for ic in M step MC:                 A block: MC rows x a group of KC
+//     for kg in K step KG:                 slices (<= 8 MiB, shared, in L3)
+//       -- barrier --  every thread packs a share of the A block's panels
 //       -- barrier --
-//       for ic in my rows step MC:     A block mc x kc  -> private buffer (L2)
-//         for jr in my B panels:       B panel kc x NR stays in L1 ...
-//           for ir in mc step MR:      ... while A panels stream past it
-//             micro-kernel: C[MR x NR] (+)= A panel x B panel
-// The first K chunk applies beta to C, later chunks add (beta = 1). Each C
+//       for jc in my columns step NC:    B block kc x NC -> private (L2/L3)
+//         for pc in kg .. kg+KG step KC: pack the B block for this K slice
+//           for ir in my A panels:       A panel MR x kc stays in L1 ...
+//             for jr in B panels:        ... while B panels stream past it
+//               micro-kernel: C[MR x NR] (+)= A panel x B panel
+// The first K slice applies beta to C, later slices add (beta = 1). Each C
 // element belongs to one thread and sees the same operations in the same
 // order whatever the partition: results do not depend on the thread count.
 #include "kernels/cpu/gemm.h"
