@@ -19,19 +19,30 @@ inline int imin(int a, int b) { return a < b ? a : b; }
 
 // Row segments -> panels: src is kc rows (stride ld) of `width` contiguous
 // floats; panel p of dst gets columns [p*W, p*W+W) as kc rows of W floats
-// (zero past `width`). k-outer, so each source row is read once, in order:
-// walking one panel at a time would touch every row's cache lines and pages
-// once per panel.
+// (zero past `width`). Done in bands of KB rows: within a band each source
+// row is read in order and each panel is written as one contiguous run, so
+// neither side jumps between pages (panels are W*kc floats apart) per float
+// copied.
 template <int W>
 void pack_rows(const float* src, int64_t ld, int kc, int width, float* dst) {
+    constexpr int KB = 16;
     const int full = width / W, rest = width - full * W;
     const int64_t panel = int64_t(W) * kc;
-    for (int k = 0; k < kc; ++k, src += ld) {
-        float* d = dst + int64_t(k) * W;
-        for (int p = 0; p < full; ++p, d += panel) std::memcpy(d, src + p * W, sizeof(float) * W);
+    for (int k0 = 0; k0 < kc; k0 += KB) {
+        const int kn = imin(KB, kc - k0);
+        const float* s0 = src + int64_t(k0) * ld;
+        for (int p = 0; p < full; ++p) {
+            const float* s = s0 + p * W;
+            float* d = dst + p * panel + int64_t(k0) * W;
+            for (int k = 0; k < kn; ++k) std::memcpy(d + k * W, s + k * ld, sizeof(float) * W);
+        }
         if (rest) {
-            for (int j = 0; j < rest; ++j) d[j] = src[full * W + j];
-            for (int j = rest; j < W; ++j) d[j] = 0.0f;
+            const float* s = s0 + full * W;
+            float* d = dst + full * panel + int64_t(k0) * W;
+            for (int k = 0; k < kn; ++k) {
+                for (int j = 0; j < rest; ++j) d[k * W + j] = s[k * ld + j];
+                for (int j = rest; j < W; ++j) d[k * W + j] = 0.0f;
+            }
         }
     }
 }
