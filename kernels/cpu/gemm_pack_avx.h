@@ -56,11 +56,16 @@ inline void pack_transpose(const float* src, int64_t ld, int R, int kc, float* d
     for (; r + 8 <= R; r += 8) {
         const float* s = src + r * ld;
         int k = 0;
-        for (; k + 8 <= kc; k += 8)
+        for (; k + 8 <= kc; k += 8) {
+            // Eight short row streams (kc floats each) are too short for the
+            // hardware prefetcher to lock on: ask 256 bytes ahead ourselves.
+            if ((k & 15) == 0)
+                for (int i = 0; i < 8; ++i) _mm_prefetch(reinterpret_cast<const char*>(s + i * ld + k + 64), _MM_HINT_T0);
             transpose8x8_store(_mm256_loadu_ps(s + k), _mm256_loadu_ps(s + ld + k), _mm256_loadu_ps(s + 2 * ld + k),
                                _mm256_loadu_ps(s + 3 * ld + k), _mm256_loadu_ps(s + 4 * ld + k),
                                _mm256_loadu_ps(s + 5 * ld + k), _mm256_loadu_ps(s + 6 * ld + k),
                                _mm256_loadu_ps(s + 7 * ld + k), dst + k * S + r, S);
+        }
         for (; k < kc; ++k)
             for (int i = 0; i < 8; ++i) dst[k * S + r + i] = s[i * ld + k];
     }
