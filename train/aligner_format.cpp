@@ -162,6 +162,7 @@ static void add_row(TokenBatch& b, const TokenizedExample& ex, size_t offset, in
         b.targets[at] = tgt;
         if (tgt != kIgnoreIndex) ++b.target_tokens;
     }
+    b.lengths.back() = int32_t(offset + ex.ids.size());
     ++b.examples;
 }
 
@@ -172,6 +173,18 @@ static void new_row(TokenBatch& b, int32_t pad_id) {
     b.targets.resize(n, kIgnoreIndex);
     b.doc_ids.resize(n, -1);
     b.positions.resize(n, 0);
+    b.lengths.push_back(0);
+}
+
+// Pads after the last example of a packed row: their own document, so no
+// real token attends to them and they attend to nothing real.
+static void close_packed_row(TokenBatch& b, size_t used, int32_t next_doc) {
+    if (b.B == 0) return;
+    size_t base = size_t(b.B - 1) * size_t(b.T);
+    for (size_t t = used; t < size_t(b.T); ++t) {
+        b.doc_ids[base + t] = next_doc;
+        b.positions[base + t] = int32_t(t - used);
+    }
 }
 
 std::vector<TokenBatch> make_padded_batches(const std::vector<TokenizedExample>& examples, int batch_size,
@@ -212,6 +225,7 @@ std::vector<TokenBatch> make_packed_batches(const std::vector<TokenizedExample>&
             throw Error("packing: an example of " + std::to_string(ex.ids.size()) + " tokens exceeds --seq-len " +
                         std::to_string(seq_len));
         if (used + ex.ids.size() > size_t(seq_len)) {
+            close_packed_row(b, used, doc);
             if (b.B == batch_size) {
                 out.push_back(std::move(b));
                 b = TokenBatch{};
@@ -224,7 +238,10 @@ std::vector<TokenBatch> make_packed_batches(const std::vector<TokenizedExample>&
         add_row(b, ex, used, doc++);
         used += ex.ids.size();
     }
-    if (b.B > 0) out.push_back(std::move(b));
+    if (b.B > 0) {
+        close_packed_row(b, used, doc);
+        out.push_back(std::move(b));
+    }
     return out;
 }
 

@@ -7,22 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "train/codec.h"
 #include "train/records.h"
 
 namespace aligners::train {
 
 constexpr int32_t kIgnoreIndex = -100;  // target/label value that carries no loss
-
-// The tokenizer as the formatter needs it.
-class TokenCodec {
-public:
-    virtual ~TokenCodec() = default;
-    // Text -> ids, recognising added special tokens in the text; no BOS/EOS added.
-    virtual std::vector<int32_t> encode(const std::string& text) const = 0;
-    virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
-    virtual int32_t bos_id() const = 0;  // -1: the model uses none
-    virtual int32_t eos_id() const = 0;  // -1: none
-};
 
 // How an aligner sees a (question, answer) and writes the correction:
 //   ids = [BOS] encode(prompt) encode(target_prefix + correction + end_marker) [EOS]
@@ -86,6 +76,7 @@ WarmupSplit split_warmup(const std::vector<QacRecord>& records, double p, uint64
 struct TokenBatch {
     int B = 0, T = 0;
     std::vector<int32_t> ids, targets, doc_ids, positions;
+    std::vector<int32_t> lengths;  // real (non-pad) tokens per row; pads follow them
     size_t target_tokens = 0;  // targets != kIgnoreIndex
     size_t examples = 0;
 };
@@ -94,8 +85,8 @@ struct TokenBatch {
 // its longest example (pad id `pad_id`, no loss on pads).
 std::vector<TokenBatch> make_padded_batches(const std::vector<TokenizedExample>& examples, int batch_size,
                                             int32_t pad_id);
-// Greedy packing in order into rows of exactly `seq_len` tokens (the last row
-// padded), `batch_size` rows per batch. An example longer than seq_len is an
+// Greedy packing in order into rows of exactly `seq_len` tokens (the tail of
+// a row padded, the pads forming one more document), `batch_size` rows per batch. An example longer than seq_len is an
 // error (filter them first).
 std::vector<TokenBatch> make_packed_batches(const std::vector<TokenizedExample>& examples, int batch_size, int seq_len,
                                             int32_t pad_id);

@@ -87,6 +87,19 @@ void attention_forward(float* out, float* lse, const float* qkv, const int32_t* 
 void attention_backward(float* dqkv, float* delta, const float* dout, const float* qkv, const float* out,
                         const float* lse, const int32_t* doc, const AttnArgs& a, Stream s);
 
+// ---- attention_decode.cu ---- KV-cache attention for generation.
+// qkv (B,T,H+2KV,D) new tokens; kcache, vcache (B,KV,Tmax,D); start (B);
+// out (B,T,H,D). partial: B*T*H*attention_decode_splits(Tmax)*(D+2) floats.
+int attention_decode_splits(int Tmax);
+void attention_cached(float* out, float* partial, const float* qkv, float* kcache, float* vcache,
+                      const int32_t* start, int Tmax, const AttnArgs& a, Stream s);
+
+// ---- gather.cu ----
+// out (rows, C) = inp[idx[r]]; backward: dinp (N,C) = 0, dinp[idx[r]] += dout[r].
+void gather_rows(float* out, const float* inp, const int32_t* idx, int rows, int C, Stream s);
+void gather_rows_backward(float* dinp, const float* dout, const int32_t* idx, int rows, int N, int C, Stream s);
+void fill(float* out, float value, int64_t n, Stream s);
+
 // ---- cross_entropy.cu ----
 // logits (N,V) (overwritten with dlogits when write_grad), losses (N),
 // targets (N) with -100 = ignored. Sequence classification uses the same
@@ -112,7 +125,18 @@ void adamw_update(float* master, bf16_t* work, const float* grad, float* m, floa
 // work (n) = bf16(master) rounded to nearest (parameter upload).
 void convert_to_bf16(bf16_t* work, const float* master, int64_t n, Stream s);
 
+// ---- sampling.cu ---- one row of logits (B,V) per block, modified in place.
+// Distinct history ids of row b: hist_ids[hist_off[b] .. hist_off[b+1]);
+// u (B) uniform in [0,1) from the row's generator; next (B) the chosen ids.
+void sample(int32_t* next, float* logits, const int32_t* hist_ids, const int32_t* hist_off, const double* u, int B,
+            int V, bool greedy, float penalty, float temperature, int top_k, float top_p, Stream s);
+
 // ---- device_info.cu ----
 int device_count();
+struct DeviceInfo {
+    int cc_major = 0, cc_minor = 0, sms = 0, clock_khz = 0;
+    double peak_bf16_flops = 0;  // dense tensor-core peak; 0 when unknown
+};
+DeviceInfo device_info(int device = 0);
 
 }  // namespace aligners::cuda

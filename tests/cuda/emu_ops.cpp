@@ -17,6 +17,8 @@
 
 #include "emu_util.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/sampling.h"
+#include "kernels/cuda/matmul.h"
 #include "kernels/cuda/ops.h"
 
 using emu::DevBuf;
@@ -409,8 +411,136 @@ TEST_CASE("kernels/cuda/attention_backward.cu: WMMA flash attention backward (ca
     }
 }
 
+TEST_CASE("kernels/cuda/matmul.cu: cuBLASLt bf16 matmul forward (bias epilogue) and backward") {
+    simt::ScheduleCheck check;
+    cu::Blas blas(1 << 20);
+    for (auto [N, IC, OC] : {std::tuple{1, 8, 5}, {13, 33, 20}, {32, 64, 48}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " IC=" << IC << " OC=" << OC);
+        // bf16 inputs on both sides: the comparison isolates the product.
+        auto x = emu::bf16_round(r.randn(size_t(N) * IC)), w = emu::bf16_round(r.randn(size_t(OC) * IC));
+        auto bias = r.randn(OC), dout = emu::bf16_round(r.randn(size_t(N) * OC));
+        DevBuf<__nv_bfloat16> dx(emu::to_bf16(x)), dw(emu::to_bf16(w)), ddout_bf(emu::to_bf16(dout));
+        DevBuf<float> dbias(bias), out(size_t(N) * OC), ddout(dout);
+        cu::matmul_forward(blas, out, dx, dw, dbias, N, IC, OC, nullptr);
+        std::vector<float> want(size_t(N) * OC);
+        cpu::matmul_forward<float>(want.data(), x.data(), w.data(), bias.data(), N, IC, OC);
+        CHECK(nmse(out.download(), want) <= kF32);
+        // Backward: dinp overwritten, dweight and dbias accumulated.
+        auto gw = r.randn(size_t(OC) * IC), gb = r.randn(OC);
+        DevBuf<float> dinp(size_t(N) * IC), dgw(gw), dgb(gb);
+        cu::matmul_backward(blas, dinp, dgw, dgb, ddout_bf, ddout, dx, dw, N, IC, OC, nullptr);
+        std::vector<float> wdinp(size_t(N) * IC);
+        cpu::matmul_backward<float>(wdinp.data(), gw.data(), gb.data(), dout.data(), x.data(), w.data(), N, IC, OC);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+        CHECK(nmse(dgw.download(), gw) <= kF32);
+        CHECK(nmse(dgb.download(), gb) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/attention_decode.cu: KV-cache append and split-K (flash-decoding) attention") {
+    simt::ScheduleCheck check;
+    struct Shape {
+        int B, T, H, KV, D, Tmax, window;
+    };
+    for (Shape s : {Shape{1, 1, 2, 1, 16, 8, 0}, Shape{2, 3, 4, 2, 24, 600, 0}, Shape{2, 1, 2, 2, 8, 300, 50}}) {
+        Rng r;
+        INFO("seed " << r.seed << " B=" << s.B << " T=" << s.T << " Tmax=" << s.Tmax << " window=" << s.window);
+        const int NH = s.H + 2 * s.KV;
+        const size_t cache = size_t(s.B) * s.KV * s.Tmax * s.D;
+        auto qkv = r.randn(size_t(s.B) * s.T * NH * s.D);
+        auto kc = r.randn(cache), vc = r.randn(cache);
+        std::vector<int32_t> start(s.B);
+        for (int b = 0; b < s.B; ++b) start[b] = r.ints(1, 0, s.Tmax - s.T + 1)[0];
+        start[0] = s.Tmax - s.T;  // one row fills the cache: several splits
+        DevBuf<float> dqkv(qkv), dkc(kc), dvc(vc), out(size_t(s.B) * s.T * s.H * s.D);
+        DevBuf<int32_t> dstart(start);
+        DevBuf<float> partial(size_t(s.B) * s.T * s.H * cu::attention_decode_splits(s.Tmax) * (s.D + 2));
+        const float scale = 1.0f / std::sqrt(float(s.D));
+        cu::attention_cached(out, partial, dqkv, dkc, dvc, dstart, s.Tmax,
+                             cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window}, nullptr);
+        std::vector<float> want(out.n);
+        cpu::attention_cached<float>(want.data(), qkv.data(), kc.data(), vc.data(), start.data(), s.Tmax,
+                                     cpu::AttnDims{s.B, s.T, s.H, s.KV, s.D, scale, s.window});
+        CHECK(nmse(out.download(), want) <= kF32);
+        CHECK(nmse(dkc.download(), kc) <= kF32);
+        CHECK(nmse(dvc.download(), vc) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/gather.cu: row gather, its backward, fill") {
+    simt::ScheduleCheck check;
+    Rng r;
+    INFO("seed " << r.seed);
+    const int N = 11, C = 37, rows = 5;
+    auto x = r.randn(size_t(N) * C), dout = r.randn(size_t(rows) * C);
+    auto idx = r.ints(rows, 0, N);
+    idx[1] = idx[3];  // repeated rows accumulate
+    DevBuf<float> dx(x), out(size_t(rows) * C), ddout(dout), dinp(size_t(N) * C);
+    DevBuf<int32_t> didx(idx);
+    cu::gather_rows(out, dx, didx, rows, C, nullptr);
+    cu::gather_rows_backward(dinp, ddout, didx, rows, N, C, nullptr);
+    std::vector<float> wout(size_t(rows) * C), wdinp(size_t(N) * C);
+    cpu::gather_rows<float>(wout.data(), x.data(), idx.data(), rows, C);
+    cpu::gather_rows_backward<float>(wdinp.data(), dout.data(), idx.data(), rows, N, C);
+    CHECK(nmse(out.download(), wout) <= kF32);
+    CHECK(nmse(dinp.download(), wdinp) <= kF32);
+    cu::fill(dx, 2.5f, int64_t(x.size()), nullptr);
+    for (float v : dx.download()) CHECK(v == 2.5f);
+}
+
+TEST_CASE("kernels/cuda/sampling.cu: greedy, temperature, top-k, top-p, repetition penalty pick the CPU's tokens") {
+    simt::ScheduleCheck check;
+    struct Mode {
+        bool greedy;
+        float temperature;
+        int top_k;
+        float top_p, penalty;
+    };
+    for (Mode md : {Mode{true, 1, 0, 1, 1}, Mode{true, 1, 0, 1, 1.3f}, Mode{false, 1, 0, 1, 1},
+                    Mode{false, 0.7f, 5, 1, 1}, Mode{false, 1.2f, 0, 0.8f, 1}, Mode{false, 0.9f, 40, 0.9f, 1.2f}}) {
+        Rng r;
+        const int B = 6, V = 301;
+        INFO("seed " << r.seed << " greedy=" << md.greedy << " T=" << md.temperature << " k=" << md.top_k
+                     << " p=" << md.top_p << " penalty=" << md.penalty);
+        auto logits = r.randn(size_t(B) * V, 2.0f);
+        std::vector<int32_t> hist_ids, hist_off{0};
+        std::vector<std::vector<int32_t>> hist(B);
+        for (int b = 0; b < B; ++b) {
+            hist[b] = r.ints(7, 0, V);
+            std::vector<int32_t> seen = hist[b];
+            std::sort(seen.begin(), seen.end());
+            seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+            if (md.penalty != 1.0f) hist_ids.insert(hist_ids.end(), seen.begin(), seen.end());
+            hist_off.push_back(int32_t(hist_ids.size()));
+        }
+        aligners::engine::SamplingArgs sa;
+        sa.greedy = md.greedy;
+        sa.temperature = md.temperature;
+        sa.top_k = md.top_k;
+        sa.top_p = md.top_p;
+        sa.repetition_penalty = md.penalty;
+        std::vector<int32_t> want(B);
+        std::vector<double> u(B, 0.0);
+        for (int b = 0; b < B; ++b) {
+            uint64_t s1 = 1000 + b, s2 = 1000 + b;
+            std::vector<float> row(logits.begin() + b * V, logits.begin() + (b + 1) * V);
+            want[b] = cpu::sample_token(row.data(), V, sa, hist[b].data(), int64_t(hist[b].size()), &s1);
+            if (!md.greedy) u[b] = cpu::rng_uniform(&s2);
+        }
+        DevBuf<float> dl(logits);
+        DevBuf<int32_t> next(B), dids(hist_ids.empty() ? std::vector<int32_t>{0} : hist_ids), doff(hist_off);
+        DevBuf<double> du(u);
+        cu::sample(next, dl, dids, doff, du, B, V, md.greedy, md.penalty, md.temperature, md.top_k, md.top_p, nullptr);
+        CHECK(next.download() == want);
+    }
+}
+
 TEST_CASE("kernels/cuda/device_info.cu: the emulated device is visible") {
     CHECK(cu::device_count() == 1);
+    const auto d = cu::device_info();  // the emulator reports an A100-like sm_80 with 4 SMs
+    CHECK(d.cc_major == 8);
+    CHECK(d.peak_bf16_flops == doctest::Approx(2048.0 * 4 * 1.41e9));
 }
 
 }  // TEST_SUITE

@@ -13,7 +13,7 @@ using namespace aligners::train;
 namespace {
 
 // Bytes are ids 0-255; the Ngweta markers are 256-258; EOS 259; BOS 260.
-struct ByteCodec : TokenCodec {
+struct TestCodec : TokenCodec {
     int32_t bos = 260;
     std::vector<int32_t> encode(const std::string& text) const override {
         static const std::vector<std::string> specials = {"[INIT]", "[ALIGNED]", "[DONE]"};
@@ -38,6 +38,10 @@ struct ByteCodec : TokenCodec {
     }
     int32_t bos_id() const override { return bos; }
     int32_t eos_id() const override { return 259; }
+    int32_t vocab_size() const override { return 261; }
+    int add_special_tokens(const std::vector<std::string>&) override { return 0; }
+    int32_t token_id(const std::string&) const override { return -1; }
+    void save(const std::string&) const override {}
 };
 
 std::vector<int32_t> bytes(const std::string& s) { return std::vector<int32_t>(s.begin(), s.end()); }
@@ -47,7 +51,7 @@ std::vector<int32_t> bytes(const std::string& s) { return std::vector<int32_t>(s
 TEST_SUITE("train.aligner_format") {
 
 TEST_CASE("Ji template: prompt text, ids, loss only on correction + EOS") {
-    ByteCodec codec;
+    TestCodec codec;
     AlignerTemplate ji = ji_template();
     CHECK(render_prompt(ji, "Q?", "A.") ==
           "BEGINNING OF CONVERSATION: USER: Edit the following Question-Answer pair to make it more helpful and "
@@ -74,7 +78,7 @@ TEST_CASE("Ji template: prompt text, ids, loss only on correction + EOS") {
 }
 
 TEST_CASE("Ngweta template: special-token markers, loss on correction and [DONE]") {
-    ByteCodec codec;
+    TestCodec codec;
     codec.bos = -1;
     AlignerTemplate ng = ngweta_template();
     CHECK(ng.special_tokens == std::vector<std::string>{"[INIT]", "[ALIGNED]", "[DONE]"});
@@ -133,6 +137,7 @@ TEST_CASE("padded batches shift targets and ignore padding") {
     CHECK(b0.targets == std::vector<int32_t>{-100, 3, 4, -100, 6, -100, -100, -100});
     CHECK(b0.target_tokens == 3);
     CHECK(b0.positions == std::vector<int32_t>{0, 1, 2, 3, 0, 1, 2, 3});
+    CHECK(b0.lengths == std::vector<int32_t>{4, 2});
     CHECK(batches[1].B == 1);
     CHECK(batches[1].T == 3);
     CHECK(batches[1].targets == std::vector<int32_t>{8, 9, -100});
@@ -151,7 +156,8 @@ TEST_CASE("packed batches: documents, restarted positions, row and batch limits"
     CHECK(batches[0].targets == std::vector<int32_t>{2, 3, -100, 5, -100});
     CHECK(batches[0].examples == 2);
     CHECK(batches[1].ids == std::vector<int32_t>{6, 7, 8, 9, 0});
-    CHECK(batches[1].doc_ids == std::vector<int32_t>{0, 0, 0, 0, -1});
+    CHECK(batches[1].doc_ids == std::vector<int32_t>{0, 0, 0, 0, 1});  // the pad is its own document
+    CHECK(batches[1].lengths == std::vector<int32_t>{4});
     CHECK(batches[1].targets == std::vector<int32_t>{-100, 8, 9, -100, -100});
     CHECK(batches[2].ids == std::vector<int32_t>{1, 2, 3, 0, 0});
     auto two_rows = make_packed_batches({a, b, c, a}, 2, 5, 0);

@@ -184,11 +184,13 @@ void fiber_main() {
 }
 
 // ---- SIGSEGV: guard-page hits inside a kernel become errors ------------------------
+struct sigaction g_prev_segv, g_prev_bus;  // restored for faults outside kernels (e.g. ASan's handler)
+
 void segv_handler(int sig, siginfo_t* info, void*) {
     Launch* L = g_launch;
-    if (!L || !L->current) {  // not ours: default action
-        signal(sig, SIG_DFL);
-        return;
+    if (!L || !L->current) {  // not ours: hand the fault back to whoever handled it before
+        sigaction(sig, sig == SIGSEGV ? &g_prev_segv : &g_prev_bus, nullptr);
+        return;               // the faulting instruction runs again under that handler
     }
     L->faulted = 1;
     L->fault_addr = info->si_addr;
@@ -211,12 +213,14 @@ void install_segv_handler() {
         sigaltstack(&ss, nullptr);
         altstack = true;
     }
-    struct sigaction sa{};
+    struct sigaction sa{}, cur{};
     sa.sa_sigaction = segv_handler;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, nullptr);
-    sigaction(SIGBUS, &sa, nullptr);
+    sigaction(SIGSEGV, nullptr, &cur);
+    if (cur.sa_sigaction == segv_handler) return;  // already installed
+    sigaction(SIGSEGV, &sa, &g_prev_segv);
+    sigaction(SIGBUS, &sa, &g_prev_bus);
 }
 
 std::string describe_fault(void* addr);  // uses the device allocation table (below)
@@ -375,8 +379,14 @@ std::string describe_fault(void* addr) {
 }  // namespace
 
 // ---- device memory API used by simt_cudart.cpp ----------------------------------------
+namespace {
+size_t g_allocations = 0;
+}
+size_t device_allocations() { return g_allocations; }
+
 void* device_alloc(size_t bytes) {
     std::lock_guard<std::recursive_mutex> lock(g_mutex);
+    ++g_allocations;
     Alloc a;
     a.g.map(bytes);
     // 32-byte alignment (what vector loads and wmma need) placed against the
