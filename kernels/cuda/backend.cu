@@ -253,6 +253,30 @@ public:
         cu::convert_to_bf16(x, f32(inp), int64_t(N) * IC, stream_);
         cu::matmul_backward(*blas_, f32(dinp), f32(dweight), f32(dbias), dy, f32(dout), x, w, N, IC, OC, stream_);
     }
+    // The GPT-2 MLP with cuBLASLt's GELU epilogues (shapes they cannot take
+    // run the unfused default: matmul + GELU kernels).
+    void matmul_gelu_forward(const Tensor& out, const Tensor& pre, const Tensor& inp, const Tensor& weight,
+                             const Tensor& bias, int N, int IC, int OC) override {
+        if (!cu::gelu_epilogue_fits(OC)) return Backend::matmul_gelu_forward(out, pre, inp, weight, bias, N, IC, OC);
+        const bf16* w = as_bf16(weight, int64_t(OC) * IC, wconv_);
+        bf16* x = act_bf16_.get<bf16>(size_t(N) * IC);
+        cu::convert_to_bf16(x, f32(inp), int64_t(N) * IC, stream_);
+        cu::matmul_gelu_forward(*blas_, f32(out), f32(pre), x, w, bias_f32(bias, OC), N, IC, OC, stream_);
+    }
+    void matmul_backward_dgelu(const Tensor& dpre, const Tensor& dpre_bias, const Tensor& dweight, const Tensor& dbias,
+                               const Tensor& dout, const Tensor& act, const Tensor& pre, const Tensor& weight, int N,
+                               int IC, int OC) override {
+        if (!cu::gelu_epilogue_fits(IC))
+            return Backend::matmul_backward_dgelu(dpre, dpre_bias, dweight, dbias, dout, act, pre, weight, N, IC, OC);
+        const bf16* w = as_bf16(weight, int64_t(OC) * IC, wconv_);
+        bf16* dy = act_bf16_.get<bf16>(size_t(N) * OC);
+        cu::convert_to_bf16(dy, f32(dout), int64_t(N) * OC, stream_);
+        bf16* x = act2_bf16_.get<bf16>(size_t(N) * IC);
+        cu::convert_to_bf16(x, f32(act), int64_t(N) * IC, stream_);
+        float* scratch = dpre_bias ? bias_grad_.get<float>(size_t(IC)) : nullptr;
+        cu::matmul_backward_dgelu(*blas_, f32(dpre), f32(dpre_bias), scratch, f32(dweight), f32(dbias), dy, f32(dout),
+                                  x, w, f32(pre), N, IC, OC, stream_);
+    }
     void add(const Tensor& out, const Tensor& a, const Tensor& b, int64_t n) override {
         cu::add(f32(out), f32(a), f32(b), n, stream_);
     }
@@ -407,7 +431,7 @@ private:
     cudaStream_t stream_ = nullptr;
     std::unique_ptr<cu::Blas> blas_;
     std::vector<ParamStore> stores_;
-    Scratch act_bf16_, act2_bf16_, wconv_, delta_, partial_, norm_, sample_i32_, sample_u_, sample_logits_;
+    Scratch act_bf16_, act2_bf16_, wconv_, bias_grad_, delta_, partial_, norm_, sample_i32_, sample_u_, sample_logits_;
 };
 
 }  // namespace
