@@ -65,13 +65,13 @@ int bench_generate(int argc, char** argv) {
     args.option("--new-tokens", &new_tokens, "N", "tokens to decode (default 32)");
     args.option("--batch", &batch, "B", "rows decoded together (default 1)");
     args.option("--threads", &threads, "N", "CPU threads (default: all)");
-    std::string device = "cpu";
-    bench_device_flag(args, &device);
+    std::string device = "cpu", attention = "flash";
+    bench_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
     if (layers <= 0 || heads <= 0 || dim <= 0 || vocab <= 1 || prompt <= 0 || new_tokens <= 1 || batch <= 0)
         throw UsageError("sizes must be positive (and --new-tokens >= 2)");
     if (threads > 0) ThreadPool::set_default_threads(threads);
-    auto be = bench_backend(device);
+    auto be = bench_backend(device, attention);
     const double peak = bench_device_peak(device);
     ModelConfig cfg =
         parse_model_config(bench_model_config(arch, layers, heads, kv_heads, dim, vocab, prompt + new_tokens), "bench");
