@@ -89,6 +89,7 @@ struct Fiber {
     Guarded stack;
     ThreadCtx tctx;
     State state = State::runnable;
+    bool abandoned = false;  // left mid-function by a failed launch: its stack holds stale ASan poison
 };
 
 struct Group {  // a pending warp collective
@@ -257,6 +258,16 @@ std::string state_report(const Launch& L) {
     return s;
 }
 
+// getcontext returns twice in GCC's eyes: kept out of run_block so no loop
+// variable there is "clobbered".
+__attribute__((noinline)) void make_fiber_context(Fiber& f) {
+    getcontext(&f.uc);
+    f.uc.uc_stack.ss_sp = f.stack.body;
+    f.uc.uc_stack.ss_size = f.stack.body_size;
+    f.uc.uc_link = nullptr;
+    makecontext(&f.uc, fiber_main, 0);
+}
+
 void run_block(Launch& L, uint3 bidx, bool reverse) {
     L.block_idx = bidx;
     poison_shared();
@@ -273,13 +284,12 @@ void run_block(Launch& L, uint3 bidx, bool reverse) {
         f.tctx.warp = unsigned(i) / 32;
         f.state = State::runnable;
 #if SIMT_ASAN
-        ASAN_UNPOISON_MEMORY_REGION(f.stack.body, f.stack.body_size);
+        // Frames that returned normally unpoisoned themselves; only a stack
+        // abandoned by a failed launch needs cleaning (1 MiB each: not cheap).
+        if (f.abandoned) ASAN_UNPOISON_MEMORY_REGION(f.stack.body, f.stack.body_size);
+        f.abandoned = false;
 #endif
-        getcontext(&f.uc);
-        f.uc.uc_stack.ss_sp = f.stack.body;
-        f.uc.uc_stack.ss_size = f.stack.body_size;
-        f.uc.uc_link = nullptr;
-        makecontext(&f.uc, fiber_main, 0);
+        make_fiber_context(f);
     }
     for (;;) {
         bool ran = false;
@@ -566,7 +576,6 @@ unsigned vote(int kind, unsigned mask, bool pred, const char* op) {
     return me.out == mask;
 }
 
-namespace nvcuda_detail_export {}
 }  // namespace simt
 
 void nvcuda::wmma::detail::check_ptr(const char* op, const void* ptr, unsigned ldm, size_t elem_size) {
@@ -650,6 +659,8 @@ void launch(const char* name, const void* kernel, dim3 grid, dim3 block, size_t 
         Launch& L;
         std::vector<std::unique_ptr<Fiber>>& pool;
         ~Restore() {
+            if (std::uncaught_exceptions() > 0)
+                for (auto& f : L.fibers) f->abandoned = true;
             g_launch = nullptr;
             g_thread = nullptr;
             L.fibers.swap(pool);
