@@ -6,6 +6,7 @@
 
 #include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/vec.h"
 
 namespace aligners::cpu {
 
@@ -24,6 +25,12 @@ static void layernorm_row(T* o, T* mean_out, T* rstd_out, const T* x, const T* w
     for (int c = 0; c < C; ++c) o[c] = (x[c] - m) * s * w[c] + b[c];
     if (mean_out) *mean_out = m;
     *rstd_out = s;
+}
+
+// float rows: the SIMD kernel of vec.h (same formulas, lanes of doubles).
+static void layernorm_row(float* o, float* mean_out, float* rstd_out, const float* x, const float* w, const float* b,
+                          int C, float eps) {
+    vec_kernels().layernorm_row(o, mean_out, rstd_out, x, w, b, C, eps);
 }
 
 template <typename T>
