@@ -5,6 +5,7 @@
 
 #include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
 
 namespace aligners::cpu {
@@ -17,7 +18,7 @@ template <typename T>
 void gelu_forward(T* out, const T* inp, int64_t n) {
     if constexpr (std::is_same_v<T, float>) {  // SIMD tanh (vec.h)
         const VecKernels& vk = vec_kernels();
-        ThreadPool::global().parallel_for(n, [&](int64_t i0, int64_t i1) { vk.gelu_forward(out + i0, inp + i0, i1 - i0); });
+        parallel_for_work(n, 16, [&](int64_t i0, int64_t i1) { vk.gelu_forward(out + i0, inp + i0, i1 - i0); });
         return;
     }
     ThreadPool::global().parallel_for(n, [&](int64_t i0, int64_t i1) {
@@ -34,8 +35,8 @@ template <typename T>
 void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t n) {
     if constexpr (std::is_same_v<T, float>) {
         const VecKernels& vk = vec_kernels();
-        ThreadPool::global().parallel_for(
-            n, [&](int64_t i0, int64_t i1) { vk.gelu_backward(dinp + i0, inp + i0, dout + i0, i1 - i0); });
+        parallel_for_work(n, 16,
+                          [&](int64_t i0, int64_t i1) { vk.gelu_backward(dinp + i0, inp + i0, dout + i0, i1 - i0); });
         return;
     }
     ThreadPool::global().parallel_for(n, [&](int64_t i0, int64_t i1) {
@@ -54,7 +55,7 @@ template <typename T>
 void swiglu_forward(T* out, const T* inp, int N, int F) {
     if constexpr (std::is_same_v<T, float>) {
         const VecKernels& vk = vec_kernels();
-        ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+        parallel_for_work(N, 16 * int64_t(F), [&](int64_t n0, int64_t n1) {
             for (int64_t n = n0; n < n1; ++n) vk.swiglu_forward(out + n * F, inp + n * 2 * F, inp + n * 2 * F + F, F);
         });
         return;
@@ -77,7 +78,7 @@ template <typename T>
 void swiglu_backward(T* dinp, const T* inp, const T* dout, int N, int F) {
     if constexpr (std::is_same_v<T, float>) {
         const VecKernels& vk = vec_kernels();
-        ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+        parallel_for_work(N, 24 * int64_t(F), [&](int64_t n0, int64_t n1) {
             for (int64_t n = n0; n < n1; ++n)
                 vk.swiglu_backward(dinp + n * 2 * F, dinp + n * 2 * F + F, inp + n * 2 * F, inp + n * 2 * F + F,
                                    dout + n * F, F);

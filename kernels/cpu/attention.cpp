@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
 
 namespace aligners::cpu {
@@ -25,7 +26,7 @@ static constexpr int kMaxHeadDim = 512;
 // loops for the float64 reference.
 static inline float dot(const float* a, const float* b, int n) { return vec_kernels().dot(a, b, n); }
 static inline void axpy(float* y, float a, const float* x, int n) { vec_kernels().axpy(y, a, x, n); }
-static inline void scale(float* y, float a, int n) { vec_kernels().scale(y, a, n); }
+static inline void scale_row(float* y, float a, int n) { vec_kernels().scale(y, a, n); }
 static inline void pair_backward(float* dv, float* dq, float* dk, float p, float ds, const float* dO, const float* k,
                                  const float* q, int n) {
     vec_kernels().attn_pair_backward(dv, dq, dk, p, ds, dO, k, q, n);
@@ -38,7 +39,7 @@ static inline double dot(const double* a, const double* b, int n) {
 static inline void axpy(double* y, double a, const double* x, int n) {
     for (int i = 0; i < n; ++i) y[i] += a * x[i];
 }
-static inline void scale(double* y, double a, int n) {
+static inline void scale_row(double* y, double a, int n) {
     for (int i = 0; i < n; ++i) y[i] *= a;
 }
 static inline void pair_backward(double* dv, double* dq, double* dk, double p, double ds, const double* dO,
@@ -75,7 +76,7 @@ static R attend_one(R* out, const R* q, const R* k, const R* v, int64_t stride, 
         R m_new = std::max(m, bm);
         R corr = std::exp(m - m_new);  // 0 on the first block
         l *= corr;
-        if (corr != R(1)) scale(acc, corr, D);
+        if (corr != R(1)) scale_row(acc, corr, D);
         // hot loop: p_j * v_j accumulated into acc
         for (int j = j0; j < j1; ++j) {
             R p = std::exp(scores[j - j0] - m_new);
@@ -182,7 +183,9 @@ void attention_cached(R* out, const R* qkv, R* kcache, R* vcache, const int32_t*
                 std::memcpy(kcache + slot, src + int64_t(d.H + g) * D, sizeof(R) * D);
                 std::memcpy(vcache + slot, src + int64_t(d.H + d.KV + g) * D, sizeof(R) * D);
             }
-    ThreadPool::global().parallel_for(int64_t(d.B) * d.H, [&](int64_t task0, int64_t task1) {
+    int max_len = 0;
+    for (int b = 0; b < d.B; ++b) max_len = std::max(max_len, start[b] + T);
+    parallel_for_work(int64_t(d.B) * d.H, int64_t(T) * max_len * D * 2, [&](int64_t task0, int64_t task1) {
         for (int64_t task = task0; task < task1; ++task) {
             int b = int(task / d.H), h = int(task % d.H), g = h / group;
             const R* k = kcache + (int64_t(b) * d.KV + g) * Tmax * D;

@@ -49,8 +49,14 @@ std::string tiny_tokenizer_json() {
                     "\"dropout\":null,\"unk_token\":null,\"continuing_subword_prefix\":null,\"end_of_word_suffix\":null,"
                     "\"fuse_unk\":false,\"byte_fallback\":false,\"vocab\":{";
     int id = 0;
-    for (const auto& v : vocab) j += (id ? "," : "") + std::string("\"") + v + "\":" + std::to_string(id++);
-    for (const auto& [a, b] : merges) j += ",\"" + a + b + "\":" + std::to_string(id++);
+    for (const auto& v : vocab) {
+        j += (id ? ",\"" : "\"") + v + "\":" + std::to_string(id);
+        ++id;
+    }
+    for (const auto& [a, b] : merges) {
+        j += ",\"" + a + b + "\":" + std::to_string(id);
+        ++id;
+    }
     j += "},\"merges\":[";
     for (size_t i = 0; i < merges.size(); ++i)
         j += (i ? "," : "") + std::string("[\"") + merges[i].first + "\",\"" + merges[i].second + "\"]";
