@@ -5,6 +5,7 @@
 
 #include "common/thread_pool.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemv.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/parallel.h"
 
@@ -14,7 +15,10 @@ namespace aligners::cpu {
 template <typename T>
 void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int IC, int OC) {
     if constexpr (std::is_same_v<T, float>) {
-        sgemm(false, true, N, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC);
+        if (N <= 4)  // decode: weights streamed once, chunks shared dynamically (gemv.cpp)
+            gemv_nt(N, OC, IC, inp, IC, weight, IC, out, OC);
+        else
+            sgemm(false, true, N, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC);
     } else {  // the float64 reference path (finite-difference tests)
         for (int n = 0; n < N; ++n)
             for (int o = 0; o < OC; ++o) {
