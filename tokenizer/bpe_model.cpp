@@ -28,7 +28,8 @@ struct alignas(64) CacheEntry {
     uint32_t ids[kIds];
 
     bool holds(uint64_t t, std::string_view w) const {
-        return tag == t && len == w.size() && std::memcmp(word, w.data(), w.size()) == 0;
+        return tag == t && len == w.size() &&
+               (w.size() <= 16 ? equal_short(word, w.data(), w.size()) : std::memcmp(word, w.data(), w.size()) == 0);
     }
     bool fits(std::string_view w, size_t n) const { return w.size() <= kWordBytes && n <= kIds; }
     void store(uint64_t t, std::string_view w, const std::vector<uint32_t>& syms) {
@@ -43,10 +44,23 @@ using SmallEntry = CacheEntry<21, 8>;
 using LargeEntry = CacheEntry<117, 32>;
 static_assert(sizeof(SmallEntry) == 64 && sizeof(LargeEntry) == 256);
 
+// Words too long for a LargeEntry (up to kHugeWordBytes).
+struct HugeEntry {
+    uint64_t tag = 0;
+    std::string word;
+    std::vector<uint32_t> ids;
+};
+constexpr size_t kHugeWordBytes = 4096;
+
 struct WordCache {
-    static constexpr size_t kSmallSlots = 1 << 16, kLargeSlots = 1 << 12;
-    std::vector<SmallEntry> small;
+    static constexpr size_t kSmallSlots = 1 << 16, kLargeSlots = 1 << 12, kHugeSlots = 1 << 10;
+    std::vector<SmallEntry> small;  // two-way: a word is in slot h or h ^ 1
     std::vector<LargeEntry> large;
+    std::vector<HugeEntry> huge;
+    HugeEntry& huge_slot(uint64_t h) {
+        if (huge.empty()) huge.resize(kHugeSlots);
+        return huge[h & (kHugeSlots - 1)];
+    }
     SmallEntry& small_slot(uint64_t h) {
         if (small.empty()) small.resize(kSmallSlots);
         return small[h & (kSmallSlots - 1)];
@@ -324,13 +338,17 @@ void BpeModel::tokenize(std::string_view word, uint64_t h, std::vector<int32_t>&
         }
     }
     uint64_t tag = h ^ (instance_ * 0x9E3779B97F4A7C15ull);
-    SmallEntry* small = nullptr;
+    SmallEntry *small = nullptr, *other = nullptr;
     LargeEntry* large = nullptr;
+    HugeEntry* huge = nullptr;
     if (word.size() <= sizeof(small->word)) {
         small = &t_cache.small_slot(h);
-        if (small->holds(tag, word)) {
-            for (uint32_t i = 0; i < small->n_ids; ++i) out.push_back(int32_t(small->ids[i]));
-            return;
+        other = &t_cache.small_slot(h ^ 1);
+        for (SmallEntry* e : {small, other}) {
+            if (e->holds(tag, word)) {
+                for (uint32_t i = 0; i < e->n_ids; ++i) out.push_back(int32_t(e->ids[i]));
+                return;
+            }
         }
     }
     if (word.size() <= sizeof(large->word)) {
@@ -340,12 +358,27 @@ void BpeModel::tokenize(std::string_view word, uint64_t h, std::vector<int32_t>&
             return;
         }
     }
+    if (word.size() <= kHugeWordBytes) {
+        huge = &t_cache.huge_slot(h);
+        if (huge->tag == tag && huge->word == word) {
+            for (uint32_t id : huge->ids) out.push_back(int32_t(id));
+            return;
+        }
+    }
     std::vector<uint32_t>& syms = t_syms;
     initial_symbols(word, syms);
     merge(syms);
     for (uint32_t id : syms) out.push_back(int32_t(id));
-    if (small && small->fits(word, syms.size())) small->store(tag, word, syms);
-    else if (large && large->fits(word, syms.size())) large->store(tag, word, syms);
+    if (small && small->fits(word, syms.size())) {
+        *other = *small;  // the new entry takes slot h; the one there moves to the other way
+        small->store(tag, word, syms);
+    } else if (large && large->fits(word, syms.size())) {
+        large->store(tag, word, syms);
+    } else if (huge) {
+        huge->tag = tag;
+        huge->word.assign(word);
+        huge->ids.assign(syms.begin(), syms.end());
+    }
 }
 
 }  // namespace aligners::tok

@@ -210,3 +210,10 @@ TEST_CASE("train-tokenizer command") {
 }
 
 }
+
+TEST_CASE("a default-constructed Tokenizer is empty, not undefined") {
+    Tokenizer tok;
+    CHECK(tok.encode("abc").empty());
+    CHECK(tok.decode(std::vector<TokenId>{1, 2}).empty());
+    CHECK(tok.vocab_size() == 0);
+}
