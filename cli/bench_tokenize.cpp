@@ -101,8 +101,8 @@ int bench_tokenize(int argc, char** argv) {
     int threads = 1, repeat = 3;
     std::vector<std::string> files;
     args.option("--tokenizer", &path, "PATH", "tokenizer.json or model directory", true);
-    args.option("--threads", &threads, "N", "threads for the headline number (default 1)");
-    args.option("--repeat", &repeat, "N", "timed runs per thread count; the best is reported (default 3)");
+    args.option("--threads", &threads, "N", "threads for the headline number");
+    args.option("--repeat", &repeat, "N", "timed runs per thread count; the best is reported");
     args.positionals("FILE", &files, "text files, or .jsonl(.gz) files with a \"text\" field per line", 1);
     if (!args.parse(argc, argv)) return 0;
     if (threads < 1) throw UsageError("--threads: expected a positive integer");

@@ -1,9 +1,9 @@
 #include "tokenizer/bpe_model.h"
 
 #include <algorithm>
-#include <cstring>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <queue>
 
 #include "common/error.h"
@@ -16,9 +16,11 @@ namespace {
 
 std::atomic<uint64_t> g_next_instance{1};
 
-// Per-thread caches of recently encoded words: direct-mapped (a word's hash
-// picks its one slot); short words in one cache line, longer ones in four.
-// The tag mixes in the model instance, so several models can share a thread.
+// Per-thread caches of recently encoded words, in three tiers: short words
+// (one cache line per entry, two-way), longer ones (four lines, direct-mapped)
+// and up to 4 KB words (heap strings, direct-mapped); a word's hash picks its
+// slot. About 5 MB per encoding thread, plus the long words. The tag mixes in
+// the model instance, so several models can share a thread safely.
 template <size_t kWordBytes, size_t kIds>
 struct alignas(64) CacheEntry {
     uint64_t tag = 0;
