@@ -428,6 +428,10 @@ const char* CudnnAttention::unsupported(const AttnArgs& a, bool has_doc) {
     if (a.window > 0) return "sliding-window attention";
     if (a.D % 8 != 0 || a.D > 128) return "head dim not a multiple of 8 in [8, 128]";
     if (a.KV < 1 || a.H % a.KV != 0) return "query heads not a multiple of the key/value heads";
+    // The frontend's SDPA backward refuses s_q = s_kv = 1 and cuDNN 9.10.0/9.10.1
+    // (known backward bugs); forward and backward decide alike, so both fall back.
+    if (a.T < 2) return "a single position (cuDNN's SDPA backward refuses s_q = s_kv = 1)";
+    if (cudnnGetVersion() == 91000 || cudnnGetVersion() == 91001) return "cuDNN 9.10.0/9.10.1 (SDPA backward bugs)";
     // cuDNN <= 9.15's backward needs the sequence length padded to 128 (the
     // frontend adds a padding mask for it); we do not build that variant.
     if (cudnnGetVersion() < 91600 && a.T % 128 != 0) return "cuDNN < 9.16 with T not a multiple of 128";

@@ -128,8 +128,8 @@ TEST_CASE("kernels/cuda/attention_cudnn.cu: fused SDPA forward and backward (cau
     simt::ScheduleCheck check;
     cu::CudnnAttention attn(nullptr);
     int64_t runs = 0;
-    // T = 1, T not a multiple of any tile, MHA, GQA 2:1 and 3:1, MQA.
-    for (Shape s : {Shape{1, 1, 2, 1, 16}, Shape{2, 19, 4, 2, 32}, Shape{1, 24, 2, 2, 8}, Shape{2, 13, 6, 2, 24},
+    // T = 2 (the smallest cuDNN takes), T not a multiple of any tile, MHA, GQA 2:1 and 3:1, MQA.
+    for (Shape s : {Shape{1, 2, 2, 1, 16}, Shape{2, 19, 4, 2, 32}, Shape{1, 24, 2, 2, 8}, Shape{2, 13, 6, 2, 24},
                     Shape{1, 11, 3, 1, 16}}) {
         const uint64_t seed = emu::fresh_seed();
         std::mt19937_64 rng(seed);
@@ -162,6 +162,7 @@ TEST_CASE("kernels/cuda/attention_cudnn.cu: fused SDPA forward and backward (cau
     CHECK(cu::CudnnAttention::unsupported(cu::AttnArgs{1, 8, 2, 1, 16, 0.25f, 0}, true) != nullptr);
     CHECK(cu::CudnnAttention::unsupported(cu::AttnArgs{1, 8, 2, 1, 16, 0.25f, 4}, false) != nullptr);
     CHECK(cu::CudnnAttention::unsupported(cu::AttnArgs{1, 8, 2, 1, 12, 0.29f, 0}, false) != nullptr);
+    CHECK(cu::CudnnAttention::unsupported(cu::AttnArgs{2, 1, 2, 1, 16, 0.25f, 0}, false) != nullptr);  // T = 1
     CHECK_THROWS_AS(attn.forward(nullptr, nullptr, nullptr, cu::AttnArgs{1, 8, 2, 1, 12, 0.29f, 0}),
                     aligners::Error);
 }
