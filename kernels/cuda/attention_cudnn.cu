@@ -358,23 +358,6 @@ Plan build_backward(cudnnHandle_t h, const AttnArgs& a) {
     return g.finish("SDPA backward");
 }
 
-// A device buffer that only grows.
-struct DeviceBuffer {
-    void* p = nullptr;
-    size_t bytes = 0;
-    template <typename T>
-    T* get(size_t count) {
-        const size_t need = std::max<size_t>(count, 1) * sizeof(T);
-        if (need > bytes) {
-            if (p) CUDA_CHECK(cudaFree(p));
-            CUDA_CHECK(cudaMalloc(&p, need));
-            bytes = need;
-        }
-        return static_cast<T*>(p);
-    }
-    ~DeviceBuffer() { cudaFree(p); }
-};
-
 }  // namespace sdpa
 
 using namespace sdpa;
@@ -384,7 +367,7 @@ struct CudnnAttention::Impl {
     cudnnHandle_t handle = nullptr;
     Stream stream = nullptr;
     std::map<std::tuple<bool, int, int, int, int, int>, Plan> plans;  // (backward, B, T, H, KV, D)
-    DeviceBuffer qkv_bf, o_bf, do_bf, dqkv_bf, dsum, dq_acc, workspace;
+    Scratch qkv_bf, o_bf, do_bf, dqkv_bf, dsum, dq_acc, workspace;
     int64_t executions = 0;
 
     Plan& plan(bool backward, const AttnArgs& a) {
@@ -393,6 +376,18 @@ struct CudnnAttention::Impl {
         if (it == plans.end())
             it = plans.emplace(key, backward ? build_backward(handle, a) : build_forward(handle, a)).first;
         return it->second;
+    }
+    // What forward and backward share: refuse what the graphs cannot express;
+    // unless the call is empty, the plan for the shape, with qkv converted to
+    // bf16 in qkv_bf. Null for an empty call.
+    Plan* prepare(bool backward, const AttnArgs& a, const float* qkv) {
+        if (const char* why = CudnnAttention::unsupported(a, false)) fail(std::string("cuDNN attention: ") + why);
+        const Layout L(a);
+        const int64_t nqkv = L.B * L.T * L.NH * L.D;
+        if (L.B * L.T * L.H * L.D == 0) return nullptr;
+        Plan& p = plan(backward, a);
+        convert_to_bf16(qkv_bf.get<bf16>(size_t(nqkv)), qkv, nqkv, stream);
+        return &p;
     }
     void execute(Plan& p, const std::vector<int64_t>& uids, const std::vector<void*>& ptrs) {
         Desc pack(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
@@ -439,36 +434,32 @@ const char* CudnnAttention::unsupported(const AttnArgs& a, bool has_doc) {
 }
 
 void CudnnAttention::forward(float* out, float* lse, const float* qkv, const AttnArgs& a) {
-    if (const char* why = unsupported(a, false)) fail(std::string("cuDNN attention: ") + why);
-    const Layout L(a);
-    const int64_t nqkv = L.B * L.T * L.NH * L.D, no = L.B * L.T * L.H * L.D;
-    if (no == 0) return;
     Impl& I = *impl_;
-    Plan& p = I.plan(false, a);
-    bf16* x = I.qkv_bf.get<bf16>(size_t(nqkv));
+    Plan* p = I.prepare(false, a, qkv);
+    if (!p) return;
+    const Layout L(a);
+    const int64_t no = L.B * L.T * L.H * L.D;
+    bf16* x = static_cast<bf16*>(I.qkv_bf.p);
     bf16* o = I.o_bf.get<bf16>(size_t(no));
-    convert_to_bf16(x, qkv, nqkv, I.stream);
     float scale = a.scale, fill = -FLT_MAX;
-    I.execute(p, {kQ, kK, kV, kO, kStats, kScale, kMaskFill},
+    I.execute(*p, {kQ, kK, kV, kO, kStats, kScale, kMaskFill},
               {x, x + L.H * L.D, x + (L.H + L.KV) * L.D, o, lse, &scale, &fill});
     bf16_to_f32(out, o, no, I.stream);
 }
 
 void CudnnAttention::backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
                               const AttnArgs& a) {
-    if (const char* why = unsupported(a, false)) fail(std::string("cuDNN attention: ") + why);
+    Impl& I = *impl_;
+    Plan* p = I.prepare(true, a, qkv);
+    if (!p) return;
     const Layout L(a);
     const int64_t nqkv = L.B * L.T * L.NH * L.D, no = L.B * L.T * L.H * L.D;
-    if (no == 0) return;
-    Impl& I = *impl_;
-    Plan& p = I.plan(true, a);
-    bf16* x = I.qkv_bf.get<bf16>(size_t(nqkv));
+    bf16* x = static_cast<bf16*>(I.qkv_bf.p);
     bf16* o = I.o_bf.get<bf16>(size_t(no));
     bf16* dy = I.do_bf.get<bf16>(size_t(no));
     bf16* dx = I.dqkv_bf.get<bf16>(size_t(nqkv));
     float* dsum = I.dsum.get<float>(size_t(L.B * L.H * L.T));
     float* dq_acc = I.dq_acc.get<float>(size_t(no));
-    convert_to_bf16(x, qkv, nqkv, I.stream);
     convert_to_bf16(o, out, no, I.stream);  // the forward's bf16 O exactly (bf16 -> fp32 -> bf16)
     convert_to_bf16(dy, dout, no, I.stream);
     // cuDNN < 9.6 expects the dQ accumulator zeroed by the caller; later
@@ -476,7 +467,7 @@ void CudnnAttention::backward(float* dqkv, const float* dout, const float* qkv, 
     CUDA_CHECK(cudaMemsetAsync(dq_acc, 0, size_t(no) * sizeof(float), I.stream));
     float scale = a.scale, fill = -FLT_MAX, one = 1.0f;
     const int64_t k = L.H * L.D, v = (L.H + L.KV) * L.D;
-    I.execute(p, {kQ, kK, kV, kO, kDO, kStats, kDQ, kDK, kDV, kSoftmaxSum, kDQAccum, kScale, kMaskFill, kOne},
+    I.execute(*p, {kQ, kK, kV, kO, kDO, kStats, kDQ, kDK, kDV, kSoftmaxSum, kDQAccum, kScale, kMaskFill, kOne},
               {x, x + k, x + v, o, dy, const_cast<float*>(lse), dx, dx + k, dx + v, dsum, dq_acc, &scale, &fill,
                &one});
     bf16_to_f32(dqkv, dx, nqkv, I.stream);

@@ -32,22 +32,7 @@ bf16* b16(const Tensor& t) {
     return static_cast<bf16*>(t.ptr);
 }
 
-// A device buffer that only grows (scratch reused across steps).
-struct Scratch {
-    void* p = nullptr;
-    size_t bytes = 0;
-    template <typename T>
-    T* get(size_t count) {
-        const size_t need = std::max<size_t>(count, 1) * sizeof(T);
-        if (need > bytes) {
-            if (p) CUDA_CHECK(cudaFree(p));
-            CUDA_CHECK(cudaMalloc(&p, need));
-            bytes = need;
-        }
-        return static_cast<T*>(p);
-    }
-    ~Scratch() { cudaFree(p); }
-};
+using cu::Scratch;
 
 struct ParamInfo {
     void* base;
