@@ -126,19 +126,11 @@ int train_inspector_cmd(int argc, char** argv) {
 }  // namespace
 
 int cmd_train(int argc, char** argv) {
-    std::string sub = argc >= 2 ? argv[1] : "";
-    if (sub == "aligner") return train_aligner_cmd(argc - 1, argv + 1);
-    if (sub == "inspector") return train_inspector_cmd(argc - 1, argv + 1);
-    if (sub.empty() || sub == "--help" || sub == "-h") {
-        std::FILE* out = sub.empty() ? stderr : stdout;
-        std::fprintf(out,
-                     "usage: aligners train <aligner|inspector> [options]\n\n"
-                     "  aligner     fine-tune a causal LM to correct answers (identity warm-up, then Q-A-C)\n"
-                     "  inspector   fine-tune a classifier scoring P(aligned) for (question, answer)\n\n"
-                     "Run 'aligners train <kind> --help' for the options.\n");
-        return sub.empty() ? 2 : 0;
-    }
-    throw UsageError("unknown subcommand '" + sub + "' (expected: aligner, inspector)");
+    return run_subcommand(argc, argv, {{"aligner", train_aligner_cmd}, {"inspector", train_inspector_cmd}},
+                          "usage: aligners train <aligner|inspector> [options]\n\n"
+                          "  aligner     fine-tune a causal LM to correct answers (identity warm-up, then Q-A-C)\n"
+                          "  inspector   fine-tune a classifier scoring P(aligned) for (question, answer)\n\n"
+                          "Run 'aligners train <kind> --help' for the options.\n");
 }
 
 }  // namespace aligners::cli
