@@ -54,6 +54,14 @@ struct CommonFlags {
     }
 };
 
+// True (after saying so) when the run found its output already trained.
+bool already_trained(const char* what, const train::TrainerResult& r) {
+    if (r.already_done)
+        std::fprintf(stderr, "%s: %s is already trained with these settings (nothing to do)\n", what,
+                     r.out_dir.c_str());
+    return r.already_done;
+}
+
 const char* kResumeNote =
     "A killed run resumes from --out/checkpoint/ when started again with the same arguments; a finished run\n"
     "is not retrained. Metrics: --out/metrics.jsonl (one line per step and per evaluation).\n";
@@ -78,11 +86,7 @@ int train_aligner_cmd(int argc, char** argv) {
     cfg.packing = packing;
     auto backend = select_backend(common.device, common.attention);
     train::AlignerTrainResult r = train::train_aligner(cfg, *backend);
-    if (r.already_done) {
-        std::fprintf(stderr, "train aligner: %s is already trained with these settings (nothing to do)\n",
-                     cfg.out_dir.c_str());
-        return 0;
-    }
+    if (already_trained("train aligner", r)) return 0;
     std::fprintf(stderr,
                  "train aligner: %lld steps%s, %zu examples (%zu warm-up), %zu held out, %zu dropped as too long\n"
                  "  train loss %.4f -> %.4f",
@@ -108,11 +112,7 @@ int train_inspector_cmd(int argc, char** argv) {
     common.finish();
     auto backend = select_backend(common.device, common.attention);
     train::InspectorTrainResult r = train::train_inspector(cfg, *backend);
-    if (r.already_done) {
-        std::fprintf(stderr, "train inspector: %s is already trained with these settings (nothing to do)\n",
-                     cfg.out_dir.c_str());
-        return 0;
-    }
+    if (already_trained("train inspector", r)) return 0;
     std::fprintf(stderr, "train inspector: %lld steps, %zu examples, %zu held out; train loss %.4f -> %.4f\n",
                  (long long)r.steps, r.train_examples, r.eval_examples, r.first_loss, r.last_loss);
     if (r.heldout.n)
