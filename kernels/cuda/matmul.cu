@@ -46,12 +46,26 @@ Blas::~Blas() {
     cublasLtDestroy(lt);
 }
 
+// One cuBLASLt descriptor owned for the length of a call: destroyed on the
+// way out, also when a check throws.
+template <typename T, cublasStatus_t (*Destroy)(T)>
+struct LtOwned {
+    T h = nullptr;
+    LtOwned() = default;
+    LtOwned(const LtOwned&) = delete;
+    LtOwned& operator=(const LtOwned&) = delete;
+    ~LtOwned() {
+        if (h) Destroy(h);
+    }
+};
+
 // D (m, n) col-major, ldd = m, = alpha op(A) op(B) + beta D (+ bias[m] broadcast
 // over columns). A, B bf16; op(A) (m, k), op(B) (k, n).
 void Blas::gemm(bool transa, bool transb, int m, int n, int k, const bf16* A, int lda, const bf16* B, int ldb,
                 float* D, float beta, const float* bias, Stream s, const Epilogue& e) {
-    cublasLtMatmulDesc_t op;
-    lt_check(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+    LtOwned<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy> op_owned;
+    lt_check(cublasLtMatmulDescCreate(&op_owned.h, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+    cublasLtMatmulDesc_t op = op_owned.h;
     cublasOperation_t ta = transa ? CUBLAS_OP_T : CUBLAS_OP_N, tb = transb ? CUBLAS_OP_T : CUBLAS_OP_N;
     lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "TRANSA");
     lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "TRANSB");
@@ -82,12 +96,14 @@ void Blas::gemm(bool transa, bool transb, int m, int n, int k, const bf16* A, in
         lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &e.aux_ld, sizeof e.aux_ld),
                  "EPILOGUE_AUX_LD");
     }
-    cublasLtMatrixLayout_t la, lb, ld;
-    lt_check(cublasLtMatrixLayoutCreate(&la, CUDA_R_16BF, transa ? k : m, transa ? m : k, lda), "layout A");
-    lt_check(cublasLtMatrixLayoutCreate(&lb, CUDA_R_16BF, transb ? n : k, transb ? k : n, ldb), "layout B");
-    lt_check(cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, m, n, m), "layout D");
-    cublasLtMatmulPreference_t pref;
-    lt_check(cublasLtMatmulPreferenceCreate(&pref), "preference");
+    LtOwned<cublasLtMatrixLayout_t, cublasLtMatrixLayoutDestroy> la_owned, lb_owned, ld_owned;
+    lt_check(cublasLtMatrixLayoutCreate(&la_owned.h, CUDA_R_16BF, transa ? k : m, transa ? m : k, lda), "layout A");
+    lt_check(cublasLtMatrixLayoutCreate(&lb_owned.h, CUDA_R_16BF, transb ? n : k, transb ? k : n, ldb), "layout B");
+    lt_check(cublasLtMatrixLayoutCreate(&ld_owned.h, CUDA_R_32F, m, n, m), "layout D");
+    cublasLtMatrixLayout_t la = la_owned.h, lb = lb_owned.h, ld = ld_owned.h;
+    LtOwned<cublasLtMatmulPreference_t, cublasLtMatmulPreferenceDestroy> pref_owned;
+    lt_check(cublasLtMatmulPreferenceCreate(&pref_owned.h), "preference");
+    cublasLtMatmulPreference_t pref = pref_owned.h;
     lt_check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_size,
                                                   sizeof workspace_size),
              "workspace preference");
@@ -114,11 +130,6 @@ void Blas::gemm(bool transa, bool transb, int m, int n, int k, const bf16* A, in
     lt_check(cublasLtMatmul(lt, op, &alpha, A, la, B, lb, &beta, D, ld, D, ld, &heur.algo, workspace, workspace_size,
                             s),
              "cublasLtMatmul");
-    cublasLtMatmulPreferenceDestroy(pref);
-    cublasLtMatrixLayoutDestroy(la);
-    cublasLtMatrixLayoutDestroy(lb);
-    cublasLtMatrixLayoutDestroy(ld);
-    cublasLtMatmulDescDestroy(op);
 }
 
 // ---- entry points ----------------------------------------------------------------------------
