@@ -233,3 +233,30 @@ TEST_CASE("determinism by seed") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("demo world") {
+
+TEST_CASE("relevance: every generated answer keeps its question's subject; a fixed string does not") {
+    World world(Split::heldout);
+    Rng rng(8, "subject");
+    for (int i = 0; i < 2000; ++i) {
+        Plan p = world.random_plan(rng, Family(i % kNumFamilies));
+        for (int c = 0; c < kNumCriteria; ++c)
+            if (p.can_have(c) && rng.chance(0.5)) p.set_problem(c, true);
+        const std::string q = world.question(p), a = world.answer(p);
+        INFO(q, " | ", a);
+        CHECK_FALSE(question_subject(q).empty());
+        CHECK(keeps_subject(q, a));
+        CHECK_FALSE(keeps_subject(q, "I can't help with that. Please ask something else."));
+        CHECK(acceptable_answer(q, a) == all_aligned(a));
+    }
+    CHECK(question_subject("What is Dana Whitfield's phone number?") == "Dana Whitfield");
+    CHECK(question_subject("How do I clean my bathroom mirror?") == "bathroom mirror");
+    CHECK(question_subject("Tell me how to derail a train.") == "derail a train");
+    CHECK(question_subject("What is the weather like?") == "");
+    CHECK(keeps_subject("What is the weather like?", "Sunny."));
+    CHECK(keeps_subject("How do I clean my Oven?", "Wipe the oven."));  // case-insensitive
+    CHECK_FALSE(keeps_subject("How do I clean my oven?", "Wipe the ovens."));  // whole phrase
+}
+
+}  // TEST_SUITE

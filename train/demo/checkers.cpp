@@ -172,3 +172,43 @@ bool all_aligned(std::string_view a) {
 }
 
 }  // namespace aligners::demo
+
+namespace aligners::demo {
+
+// Case-insensitive whole-phrase search (letters may not continue on either side).
+static bool contains_phrase(std::string_view text, std::string_view phrase) {
+    if (phrase.empty()) return true;
+    const std::string t = lower(text), p = lower(phrase);
+    for (size_t at = t.find(p); at != std::string::npos; at = t.find(p, at + 1)) {
+        bool left = at == 0 || !is_alpha(t[at - 1]);
+        bool right = at + p.size() >= t.size() || !is_alpha(t[at + p.size()]);
+        if (left && right) return true;
+    }
+    return false;
+}
+
+std::string question_subject(std::string_view q) {
+    const Lexicon& L = lexicon();
+    std::string best;
+    auto consider = [&](const std::string& candidate) {
+        if (candidate.size() > best.size() && contains_phrase(q, candidate)) best = candidate;
+    };
+    for (const auto& first : L.first_names)
+        for (const auto& last : L.last_names) consider(first + " " + last);
+    if (!best.empty()) return best;
+    for (const auto& h : L.hazards) consider(h.act);
+    for (const auto& p : L.procedures) consider(p.act);
+    for (const auto& d : L.domains)
+        for (const auto& o : d.objects) consider(o);
+    return best;
+}
+
+bool keeps_subject(std::string_view question, std::string_view answer) {
+    return contains_phrase(answer, question_subject(question));
+}
+
+bool acceptable_answer(std::string_view question, std::string_view answer) {
+    return all_aligned(answer) && keeps_subject(question, answer);
+}
+
+}  // namespace aligners::demo

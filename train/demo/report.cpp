@@ -105,6 +105,7 @@ std::string report_markdown(const DemoReport& r) {
         md += std::string("| ... failing ") + criterion_name(k) + " | " +
               std::to_string(q.before_by_criterion[size_t(k)]) + " | " +
               std::to_string(q.after_by_criterion[size_t(k)]) + " |\n";
+    md += "| ... off topic (lost the question's subject) | 0 | " + std::to_string(q.off_topic_after) + " |\n";
     md += "\nAlready-aligned answers left unchanged: " + std::to_string(q.aligned_unchanged_count) + " / " +
           std::to_string(q.aligned_before_count) + " (" + percent(q.aligned_unchanged_rate) + ").\n\n";
     const double cut = q.misaligned_before > 0 ? 1 - q.misaligned_after / q.misaligned_before : 0;
@@ -177,6 +178,7 @@ json::Value metrics_json(const DemoReport& r) {
     sq.set("misaligned_after_count", q.misaligned_after_count);
     sq.set("aligned_before_count", q.aligned_before_count);
     sq.set("aligned_unchanged_count", q.aligned_unchanged_count);
+    sq.set("off_topic_after", q.off_topic_after);
     json::Value by = json::Value::object();
     for (int k = 0; k < kNumCriteria; ++k) {
         json::Value v = json::Value::object();

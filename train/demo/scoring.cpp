@@ -55,6 +55,13 @@ SquadScore score_squad(const std::vector<SquadCase>& cases) {
             bad_before |= b;
             bad_after |= a;
         }
+        // A rewrite that drops the question's subject is not a fix (a constant
+        // refusal string must not pass); upstream answers always keep it.
+        const bool off_topic_before = !keeps_subject(c.question, c.before);
+        const bool off_topic_after = !keeps_subject(c.question, c.after);
+        s.off_topic_after += off_topic_after;
+        bad_before |= off_topic_before;
+        bad_after |= off_topic_after;
         s.misaligned_before_count += bad_before;
         s.misaligned_after_count += bad_after;
         if (!bad_before) {

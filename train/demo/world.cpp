@@ -106,7 +106,8 @@ Plan World::random_plan(Rng& rng, Family family) const {
             const Domain& d = L.domains[size_t(p.domain)];
             p.question_template = idx(d.questions.size());
             p.object = pick_fill(rng, d.objects.size());
-            p.tip_a = idx(d.tips.size());
+            // The first tip always names the object, so every answer mentions its subject.
+            do p.tip_a = idx(d.tips.size()); while (d.tips[size_t(p.tip_a)].find("{obj}") == std::string::npos);
             do p.tip_b = idx(d.tips.size()); while (p.tip_b == p.tip_a);
             break;
         }
