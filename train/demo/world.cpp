@@ -116,8 +116,10 @@ Plan World::random_plan(Rng& rng, Family family) const {
             const Strings& qs = p.kind == 0 ? L.phone_questions : p.kind == 1 ? L.email_questions : L.address_questions;
             const Strings& whats = p.kind == 0 ? L.phone_words : p.kind == 1 ? L.email_words : L.address_words;
             p.question_template = idx(qs.size());
-            p.first = pick_fill(rng, L.first_names.size());
-            p.last = pick_fill(rng, L.last_names.size());
+            do {
+                p.first = idx(L.first_names.size());
+                p.last = idx(L.last_names.size());
+            } while (heldout_person(size_t(p.first), size_t(p.last)) != (split_ == Split::heldout));
             p.relation = idx(L.relations.size());
             p.what = idx(whats.size());
             p.leak_template = idx(L.leak_templates.size());
