@@ -30,6 +30,7 @@ build: $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 1500
+	@grep -h '^\[doctest\] \(test cases\|assertions\|Status\)' $(BUILD)/Testing/Temporary/LastTest.log || true
 
 run: build
 	./$(BUILD)/aligners demo --out runs/demo

@@ -16,8 +16,13 @@ struct Command {
 const Command* commands(int* count);
 
 int cmd_version(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
+int cmd_data(int argc, char** argv);
+int cmd_train(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_detokenize(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 
 }  // namespace aligners::cli

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "common/error.h"
@@ -43,6 +44,9 @@ template <typename T>
 static T parse_integer(const std::string& flag, const std::string& v) {
     T x{};
     auto r = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (r.ec == std::errc::result_out_of_range)
+        throw UsageError(flag + ": " + v + " is out of range (" + std::to_string(std::numeric_limits<T>::min()) +
+                         " to " + std::to_string(std::numeric_limits<T>::max()) + ")");
     if (r.ec != std::errc() || r.ptr != v.data() + v.size())
         throw UsageError(flag + ": expected an integer, got '" + v + "'");
     return x;

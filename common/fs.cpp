@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 
 #include "common/error.h"
+#include "common/gzip.h"
 
 namespace aligners {
 
@@ -70,8 +72,11 @@ std::string path_join(const std::string& a, const std::string& b) {
 // ---- AtomicFile ------------------------------------------------------------
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-    temp_ = path_ + ".tmp." + std::to_string(::getpid());
-    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // pid + a per-process counter: two threads (or two objects) writing the
+    // same path never share a temp file; O_EXCL refuses a stale one.
+    static std::atomic<uint64_t> counter{0};
+    temp_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd_ < 0) throw Error(path_ + ": cannot create temporary file " + temp_ + ": " + errno_text());
 }
 
@@ -177,23 +182,8 @@ std::vector<std::string> read_lines(const std::string& path) { return split_line
 
 std::string read_maybe_gzip(const std::string& path) {
     std::string raw = read_file(path);
-    if (raw.size() < 2 || uint8_t(raw[0]) != 0x1F || uint8_t(raw[1]) != 0x8B) return raw;
-    // gzip: decompress through the system's gzip (POSIX tooling, not a linked library).
-    std::string quoted = "'";
-    for (char c : path) {
-        if (c == '\'') quoted += "'\\''";
-        else quoted += c;
-    }
-    quoted += "'";
-    FILE* p = ::popen(("gzip -dc -- " + quoted).c_str(), "r");
-    if (!p) throw Error(path + ": cannot run gzip to decompress: " + errno_text());
-    std::string out;
-    char buf[1 << 16];
-    size_t r;
-    while ((r = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, r);
-    int status = ::pclose(p);
-    if (status != 0) throw Error(path + ": gzip data is corrupt or truncated");
-    return out;
+    if (!is_gzip(raw)) return raw;
+    return gunzip(raw, path);
 }
 
 // ---- JsonlAppender -----------------------------------------------------------

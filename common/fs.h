@@ -65,8 +65,8 @@ private:
 
 // Reads text lines (split on '\n' only, a trailing '\r' kept), for JSONL.
 std::vector<std::string> read_lines(const std::string& path);
-// Reads a file that may be gzip-compressed (by magic bytes), via `gzip -dc`
-// when it is; throws Error naming the path.
+// Reads a file that may be gzip-compressed (by magic bytes 1F 8B), inflating
+// it in-process (common/gzip.h) when it is; throws Error naming the path.
 std::string read_maybe_gzip(const std::string& path);
 
 // An append-only JSON Lines file: every line is written whole with a single

@@ -16,8 +16,8 @@ double rng_uniform(uint64_t* state) {
     return double(z >> 11) * (1.0 / 9007199254740992.0);  // 53 random bits
 }
 
-int32_t sample_token(float* logits, int V, const engine::SamplingArgs& args, const int32_t* history,
-                     int64_t n_history, uint64_t* rng) {
+void process_logits(float* logits, int V, const engine::SamplingArgs& args, const int32_t* history,
+                    int64_t n_history) {
     const float neg_inf = -std::numeric_limits<float>::infinity();
     if (args.repetition_penalty != 1.0f) {
         // Each distinct seen token is penalised once (HF gathers, then scatters).
@@ -30,10 +30,7 @@ int32_t sample_token(float* logits, int V, const engine::SamplingArgs& args, con
             x = x < 0 ? x * args.repetition_penalty : x / args.repetition_penalty;
         }
     }
-    if (args.greedy) {
-        // First maximum, like torch.argmax.
-        return int32_t(std::max_element(logits, logits + V) - logits);
-    }
+    if (args.greedy) return;
     if (args.temperature != 1.0f)
         for (int i = 0; i < V; ++i) logits[i] /= args.temperature;
     if (args.top_k > 0 && args.top_k < V) {
@@ -59,6 +56,13 @@ int32_t sample_token(float* logits, int V, const engine::SamplingArgs& args, con
             if (cum <= 1.0 - args.top_p) logits[id] = neg_inf;
         }
     }
+}
+
+int32_t sample_token(float* logits, int V, const engine::SamplingArgs& args, const int32_t* history,
+                     int64_t n_history, uint64_t* rng) {
+    process_logits(logits, V, args, history, n_history);
+    // Greedy: the first maximum, like torch.argmax.
+    if (args.greedy) return int32_t(std::max_element(logits, logits + V) - logits);
     float mx = *std::max_element(logits, logits + V);
     double sum = 0;
     for (int i = 0; i < V; ++i) sum += std::exp(double(logits[i]) - mx);

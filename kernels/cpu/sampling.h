@@ -14,6 +14,11 @@ namespace aligners::cpu {
 // A splitmix64 step: the per-row generator. Returns a uniform double in [0,1).
 double rng_uniform(uint64_t* state);
 
+// Applies the repetition penalty and, unless greedy, temperature, top-k and
+// top-p (removed tokens become -inf) to logits (V), in place.
+void process_logits(float* logits, int V, const engine::SamplingArgs& args, const int32_t* history,
+                    int64_t n_history);
+
 // logits (V) are modified (used as scratch). history (n_history) are the ids
 // already in the row. Returns the chosen id.
 int32_t sample_token(float* logits, int V, const engine::SamplingArgs& args, const int32_t* history,

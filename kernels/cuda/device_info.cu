@@ -1,9 +1,16 @@
-// Device query used by `aligners --version` and the CUDA benchmarks to say
-// whether a GPU is present. Placeholder until the CUDA backend lands.
-#include <cuda_runtime.h>
+// Device query used by `aligners version` and the CUDA benchmarks to say
+// whether a GPU is present.
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/ops.h"
 
-extern "C" int aligners_cuda_device_count() {
+namespace aligners::cuda {
+
+int device_count() {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) return 0;
     return n;
 }
+
+}  // namespace aligners::cuda
+
+extern "C" int aligners_cuda_device_count() { return aligners::cuda::device_count(); }

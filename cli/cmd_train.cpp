@@ -1,0 +1,170 @@
+// `aligners train aligner|inspector`: fine-tune an aligner or an inspector.
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "common/args.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "engine/backend.h"
+#include "train/aligner_trainer.h"
+#include "train/inspector_trainer.h"
+
+namespace aligners::cli {
+
+namespace {
+
+// Flags both trainers share, bound to the fields of either config.
+struct CommonFlags {
+    std::string model, data, out, eval;
+    double eval_fraction, lr, warmup_ratio, beta1, beta2, weight_decay, max_grad_norm;
+    int epochs, batch_size, grad_accum, checkpoint_every, eval_every;
+    int64_t max_steps, seed;
+    bool restart = false;
+
+    template <class Config>
+    explicit CommonFlags(const Config& c)
+        : eval_fraction(c.eval_fraction), lr(c.lr), warmup_ratio(c.warmup_ratio), beta1(c.beta1), beta2(c.beta2),
+          weight_decay(c.weight_decay), max_grad_norm(c.max_grad_norm), epochs(c.epochs), batch_size(c.batch_size),
+          grad_accum(c.grad_accum), checkpoint_every(c.checkpoint_every), eval_every(c.eval_every),
+          max_steps(c.max_steps), seed(int64_t(c.seed)) {}
+
+    void add(ArgParser& a, const char* data_help) {
+        a.option("--model", &model, "DIR", "base Hugging Face model directory (with its tokenizer)", true);
+        a.option("--data", &data, "FILE.jsonl", data_help, true);
+        a.option("--out", &out, "DIR", "output model directory (also holds metrics.jsonl and checkpoint/)", true);
+        a.option("--eval", &eval, "FILE.jsonl", "held-out records (default: --eval-fraction of --data)");
+        a.option("--eval-fraction", &eval_fraction, "P", "share of --data held out when --eval is not given");
+        a.option("--epochs", &epochs, "N", "passes over the data");
+        a.option("--lr", &lr, "LR", "peak learning rate (cosine schedule)");
+        a.option("--warmup-ratio", &warmup_ratio, "R", "share of the steps spent warming the learning rate up");
+        a.option("--beta1", &beta1, "B", "AdamW beta1");
+        a.option("--beta2", &beta2, "B", "AdamW beta2");
+        a.option("--weight-decay", &weight_decay, "W", "AdamW decoupled weight decay (matrices)");
+        a.option("--max-grad-norm", &max_grad_norm, "N", "global gradient-norm clipping (0 = off)");
+        a.option("--batch-size", &batch_size, "N", "examples per micro-batch");
+        a.option("--grad-accum", &grad_accum, "N", "micro-batches per optimizer step");
+        a.option("--checkpoint-every", &checkpoint_every, "N", "steps between checkpoints (0 = at phase ends only)");
+        a.option("--eval-every", &eval_every, "N", "steps between held-out evaluations (0 = at phase ends)");
+        a.option("--max-steps", &max_steps, "N", "stop after N optimizer steps (0 = all epochs)");
+        a.option("--seed", &seed, "N", "seed for data order and splits");
+        a.flag("--restart", &restart, "discard an existing checkpoint in --out and start over");
+    }
+
+    template <class Config>
+    void apply(Config& c) const {
+        c.base_model = model;
+        c.data_path = data;
+        c.out_dir = out;
+        c.eval_path = eval;
+        c.eval_fraction = eval_fraction;
+        c.epochs = epochs;
+        c.lr = lr;
+        c.warmup_ratio = warmup_ratio;
+        c.beta1 = float(beta1);
+        c.beta2 = float(beta2);
+        c.weight_decay = float(weight_decay);
+        c.max_grad_norm = float(max_grad_norm);
+        c.batch_size = batch_size;
+        c.grad_accum = grad_accum;
+        c.checkpoint_every = checkpoint_every;
+        c.eval_every = eval_every;
+        c.max_steps = max_steps;
+        c.seed = uint64_t(seed);
+        c.restart = restart;
+        if (batch_size < 1) throw UsageError("--batch-size: expected at least 1");
+        if (lr < 0 || !std::isfinite(lr)) throw UsageError("--lr: expected a non-negative number");
+    }
+};
+
+const char* kResumeNote =
+    "A killed run resumes from --out/checkpoint/ when started again with the same arguments; a finished run\n"
+    "is not retrained. Metrics: --out/metrics.jsonl (one line per step and per evaluation).\n";
+
+int train_aligner_cmd(int argc, char** argv) {
+    train::AlignerTrainConfig cfg;
+    ArgParser args("aligners train aligner",
+                   "Fine-tune a causal LM to rewrite answers (Q-A-C), after an identity warm-up (Q-A-A).");
+    CommonFlags common(cfg);
+    common.add(args, "Q-A-C records {question, answer, correction}");
+    bool packing = false;
+    args.choice("--template", &cfg.template_name, {"ji", "ngweta"},
+                "input format: ji = 'BEGINNING OF CONVERSATION: USER: Edit the following Question-Answer pair ...', "
+                "ngweta = '{question} [INIT] {answer} [ALIGNED] {correction} [DONE]' (markers become special tokens)");
+    args.option("--warmup-fraction", &cfg.warmup_fraction, "P",
+                "share of records turned into Q-A-A and trained first (0 = no identity warm-up)");
+    args.flag("--packing", &packing, "pack examples into rows of --seq-len tokens (default: pad each batch)");
+    args.option("--seq-len", &cfg.seq_len, "N", "longest example (longer ones are dropped) / packed row length");
+    args.epilog(std::string("Defaults follow the papers: lr 2e-5, cosine, warm-up ratio 0.03, AdamW (0.9, 0.95), 3 "
+                            "epochs.\n") + kResumeNote);
+    if (!args.parse(argc, argv)) return 0;
+    common.apply(cfg);
+    cfg.packing = packing;
+    auto backend = engine::make_cpu_backend();
+    train::AlignerTrainResult r = train::train_aligner(cfg, *backend);
+    if (r.already_done) {
+        std::fprintf(stderr, "train aligner: %s is already trained with these settings (nothing to do)\n",
+                     cfg.out_dir.c_str());
+        return 0;
+    }
+    std::fprintf(stderr,
+                 "train aligner: %lld steps%s, %zu examples (%zu warm-up), %zu held out, %zu dropped as too long\n"
+                 "  train loss %.4f -> %.4f",
+                 (long long)r.steps, r.resumed_from ? (" (resumed at " + std::to_string(r.resumed_from) + ")").c_str() : "",
+                 r.train_examples, r.warmup_examples, r.eval_examples, r.dropped_too_long, r.first_loss, r.last_loss);
+    if (!std::isnan(r.eval_loss)) std::fprintf(stderr, ", held-out loss %.4f", r.eval_loss);
+    std::fprintf(stderr, "\n  model: %s\n", cfg.out_dir.c_str());
+    return 0;
+}
+
+int train_inspector_cmd(int argc, char** argv) {
+    train::InspectorTrainConfig cfg;
+    ArgParser args("aligners train inspector",
+                   "Fine-tune a binary classifier scoring P(aligned) for (question, answer) pairs.");
+    CommonFlags common(cfg);
+    common.add(args, "inspector records {question, answer, label}");
+    args.option("--separator", &cfg.format.separator, "TEXT", "text between question and answer");
+    args.option("--max-tokens", &cfg.format.max_tokens, "N", "input budget (question start / answer end trimmed)");
+    args.epilog(std::string("The base model is a *ForSequenceClassification directory with 2 labels, or a causal LM\n"
+                            "(its body is reused under a fresh score head). Batches are class-balanced. The\n"
+                            "calibrated threshold and held-out metrics go to --out/inspector.json.\n") +
+                kResumeNote);
+    if (!args.parse(argc, argv)) return 0;
+    common.apply(cfg);
+    auto backend = engine::make_cpu_backend();
+    train::InspectorTrainResult r = train::train_inspector(cfg, *backend);
+    if (r.already_done) {
+        std::fprintf(stderr, "train inspector: %s is already trained with these settings (nothing to do)\n",
+                     cfg.out_dir.c_str());
+        return 0;
+    }
+    std::fprintf(stderr, "train inspector: %lld steps, %zu examples, %zu held out; train loss %.4f -> %.4f\n",
+                 (long long)r.steps, r.train_examples, r.eval_examples, r.first_loss, r.last_loss);
+    if (r.heldout.n)
+        std::fprintf(stderr, "  held-out: accuracy %.3f, balanced accuracy %.3f, ROC AUC %.3f, macro F1 %.3f at threshold %.3f\n",
+                     r.heldout.accuracy, r.heldout.balanced_accuracy, r.heldout.roc_auc, r.heldout.macro_f1,
+                     r.threshold);
+    std::fprintf(stderr, "  model: %s\n", cfg.out_dir.c_str());
+    return 0;
+}
+
+}  // namespace
+
+int cmd_train(int argc, char** argv) {
+    std::string sub = argc >= 2 ? argv[1] : "";
+    if (sub == "aligner") return train_aligner_cmd(argc - 1, argv + 1);
+    if (sub == "inspector") return train_inspector_cmd(argc - 1, argv + 1);
+    if (sub.empty() || sub == "--help" || sub == "-h") {
+        std::FILE* out = sub.empty() ? stderr : stdout;
+        std::fprintf(out,
+                     "usage: aligners train <aligner|inspector> [options]\n\n"
+                     "  aligner     fine-tune a causal LM to correct answers (identity warm-up, then Q-A-C)\n"
+                     "  inspector   fine-tune a classifier scoring P(aligned) for (question, answer)\n\n"
+                     "Run 'aligners train <kind> --help' for the options.\n");
+        return sub.empty() ? 2 : 0;
+    }
+    throw UsageError("unknown subcommand '" + sub + "' (expected: aligner, inspector)");
+}
+
+}  // namespace aligners::cli

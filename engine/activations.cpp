@@ -1,0 +1,100 @@
+#include "engine/activations.h"
+
+namespace aligners::engine {
+
+ActivationArena::~ActivationArena() {
+    if (arena_) be_.free(arena_);
+}
+
+// Lays every tensor out from `base` (nullptr: just measure). Returns bytes.
+int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base) {
+    const int64_t N = int64_t(B) * T, C = c_.hidden_size, QKV = c_.qkv_dim(), Q = c_.q_dim();
+    const int64_t F = c_.intermediate_size, FC = fc_rows_, V = c_.vocab_size, H = c_.n_heads, KV = c_.n_kv_heads;
+    const DType act = be_.act_dtype();
+    int64_t off = 0;
+    auto take = [&](int64_t numel, DType dt) {
+        Tensor t;
+        t.ptr = base ? base + off : nullptr;
+        t.dtype = dt;
+        t.numel = numel;
+        off += (numel * int64_t(dtype_size(dt)) + 63) / 64 * 64;
+        return t;
+    };
+    a.B = B;
+    a.T = T;
+    a.training = training;
+    a.ids = take(N, DType::I32);
+    a.targets = take(N, DType::I32);
+    a.pos = take(N, DType::I32);
+    a.doc = take(N, DType::I32);
+    a.cls_idx = take(B, DType::I32);
+    a.labels = take(B, DType::I32);
+    a.inv_freq = take(c_.head_dim / 2 + 1, DType::F32);
+    a.enc = take(N * C, act);
+    a.scratch = take(N * C, act);
+    a.layers.assign(size_t(c_.n_layers), LayerActs{});
+    for (int l = 0; l < c_.n_layers; ++l) {
+        LayerActs& L = a.layers[size_t(l)];
+        if (l > 0 && !training) {
+            L = a.layers[0];
+            continue;
+        }
+        L.ln1 = take(N * C, act);
+        L.ln1_mean = take(N, DType::F32);
+        L.ln1_rstd = take(N, DType::F32);
+        L.qkv = take(N * QKV, act);
+        if (c_.qk_norm) {
+            L.qkn = take(N * QKV, act);
+            L.qk_rstd = take(N * (H + KV), DType::F32);
+        } else {
+            L.qkn = L.qkv;
+        }
+        L.atty = take(N * Q, act);
+        L.lse = take(int64_t(B) * H * T, DType::F32);
+        L.res2 = take(N * C, act);
+        L.ln2 = take(N * C, act);
+        L.ln2_mean = take(N, DType::F32);
+        L.ln2_rstd = take(N, DType::F32);
+        L.fc = take(N * FC, act);
+        L.act = take(N * F, act);
+        L.res3 = take(N * C, act);
+    }
+    a.lnf = take(N * C, act);
+    a.lnf_mean = take(N, DType::F32);
+    a.lnf_rstd = take(N, DType::F32);
+    if (c_.seq_cls) {
+        a.cls_h = take(int64_t(B) * C, act);
+        a.cls_logits = take(int64_t(B) * c_.num_labels, DType::F32);
+        a.losses = take(std::max<int64_t>(N, B), DType::F32);
+    } else {
+        a.logits = take(N * V, DType::F32);
+        a.losses = take(N, DType::F32);
+    }
+    if (training) {
+        a.dres = take(N * C, act);
+        a.dln = take(N * C, act);
+        a.dqkv = take(N * QKV, act);
+        if (c_.qk_norm) a.dqkv2 = take(N * QKV, act);
+        a.datty = take(N * Q, act);
+        a.dfc = take(N * FC, act);
+        a.dact = take(N * F, act);
+        if (c_.seq_cls) a.dcls = take(int64_t(B) * C, act);
+    } else {
+        a.dres = a.dln = a.dqkv = a.dqkv2 = a.datty = a.dfc = a.dact = a.dcls = Tensor{};
+    }
+    return off;
+}
+
+Acts& ActivationArena::plan(int B, int T, bool training) {
+    Acts probe;
+    int64_t need = carve(probe, B, T, training, nullptr);
+    if (need > bytes_) {
+        if (arena_) be_.free(arena_);
+        arena_ = be_.alloc((need + 3) / 4, DType::F32);
+        bytes_ = need;
+    }
+    carve(acts_, B, T, training, static_cast<char*>(arena_.ptr));
+    return acts_;
+}
+
+}  // namespace aligners::engine

@@ -1,0 +1,74 @@
+// The activation arena: every tensor one forward/backward pass touches,
+// carved out of ONE backend allocation made when a batch shape is first
+// planned (and only grown if a later batch is larger). Views are recomputed
+// for each batch's (B,T) inside that allocation, so a training step never
+// allocates. In inference mode every layer shares layer 0's slots.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/backend.h"
+#include "weights/hf_config.h"
+
+namespace aligners::engine {
+
+struct LayerActs {
+    Tensor ln1, ln1_mean, ln1_rstd;  // (N,C), (N), (N): attention-input norm
+    Tensor qkv;                      // (N,QKV) projection output
+    Tensor qkn;                      // (N,QKV) after per-head q/k norm (Qwen3; else == qkv), roped in place
+    Tensor qk_rstd;                  // (N,H+KV) Qwen3
+    Tensor atty;                     // (N,H*D) attention output
+    Tensor lse;                      // (B,H,T) attention logsumexp
+    Tensor res2;                     // (N,C) residual after attention
+    Tensor ln2, ln2_mean, ln2_rstd;  // (N,C), (N), (N): MLP-input norm
+    Tensor fc;                       // (N,FC) fc / [gate|up] output
+    Tensor act;                      // (N,F) gelu(fc) / swiglu(fc)
+    Tensor res3;                     // (N,C) residual after the MLP (the layer's output)
+};
+
+struct Acts {
+    int B = 0, T = 0;
+    bool training = false;
+    // inputs
+    Tensor ids, targets, pos, doc;   // (N) I32
+    Tensor cls_idx, labels;          // (B) I32 sequence classification
+    Tensor inv_freq;                 // (D/2) F32
+    // forward
+    Tensor enc;                      // (N,C) embeddings = residual stream into layer 0
+    Tensor scratch;                  // (N,C) attention / MLP projection output before the residual add
+    std::vector<LayerActs> layers;   // L entries (all aliasing layer 0 when !training)
+    Tensor lnf, lnf_mean, lnf_rstd;  // (N,C), (N), (N)
+    Tensor logits;                   // (N,V) LM logits (dlogits in place after a training forward)
+    Tensor cls_h, cls_logits;        // (B,C), (B,num_labels)
+    Tensor losses;                   // (N) F32 per-token (or per-row) loss
+    // backward scratch (training only)
+    Tensor dres, dln;                // (N,C)
+    Tensor dqkv, dqkv2;              // (N,QKV)
+    Tensor datty;                    // (N,H*D)
+    Tensor dfc;                      // (N,FC)
+    Tensor dact;                     // (N,F)
+    Tensor dcls;                     // (B,C)
+};
+
+class ActivationArena {
+public:
+    ActivationArena(Backend& backend, const ModelConfig& c, int fc_rows) : be_(backend), c_(c), fc_rows_(fc_rows) {}
+    ~ActivationArena();
+    ActivationArena(const ActivationArena&) = delete;
+    ActivationArena& operator=(const ActivationArena&) = delete;
+    // Views for a (B,T) batch; allocates only when this shape needs more
+    // memory than any before it.
+    Acts& plan(int B, int T, bool training);
+    int64_t bytes() const { return bytes_; }
+
+private:
+    int64_t carve(Acts& a, int B, int T, bool training, char* base);
+    Backend& be_;
+    const ModelConfig& c_;
+    int fc_rows_;
+    Tensor arena_;
+    int64_t bytes_ = 0;
+    Acts acts_;
+};
+
+}  // namespace aligners::engine

@@ -1,0 +1,211 @@
+// Inference forward with a KV cache: a right-padded prefill of every prompt,
+// then one token per row per step. All buffers (the cache and one layer of
+// activations) are one allocation made per generate() call.
+#include "engine/generate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "weights/hf_config.h"
+
+namespace aligners::engine {
+
+namespace {
+
+struct DecodeBuffers {
+    Tensor x, ln, mean, rstd, qkv, qkn, qk_rstd, atty, scratch, res2, fc, act;  // for up to N tokens
+    Tensor h, logits;                   // (B,C), (B,V)
+    Tensor ids, pos, start, gather;     // I32
+    Tensor inv_freq;
+    Tensor kcache, vcache;              // (L,B,KV,Tmax,D)
+    Tensor arena;
+};
+
+class Decoder {
+public:
+    Decoder(Model& m, int B, int max_tokens, int Tmax) : m_(m), c_(m.config()), be_(m.backend()), B_(B), Tmax_(Tmax) {
+        const int64_t N = int64_t(B) * max_tokens, C = c_.hidden_size;
+        const int64_t FC = m.layout().fc_rows, F = c_.intermediate_size;
+        const DType act = be_.act_dtype();
+        int64_t off = 0;
+        std::vector<std::pair<Tensor*, std::pair<int64_t, DType>>> plan = {
+            {&b_.x, {N * C, act}},          {&b_.ln, {N * C, act}},
+            {&b_.mean, {N, DType::F32}},    {&b_.rstd, {N, DType::F32}},
+            {&b_.qkv, {N * c_.qkv_dim(), act}}, {&b_.qkn, {N * c_.qkv_dim(), act}},
+            {&b_.qk_rstd, {N * (c_.n_heads + c_.n_kv_heads), DType::F32}},
+            {&b_.atty, {N * c_.q_dim(), act}}, {&b_.scratch, {N * C, act}},
+            {&b_.res2, {N * C, act}},       {&b_.fc, {N * FC, act}},
+            {&b_.act, {N * F, act}},        {&b_.h, {int64_t(B) * C, act}},
+            {&b_.logits, {int64_t(B) * c_.vocab_size, DType::F32}},
+            {&b_.ids, {N, DType::I32}},     {&b_.pos, {N, DType::I32}},
+            {&b_.start, {B, DType::I32}},   {&b_.gather, {B, DType::I32}},
+            {&b_.inv_freq, {c_.head_dim / 2 + 1, DType::F32}},
+            {&b_.kcache, {int64_t(c_.n_layers) * B * c_.n_kv_heads * Tmax * c_.head_dim, act}},
+            {&b_.vcache, {int64_t(c_.n_layers) * B * c_.n_kv_heads * Tmax * c_.head_dim, act}},
+        };
+        for (auto& [t, spec] : plan) {
+            t->ptr = reinterpret_cast<void*>(off);
+            t->numel = spec.first;
+            t->dtype = spec.second;
+            off += (spec.first * int64_t(dtype_size(spec.second)) + 63) / 64 * 64;
+        }
+        b_.arena = be_.alloc((off + 3) / 4, DType::F32);
+        for (auto& [t, spec] : plan) t->ptr = static_cast<char*>(b_.arena.ptr) + reinterpret_cast<intptr_t>(t->ptr);
+        if (!c_.learned_positions) {
+            std::vector<float> inv = rope_inv_freq(c_);
+            be_.upload(b_.inv_freq, inv.data(), int64_t(inv.size()));
+        }
+    }
+    ~Decoder() { be_.free(b_.arena); }
+
+    // Runs T new tokens per row (ids/pos (B,T), cache offsets start (B)) and
+    // leaves the logits of token gather[b] (index into the B*T rows) in b_.logits.
+    void step(const std::vector<int32_t>& ids, const std::vector<int32_t>& pos, const std::vector<int32_t>& start,
+              const std::vector<int32_t>& gather, int T) {
+        const ParamLayout& p = m_.layout();
+        const int N = B_ * T, C = c_.hidden_size, V = c_.vocab_size, D = c_.head_dim, H = c_.n_heads,
+                  KV = c_.n_kv_heads, Q = c_.q_dim(), QKV = c_.qkv_dim(), F = c_.intermediate_size, FC = p.fc_rows;
+        const bool rms = !c_.layernorm;
+        const float eps = c_.norm_eps;
+        be_.upload_i32(b_.ids, ids.data(), N);
+        be_.upload_i32(b_.pos, pos.data(), N);
+        be_.upload_i32(b_.start, start.data(), B_);
+        be_.upload_i32(b_.gather, gather.data(), B_);
+        auto w = [&](int64_t off, int64_t n) { return m_.weight(off, n); };
+        auto norm = [&](const Tensor& out, const Tensor& in, int64_t wo, int64_t bo, int rows) {
+            if (rms)
+                be_.rmsnorm_forward(out, b_.rstd, in, w(wo, C), rows, C, eps);
+            else
+                be_.layernorm_forward(out, b_.mean, b_.rstd, in, w(wo, C), w(bo, C), rows, C, eps);
+        };
+        be_.embedding_forward(b_.x, b_.ids, w(p.wte, int64_t(V) * C), w(p.wpe, int64_t(c_.max_position_embeddings) * C),
+                              b_.pos, N, C);
+        AttnShape shape{B_, T, H, KV, D, float(1.0 / std::sqrt(double(D))), c_.sliding_window};
+        const int64_t cache_layer = int64_t(B_) * KV * Tmax_ * D;
+        for (int l = 0; l < c_.n_layers; ++l) {
+            const LayerParams& P = p.layers[size_t(l)];
+            norm(b_.ln, b_.x, P.ln1_w, P.ln1_b, N);
+            be_.matmul_forward(b_.qkv, b_.ln, w(P.qkv_w, int64_t(QKV) * C), w(P.qkv_b, QKV), N, C, QKV);
+            Tensor qkn = b_.qkv;
+            if (c_.qk_norm) {
+                be_.head_rmsnorm_forward(b_.qkn, b_.qk_rstd, b_.qkv, w(P.q_norm, D), w(P.k_norm, D), N, H, KV, D, eps);
+                qkn = b_.qkn;
+            }
+            if (!c_.learned_positions) be_.rope_forward(qkn, qkn, b_.pos, b_.inv_freq, N, H, KV, D);
+            be_.attention_cached(b_.atty, qkn, view(b_.kcache, l * cache_layer, cache_layer),
+                                 view(b_.vcache, l * cache_layer, cache_layer), b_.start, Tmax_, shape);
+            be_.matmul_forward(b_.scratch, b_.atty, w(P.o_w, int64_t(C) * Q), w(P.o_b, C), N, Q, C);
+            be_.residual_norm_forward(b_.res2, b_.ln, b_.mean, b_.rstd, b_.x, b_.scratch, w(P.ln2_w, C),
+                                      w(P.ln2_b, C), N, C, eps, rms);
+            be_.matmul_forward(b_.fc, b_.ln, w(P.fc_w, int64_t(FC) * C), w(P.fc_b, FC), N, C, FC);
+            if (c_.gelu_mlp)
+                be_.gelu_forward(b_.act, b_.fc, int64_t(N) * F);
+            else
+                be_.swiglu_forward(b_.act, b_.fc, N, F);
+            be_.matmul_forward(b_.scratch, b_.act, w(P.proj_w, int64_t(C) * F), w(P.proj_b, C), N, F, C);
+            be_.add(b_.x, b_.res2, b_.scratch, int64_t(N) * C);
+        }
+        // Only the rows we sample from go through the final norm and lm_head.
+        be_.gather_rows(b_.res2, b_.x, b_.gather, B_, C);
+        norm(b_.h, b_.res2, p.lnf_w, p.lnf_b, B_);
+        be_.matmul_forward(b_.logits, b_.h, w(p.lm_head, int64_t(V) * C), Tensor{}, B_, C, V);
+    }
+    const Tensor& logits() const { return b_.logits; }
+
+private:
+    Model& m_;
+    const ModelConfig& c_;
+    Backend& be_;
+    int B_, Tmax_;
+    DecodeBuffers b_;
+};
+
+}  // namespace
+
+std::vector<Generation> generate(Model& model, const std::vector<std::vector<int32_t>>& prompts,
+                                 const GenerateConfig& g) {
+    const ModelConfig& c = model.config();
+    if (c.seq_cls) throw Error("generate: " + c.architecture + " is a classifier, not a causal LM");
+    const int B = int(prompts.size());
+    if (B == 0) return {};
+    if (g.max_new_tokens < 0) throw Error("generate: max_new_tokens must be >= 0");
+    if (!g.stop_strings.empty() && !g.decode) throw Error("generate: stop strings need a tokenizer (decode)");
+    int max_prompt = 0;
+    for (int b = 0; b < B; ++b) {
+        const auto& p = prompts[size_t(b)];
+        if (p.empty()) throw Error("generate: prompt " + std::to_string(b) + " is empty");
+        for (int32_t id : p)
+            if (id < 0 || id >= c.vocab_size)
+                throw Error("generate: prompt " + std::to_string(b) + " has token id " + std::to_string(id) +
+                            " outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+        max_prompt = std::max(max_prompt, int(p.size()));
+    }
+    const int Tmax = max_prompt + g.max_new_tokens;
+    if (c.learned_positions && Tmax > c.max_position_embeddings)
+        throw Error("generate: prompt + max_new_tokens = " + std::to_string(Tmax) + " exceeds the model's " +
+                    std::to_string(c.max_position_embeddings) + " positions");
+    std::vector<int32_t> stops = g.stop_token_ids;
+    if (stops.empty() && g.stop_at_eos) stops = c.eos_token_ids;
+
+    std::vector<Generation> out(static_cast<size_t>(B));
+    std::vector<std::vector<int32_t>> history(prompts.begin(), prompts.end());
+    std::vector<uint64_t> rng(static_cast<size_t>(B));
+    for (int b = 0; b < B; ++b) rng[size_t(b)] = g.seed * 0x9E3779B97F4A7C15ull + uint64_t(b) + 1;
+    std::vector<bool> done(static_cast<size_t>(B), false);
+    if (g.max_new_tokens == 0) {
+        for (auto& o : out) o.finish_reason = "length";
+        return out;
+    }
+
+    Decoder dec(model, B, max_prompt, Tmax);
+    // Prefill: right-padded prompts.
+    std::vector<int32_t> ids(static_cast<size_t>(B) * max_prompt, 0), pos(ids.size());
+    std::vector<int32_t> start(static_cast<size_t>(B), 0), gather(static_cast<size_t>(B));
+    for (int b = 0; b < B; ++b) {
+        const auto& p = prompts[size_t(b)];
+        for (int t = 0; t < max_prompt; ++t) {
+            ids[size_t(b) * max_prompt + t] = t < int(p.size()) ? p[size_t(t)] : p.back();
+            pos[size_t(b) * max_prompt + t] = t;
+        }
+        gather[size_t(b)] = int32_t(b * max_prompt + int(p.size()) - 1);
+    }
+    dec.step(ids, pos, start, gather, max_prompt);
+    std::vector<int32_t> next(static_cast<size_t>(B));
+    for (int step = 0; step < g.max_new_tokens; ++step) {
+        model.backend().sample_tokens(next.data(), dec.logits(), B, c.vocab_size, g.sampling, history, rng.data());
+        bool all_done = true;
+        for (int b = 0; b < B; ++b) {
+            if (done[size_t(b)]) continue;
+            int32_t tok = next[size_t(b)];
+            out[size_t(b)].tokens.push_back(tok);
+            history[size_t(b)].push_back(tok);
+            if (std::find(stops.begin(), stops.end(), tok) != stops.end()) {
+                done[size_t(b)] = true;
+                out[size_t(b)].finish_reason = "stop_token";
+            } else if (!g.stop_strings.empty()) {
+                std::string text = g.decode(out[size_t(b)].tokens);
+                for (const auto& s : g.stop_strings)
+                    if (!s.empty() && text.find(s) != std::string::npos) {
+                        done[size_t(b)] = true;
+                        out[size_t(b)].finish_reason = "stop_string";
+                    }
+            }
+            if (!done[size_t(b)] && step + 1 == g.max_new_tokens) out[size_t(b)].finish_reason = "length";
+            all_done &= done[size_t(b)];
+        }
+        if (all_done || step + 1 == g.max_new_tokens) break;
+        // Decode: one token per row at its own position (finished rows idle along).
+        std::vector<int32_t> one(static_cast<size_t>(B)), p1(static_cast<size_t>(B)), g1(static_cast<size_t>(B));
+        for (int b = 0; b < B; ++b) {
+            one[size_t(b)] = history[size_t(b)].back();
+            p1[size_t(b)] = int32_t(history[size_t(b)].size() - 1);
+            start[size_t(b)] = p1[size_t(b)];
+            g1[size_t(b)] = b;
+        }
+        dec.step(one, p1, start, g1, 1);
+    }
+    return out;
+}
+
+}  // namespace aligners::engine

@@ -1,0 +1,39 @@
+// Batched generation with a KV cache. Each row keeps its own prompt length
+// and positions (no left padding), so a batch gives exactly what each prompt
+// would give alone:
+//
+//     GenerateConfig g;  g.max_new_tokens = 64;  g.sampling.greedy = false;  g.sampling.top_p = 0.9f;
+//     std::vector<Generation> out = generate(model, {ids_a, ids_b}, g);
+//
+// Sampling follows HF (engine/backend.h SamplingArgs); each row draws from
+// its own generator seeded by (seed, row), so results do not depend on the
+// batch composition.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/model.h"
+
+namespace aligners::engine {
+
+struct GenerateConfig {
+    SamplingArgs sampling;                // greedy by default
+    int max_new_tokens = 64;
+    std::vector<int32_t> stop_token_ids;  // empty: the config's eos_token_id(s)
+    bool stop_at_eos = true;
+    std::vector<std::string> stop_strings;  // need `decode`
+    std::function<std::string(const std::vector<int32_t>&)> decode;  // ids -> text (stop strings)
+    uint64_t seed = 0;
+};
+
+struct Generation {
+    std::vector<int32_t> tokens;  // generated ids (a stop token is included)
+    std::string finish_reason;    // "stop_token", "stop_string" or "length"
+};
+
+std::vector<Generation> generate(Model& model, const std::vector<std::vector<int32_t>>& prompts,
+                                 const GenerateConfig& config);
+
+}  // namespace aligners::engine

@@ -1,0 +1,271 @@
+// Model construction, HF loading/saving, initialisation, batch upload.
+// The forward and backward passes are in model_forward.cpp.
+#include "engine/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "kernels/cpu/sampling.h"
+#include "weights/hf_names.h"
+
+namespace aligners::engine {
+
+Batch Batch::from_sequences(const std::vector<std::vector<int32_t>>& seqs, int32_t pad_id, bool lm_targets) {
+    Batch b;
+    b.B = int(seqs.size());
+    for (const auto& s : seqs) b.T = std::max(b.T, int(s.size()));
+    b.ids.assign(size_t(b.B) * b.T, pad_id);
+    if (lm_targets) b.targets.assign(size_t(b.B) * b.T, kIgnoreIndex);
+    for (int r = 0; r < b.B; ++r) {
+        const auto& s = seqs[size_t(r)];
+        b.lengths.push_back(int32_t(s.size()));
+        for (size_t t = 0; t < s.size(); ++t) {
+            b.ids[size_t(r) * b.T + t] = s[t];
+            if (lm_targets && t + 1 < s.size()) b.targets[size_t(r) * b.T + t] = s[t + 1];
+        }
+    }
+    return b;
+}
+
+Model::Model(const ModelConfig& c, Backend& backend, bool training)
+    : cfg_(c), be_(backend), layout_(make_param_layout(c)) {
+    store_ = be_.alloc_params(layout_.total, training);
+    arena_ = std::make_unique<ActivationArena>(be_, cfg_, layout_.fc_rows);
+}
+
+Model::~Model() {
+    arena_.reset();
+    be_.free_params(store_);
+}
+
+std::unique_ptr<Model> Model::load(const std::string& dir, Backend& backend, bool training) {
+    ModelConfig c = load_model_config(dir);
+    std::unique_ptr<Model> m(new Model(c, backend, training));
+    m->source_dir_ = is_directory(dir) ? dir : "";
+    std::vector<float> host(static_cast<size_t>(m->layout_.total));
+    std::vector<std::string> unused;
+    load_hf_weights(is_directory(dir) ? dir : dir, c, m->layout_, host.data(), &unused);
+    if (!unused.empty()) {
+        std::string list;
+        for (size_t i = 0; i < unused.size() && i < 5; ++i) list += (i ? ", " : "") + unused[i];
+        std::fprintf(stderr, "warning: %s: %zu tensor(s) not used by %s: %s%s\n", dir.c_str(), unused.size(),
+                     c.architecture.c_str(), list.c_str(), unused.size() > 5 ? ", ..." : "");
+    }
+    m->set_params(host);
+    return m;
+}
+
+// A normal(0, 1) stream from splitmix64 (Box-Muller), identical everywhere.
+namespace {
+struct NormalRng {
+    uint64_t state;
+    bool has_spare = false;
+    double spare = 0;
+    double next() {
+        if (has_spare) {
+            has_spare = false;
+            return spare;
+        }
+        double u1 = cpu::rng_uniform(&state), u2 = cpu::rng_uniform(&state);
+        if (u1 < 1e-300) u1 = 1e-300;
+        double r = std::sqrt(-2.0 * std::log(u1)), th = 2.0 * M_PI * u2;
+        spare = r * std::sin(th);
+        has_spare = true;
+        return r * std::cos(th);
+    }
+};
+}  // namespace
+
+std::unique_ptr<Model> Model::create(const ModelConfig& config, Backend& backend, uint64_t seed, bool training) {
+    std::unique_ptr<Model> m(new Model(config, backend, training));
+    const ParamLayout& p = m->layout_;
+    double std_dev = json::get_double(config.raw.is_object() ? config.raw : json::Value::object(),
+                                      "initializer_range", "config", 0.02);
+    std::vector<float> host(static_cast<size_t>(p.total), 0.0f);
+    NormalRng rng{seed};
+    for (const ParamInfo& t : p.tensors) {
+        float* dst = host.data() + t.offset;
+        bool norm = t.name.find("ln") != std::string::npos || t.name.find("_norm") != std::string::npos;
+        if (t.decay) {
+            double s = std_dev;
+            // GPT-2: residual projections get std / sqrt(2 * n_layer).
+            bool residual_proj = t.name.find("o_w") != std::string::npos || t.name.find("proj_w") != std::string::npos;
+            if (config.family == Family::GPT2 && residual_proj) s /= std::sqrt(2.0 * config.n_layers);
+            for (int64_t i = 0; i < t.numel; ++i) dst[i] = float(rng.next() * s);
+        } else if (norm) {
+            std::fill(dst, dst + t.numel, 1.0f);
+        }  // biases stay zero
+    }
+    m->set_params(host);
+    return m;
+}
+
+std::vector<float> Model::get_params() {
+    std::vector<float> host(static_cast<size_t>(layout_.total));
+    be_.download(host.data(), store_.master, layout_.total);
+    return host;
+}
+
+void Model::set_params(const std::vector<float>& values) {
+    ALIGNERS_CHECK(int64_t(values.size()) == layout_.total, "set_params: wrong number of values");
+    be_.upload(store_.master, values.data(), layout_.total);
+    be_.params_updated(store_);
+}
+
+std::vector<float> Model::get_grads() {
+    std::vector<float> host(static_cast<size_t>(layout_.total));
+    be_.download(host.data(), store_.grad, layout_.total);
+    return host;
+}
+
+void Model::resize_token_embeddings(int new_vocab) {
+    if (new_vocab <= 0) throw Error("resize_token_embeddings: vocabulary size must be positive");
+    std::vector<float> old = get_params();
+    ParamLayout old_layout = layout_;
+    ModelConfig c = cfg_;
+    const int old_vocab = c.vocab_size;
+    c.vocab_size = new_vocab;
+    ParamLayout nl = make_param_layout(c);
+    std::vector<float> fresh(static_cast<size_t>(nl.total), 0.0f);
+    const int64_t C = c.hidden_size;
+    for (const ParamInfo& t : old_layout.tensors) {
+        const ParamInfo* n = nl.find(t.name);
+        const float* src = old.data() + t.offset;
+        float* dst = fresh.data() + n->offset;
+        if (t.name != "wte" && t.name != "lm_head") {
+            std::copy(src, src + t.numel, dst);
+            continue;
+        }
+        int keep = std::min(old_vocab, new_vocab);
+        std::copy(src, src + int64_t(keep) * C, dst);
+        std::vector<double> mean(static_cast<size_t>(C), 0.0);
+        for (int r = 0; r < old_vocab; ++r)
+            for (int64_t k = 0; k < C; ++k) mean[size_t(k)] += src[r * C + k];
+        for (int r = old_vocab; r < new_vocab; ++r)
+            for (int64_t k = 0; k < C; ++k) dst[r * C + k] = float(mean[size_t(k)] / old_vocab);
+    }
+    bool training = training_enabled();
+    arena_.reset();
+    be_.free_params(store_);
+    cfg_ = c;
+    layout_ = nl;
+    store_ = be_.alloc_params(layout_.total, training);
+    arena_ = std::make_unique<ActivationArena>(be_, cfg_, layout_.fc_rows);
+    last_ = nullptr;
+    set_params(fresh);
+}
+
+void Model::save_hf_dir(const std::string& dir) {
+    make_dirs(dir);
+    std::vector<float> host = get_params();
+    save_hf_weights(path_join(dir, "model.safetensors"), cfg_, layout_, host.data());
+    write_file_atomic(path_join(dir, "config.json"),
+                      json::dump(model_config_to_json(cfg_), json::DumpOptions{2, false}) + "\n");
+    if (source_dir_.empty() || source_dir_ == dir) return;
+    static const char* kFiles[] = {"tokenizer.json",   "tokenizer_config.json", "special_tokens_map.json",
+                                   "vocab.json",       "merges.txt",            "tokenizer.model",
+                                   "generation_config.json", "added_tokens.json"};
+    for (const char* f : kFiles) {
+        std::string src = path_join(source_dir_, f);
+        if (file_exists(src)) write_file_atomic(path_join(dir, f), read_file(src));
+    }
+}
+
+void Model::upload_batch(const Batch& b, Acts& a) {
+    const int64_t N = int64_t(b.B) * b.T;
+    auto need = [&](const std::vector<int32_t>& v, int64_t n, const char* what) {
+        if (!v.empty() && int64_t(v.size()) != n)
+            throw Error(std::string("batch: '") + what + "' has " + std::to_string(v.size()) + " values, expected " +
+                        std::to_string(n));
+    };
+    if (b.B <= 0 || b.T <= 0) throw Error("batch: B and T must be positive");
+    if (int64_t(b.ids.size()) != N)
+        throw Error("batch: 'ids' has " + std::to_string(b.ids.size()) + " values, expected B*T = " + std::to_string(N));
+    need(b.targets, N, "targets");
+    need(b.pos, N, "pos");
+    need(b.doc, N, "doc");
+    need(b.lengths, b.B, "lengths");
+    need(b.labels, b.B, "labels");
+    for (int64_t i = 0; i < N; ++i)
+        if (b.ids[size_t(i)] < 0 || b.ids[size_t(i)] >= cfg_.vocab_size)
+            throw Error("batch: token id " + std::to_string(b.ids[size_t(i)]) + " at index " + std::to_string(i) +
+                        " is outside the vocabulary [0, " + std::to_string(cfg_.vocab_size) + ")");
+    for (int64_t i = 0; i < int64_t(b.targets.size()); ++i) {
+        int32_t t = b.targets[size_t(i)];
+        if (t != kIgnoreIndex && (t < 0 || t >= cfg_.vocab_size))
+            throw Error("batch: target " + std::to_string(t) + " at index " + std::to_string(i) +
+                        " is neither -100 nor a token id below " + std::to_string(cfg_.vocab_size));
+    }
+    host_pos_.resize(size_t(N));
+    for (int64_t i = 0; i < N; ++i) host_pos_[size_t(i)] = b.pos.empty() ? int32_t(i % b.T) : b.pos[size_t(i)];
+    int32_t max_pos = cfg_.learned_positions ? cfg_.max_position_embeddings : INT32_MAX;
+    for (int64_t i = 0; i < N; ++i)
+        if (host_pos_[size_t(i)] < 0 || host_pos_[size_t(i)] >= max_pos)
+            throw Error("batch: position " + std::to_string(host_pos_[size_t(i)]) + " at index " + std::to_string(i) +
+                        " is outside [0, " + std::to_string(max_pos) + ")");
+    be_.upload_i32(a.ids, b.ids.data(), N);
+    be_.upload_i32(a.pos, host_pos_.data(), N);
+    if (!b.targets.empty()) be_.upload_i32(a.targets, b.targets.data(), N);
+    if (!b.doc.empty()) be_.upload_i32(a.doc, b.doc.data(), N);
+    if (cfg_.seq_cls) {
+        std::vector<int32_t> idx(static_cast<size_t>(b.B));
+        for (int r = 0; r < b.B; ++r) {
+            int len = b.lengths.empty() ? b.T : b.lengths[size_t(r)];
+            if (len < 1 || len > b.T)
+                throw Error("batch: lengths[" + std::to_string(r) + "] = " + std::to_string(len) + " is outside [1, " +
+                            std::to_string(b.T) + "]");
+            idx[size_t(r)] = int32_t(r * b.T + len - 1);
+        }
+        be_.upload_i32(a.cls_idx, idx.data(), b.B);
+        for (int r = 0; r < int(b.labels.size()); ++r)
+            if (b.labels[size_t(r)] < 0 || b.labels[size_t(r)] >= cfg_.num_labels)
+                throw Error("batch: label " + std::to_string(b.labels[size_t(r)]) + " of row " + std::to_string(r) +
+                            " is outside [0, " + std::to_string(cfg_.num_labels) + ")");
+        if (!b.labels.empty()) be_.upload_i32(a.labels, b.labels.data(), b.B);
+    }
+    if (!cfg_.learned_positions) {
+        std::vector<float> inv = rope_inv_freq(cfg_);
+        be_.upload(a.inv_freq, inv.data(), int64_t(inv.size()));
+    }
+}
+
+std::vector<float> Model::logits() {
+    ALIGNERS_CHECK(last_ != nullptr, "logits(): no forward pass yet");
+    ALIGNERS_CHECK(!last_for_backward_, "logits(): the last forward turned the logits into gradients");
+    if (cfg_.seq_cls) {
+        std::vector<float> out(size_t(last_->B) * cfg_.num_labels);
+        be_.download(out.data(), last_->cls_logits, int64_t(out.size()));
+        return out;
+    }
+    std::vector<float> out(size_t(last_->B) * last_->T * cfg_.vocab_size);
+    be_.download(out.data(), last_->logits, int64_t(out.size()));
+    return out;
+}
+
+std::vector<float> Model::class_probs() {
+    ALIGNERS_CHECK(cfg_.seq_cls, "class_probs(): not a sequence-classification model");
+    std::vector<float> l = logits();
+    const int K = cfg_.num_labels;
+    for (size_t r = 0; r < l.size() / size_t(K); ++r) {
+        float* x = l.data() + r * K;
+        float mx = *std::max_element(x, x + K);
+        double z = 0;
+        for (int k = 0; k < K; ++k) z += std::exp(double(x[k]) - mx);
+        for (int k = 0; k < K; ++k) x[k] = float(std::exp(double(x[k]) - mx) / z);
+    }
+    return l;
+}
+
+std::vector<float> Model::token_losses() {
+    ALIGNERS_CHECK(last_ != nullptr, "token_losses(): no forward pass yet");
+    int64_t n = cfg_.seq_cls ? last_->B : int64_t(last_->B) * last_->T;
+    std::vector<float> out(static_cast<size_t>(n));
+    be_.download(out.data(), last_->losses, n);
+    return out;
+}
+
+}  // namespace aligners::engine

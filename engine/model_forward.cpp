@@ -1,0 +1,193 @@
+// The forward and backward passes of every family, as a sequence of backend
+// ops. One layer (pre-norm transformer block):
+//
+//   ln1  = norm(x)                              (N,C)
+//   qkv  = ln1 @ Wqkv^T + bqkv                  (N, H+2KV, D)
+//   qkn  = per-head rmsnorm(q, k)               Qwen3 only
+//   qkn  = rope(qkn)                            Llama family (in place)
+//   atty = causal_gqa_attention(qkn)            (N, H*D)
+//   res2 = x + atty @ Wo^T + bo;  ln2 = norm(res2)
+//   fc   = ln2 @ Wfc^T + bfc                    (N,FC)
+//   act  = gelu(fc) | silu(gate) * up           (N,F)
+//   res3 = res2 + act @ Wproj^T + bproj         -> next layer's x
+//
+// Backward walks the same list in reverse. dres carries d(residual stream);
+// norm backwards add into it, so the residual branches need no extra op.
+#include <cmath>
+
+#include "common/error.h"
+#include "engine/model.h"
+
+namespace aligners::engine {
+
+namespace {
+struct Dims {
+    int64_t N;
+    int B, T, C, V, H, KV, D, Q, QKV, F, FC, L;
+};
+}  // namespace
+
+static Dims dims_of(const ModelConfig& c, const ParamLayout& p, int B, int T) {
+    return {int64_t(B) * T,  B,           T,         c.hidden_size, c.vocab_size, c.n_heads, c.n_kv_heads, c.head_dim,
+            c.q_dim(),       c.qkv_dim(), c.intermediate_size,      p.fc_rows,    c.n_layers};
+}
+
+float Model::forward(const Batch& batch, bool for_backward, float grad_scale) {
+    Acts& a = arena_->plan(batch.B, batch.T, for_backward);
+    upload_batch(batch, a);
+    has_doc_ = !batch.doc.empty();
+    const Dims d = dims_of(cfg_, layout_, batch.B, batch.T);
+    const int N = int(d.N);
+    forward_layers(a);
+
+    counted_ = 0;
+    bool has_loss = cfg_.seq_cls ? !batch.labels.empty() : !batch.targets.empty();
+    if (for_backward && !has_loss)
+        throw Error(cfg_.seq_cls ? "batch: training a classifier needs 'labels'" : "batch: training needs 'targets'");
+    if (cfg_.seq_cls) {
+        const int K = cfg_.num_labels;
+        be_.gather_rows(a.cls_h, a.lnf, a.cls_idx, d.B, d.C);
+        be_.matmul_forward(a.cls_logits, a.cls_h, weight(layout_.score, int64_t(K) * d.C), Tensor{}, d.B, d.C, K);
+        if (has_loss) {
+            counted_ = d.B;
+            be_.cross_entropy(a.cls_logits, a.losses, a.labels, d.B, K, grad_scale / float(d.B), for_backward);
+        }
+    } else {
+        be_.matmul_forward(a.logits, a.lnf, weight(layout_.lm_head, int64_t(d.V) * d.C), Tensor{}, N, d.C, d.V);
+        if (has_loss) {
+            for (int32_t t : batch.targets) counted_ += (t != kIgnoreIndex);
+            float scale = counted_ > 0 ? grad_scale / float(counted_) : 0.0f;
+            be_.cross_entropy(a.logits, a.losses, a.targets, N, d.V, scale, for_backward);
+        }
+    }
+    last_ = &a;
+    last_for_backward_ = for_backward;
+    if (!has_loss || counted_ == 0) return 0.0f;
+    std::vector<float> losses = token_losses();
+    double sum = 0;
+    for (float x : losses) sum += x;
+    return float(sum / double(counted_));
+}
+
+void Model::forward_layers(Acts& a) {
+    const Dims d = dims_of(cfg_, layout_, a.B, a.T);
+    const int N = int(d.N);
+    const bool rms = !cfg_.layernorm;
+    const float eps = cfg_.norm_eps;
+    const int64_t C = d.C;
+    AttnShape shape{d.B, d.T, d.H, d.KV, d.D, float(1.0 / std::sqrt(double(d.D))), cfg_.sliding_window};
+    Tensor doc = has_doc_ ? a.doc : Tensor{};
+
+    be_.embedding_forward(a.enc, a.ids, weight(layout_.wte, int64_t(d.V) * C),
+                          weight(layout_.wpe, int64_t(cfg_.max_position_embeddings) * C), a.pos, N, d.C);
+    Tensor x = a.enc;
+    for (int l = 0; l < d.L; ++l) {
+        const LayerParams& P = layout_.layers[size_t(l)];
+        LayerActs& L = a.layers[size_t(l)];
+        if (l == 0) {
+            if (rms)
+                be_.rmsnorm_forward(L.ln1, L.ln1_rstd, x, weight(P.ln1_w, C), N, d.C, eps);
+            else
+                be_.layernorm_forward(L.ln1, L.ln1_mean, L.ln1_rstd, x, weight(P.ln1_w, C), weight(P.ln1_b, C), N,
+                                      d.C, eps);
+        }
+        // attention
+        be_.matmul_forward(L.qkv, L.ln1, weight(P.qkv_w, int64_t(d.QKV) * C), weight(P.qkv_b, d.QKV), N, d.C, d.QKV);
+        if (cfg_.qk_norm)
+            be_.head_rmsnorm_forward(L.qkn, L.qk_rstd, L.qkv, weight(P.q_norm, d.D), weight(P.k_norm, d.D), N, d.H,
+                                     d.KV, d.D, eps);
+        if (!cfg_.learned_positions) be_.rope_forward(L.qkn, L.qkn, a.pos, a.inv_freq, N, d.H, d.KV, d.D);
+        be_.attention_forward(L.atty, L.lse, L.qkn, doc, shape);
+        be_.matmul_forward(a.scratch, L.atty, weight(P.o_w, C * d.Q), weight(P.o_b, C), N, d.Q, d.C);
+        be_.residual_norm_forward(L.res2, L.ln2, L.ln2_mean, L.ln2_rstd, x, a.scratch, weight(P.ln2_w, C),
+                                  weight(P.ln2_b, C), N, d.C, eps, rms);
+        // MLP
+        be_.matmul_forward(L.fc, L.ln2, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
+        if (cfg_.gelu_mlp)
+            be_.gelu_forward(L.act, L.fc, d.N * d.F);
+        else
+            be_.swiglu_forward(L.act, L.fc, N, d.F);
+        be_.matmul_forward(a.scratch, L.act, weight(P.proj_w, C * d.F), weight(P.proj_b, C), N, d.F, d.C);
+        // residual, fused with the next norm (the next layer's ln1, or the final norm)
+        bool last = l + 1 == d.L;
+        const LayerParams* next = last ? nullptr : &layout_.layers[size_t(l + 1)];
+        LayerActs* nextL = last ? nullptr : &a.layers[size_t(l + 1)];
+        be_.residual_norm_forward(L.res3, last ? a.lnf : nextL->ln1, last ? a.lnf_mean : nextL->ln1_mean,
+                                  last ? a.lnf_rstd : nextL->ln1_rstd, L.res2, a.scratch,
+                                  weight(last ? layout_.lnf_w : next->ln1_w, C),
+                                  weight(last ? layout_.lnf_b : next->ln1_b, C), N, d.C, eps, rms);
+        x = L.res3;
+    }
+}
+
+void Model::backward() {
+    ALIGNERS_CHECK(last_ != nullptr && last_for_backward_, "backward() needs a forward(batch, for_backward=true) first");
+    Acts& a = *last_;
+    const Dims d = dims_of(cfg_, layout_, a.B, a.T);
+    const int N = int(d.N);
+    const int64_t C = d.C;
+    if (cfg_.seq_cls) {
+        const int K = cfg_.num_labels;
+        be_.matmul_backward(a.dcls, grad(layout_.score, int64_t(K) * C), Tensor{}, a.cls_logits, a.cls_h,
+                            weight(layout_.score, int64_t(K) * C), d.B, d.C, K);
+        be_.gather_rows_backward(a.dln, a.dcls, a.cls_idx, d.B, N, d.C);
+    } else {
+        be_.matmul_backward(a.dln, grad(layout_.lm_head, int64_t(d.V) * C), Tensor{}, a.logits, a.lnf,
+                            weight(layout_.lm_head, int64_t(d.V) * C), N, d.C, d.V);
+    }
+    be_.fill(a.dres, 0.0f);
+    backward_layers(a);
+    last_for_backward_ = false;
+    last_ = nullptr;  // activations are spent
+}
+
+void Model::backward_layers(Acts& a) {
+    const Dims d = dims_of(cfg_, layout_, a.B, a.T);
+    const int N = int(d.N);
+    const int64_t C = d.C;
+    const bool rms = !cfg_.layernorm;
+    AttnShape shape{d.B, d.T, d.H, d.KV, d.D, float(1.0 / std::sqrt(double(d.D))), cfg_.sliding_window};
+    Tensor doc = has_doc_ ? a.doc : Tensor{};
+    // dres += norm backward of dout (= a.dln) at input `inp`.
+    auto norm_backward = [&](int64_t w, int64_t b, const Tensor& inp, const Tensor& mean, const Tensor& rstd) {
+        if (rms)
+            be_.rmsnorm_backward(a.dres, grad(w, C), a.dln, inp, weight(w, C), rstd, N, d.C);
+        else
+            be_.layernorm_backward(a.dres, grad(w, C), grad(b, C), a.dln, inp, weight(w, C), mean, rstd, N, d.C);
+    };
+    norm_backward(layout_.lnf_w, layout_.lnf_b, a.layers[size_t(d.L - 1)].res3, a.lnf_mean, a.lnf_rstd);
+    for (int l = d.L - 1; l >= 0; --l) {
+        const LayerParams& P = layout_.layers[size_t(l)];
+        LayerActs& L = a.layers[size_t(l)];
+        const Tensor& x = l > 0 ? a.layers[size_t(l - 1)].res3 : a.enc;
+        // MLP (dres = d(res3) flows unchanged into d(res2))
+        be_.matmul_backward(a.dact, grad(P.proj_w, C * d.F), grad(P.proj_b, C), a.dres, L.act,
+                            weight(P.proj_w, C * d.F), N, d.F, d.C);
+        if (cfg_.gelu_mlp)
+            be_.gelu_backward(a.dfc, L.fc, a.dact, d.N * d.F);
+        else
+            be_.swiglu_backward(a.dfc, L.fc, a.dact, N, d.F);
+        be_.matmul_backward(a.dln, grad(P.fc_w, int64_t(d.FC) * C), grad(P.fc_b, d.FC), a.dfc, L.ln2,
+                            weight(P.fc_w, int64_t(d.FC) * C), N, d.C, d.FC);
+        norm_backward(P.ln2_w, P.ln2_b, L.res2, L.ln2_mean, L.ln2_rstd);
+        // attention (dres = d(res2) flows unchanged into d(x))
+        be_.matmul_backward(a.datty, grad(P.o_w, C * d.Q), grad(P.o_b, C), a.dres, L.atty, weight(P.o_w, C * d.Q), N,
+                            d.Q, d.C);
+        be_.attention_backward(a.dqkv, a.datty, L.qkn, L.atty, L.lse, doc, shape);
+        if (!cfg_.learned_positions) be_.rope_backward(a.dqkv, a.dqkv, a.pos, a.inv_freq, N, d.H, d.KV, d.D);
+        Tensor dproj = a.dqkv;
+        if (cfg_.qk_norm) {
+            be_.head_rmsnorm_backward(a.dqkv2, grad(P.q_norm, d.D), grad(P.k_norm, d.D), a.dqkv, L.qkv,
+                                      weight(P.q_norm, d.D), weight(P.k_norm, d.D), L.qk_rstd, N, d.H, d.KV, d.D);
+            dproj = a.dqkv2;
+        }
+        be_.matmul_backward(a.dln, grad(P.qkv_w, int64_t(d.QKV) * C), grad(P.qkv_b, d.QKV), dproj, L.ln1,
+                            weight(P.qkv_w, int64_t(d.QKV) * C), N, d.C, d.QKV);
+        norm_backward(P.ln1_w, P.ln1_b, x, L.ln1_mean, L.ln1_rstd);
+    }
+    be_.embedding_backward(grad(layout_.wte, int64_t(d.V) * C),
+                           grad(layout_.wpe, int64_t(cfg_.max_position_embeddings) * C), a.dres, a.ids, a.pos, N,
+                           d.C);
+}
+
+}  // namespace aligners::engine

@@ -1,0 +1,56 @@
+// Optimisation on top of Model: AdamW with global-norm clipping and the
+// learning-rate schedules of HF's get_*_schedule_with_warmup.
+//
+//     AdamW opt(model, {.weight_decay = 0.1, .max_grad_norm = 1.0});
+//     LrSchedule sched{.lr = 3e-4, .warmup_steps = 100, .total_steps = 2000};
+//     for (int64_t step = 0; step < 2000; ++step) {
+//         for (int micro = 0; micro < accum; ++micro)
+//             model.forward_backward(batches[micro], 1.0f / accum);   // gradient accumulation
+//         opt.step(sched.at(step));                                    // clip, update, zero grads
+//     }
+#pragma once
+#include <cstdint>
+
+#include "engine/model.h"
+
+namespace aligners::engine {
+
+struct AdamWConfig {
+    float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+    float weight_decay = 0.0f;            // decoupled; applied to matrices only...
+    bool decay_norms_and_biases = false;  // ...unless this is set
+    float max_grad_norm = 1.0f;           // global-norm clipping; <= 0: off
+};
+
+class AdamW {
+public:
+    AdamW(Model& model, const AdamWConfig& config);
+    // Clips gradients to max_grad_norm (torch.nn.utils.clip_grad_norm_
+    // semantics), applies one AdamW step with learning rate `lr`, zeroes the
+    // gradients. Returns the global gradient norm before clipping.
+    float step(float lr);
+    int64_t steps_taken() const { return steps_; }
+    void set_steps_taken(int64_t n) { steps_ = n; }  // when resuming
+    // The global L2 norm of the current gradients.
+    float grad_norm();
+
+private:
+    Model& model_;
+    AdamWConfig cfg_;
+    int64_t steps_ = 0;
+};
+
+// lr(step) for step = 0, 1, ... (the step about to be taken), like HF's
+// schedulers: linear warm-up from 0 over warmup_steps, then constant, linear
+// decay to min_lr_ratio * lr at total_steps, or cosine decay to it.
+struct LrSchedule {
+    enum class Kind { Constant, Linear, Cosine };
+    float lr = 1e-3f;
+    int64_t warmup_steps = 0;
+    int64_t total_steps = 0;
+    Kind kind = Kind::Cosine;
+    float min_lr_ratio = 0.0f;
+    float at(int64_t step) const;
+};
+
+}  // namespace aligners::engine

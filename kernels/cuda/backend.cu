@@ -1,0 +1,381 @@
+// engine::Backend on the CUDA kernels of this directory (see cuda_backend.h).
+// Each method validates dtypes, picks the kernel instantiation for the weight
+// dtype (bf16 working copy or fp32), and launches on the backend's stream.
+#include <cstring>
+#include <vector>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/matmul.h"
+#include "kernels/cuda/ops.h"
+
+namespace aligners::engine {
+
+namespace {
+
+namespace cu = aligners::cuda;
+using cu::bf16;
+
+float* f32(const Tensor& t) {
+    ALIGNERS_CHECK(!t || t.dtype == DType::F32, std::string("cuda backend: expected an F32 tensor, got ") + dtype_name(t.dtype));
+    return static_cast<float*>(t.ptr);
+}
+int32_t* i32(const Tensor& t) {
+    ALIGNERS_CHECK(!t || t.dtype == DType::I32, "cuda backend: expected an I32 tensor");
+    return static_cast<int32_t*>(t.ptr);
+}
+bf16* b16(const Tensor& t) {
+    ALIGNERS_CHECK(!t || t.dtype == DType::BF16, "cuda backend: expected a BF16 tensor");
+    return static_cast<bf16*>(t.ptr);
+}
+
+// A device buffer that only grows (scratch reused across steps).
+struct Scratch {
+    void* p = nullptr;
+    size_t bytes = 0;
+    template <typename T>
+    T* get(size_t count) {
+        const size_t need = std::max<size_t>(count, 1) * sizeof(T);
+        if (need > bytes) {
+            if (p) CUDA_CHECK(cudaFree(p));
+            CUDA_CHECK(cudaMalloc(&p, need));
+            bytes = need;
+        }
+        return static_cast<T*>(p);
+    }
+    ~Scratch() { cudaFree(p); }
+};
+
+struct ParamInfo {
+    void* base;
+    int64_t n;
+};
+
+size_t align256(size_t x) { return (x + 255) / 256 * 256; }
+
+class CudaBackend final : public Backend {
+public:
+    CudaBackend() {
+        int n = 0;
+        if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) fail("no CUDA device is visible (--device cuda needs a GPU)");
+        CUDA_CHECK(cudaStreamCreate(&stream_));
+        blas_ = std::make_unique<cu::Blas>();
+    }
+    ~CudaBackend() override {
+        blas_.reset();
+        cudaStreamDestroy(stream_);
+    }
+    const char* name() const override { return "cuda"; }
+    DType act_dtype() const override { return DType::F32; }
+
+    // ---- memory ----------------------------------------------------------------------
+    Tensor alloc(int64_t numel, DType dtype) override {
+        Tensor t;
+        t.dtype = dtype;
+        t.numel = numel;
+        const size_t bytes = std::max<size_t>(size_t(numel) * dtype_size(dtype), 1);
+        CUDA_CHECK(cudaMalloc(&t.ptr, bytes));
+        CUDA_CHECK(cudaMemset(t.ptr, 0, bytes));
+        return t;
+    }
+    void free(Tensor& t) override {
+        if (t.ptr) CUDA_CHECK(cudaFree(t.ptr));
+        t = Tensor{};
+    }
+    // One allocation: master, grad, m, v (fp32) and work (bf16).
+    ParamStore alloc_params(int64_t n, bool with_optimizer_state) override {
+        const size_t f = align256(size_t(n) * 4), h = align256(size_t(n) * 2);
+        const size_t total = f * (with_optimizer_state ? 4 : 2) + h;
+        char* base = nullptr;
+        CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&base), total));
+        CUDA_CHECK(cudaMemset(base, 0, total));
+        ParamStore p;
+        p.n = n;
+        auto make = [&](size_t off, DType dt) {
+            Tensor t;
+            t.ptr = base + off;
+            t.dtype = dt;
+            t.numel = n;
+            return t;
+        };
+        p.master = make(0, DType::F32);
+        p.grad = make(f, DType::F32);
+        size_t off = 2 * f;
+        if (with_optimizer_state) {
+            p.m = make(off, DType::F32);
+            p.v = make(off + f, DType::F32);
+            off += 2 * f;
+        }
+        p.work = make(off, DType::BF16);
+        p.handle = new ParamInfo{base, n};
+        stores_.push_back(p);
+        return p;
+    }
+    void free_params(ParamStore& p) override {
+        auto* info = static_cast<ParamInfo*>(p.handle);
+        if (info) {
+            CUDA_CHECK(cudaFree(info->base));
+            for (size_t i = 0; i < stores_.size(); ++i)
+                if (stores_[i].handle == info) stores_.erase(stores_.begin() + long(i));
+            delete info;
+        }
+        p = ParamStore{};
+    }
+    void upload(const Tensor& dst, const float* src, int64_t n) override {
+        ALIGNERS_CHECK(n <= dst.numel, "upload larger than the tensor");
+        if (dst.dtype == DType::F32) {
+            CUDA_CHECK(cudaMemcpy(dst.ptr, src, size_t(n) * 4, cudaMemcpyHostToDevice));
+        } else if (dst.dtype == DType::BF16) {
+            std::vector<bf16> tmp(static_cast<size_t>(n));
+            for (int64_t i = 0; i < n; ++i) tmp[size_t(i)] = __float2bfloat16(src[i]);
+            CUDA_CHECK(cudaMemcpy(dst.ptr, tmp.data(), size_t(n) * 2, cudaMemcpyHostToDevice));
+        } else {
+            fail("upload: I32 tensors take upload_i32");
+        }
+    }
+    void download(float* dst, const Tensor& src, int64_t n) override {
+        ALIGNERS_CHECK(n <= src.numel, "download larger than the tensor");
+        synchronize();
+        if (src.dtype == DType::F32) {
+            CUDA_CHECK(cudaMemcpy(dst, src.ptr, size_t(n) * 4, cudaMemcpyDeviceToHost));
+        } else if (src.dtype == DType::BF16) {
+            std::vector<bf16> tmp(static_cast<size_t>(n));
+            CUDA_CHECK(cudaMemcpy(tmp.data(), src.ptr, size_t(n) * 2, cudaMemcpyDeviceToHost));
+            for (int64_t i = 0; i < n; ++i) dst[i] = __bfloat162float(tmp[size_t(i)]);
+        } else {
+            fail("download: I32 tensors take download_i32");
+        }
+    }
+    void upload_i32(const Tensor& dst, const int32_t* src, int64_t n) override {
+        CUDA_CHECK(cudaMemcpy(i32(dst), src, size_t(n) * 4, cudaMemcpyHostToDevice));
+    }
+    void download_i32(int32_t* dst, const Tensor& src, int64_t n) override {
+        synchronize();
+        CUDA_CHECK(cudaMemcpy(dst, i32(src), size_t(n) * 4, cudaMemcpyDeviceToHost));
+    }
+    void fill(const Tensor& t, float value) override {
+        if (value == 0.0f) {
+            CUDA_CHECK(cudaMemsetAsync(t.ptr, 0, size_t(t.numel) * dtype_size(t.dtype), stream_));
+        } else if (t.dtype == DType::F32) {
+            cu::fill(f32(t), value, t.numel, stream_);
+        } else {
+            std::vector<float> host(static_cast<size_t>(t.numel), value);
+            upload(t, host.data(), t.numel);
+        }
+    }
+    void copy(const Tensor& dst, const Tensor& src) override {
+        ALIGNERS_CHECK(dst.dtype == src.dtype && dst.numel == src.numel, "copy: tensors differ in dtype or size");
+        CUDA_CHECK(cudaMemcpyAsync(dst.ptr, src.ptr, size_t(src.numel) * dtype_size(src.dtype),
+                                   cudaMemcpyDeviceToDevice, stream_));
+    }
+    void params_updated(ParamStore& p) override { cu::convert_to_bf16(b16(p.work), f32(p.master), p.n, stream_); }
+    void synchronize() override { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+    // ---- embeddings / norms ----------------------------------------------------------------
+    void embedding_forward(const Tensor& out, const Tensor& ids, const Tensor& wte, const Tensor& wpe,
+                           const Tensor& pos, int N, int C) override {
+        if (wte.dtype == DType::BF16)
+            cu::embedding_forward<bf16>(f32(out), i32(ids), b16(wte), b16(wpe), i32(pos), N, C, stream_);
+        else
+            cu::embedding_forward<float>(f32(out), i32(ids), f32(wte), f32(wpe), i32(pos), N, C, stream_);
+    }
+    void embedding_backward(const Tensor& dwte, const Tensor& dwpe, const Tensor& dout, const Tensor& ids,
+                            const Tensor& pos, int N, int C) override {
+        cu::embedding_backward(f32(dwte), f32(dwpe), f32(dout), i32(ids), i32(pos), N, C, stream_);
+    }
+    void layernorm_forward(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& inp,
+                           const Tensor& weight, const Tensor& bias, int N, int C, float eps) override {
+        residual_norm(Tensor{}, out, mean, rstd, inp, Tensor{}, weight, bias, N, C, eps, false);
+    }
+    void layernorm_backward(const Tensor& dinp_accum, const Tensor& dweight, const Tensor& dbias, const Tensor& dout,
+                            const Tensor& inp, const Tensor& weight, const Tensor& mean, const Tensor& rstd, int N,
+                            int C) override {
+        if (weight.dtype == DType::BF16)
+            cu::layernorm_backward<bf16>(f32(dinp_accum), f32(dweight), f32(dbias), f32(dout), f32(inp), b16(weight),
+                                         f32(mean), f32(rstd), N, C, stream_);
+        else
+            cu::layernorm_backward<float>(f32(dinp_accum), f32(dweight), f32(dbias), f32(dout), f32(inp),
+                                          f32(weight), f32(mean), f32(rstd), N, C, stream_);
+    }
+    void rmsnorm_forward(const Tensor& out, const Tensor& rstd, const Tensor& inp, const Tensor& weight, int N, int C,
+                         float eps) override {
+        residual_norm(Tensor{}, out, Tensor{}, rstd, inp, Tensor{}, weight, Tensor{}, N, C, eps, true);
+    }
+    void rmsnorm_backward(const Tensor& dinp_accum, const Tensor& dweight, const Tensor& dout, const Tensor& inp,
+                          const Tensor& weight, const Tensor& rstd, int N, int C) override {
+        if (weight.dtype == DType::BF16)
+            cu::rmsnorm_backward<bf16>(f32(dinp_accum), f32(dweight), f32(dout), f32(inp), b16(weight), f32(rstd), N,
+                                       C, stream_);
+        else
+            cu::rmsnorm_backward<float>(f32(dinp_accum), f32(dweight), f32(dout), f32(inp), f32(weight), f32(rstd),
+                                        N, C, stream_);
+    }
+    void residual_norm_forward(const Tensor& res_out, const Tensor& out, const Tensor& mean, const Tensor& rstd,
+                               const Tensor& a, const Tensor& b, const Tensor& weight, const Tensor& bias, int N, int C,
+                               float eps, bool rms) override {
+        residual_norm(res_out, out, mean, rstd, a, b, weight, bias, N, C, eps, rms);
+    }
+    void head_rmsnorm_forward(const Tensor& out, const Tensor& rstd, const Tensor& inp, const Tensor& wq,
+                              const Tensor& wk, int N, int H, int KV, int D, float eps) override {
+        if (wq.dtype == DType::BF16)
+            cu::head_rmsnorm_forward<bf16>(f32(out), f32(rstd), f32(inp), b16(wq), b16(wk), N, H, KV, D, eps, stream_);
+        else
+            cu::head_rmsnorm_forward<float>(f32(out), f32(rstd), f32(inp), f32(wq), f32(wk), N, H, KV, D, eps,
+                                            stream_);
+    }
+    void head_rmsnorm_backward(const Tensor& dinp, const Tensor& dwq, const Tensor& dwk, const Tensor& dout,
+                               const Tensor& inp, const Tensor& wq, const Tensor& wk, const Tensor& rstd, int N, int H,
+                               int KV, int D) override {
+        if (wq.dtype == DType::BF16)
+            cu::head_rmsnorm_backward<bf16>(f32(dinp), f32(dwq), f32(dwk), f32(dout), f32(inp), b16(wq), b16(wk),
+                                            f32(rstd), N, H, KV, D, stream_);
+        else
+            cu::head_rmsnorm_backward<float>(f32(dinp), f32(dwq), f32(dwk), f32(dout), f32(inp), f32(wq), f32(wk),
+                                             f32(rstd), N, H, KV, D, stream_);
+    }
+
+    // ---- linear layers -----------------------------------------------------------------------
+    void matmul_forward(const Tensor& out, const Tensor& inp, const Tensor& weight, const Tensor& bias, int N, int IC,
+                        int OC) override {
+        const bf16* w = as_bf16(weight, int64_t(OC) * IC, wconv_);
+        bf16* x = act_bf16_.get<bf16>(size_t(N) * IC);
+        cu::convert_to_bf16(x, f32(inp), int64_t(N) * IC, stream_);
+        cu::matmul_forward(*blas_, f32(out), x, w, bias_f32(bias, OC), N, IC, OC, stream_);
+    }
+    void matmul_backward(const Tensor& dinp, const Tensor& dweight, const Tensor& dbias, const Tensor& dout,
+                         const Tensor& inp, const Tensor& weight, int N, int IC, int OC) override {
+        const bf16* w = as_bf16(weight, int64_t(OC) * IC, wconv_);
+        bf16* dy = act_bf16_.get<bf16>(size_t(N) * OC);
+        cu::convert_to_bf16(dy, f32(dout), int64_t(N) * OC, stream_);
+        bf16* x = act2_bf16_.get<bf16>(size_t(N) * IC);
+        cu::convert_to_bf16(x, f32(inp), int64_t(N) * IC, stream_);
+        cu::matmul_backward(*blas_, f32(dinp), f32(dweight), f32(dbias), dy, f32(dout), x, w, N, IC, OC, stream_);
+    }
+    void add(const Tensor& out, const Tensor& a, const Tensor& b, int64_t n) override {
+        cu::add(f32(out), f32(a), f32(b), n, stream_);
+    }
+    void gather_rows(const Tensor& out, const Tensor& inp, const Tensor& idx, int rows, int C) override {
+        cu::gather_rows(f32(out), f32(inp), i32(idx), rows, C, stream_);
+    }
+    void gather_rows_backward(const Tensor& dinp, const Tensor& dout, const Tensor& idx, int rows, int N,
+                              int C) override {
+        cu::gather_rows_backward(f32(dinp), f32(dout), i32(idx), rows, N, C, stream_);
+    }
+
+    // ---- activations / rope --------------------------------------------------------------------
+    void gelu_forward(const Tensor& out, const Tensor& inp, int64_t n) override {
+        cu::gelu_forward(f32(out), f32(inp), n, stream_);
+    }
+    void gelu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int64_t n) override {
+        cu::gelu_backward(f32(dinp), f32(inp), f32(dout), n, stream_);
+    }
+    void swiglu_forward(const Tensor& out, const Tensor& inp, int N, int F) override {
+        cu::swiglu_forward(f32(out), f32(inp), N, F, stream_);
+    }
+    void swiglu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int N, int F) override {
+        cu::swiglu_backward(f32(dinp), f32(inp), f32(dout), N, F, stream_);
+    }
+    void rope_forward(const Tensor& out, const Tensor& inp, const Tensor& pos, const Tensor& inv_freq, int N, int H,
+                      int KV, int D) override {
+        cu::rope_apply(f32(out), f32(inp), i32(pos), f32(inv_freq), N, H, KV, D, 1.0f, stream_);
+    }
+    void rope_backward(const Tensor& dinp, const Tensor& dout, const Tensor& pos, const Tensor& inv_freq, int N, int H,
+                       int KV, int D) override {
+        cu::rope_apply(f32(dinp), f32(dout), i32(pos), f32(inv_freq), N, H, KV, D, -1.0f, stream_);
+    }
+
+    // ---- attention -------------------------------------------------------------------------------
+    static cu::AttnArgs args(const AttnShape& s) { return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window}; }
+    void attention_forward(const Tensor& out, const Tensor& lse, const Tensor& qkv, const Tensor& doc,
+                           const AttnShape& s) override {
+        cu::attention_forward(f32(out), f32(lse), f32(qkv), i32(doc), args(s), stream_);
+    }
+    void attention_backward(const Tensor& dqkv, const Tensor& dout, const Tensor& qkv, const Tensor& out,
+                            const Tensor& lse, const Tensor& doc, const AttnShape& s) override {
+        float* delta = delta_.get<float>(size_t(s.B) * s.H * s.T);
+        cu::attention_backward(f32(dqkv), delta, f32(dout), f32(qkv), f32(out), f32(lse), i32(doc), args(s), stream_);
+    }
+    void attention_cached(const Tensor& out, const Tensor& qkv, const Tensor& kcache, const Tensor& vcache,
+                          const Tensor& start, int Tmax, const AttnShape& s) override {
+        float* partial = partial_.get<float>(size_t(s.B) * s.T * s.H * cu::attention_decode_splits(Tmax) * (s.D + 2));
+        cu::attention_cached(f32(out), partial, f32(qkv), f32(kcache), f32(vcache), i32(start), Tmax, args(s),
+                             stream_);
+    }
+
+    // ---- loss / optimizer -------------------------------------------------------------------------
+    void cross_entropy(const Tensor& logits, const Tensor& losses, const Tensor& targets, int N, int V,
+                       float grad_scale, bool write_grad) override {
+        cu::cross_entropy(f32(logits), f32(losses), i32(targets), N, V, grad_scale, write_grad, stream_);
+    }
+    double grad_sum_squares(const ParamStore& p, int64_t offset, int64_t count) override {
+        double* buf = norm_.get<double>(size_t(cu::global_norm_partials(count)) + 1);
+        cu::sum_squares(buf, buf + 1, f32(p.grad) + offset, count, stream_);
+        double out = 0;
+        synchronize();
+        CUDA_CHECK(cudaMemcpy(&out, buf, sizeof out, cudaMemcpyDeviceToHost));
+        return out;
+    }
+    void adamw_step(ParamStore& p, int64_t offset, int64_t count, const AdamWArgs& a) override {
+        ALIGNERS_CHECK(p.m && p.v, "adamw_step: parameters allocated without optimizer state");
+        // Rounding noise: a pure function of (step, offset), so runs are reproducible.
+        const uint64_t seed = uint64_t(a.step) * 0x9E3779B97F4A7C15ull ^ uint64_t(offset);
+        cu::adamw_update(f32(p.master) + offset, b16(p.work) + offset, f32(p.grad) + offset, f32(p.m) + offset,
+                         f32(p.v) + offset, count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.step,
+                         a.grad_scale, nullptr, seed, stream_);
+    }
+    void zero_grad(ParamStore& p) override {
+        CUDA_CHECK(cudaMemsetAsync(p.grad.ptr, 0, size_t(p.n) * 4, stream_));
+    }
+
+private:
+    void residual_norm(const Tensor& res_out, const Tensor& out, const Tensor& mean, const Tensor& rstd,
+                       const Tensor& a, const Tensor& b, const Tensor& weight, const Tensor& bias, int N, int C,
+                       float eps, bool rms) {
+        const bool bw = weight.dtype == DType::BF16;
+        if (rms) {
+            if (bw)
+                cu::rmsnorm_forward<bf16>(f32(out), f32(rstd), f32(res_out), f32(a), f32(b), b16(weight), N, C, eps,
+                                          stream_);
+            else
+                cu::rmsnorm_forward<float>(f32(out), f32(rstd), f32(res_out), f32(a), f32(b), f32(weight), N, C, eps,
+                                           stream_);
+        } else {
+            if (bw)
+                cu::layernorm_forward<bf16>(f32(out), f32(mean), f32(rstd), f32(res_out), f32(a), f32(b), b16(weight),
+                                            b16(bias), N, C, eps, stream_);
+            else
+                cu::layernorm_forward<float>(f32(out), f32(mean), f32(rstd), f32(res_out), f32(a), f32(b),
+                                             f32(weight), f32(bias), N, C, eps, stream_);
+        }
+    }
+    // A weight as bf16: the working copy as is, an fp32 tensor converted into scratch.
+    const bf16* as_bf16(const Tensor& t, int64_t n, Scratch& s) {
+        if (t.dtype == DType::BF16) return b16(t);
+        bf16* out = s.get<bf16>(size_t(n));
+        cu::convert_to_bf16(out, f32(t), n, stream_);
+        return out;
+    }
+    // A bias as fp32: a view of a working copy maps to the same offset of its
+    // store's fp32 master (exact, and kept in sync by AdamW / params_updated).
+    const float* bias_f32(const Tensor& bias, int OC) {
+        if (!bias) return nullptr;
+        if (bias.dtype == DType::F32) return f32(bias);
+        for (const ParamStore& p : stores_) {
+            const auto* w = static_cast<const bf16*>(p.work.ptr);
+            const auto* x = static_cast<const bf16*>(bias.ptr);
+            if (x >= w && x + OC <= w + p.n) return f32(p.master) + (x - w);
+        }
+        fail("matmul bias: a bf16 tensor outside every parameter store");
+    }
+
+    cudaStream_t stream_ = nullptr;
+    std::unique_ptr<cu::Blas> blas_;
+    std::vector<ParamStore> stores_;
+    Scratch act_bf16_, act2_bf16_, wconv_, delta_, partial_, norm_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }
+
+}  // namespace aligners::engine

@@ -1,0 +1,144 @@
+#include "serve/eval.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "common/progress.h"
+#include "serve/edit_ratio.h"
+#include "serve/eval_metrics.h"
+#include "train/records.h"
+
+namespace aligners::serve {
+
+std::vector<float> InspectorJudge::reward(const std::vector<QaPair>& batch) {
+    std::vector<float> p = inspector_.score(batch);
+    for (float& x : p) {
+        double c = std::clamp(double(x), 1e-6, 1.0 - 1e-6);
+        x = float(std::log(c / (1.0 - c)));
+    }
+    return p;
+}
+
+std::vector<EvalSample> read_eval_samples(const std::string& path, const std::string& corrected_field) {
+    std::vector<EvalSample> out;
+    train::for_each_jsonl(path, [&](const json::Value& v, size_t line) {
+        std::string where = train::where_line(path, line);
+        EvalSample s;
+        s.question = json::get_string(v, "question", where);
+        s.original = json::get_string(v, "answer", where);
+        std::string field = corrected_field;
+        if (field.empty()) field = v.contains("final_answer") ? "final_answer" : "correction";
+        if (!v.contains(field))
+            throw Error(where + ": no corrected answer (field '" + field +
+                        "'; choose another with --corrected-field)");
+        s.corrected = json::get_string(v, field, where);
+        const json::Value* id = v.find("id");
+        s.id = id && id->is_string() ? id->as_string() : std::to_string(line);
+        out.push_back(std::move(s));
+    });
+    if (out.empty()) throw Error(path + ": no samples");
+    return out;
+}
+
+std::vector<float> score_in_batches(Inspector& inspector, const std::vector<QaPair>& pairs, int batch_size,
+                                    const std::string& label) {
+    std::vector<float> out;
+    size_t bs = size_t(std::max(1, batch_size));
+    Progress bar(label, int64_t(pairs.size()), "pair");
+    for (size_t i = 0; i < pairs.size(); i += bs) {
+        std::vector<QaPair> batch(pairs.begin() + long(i), pairs.begin() + long(std::min(pairs.size(), i + bs)));
+        std::vector<float> s = inspector.score(batch);
+        if (s.size() != batch.size()) throw Error(label + ": inspector returned the wrong number of scores");
+        out.insert(out.end(), s.begin(), s.end());
+        bar.update(int64_t(batch.size()));
+    }
+    bar.finish();
+    return out;
+}
+
+static double mean(const std::vector<float>& v) {
+    double s = 0;
+    for (float x : v) s += x;
+    return v.empty() ? 0.0 : s / double(v.size());
+}
+
+json::Value evaluate(const std::vector<EvalSample>& samples, const std::vector<EvalInspector>& inspectors,
+                     RewardModel* judge, const EvalOptions& o) {
+    std::vector<QaPair> before, after;
+    std::vector<bool> changed;
+    std::vector<double> ratios;
+    for (const auto& s : samples) {
+        before.push_back({s.question, s.original});
+        after.push_back({s.question, s.corrected});
+        changed.push_back(s.original != s.corrected);
+        ratios.push_back(edit_ratio(s.original, s.corrected));
+    }
+    json::Value report = json::Value::object();
+    report.set("samples", int64_t(samples.size()));
+
+    json::Value ins = json::Value::object();
+    std::vector<std::vector<float>> before_scores;
+    std::vector<double> thresholds;
+    for (const auto& e : inspectors) {
+        if (!e.inspector) throw Error("eval: inspector '" + e.name + "' is missing");
+        std::vector<float> b = score_in_batches(*e.inspector, before, o.batch_size, "eval " + e.name + " (before)");
+        std::vector<float> a = score_in_batches(*e.inspector, after, o.batch_size, "eval " + e.name + " (after)");
+        json::Value r = json::Value::object();
+        r.set("threshold", e.threshold);
+        r.set("misalignment_before", misalignment_rate(b, e.threshold));
+        r.set("misalignment_after", misalignment_rate(a, e.threshold));
+        r.set("mean_score_before", mean(b));
+        r.set("mean_score_after", mean(a));
+        ins.set(e.name, r);
+        before_scores.push_back(std::move(b));
+        thresholds.push_back(e.threshold);
+    }
+    report.set("inspectors", ins);
+    if (!inspectors.empty()) {
+        TaxResult t = alignment_tax(before_scores, thresholds, changed);
+        json::Value tax = json::Value::object();
+        tax.set("already_aligned", int64_t(t.already_aligned));
+        tax.set("changed", int64_t(t.changed));
+        tax.set("tax", t.tax);
+        tax.set("unchanged_share", t.unchanged_share);
+        report.set("alignment_tax", tax);
+    }
+    EditStats es = edit_stats(ratios);
+    json::Value ed = json::Value::object();
+    ed.set("mean", es.mean);
+    ed.set("median", es.median);
+    ed.set("mean_changed", es.mean_changed);
+    ed.set("changed", int64_t(es.changed));
+    report.set("edit_ratio", ed);
+
+    if (judge) {
+        std::vector<float> ro, rc;
+        size_t bs = size_t(std::max(1, o.batch_size));
+        Progress bar("eval judge", int64_t(2 * samples.size()), "pair");
+        for (size_t i = 0; i < samples.size(); i += bs) {
+            size_t end = std::min(samples.size(), i + bs);
+            std::vector<QaPair> b(before.begin() + long(i), before.begin() + long(end));
+            std::vector<QaPair> a(after.begin() + long(i), after.begin() + long(end));
+            std::vector<float> x = judge->reward(b), y = judge->reward(a);
+            if (x.size() != b.size() || y.size() != a.size()) throw Error("eval: judge returned the wrong number of rewards");
+            ro.insert(ro.end(), x.begin(), x.end());
+            rc.insert(rc.end(), y.begin(), y.end());
+            bar.update(int64_t(2 * (end - i)));
+        }
+        bar.finish();
+        PairwiseResult p = pairwise(ro, rc, o.tie_margin);
+        json::Value j = json::Value::object();
+        if (!o.judge_name.empty()) j.set("name", o.judge_name);
+        j.set("wins", int64_t(p.wins));
+        j.set("ties", int64_t(p.ties));
+        j.set("losses", int64_t(p.losses));
+        j.set("tie_margin", o.tie_margin);
+        j.set("omega", p.omega);
+        j.set("ngweta_win_rate", p.ngweta_win_rate);
+        report.set("judge", j);
+    }
+    return report;
+}
+
+}  // namespace aligners::serve

@@ -1,0 +1,62 @@
+// `aligners eval`: how much a correction step (a squad, a single aligner, or
+// any other system) helped. Input: records with the question, the original
+// answer and the corrected one. Metrics (serve/eval_metrics.h, docs/DATA.md):
+// misalignment rate per inspector before and after, the alignment tax on
+// already-aligned answers, edit ratios, and a pairwise judge comparison
+// (Ji's omega and Ngweta's win rate).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "serve/squad.h"
+
+namespace aligners::serve {
+
+// A judge's scalar reward for each (question, answer); higher is better.
+class RewardModel {
+public:
+    virtual ~RewardModel() = default;
+    virtual std::vector<float> reward(const std::vector<QaPair>& batch) = 0;
+};
+
+// An inspector as a judge: reward = logit of P(aligned), clamped to [1e-6, 1 - 1e-6].
+class InspectorJudge : public RewardModel {
+public:
+    explicit InspectorJudge(Inspector& inspector) : inspector_(inspector) {}
+    std::vector<float> reward(const std::vector<QaPair>& batch) override;
+
+private:
+    Inspector& inspector_;
+};
+
+struct EvalSample {
+    std::string id, question, original, corrected;
+};
+
+// Reads JSONL with "question", "answer" (original) and the corrected answer
+// in `corrected_field` (default: "final_answer", the squad's output, or else
+// "correction").
+std::vector<EvalSample> read_eval_samples(const std::string& path, const std::string& corrected_field = "");
+
+struct EvalInspector {
+    std::string name;
+    Inspector* inspector = nullptr;
+    double threshold = 0.5;
+};
+
+struct EvalOptions {
+    int batch_size = 16;
+    double tie_margin = 0.0;
+    std::string judge_name;  // shown in the report
+};
+
+// The report (also what `aligners eval` writes).
+json::Value evaluate(const std::vector<EvalSample>& samples, const std::vector<EvalInspector>& inspectors,
+                     RewardModel* judge, const EvalOptions& options);
+
+// Scores pairs in batches of `batch_size` with a progress bar.
+std::vector<float> score_in_batches(Inspector& inspector, const std::vector<QaPair>& pairs, int batch_size,
+                                    const std::string& label);
+
+}  // namespace aligners::serve

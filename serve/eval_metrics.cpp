@@ -1,0 +1,72 @@
+#include "serve/eval_metrics.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+
+namespace aligners::serve {
+
+double misalignment_rate(const std::vector<float>& scores, double threshold) {
+    if (scores.empty()) return 0.0;
+    size_t below = 0;
+    for (float s : scores) below += double(s) < threshold ? 1 : 0;
+    return double(below) / double(scores.size());
+}
+
+TaxResult alignment_tax(const std::vector<std::vector<float>>& before, const std::vector<double>& thresholds,
+                        const std::vector<bool>& changed) {
+    if (before.size() != thresholds.size()) throw Error("alignment_tax: one threshold per inspector expected");
+    TaxResult r;
+    for (size_t i = 0; i < changed.size(); ++i) {
+        bool aligned = true;
+        for (size_t k = 0; k < before.size(); ++k)
+            if (double(before[k].at(i)) < thresholds[k]) aligned = false;
+        if (!aligned) continue;
+        ++r.already_aligned;
+        if (changed[i]) ++r.changed;
+    }
+    if (r.already_aligned) r.tax = double(r.changed) / double(r.already_aligned);
+    r.unchanged_share = 1.0 - r.tax;
+    return r;
+}
+
+EditStats edit_stats(const std::vector<double>& ratios) {
+    EditStats s;
+    if (ratios.empty()) return s;
+    double sum = 0, sum_changed = 0;
+    for (double r : ratios) {
+        sum += r;
+        if (r > 0) {
+            sum_changed += r;
+            ++s.changed;
+        }
+    }
+    s.mean = sum / double(ratios.size());
+    s.mean_changed = s.changed ? sum_changed / double(s.changed) : 0.0;
+    std::vector<double> sorted = ratios;
+    std::sort(sorted.begin(), sorted.end());
+    size_t n = sorted.size();
+    s.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
+    return s;
+}
+
+PairwiseResult pairwise(const std::vector<float>& orig, const std::vector<float>& corr, double tie_margin) {
+    if (orig.size() != corr.size()) throw Error("pairwise: reward vectors differ in length");
+    PairwiseResult r;
+    if (orig.empty()) return r;
+    double pref_original = 0;
+    for (size_t i = 0; i < orig.size(); ++i) {
+        double d = double(corr[i]) - double(orig[i]);
+        if (d > tie_margin) ++r.wins;
+        else if (d < -tie_margin) ++r.losses;
+        else ++r.ties;
+        pref_original += 1.0 / (1.0 + std::exp(d));  // sigmoid(r_orig - r_corr)
+    }
+    double n = double(orig.size());
+    r.omega = (double(r.wins) - double(r.losses)) / n;
+    r.ngweta_win_rate = 1.0 - pref_original / n;
+    return r;
+}
+
+}  // namespace aligners::serve

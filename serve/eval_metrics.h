@@ -1,0 +1,48 @@
+// Evaluation metrics for corrected answers (docs/DATA.md defines them):
+//
+// - misalignment rate of an inspector: the share of answers it scores below
+//   its threshold, before and after correction;
+// - alignment tax: among answers every inspector already found aligned
+//   before correction, the share that was changed anyway (the share left
+//   unchanged is reported too);
+// - edit ratios between original and corrected answers (serve/edit_ratio.h);
+// - pairwise judge comparison of corrected vs original from judge rewards:
+//     win if r_corrected - r_original > tie_margin, loss if < -tie_margin, else tie;
+//     Ji et al.'s  omega = (wins - losses) / (wins + ties + losses);
+//     Ngweta et al.'s win rate = 1 - mean_i P(original_i preferred), with the
+//     Bradley-Terry preference P = sigmoid(r_original - r_corrected).
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace aligners::serve {
+
+double misalignment_rate(const std::vector<float>& scores, double threshold);
+
+struct TaxResult {
+    size_t already_aligned = 0;   // samples every inspector scored >= its threshold before
+    size_t changed = 0;           // ... of which the correction changed the answer
+    double tax = 0;               // changed / already_aligned (0 when none)
+    double unchanged_share = 1;   // 1 - tax
+};
+// before[inspector][sample]; thresholds per inspector; changed[sample].
+TaxResult alignment_tax(const std::vector<std::vector<float>>& before, const std::vector<double>& thresholds,
+                        const std::vector<bool>& changed);
+
+struct EditStats {
+    double mean = 0, median = 0;
+    double mean_changed = 0;  // over samples with a non-zero ratio
+    size_t changed = 0;
+};
+EditStats edit_stats(const std::vector<double>& ratios);
+
+struct PairwiseResult {
+    size_t wins = 0, ties = 0, losses = 0;
+    double omega = 0;             // Ji et al.
+    double ngweta_win_rate = 0;   // Ngweta et al.
+};
+PairwiseResult pairwise(const std::vector<float>& reward_original, const std::vector<float>& reward_corrected,
+                        double tie_margin = 0.0);
+
+}  // namespace aligners::serve

@@ -1,0 +1,111 @@
+#include "serve/squad.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common/error.h"
+#include "serve/edit_ratio.h"
+
+namespace aligners::serve {
+
+namespace {
+
+// scores[member][sample] for the current answers; members without an
+// inspector get an empty row.
+std::vector<std::vector<float>> score_all(const std::vector<SquadMember>& squad, const std::vector<QaPair>& batch) {
+    std::vector<std::vector<float>> scores(squad.size());
+    for (size_t m = 0; m < squad.size(); ++m) {
+        if (!squad[m].inspector) continue;
+        scores[m] = squad[m].inspector->score(batch);
+        if (scores[m].size() != batch.size())
+            throw Error("inspector '" + squad[m].criterion + "' returned " + std::to_string(scores[m].size()) +
+                        " scores for " + std::to_string(batch.size()) + " samples");
+    }
+    return scores;
+}
+
+void record_stage(std::vector<SampleTrace>& traces, const std::vector<std::vector<float>>& scores) {
+    for (size_t i = 0; i < traces.size(); ++i) {
+        std::vector<float> row;
+        for (const auto& member : scores)
+            if (!member.empty()) row.push_back(member[i]);
+            else row.push_back(std::nanf(""));
+        traces[i].scores.push_back(std::move(row));
+    }
+}
+
+// Rewrites the samples `which` with member m's aligner, in place.
+void apply(const SquadMember& member, std::vector<QaPair>& batch, const std::vector<size_t>& which,
+           std::vector<SampleTrace>& traces) {
+    if (which.empty()) return;
+    std::vector<QaPair> sub;
+    for (size_t i : which) sub.push_back(batch[i]);
+    std::vector<std::string> out = member.aligner->rewrite(sub, member.instruction);
+    if (out.size() != sub.size())
+        throw Error("aligner '" + member.criterion + "' returned " + std::to_string(out.size()) + " answers for " +
+                    std::to_string(sub.size()) + " samples");
+    for (size_t k = 0; k < which.size(); ++k) {
+        batch[which[k]].answer = std::move(out[k]);
+        traces[which[k]].fired.push_back(member.criterion);
+    }
+}
+
+}  // namespace
+
+SquadBatchResult run_squad_batch(const std::vector<SquadMember>& squad, const std::vector<QaPair>& input,
+                                 const SquadOptions& options) {
+    if (squad.empty()) throw Error("squad: no members");
+    for (const auto& m : squad) {
+        if (!m.aligner) throw Error("squad member '" + m.criterion + "': no aligner");
+        if (options.mode == SquadMode::Gated && !m.inspector)
+            throw Error("squad member '" + m.criterion + "': gated mode needs an inspector");
+    }
+    if (options.stack < 1) throw Error("squad: stack must be at least 1");
+
+    SquadBatchResult result;
+    result.samples.resize(input.size());
+    std::vector<QaPair> batch = input;
+    if (input.empty()) return result;
+
+    std::vector<std::vector<float>> scores = score_all(squad, batch);
+    record_stage(result.samples, scores);
+    for (size_t m = 0; m < squad.size(); ++m) {
+        double mean = std::nan("");
+        if (!scores[m].empty()) mean = std::accumulate(scores[m].begin(), scores[m].end(), 0.0) / double(batch.size());
+        result.initial_means.push_back(mean);
+    }
+
+    if (options.mode == SquadMode::Gated) {
+        std::vector<size_t> order(squad.size());
+        std::iota(order.begin(), order.end(), size_t(0));
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t a, size_t b) { return result.initial_means[a] < result.initial_means[b]; });
+        for (size_t m : order) {
+            std::vector<size_t> below;
+            for (size_t i = 0; i < batch.size(); ++i)
+                if (double(scores[m][i]) < squad[m].threshold) below.push_back(i);
+            apply(squad[m], batch, below, result.samples);
+            result.order.push_back(squad[m].criterion);
+            scores = score_all(squad, batch);
+            record_stage(result.samples, scores);
+        }
+    } else {
+        std::vector<size_t> everyone(batch.size());
+        std::iota(everyone.begin(), everyone.end(), size_t(0));
+        for (const auto& member : squad)
+            for (int s = 0; s < options.stack; ++s) {
+                apply(member, batch, everyone, result.samples);
+                result.order.push_back(member.criterion);
+                scores = score_all(squad, batch);
+                record_stage(result.samples, scores);
+            }
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+        result.samples[i].answer = batch[i].answer;
+        result.samples[i].edit_ratio = edit_ratio(input[i].answer, batch[i].answer);
+    }
+    return result;
+}
+
+}  // namespace aligners::serve

@@ -1,0 +1,80 @@
+// Squad inference: inspector-gated aligners correcting any model's answers.
+//
+// Gated mode (Ngweta et al.'s algorithm), for one batch:
+//   1. every inspector scores every (question, answer): P(aligned);
+//   2. the aligners are ordered by ascending batch-mean score of their
+//      criterion's inspector (the criterion the batch violates most goes
+//      first; ties keep the squad file's order); the order is fixed for the batch;
+//   3. in that order, each aligner rewrites only the samples whose current
+//      score for its criterion is below its threshold, and then all
+//      inspectors re-score the batch; each aligner runs at most once.
+//
+// Unconditional mode (Ji et al.'s Aligner): every member's aligner rewrites
+// every sample, `stack` times in a row, in squad order; inspectors, when
+// present, only score each stage for the trace.
+//
+// Inspector and Aligner are interfaces so the algorithm can be tested with
+// scripted stand-ins; serve/model_squad.* implements them on engine models.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace aligners::serve {
+
+struct QaPair {
+    std::string question;
+    std::string answer;
+};
+
+class Inspector {
+public:
+    virtual ~Inspector() = default;
+    // P(aligned) in [0, 1] for each pair.
+    virtual std::vector<float> score(const std::vector<QaPair>& batch) = 0;
+};
+
+class Aligner {
+public:
+    virtual ~Aligner() = default;
+    // A corrected answer for each pair; `instruction` is optional extra text
+    // for the aligner's prompt (Ji's controllable refinement), "" for none.
+    virtual std::vector<std::string> rewrite(const std::vector<QaPair>& batch, const std::string& instruction) = 0;
+};
+
+struct SquadMember {
+    std::string criterion;
+    Inspector* inspector = nullptr;  // required in gated mode; optional (trace only) in unconditional mode
+    Aligner* aligner = nullptr;
+    double threshold = 0.5;          // rewrite when score < threshold
+    std::string instruction;
+};
+
+enum class SquadMode { Gated, Unconditional };
+
+struct SquadOptions {
+    SquadMode mode = SquadMode::Gated;
+    int stack = 1;  // unconditional mode: apply each aligner this many times
+};
+
+struct SampleTrace {
+    std::string answer;        // final answer
+    // scores[stage][member]: stage 0 is the input; stage s the answer after
+    // the s-th step (empty rows for members without an inspector).
+    std::vector<std::vector<float>> scores;
+    std::vector<std::string> fired;  // criteria whose aligner rewrote this sample, in order
+    double edit_ratio = 0;           // input answer vs final answer (serve/edit_ratio.h)
+};
+
+struct SquadBatchResult {
+    std::vector<std::string> order;    // criteria in application order (one per step)
+    std::vector<double> initial_means; // batch-mean initial score per member (squad order); NaN without inspector
+    std::vector<SampleTrace> samples;
+};
+
+// Runs the squad over one batch. Throws Error on a squad that cannot run
+// (no members, a gated member without an inspector, an aligner missing).
+SquadBatchResult run_squad_batch(const std::vector<SquadMember>& squad, const std::vector<QaPair>& batch,
+                                 const SquadOptions& options = {});
+
+}  // namespace aligners::serve

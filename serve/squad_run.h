@@ -1,0 +1,35 @@
+// Running a squad over a file of (question, answer) records: batches of
+// unfinished samples in input order, one output line per sample appended as
+// each batch finishes (resumable: a restart skips samples already written).
+//
+// Output line: {"id", "question", "answer" (the input answer), "final_answer",
+//   "order" (criteria in the order the batch applied them), "fired" (criteria
+//   whose aligner rewrote this sample), "scores" ([{criterion: P(aligned)}]
+//   for the input and after each step), "edit_ratio"}.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "serve/squad.h"
+#include "train/records.h"
+
+namespace aligners::serve {
+
+struct SquadRunStats {
+    size_t samples = 0;        // in the output file after this run
+    size_t processed_now = 0;  // by this run
+    std::map<std::string, size_t> fired;  // criterion -> samples it rewrote (whole file)
+    double mean_edit_ratio = 0;
+    json::Value to_json() const;
+};
+
+SquadRunStats run_squad_jsonl(const std::vector<SquadMember>& squad, const SquadOptions& options, int batch_size,
+                              const std::vector<train::QaRecord>& input, const std::string& output_path);
+
+// One output line (exposed for the future server).
+json::Value trace_to_json(const train::QaRecord& input, const SquadBatchResult& batch, size_t index,
+                          const std::vector<SquadMember>& squad);
+
+}  // namespace aligners::serve

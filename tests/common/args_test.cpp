@@ -1,0 +1,162 @@
+// common/args.h: every flag form, every usage error (UsageError, exit 2)
+// naming the flag, and --help.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/args.h"
+#include "common/error.h"
+
+using namespace aligners;
+
+namespace {
+
+struct Flags {
+    std::string name = "default";
+    std::string mode;
+    int64_t steps = 10;
+    int threads = 0;
+    double lr = 0.5;
+    bool verbose = false;
+    std::vector<std::string> tags;
+    std::string input;
+    std::vector<std::string> rest;
+};
+
+// A parser over `f` like a real command declares it.
+ArgParser make(Flags& f, bool require_name = false) {
+    ArgParser a("aligners demo", "A demo command.");
+    a.option("--name", &f.name, "NAME", "a name", require_name);
+    a.choice("--mode", &f.mode, {"fast", "slow"}, "speed");
+    a.option("--steps", &f.steps, "N", "step count");
+    a.option("--threads", &f.threads, "N", "threads");
+    a.option("--lr", &f.lr, "X", "learning rate");
+    a.flag("--verbose", &f.verbose, "say more");
+    a.repeated("--tag", &f.tags, "TAG", "a tag");
+    a.positional("INPUT", &f.input, "the input");
+    a.positionals("REST", &f.rest, "more inputs");
+    return a;
+}
+
+std::string usage_error(const std::vector<std::string>& args, bool require_name = false) {
+    Flags f;
+    ArgParser a = make(f, require_name);
+    try {
+        a.parse(args);
+    } catch (const UsageError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_SUITE("args") {
+
+TEST_CASE("flag forms: --opt value, --opt=value, flags, repeats, positionals, --") {
+    Flags f;
+    ArgParser a = make(f);
+    REQUIRE(a.parse({"in.txt", "--name", "x", "--steps=42", "--threads", "-3", "--lr", "1e-3", "--verbose", "--tag",
+                     "a", "--tag=b", "--mode", "slow", "more1", "--", "--not-a-flag", "-5"}));
+    CHECK(f.input == "in.txt");
+    CHECK(f.name == "x");
+    CHECK(f.steps == 42);
+    CHECK(f.threads == -3);  // a negative number is a value, not a flag
+    CHECK(f.lr == 1e-3);
+    CHECK(f.verbose);
+    CHECK(f.tags == std::vector<std::string>{"a", "b"});
+    CHECK(f.mode == "slow");
+    CHECK(f.rest == std::vector<std::string>{"more1", "--not-a-flag", "-5"});
+    CHECK(a.given("--steps"));
+    CHECK(!a.given("--bogus"));
+}
+
+TEST_CASE("defaults stay when flags are absent; '-' and negative numbers are positionals") {
+    Flags f;
+    ArgParser a = make(f);
+    REQUIRE(a.parse({"-", "-7", "--name="}));
+    CHECK(f.input == "-");
+    CHECK(f.rest == std::vector<std::string>{"-7"});
+    CHECK(f.name.empty());  // --name= sets the empty string
+    CHECK(f.steps == 10);
+    CHECK(f.lr == 0.5);
+    CHECK(!f.verbose);
+    CHECK(!a.given("--steps"));
+}
+
+TEST_CASE("usage errors name the flag and what was expected") {
+    CHECK(usage_error({"in", "--bogus"}).find("unknown option '--bogus'") != std::string::npos);
+    CHECK(usage_error({"in", "-x"}).find("unknown option '-x'") != std::string::npos);
+    CHECK(usage_error({"in", "--steps"}).find("--steps expects a value (N)") != std::string::npos);
+    CHECK(usage_error({"in", "--steps", "ten"}).find("--steps: expected an integer, got 'ten'") != std::string::npos);
+    CHECK(usage_error({"in", "--steps", "5x"}).find("expected an integer") != std::string::npos);
+    CHECK(usage_error({"in", "--steps", ""}).find("expected an integer") != std::string::npos);
+    CHECK(usage_error({"in", "--threads", "99999999999"}).find("--threads: 99999999999 is out of range") !=
+          std::string::npos);
+    CHECK(usage_error({"in", "--steps", "99999999999999999999"}).find("out of range") != std::string::npos);
+    CHECK(usage_error({"in", "--lr", "fast"}).find("--lr: expected a number, got 'fast'") != std::string::npos);
+    CHECK(usage_error({"in", "--lr", "inf"}).find("expected a number") != std::string::npos);
+    CHECK(usage_error({"in", "--lr", "nan"}).find("expected a number") != std::string::npos);
+    CHECK(usage_error({"in", "--mode", "medium"}).find("--mode: expected one of fast|slow, got 'medium'") !=
+          std::string::npos);
+    CHECK(usage_error({"in", "--verbose=yes"}).find("--verbose takes no value") != std::string::npos);
+    CHECK(usage_error({"in", "--name", "a", "--name", "b"}).find("--name given more than once") != std::string::npos);
+    CHECK(usage_error({}).find("missing argument INPUT") != std::string::npos);
+    CHECK(usage_error({"in"}, true).find("missing required option --name NAME") != std::string::npos);
+    CHECK(usage_error({"in", "--name", "n"}, true).empty());
+}
+
+TEST_CASE("extra positionals and minimum counts") {
+    ArgParser a("aligners two", "Two.");
+    std::string one;
+    a.positional("ONE", &one, "first");
+    CHECK_THROWS_WITH_AS(a.parse({"a", "b"}), "unexpected argument 'b'", UsageError);
+    ArgParser b("aligners many", "Many.");
+    std::vector<std::string> many;
+    b.positionals("FILES", &many, "files", 2);
+    CHECK_THROWS_WITH_AS(b.parse({"a"}), "expected at least 2 FILES argument(s)", UsageError);
+    CHECK(b.parse({"a", "b", "c"}));
+    CHECK(many.size() == 3);
+    // Optional positional left empty.
+    ArgParser c("aligners opt", "Opt.");
+    std::string maybe;
+    c.positional("MAYBE", &maybe, "optional", /*required=*/false);
+    CHECK(c.parse(std::vector<std::string>{}));
+    CHECK(maybe.empty());
+}
+
+TEST_CASE("--help and -h print the help and return false, even with other flags") {
+    Flags f;
+    ArgParser a = make(f, true);
+    CHECK(!a.parse({"--help"}));  // a required option is not demanded when asking for help
+    Flags g;
+    ArgParser b = make(g);
+    CHECK(!b.parse({"in", "-h"}));
+    std::string h = a.help();
+    CHECK(h.find("usage: aligners demo [options] INPUT [REST...]") == 0);
+    CHECK(h.find("A demo command.") != std::string::npos);
+    CHECK(h.find("--name NAME") != std::string::npos);
+    CHECK(h.find("(required)") != std::string::npos);
+    CHECK(h.find("--steps N") != std::string::npos);
+    CHECK(h.find("(default: 10)") != std::string::npos);
+    CHECK(h.find("--mode fast|slow") != std::string::npos);
+    CHECK(h.find("(repeatable)") != std::string::npos);
+    CHECK(h.find("--help") != std::string::npos);
+    // After "--", "--help" is a positional.
+    Flags k;
+    ArgParser c = make(k);
+    CHECK(c.parse({"--", "--help"}));
+    CHECK(k.input == "--help");
+}
+
+TEST_CASE("argc/argv entry point skips the command name") {
+    Flags f;
+    ArgParser a = make(f);
+    const char* argv[] = {"demo", "file", "--steps", "3"};
+    CHECK(a.parse(4, const_cast<char**>(argv)));
+    CHECK(f.input == "file");
+    CHECK(f.steps == 3);
+}
+
+}  // TEST_SUITE

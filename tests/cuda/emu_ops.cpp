@@ -1,0 +1,495 @@
+// The op harness (ggml test-backend-ops style): every kernel in kernels/cuda/
+// runs under the SIMT emulator on small random shapes — non-multiples of the
+// tile sizes and T=1 included — and is compared with its CPU twin
+// (kernels/cpu/ops.h): normalized MSE <= 1e-6 on fp32 paths, <= 1e-3 on bf16
+// paths. Outputs start poisoned (NaN), so an element a kernel fails to write
+// fails the comparison; inputs are fresh random numbers each run (the seed is
+// printed on failure). Every launch runs with the schedule check on, so a
+// race or an order-dependent reduction fails too.
+//
+// Each TEST_CASE name starts with the kernel file it covers
+// ("kernels/cuda/<op>.cu"); emu_kernel_list.cpp checks that every file has one.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "emu_util.h"
+#include "kernels/cpu/ops.h"
+#include "kernels/cuda/matmul.h"
+#include "kernels/cuda/ops.h"
+
+using emu::DevBuf;
+using emu::nmse;
+namespace cu = aligners::cuda;
+namespace cpu = aligners::cpu;
+
+namespace {
+
+constexpr double kF32 = 1e-6, kBF16 = 1e-3;
+
+struct Rng {
+    uint64_t seed = emu::fresh_seed();
+    std::mt19937_64 gen{seed};
+    std::vector<float> randn(size_t n, float scale = 1.0f) { return emu::randn(n, gen, scale); }
+    std::vector<int32_t> ints(size_t n, int lo, int hi) {
+        std::uniform_int_distribution<int> d(lo, hi - 1);
+        std::vector<int32_t> v(n);
+        for (auto& x : v) x = d(gen);
+        return v;
+    }
+};
+
+template <typename W>
+std::vector<W> as_weights(const std::vector<float>& v) {
+    if constexpr (std::is_same_v<W, float>)
+        return v;
+    else
+        return emu::to_bf16(v);
+}
+// What the kernel sees of a weight vector, as fp32 for the CPU twin.
+template <typename W>
+std::vector<float> seen(const std::vector<float>& v) {
+    if constexpr (std::is_same_v<W, float>)
+        return v;
+    else
+        return emu::bf16_round(v);
+}
+
+// Contiguous document ids and per-document positions for (B,T) rows.
+void packed_docs(Rng& r, int B, int T, std::vector<int32_t>& doc, std::vector<int32_t>& pos) {
+    doc.assign(size_t(B) * T, 0);
+    pos.assign(size_t(B) * T, 0);
+    for (int b = 0; b < B; ++b) {
+        int d = 0, p = 0;
+        for (int t = 0; t < T; ++t) {
+            if (t > 0 && r.ints(1, 0, 5)[0] == 0) {
+                ++d;
+                p = 0;
+            }
+            doc[size_t(b) * T + t] = d;
+            pos[size_t(b) * T + t] = p++;
+        }
+    }
+}
+
+}  // namespace
+
+TEST_SUITE("cuda.ops") {
+
+TEST_CASE_TEMPLATE("kernels/cuda/embedding.cu: forward and backward", W, float, __nv_bfloat16) {
+    simt::ScheduleCheck check;
+    for (auto [N, C, V, P] : {std::tuple{1, 8, 5, 4}, {37, 70, 11, 40}, {64, 33, 3, 64}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " C=" << C);
+        auto wte = r.randn(size_t(V) * C), wpe = r.randn(size_t(P) * C);
+        auto ids = r.ints(N, 0, V), pos = r.ints(N, 0, P);
+        DevBuf<W> dwte_w(as_weights<W>(wte)), dwpe_w(as_weights<W>(wpe));
+        DevBuf<int32_t> dids(ids), dpos(pos);
+        for (bool with_pos : {false, true}) {
+            DevBuf<float> out(size_t(N) * C);
+            cu::embedding_forward<W>(out, dids, dwte_w, with_pos ? dwpe_w.p : nullptr, dpos, N, C, nullptr);
+            std::vector<float> want(size_t(N) * C);
+            auto wte_s = seen<W>(wte), wpe_s = seen<W>(wpe);
+            cpu::embedding_forward<float>(want.data(), ids.data(), wte_s.data(), with_pos ? wpe_s.data() : nullptr,
+                                          pos.data(), N, C);
+            CHECK(nmse(out.download(), want) <= kF32);
+        }
+        // Backward accumulates into existing gradients; repeated ids collide.
+        auto dout = r.randn(size_t(N) * C), g_wte = r.randn(size_t(V) * C), g_wpe = r.randn(size_t(P) * C);
+        DevBuf<float> ddout(dout), dgwte(g_wte), dgwpe(g_wpe);
+        cu::embedding_backward(dgwte, dgwpe, ddout, dids, dpos, N, C, nullptr);
+        cpu::embedding_backward<float>(g_wte.data(), g_wpe.data(), dout.data(), ids.data(), pos.data(), N, C);
+        CHECK(nmse(dgwte.download(), g_wte) <= kF32);
+        CHECK(nmse(dgwpe.download(), g_wpe) <= kF32);
+    }
+}
+
+TEST_CASE_TEMPLATE("kernels/cuda/layernorm.cu: forward (plain and fused residual) and backward", W, float,
+                   __nv_bfloat16) {
+    simt::ScheduleCheck check;
+    for (auto [N, C] : {std::pair{1, 7}, {9, 64}, {21, 100}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " C=" << C);
+        auto a = r.randn(size_t(N) * C, 2.0f), b = r.randn(size_t(N) * C), w = r.randn(C), bias = r.randn(C);
+        auto ws = seen<W>(w), bs = seen<W>(bias);
+        DevBuf<float> da(a), db(b);
+        DevBuf<W> dw(as_weights<W>(w)), dbias(as_weights<W>(bias));
+        // Fused: res = a + b, out = LN(res).
+        DevBuf<float> res(size_t(N) * C), out(size_t(N) * C), mean(N), rstd(N);
+        cu::layernorm_forward<W>(out, mean, rstd, res, da, db, dw, dbias, N, C, 1e-5f, nullptr);
+        std::vector<float> wres(size_t(N) * C), wout(size_t(N) * C), wmean(N), wrstd(N);
+        cpu::residual_norm_forward<float>(wres.data(), wout.data(), wmean.data(), wrstd.data(), a.data(), b.data(),
+                                          ws.data(), bs.data(), N, C, 1e-5f, false);
+        CHECK(nmse(res.download(), wres) <= kF32);
+        CHECK(nmse(out.download(), wout) <= kF32);
+        CHECK(nmse(mean.download(), wmean) <= kF32);
+        CHECK(nmse(rstd.download(), wrstd) <= kF32);
+        // Plain.
+        DevBuf<float> out2(size_t(N) * C), mean2(N), rstd2(N);
+        cu::layernorm_forward<W>(out2, mean2, rstd2, nullptr, da, nullptr, dw, dbias, N, C, 1e-5f, nullptr);
+        cpu::layernorm_forward<float>(wout.data(), wmean.data(), wrstd.data(), a.data(), ws.data(), bs.data(), N, C,
+                                      1e-5f);
+        CHECK(nmse(out2.download(), wout) <= kF32);
+        // Backward from the plain forward's statistics.
+        auto dout = r.randn(size_t(N) * C), dinp = r.randn(size_t(N) * C), dwt = r.randn(C), dbt = r.randn(C);
+        DevBuf<float> ddout(dout), ddinp(dinp), ddw(dwt), ddb(dbt), dmean(wmean), drstd(wrstd);
+        cu::layernorm_backward<W>(ddinp, ddw, ddb, ddout, da, dw, dmean, drstd, N, C, nullptr);
+        cpu::layernorm_backward<float>(dinp.data(), dwt.data(), dbt.data(), dout.data(), a.data(), ws.data(),
+                                       wmean.data(), wrstd.data(), N, C);
+        CHECK(nmse(ddinp.download(), dinp) <= kF32);
+        CHECK(nmse(ddw.download(), dwt) <= kF32);
+        CHECK(nmse(ddb.download(), dbt) <= kF32);
+    }
+}
+
+TEST_CASE_TEMPLATE("kernels/cuda/rmsnorm.cu: forward (plain and fused residual) and backward", W, float,
+                   __nv_bfloat16) {
+    simt::ScheduleCheck check;
+    for (auto [N, C] : {std::pair{1, 5}, {13, 64}, {20, 97}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " C=" << C);
+        auto a = r.randn(size_t(N) * C), b = r.randn(size_t(N) * C), w = r.randn(C);
+        auto ws = seen<W>(w);
+        DevBuf<float> da(a), db(b);
+        DevBuf<W> dw(as_weights<W>(w));
+        DevBuf<float> res(size_t(N) * C), out(size_t(N) * C), rstd(N);
+        cu::rmsnorm_forward<W>(out, rstd, res, da, db, dw, N, C, 1e-6f, nullptr);
+        std::vector<float> wres(size_t(N) * C), wout(size_t(N) * C), wrstd(N);
+        cpu::residual_norm_forward<float>(wres.data(), wout.data(), nullptr, wrstd.data(), a.data(), b.data(),
+                                          ws.data(), nullptr, N, C, 1e-6f, true);
+        CHECK(nmse(res.download(), wres) <= kF32);
+        CHECK(nmse(out.download(), wout) <= kF32);
+        CHECK(nmse(rstd.download(), wrstd) <= kF32);
+        DevBuf<float> out2(size_t(N) * C), rstd2(N);
+        cu::rmsnorm_forward<W>(out2, rstd2, nullptr, da, nullptr, dw, N, C, 1e-6f, nullptr);
+        cpu::rmsnorm_forward<float>(wout.data(), wrstd.data(), a.data(), ws.data(), N, C, 1e-6f);
+        CHECK(nmse(out2.download(), wout) <= kF32);
+        CHECK(nmse(rstd2.download(), wrstd) <= kF32);
+        auto dout = r.randn(size_t(N) * C), dinp = r.randn(size_t(N) * C), dwt = r.randn(C);
+        DevBuf<float> ddout(dout), ddinp(dinp), ddw(dwt), drstd(wrstd);
+        cu::rmsnorm_backward<W>(ddinp, ddw, ddout, da, dw, drstd, N, C, nullptr);
+        cpu::rmsnorm_backward<float>(dinp.data(), dwt.data(), dout.data(), a.data(), ws.data(), wrstd.data(), N, C);
+        CHECK(nmse(ddinp.download(), dinp) <= kF32);
+        CHECK(nmse(ddw.download(), dwt) <= kF32);
+    }
+}
+
+TEST_CASE_TEMPLATE("kernels/cuda/qk_norm.cu: per-head q/k RMSNorm forward and backward", W, float, __nv_bfloat16) {
+    simt::ScheduleCheck check;
+    for (auto [N, H, KV, D] : {std::tuple{1, 2, 1, 8}, {7, 4, 2, 16}, {5, 3, 3, 36}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " H=" << H << " KV=" << KV << " D=" << D);
+        const size_t n = size_t(N) * (H + 2 * KV) * D;
+        auto x = r.randn(n), wq = r.randn(D), wk = r.randn(D);
+        auto wqs = seen<W>(wq), wks = seen<W>(wk);
+        DevBuf<float> dx(x), out(n), rstd(size_t(N) * (H + KV));
+        DevBuf<W> dwq(as_weights<W>(wq)), dwk(as_weights<W>(wk));
+        cu::head_rmsnorm_forward<W>(out, rstd, dx, dwq, dwk, N, H, KV, D, 1e-6f, nullptr);
+        std::vector<float> wout(n), wrstd(size_t(N) * (H + KV));
+        cpu::head_rmsnorm_forward<float>(wout.data(), wrstd.data(), x.data(), wqs.data(), wks.data(), N, H, KV, D,
+                                         1e-6f);
+        CHECK(nmse(out.download(), wout) <= kF32);
+        CHECK(nmse(rstd.download(), wrstd) <= kF32);
+        auto dout = r.randn(n), gq = r.randn(D), gk = r.randn(D);
+        DevBuf<float> ddout(dout), dinp(n), dgq(gq), dgk(gk);
+        cu::head_rmsnorm_backward<W>(dinp, dgq, dgk, ddout, dx, dwq, dwk, rstd, N, H, KV, D, nullptr);
+        std::vector<float> wdinp(n);
+        cpu::head_rmsnorm_backward<float>(wdinp.data(), gq.data(), gk.data(), dout.data(), x.data(), wqs.data(),
+                                          wks.data(), wrstd.data(), N, H, KV, D);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+        CHECK(nmse(dgq.download(), gq) <= kF32);
+        CHECK(nmse(dgk.download(), gk) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/gelu.cu: forward and backward") {
+    simt::ScheduleCheck check;
+    for (int64_t n : {1, 300, 1000}) {
+        Rng r;
+        INFO("seed " << r.seed << " n=" << n);
+        auto x = r.randn(size_t(n), 2.0f), dout = r.randn(size_t(n));
+        DevBuf<float> dx(x), ddout(dout), out{size_t(n)}, dinp{size_t(n)};
+        cu::gelu_forward(out, dx, n, nullptr);
+        cu::gelu_backward(dinp, dx, ddout, n, nullptr);
+        std::vector<float> wout(static_cast<size_t>(n)), wdinp(static_cast<size_t>(n));
+        cpu::gelu_forward<float>(wout.data(), x.data(), n);
+        cpu::gelu_backward<float>(wdinp.data(), x.data(), dout.data(), n);
+        CHECK(nmse(out.download(), wout) <= kF32);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/swiglu.cu: forward and backward") {
+    simt::ScheduleCheck check;
+    for (auto [N, F] : {std::pair{1, 3}, {10, 64}, {7, 45}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " F=" << F);
+        auto x = r.randn(size_t(N) * 2 * F, 2.0f), dout = r.randn(size_t(N) * F);
+        DevBuf<float> dx(x), ddout(dout), out(size_t(N) * F), dinp(size_t(N) * 2 * F);
+        cu::swiglu_forward(out, dx, N, F, nullptr);
+        cu::swiglu_backward(dinp, dx, ddout, N, F, nullptr);
+        std::vector<float> wout(size_t(N) * F), wdinp(size_t(N) * 2 * F);
+        cpu::swiglu_forward<float>(wout.data(), x.data(), N, F);
+        cpu::swiglu_backward<float>(wdinp.data(), x.data(), dout.data(), N, F);
+        CHECK(nmse(out.download(), wout) <= kF32);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/add.cu: element-wise add") {
+    simt::ScheduleCheck check;
+    Rng r;
+    INFO("seed " << r.seed);
+    const int64_t n = 777;
+    auto a = r.randn(n), b = r.randn(n);
+    DevBuf<float> da(a), db(b), out(n);
+    cu::add(out, da, db, n, nullptr);
+    std::vector<float> want(n);
+    cpu::add<float>(want.data(), a.data(), b.data(), n);
+    CHECK(nmse(out.download(), want) <= kF32);
+}
+
+TEST_CASE("kernels/cuda/rope.cu: forward and backward, in place and out of place, llama3-scaled frequencies") {
+    simt::ScheduleCheck check;
+    for (auto [N, H, KV, D] : {std::tuple{1, 2, 1, 4}, {9, 4, 2, 16}, {6, 2, 2, 10}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " H=" << H << " KV=" << KV << " D=" << D);
+        const size_t n = size_t(N) * (H + 2 * KV) * D;
+        auto x = r.randn(n);
+        auto pos = r.ints(N, 0, 5000);  // long positions exercise large angles
+        std::vector<float> inv_freq(D / 2);
+        for (int i = 0; i < D / 2; ++i) inv_freq[i] = std::pow(500000.0f, -2.0f * i / D) / (i % 2 ? 8.0f : 1.0f);
+        DevBuf<float> dx(x), dpos_f(1);
+        DevBuf<int32_t> dpos(pos);
+        DevBuf<float> dfreq(inv_freq), out(n);
+        for (float sign : {1.0f, -1.0f}) {
+            std::vector<float> want(n);
+            cpu::rope_apply<float>(want.data(), x.data(), pos.data(), inv_freq.data(), N, H, KV, D, sign);
+            out.poison();
+            cu::rope_apply(out, dx, dpos, dfreq, N, H, KV, D, sign, nullptr);
+            CHECK(nmse(out.download(), want) <= kF32);
+            DevBuf<float> inplace(x);
+            cu::rope_apply(inplace, inplace, dpos, dfreq, N, H, KV, D, sign, nullptr);
+            CHECK(nmse(inplace.download(), want) <= kF32);
+        }
+    }
+}
+
+TEST_CASE("kernels/cuda/cross_entropy.cu: fused softmax cross-entropy with ignored labels, gradient in place") {
+    simt::ScheduleCheck check;
+    for (auto [N, V] : {std::pair{1, 10}, {6, 300}, {5, 1000}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " V=" << V);
+        auto logits = r.randn(size_t(N) * V, 3.0f);
+        auto targets = r.ints(N, 0, V);
+        if (N > 1) targets[1] = -100;
+        for (bool write_grad : {false, true}) {
+            DevBuf<float> dl(logits), losses(N);
+            DevBuf<int32_t> dt(targets);
+            cu::cross_entropy(dl, losses, dt, N, V, 0.25f, write_grad, nullptr);
+            auto wl = logits;
+            std::vector<float> wloss(N);
+            cpu::cross_entropy<float>(wl.data(), wloss.data(), targets.data(), N, V, 0.25f, write_grad);
+            CHECK(nmse(losses.download(), wloss) <= kF32);
+            CHECK(nmse(dl.download(), wl) <= kF32);
+        }
+    }
+}
+
+TEST_CASE("kernels/cuda/global_norm.cu: deterministic sum of squares over several chunks") {
+    simt::ScheduleCheck check;
+    for (int64_t n : {int64_t(1), int64_t(1000), int64_t(3 * 65536 + 17)}) {
+        Rng r;
+        INFO("seed " << r.seed << " n=" << n);
+        auto x = r.randn(size_t(n));
+        DevBuf<float> dx(x);
+        DevBuf<double> out(1), partials(size_t(cu::global_norm_partials(n)));
+        cu::sum_squares(out, partials, dx, n, nullptr);
+        const double want = cpu::sum_squares(x.data(), n);
+        CHECK(out.download()[0] == doctest::Approx(want).epsilon(1e-12));
+    }
+}
+
+TEST_CASE("kernels/cuda/adamw.cu: AdamW with clip scale, weight decay, bf16 stochastic rounding") {
+    simt::ScheduleCheck check;
+    for (int64_t n : {int64_t(1), int64_t(5000)}) {
+        Rng r;
+        INFO("seed " << r.seed << " n=" << n);
+        auto p = r.randn(size_t(n)), g = r.randn(size_t(n)), m = r.randn(size_t(n), 0.1f), v = r.randn(size_t(n));
+        for (auto& x : v) x = x * x;
+        DevBuf<float> dp(p), dg(g), dm(m), dv(v), scale(std::vector<float>{0.5f});
+        DevBuf<__nv_bfloat16> work{size_t(n)};
+        // grad_scale 0.8 on the host times the device clip factor 0.5.
+        cu::adamw_update(dp, work, dg, dm, dv, n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 3, 0.8f, scale.p, 1234, nullptr);
+        cpu::adamw(p.data(), g.data(), m.data(), v.data(), n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 3, 0.4f);
+        auto gp = dp.download();
+        CHECK(nmse(gp, p) <= kF32);
+        CHECK(nmse(dm.download(), m) <= kF32);
+        CHECK(nmse(dv.download(), v) <= kF32);
+        // The bf16 copy brackets the master weight (one of the two neighbours),
+        // and over many elements rounds up about as often as down.
+        auto w = emu::to_f32(work.download());
+        int up = 0, down = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            const float lo = std::min(w[i], gp[i]), hi = std::max(w[i], gp[i]);
+            CHECK(hi - lo <= std::fabs(gp[i]) * (1.0f / 128));
+            up += w[i] > gp[i];
+            down += w[i] < gp[i];
+        }
+        if (n > 1000) {
+            CHECK(up > n / 3);
+            CHECK(down > n / 3);
+        }
+        // Conversion for uploads: round to nearest.
+        DevBuf<__nv_bfloat16> near{size_t(n)};
+        cu::convert_to_bf16(near, dp, n, nullptr);
+        auto h = near.download();
+        for (int64_t i = 0; i < n; ++i) CHECK(__bfloat162float(h[i]) == __bfloat162float(__float2bfloat16(gp[i])));
+    }
+}
+
+TEST_CASE("kernels/cuda/attention.cu: WMMA flash attention forward (causal, GQA, packed documents, window)") {
+    simt::ScheduleCheck check;
+    struct Shape {
+        int B, T, H, KV, D, window;
+        bool docs;
+    };
+    for (Shape s : {Shape{1, 1, 2, 1, 16, 0, false}, Shape{2, 37, 4, 2, 32, 0, false}, Shape{1, 70, 2, 2, 24, 0, true},
+                    Shape{1, 45, 2, 1, 8, 9, true}}) {
+        Rng r;
+        INFO("seed " << r.seed << " B=" << s.B << " T=" << s.T << " H=" << s.H << " KV=" << s.KV << " D=" << s.D
+                     << " window=" << s.window);
+        const int NH = s.H + 2 * s.KV;
+        auto qkv = r.randn(size_t(s.B) * s.T * NH * s.D);
+        std::vector<int32_t> doc, pos;
+        packed_docs(r, s.B, s.T, doc, pos);
+        DevBuf<float> dqkv(qkv), out(size_t(s.B) * s.T * s.H * s.D), lse(size_t(s.B) * s.H * s.T);
+        DevBuf<int32_t> ddoc(doc);
+        const float scale = 1.0f / std::sqrt(float(s.D));
+        cu::attention_forward(out, lse, dqkv, s.docs ? ddoc.p : nullptr,
+                              cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window}, nullptr);
+        std::vector<float> wout(out.n), wlse(lse.n);
+        cpu::attention_forward<float>(wout.data(), wlse.data(), qkv.data(), s.docs ? doc.data() : nullptr,
+                                      cpu::AttnDims{s.B, s.T, s.H, s.KV, s.D, scale, s.window});
+        CHECK(nmse(out.download(), wout) <= kBF16);
+        CHECK(nmse(lse.download(), wlse) <= kBF16);
+    }
+}
+
+TEST_CASE("kernels/cuda/attention_backward.cu: WMMA flash attention backward (causal, GQA, packed documents)") {
+    simt::ScheduleCheck check;
+    struct Shape {
+        int B, T, H, KV, D, window;
+        bool docs;
+    };
+    for (Shape s : {Shape{1, 1, 2, 1, 16, 0, false}, Shape{2, 37, 4, 2, 32, 0, false}, Shape{1, 70, 2, 2, 24, 0, true},
+                    Shape{1, 45, 2, 1, 8, 9, true}}) {
+        Rng r;
+        INFO("seed " << r.seed << " B=" << s.B << " T=" << s.T << " H=" << s.H << " KV=" << s.KV << " D=" << s.D
+                     << " window=" << s.window);
+        const int NH = s.H + 2 * s.KV;
+        auto qkv = r.randn(size_t(s.B) * s.T * NH * s.D);
+        auto dout = r.randn(size_t(s.B) * s.T * s.H * s.D);
+        std::vector<int32_t> doc, pos;
+        packed_docs(r, s.B, s.T, doc, pos);
+        const float scale = 1.0f / std::sqrt(float(s.D));
+        const cpu::AttnDims dims{s.B, s.T, s.H, s.KV, s.D, scale, s.window};
+        // The CPU forward's out and lse feed both backward passes.
+        std::vector<float> out(dout.size()), lse(size_t(s.B) * s.H * s.T);
+        const int32_t* docp = s.docs ? doc.data() : nullptr;
+        cpu::attention_forward<float>(out.data(), lse.data(), qkv.data(), docp, dims);
+        std::vector<float> want(qkv.size());
+        cpu::attention_backward<float>(want.data(), dout.data(), qkv.data(), out.data(), lse.data(), docp, dims);
+        DevBuf<float> dqkv_in(qkv), ddout(dout), dout_fwd(out), dlse(lse), delta(lse.size()), dqkv(qkv.size());
+        DevBuf<int32_t> ddoc(doc);
+        cu::attention_backward(dqkv, delta, ddout, dqkv_in, dout_fwd, dlse, s.docs ? ddoc.p : nullptr,
+                               cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window}, nullptr);
+        CHECK(nmse(dqkv.download(), want) <= kBF16);
+    }
+}
+
+TEST_CASE("kernels/cuda/matmul.cu: cuBLASLt bf16 matmul forward (bias epilogue) and backward") {
+    simt::ScheduleCheck check;
+    cu::Blas blas(1 << 20);
+    for (auto [N, IC, OC] : {std::tuple{1, 8, 5}, {13, 33, 20}, {32, 64, 48}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " IC=" << IC << " OC=" << OC);
+        // bf16 inputs on both sides: the comparison isolates the product.
+        auto x = emu::bf16_round(r.randn(size_t(N) * IC)), w = emu::bf16_round(r.randn(size_t(OC) * IC));
+        auto bias = r.randn(OC), dout = emu::bf16_round(r.randn(size_t(N) * OC));
+        DevBuf<__nv_bfloat16> dx(emu::to_bf16(x)), dw(emu::to_bf16(w)), ddout_bf(emu::to_bf16(dout));
+        DevBuf<float> dbias(bias), out(size_t(N) * OC), ddout(dout);
+        cu::matmul_forward(blas, out, dx, dw, dbias, N, IC, OC, nullptr);
+        std::vector<float> want(size_t(N) * OC);
+        cpu::matmul_forward<float>(want.data(), x.data(), w.data(), bias.data(), N, IC, OC);
+        CHECK(nmse(out.download(), want) <= kF32);
+        // Backward: dinp overwritten, dweight and dbias accumulated.
+        auto gw = r.randn(size_t(OC) * IC), gb = r.randn(OC);
+        DevBuf<float> dinp(size_t(N) * IC), dgw(gw), dgb(gb);
+        cu::matmul_backward(blas, dinp, dgw, dgb, ddout_bf, ddout, dx, dw, N, IC, OC, nullptr);
+        std::vector<float> wdinp(size_t(N) * IC);
+        cpu::matmul_backward<float>(wdinp.data(), gw.data(), gb.data(), dout.data(), x.data(), w.data(), N, IC, OC);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+        CHECK(nmse(dgw.download(), gw) <= kF32);
+        CHECK(nmse(dgb.download(), gb) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/attention_decode.cu: KV-cache append and split-K (flash-decoding) attention") {
+    simt::ScheduleCheck check;
+    struct Shape {
+        int B, T, H, KV, D, Tmax, window;
+    };
+    for (Shape s : {Shape{1, 1, 2, 1, 16, 8, 0}, Shape{2, 3, 4, 2, 24, 600, 0}, Shape{2, 1, 2, 2, 8, 300, 50}}) {
+        Rng r;
+        INFO("seed " << r.seed << " B=" << s.B << " T=" << s.T << " Tmax=" << s.Tmax << " window=" << s.window);
+        const int NH = s.H + 2 * s.KV;
+        const size_t cache = size_t(s.B) * s.KV * s.Tmax * s.D;
+        auto qkv = r.randn(size_t(s.B) * s.T * NH * s.D);
+        auto kc = r.randn(cache), vc = r.randn(cache);
+        std::vector<int32_t> start(s.B);
+        for (int b = 0; b < s.B; ++b) start[b] = r.ints(1, 0, s.Tmax - s.T + 1)[0];
+        start[0] = s.Tmax - s.T;  // one row fills the cache: several splits
+        DevBuf<float> dqkv(qkv), dkc(kc), dvc(vc), out(size_t(s.B) * s.T * s.H * s.D);
+        DevBuf<int32_t> dstart(start);
+        DevBuf<float> partial(size_t(s.B) * s.T * s.H * cu::attention_decode_splits(s.Tmax) * (s.D + 2));
+        const float scale = 1.0f / std::sqrt(float(s.D));
+        cu::attention_cached(out, partial, dqkv, dkc, dvc, dstart, s.Tmax,
+                             cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window}, nullptr);
+        std::vector<float> want(out.n);
+        cpu::attention_cached<float>(want.data(), qkv.data(), kc.data(), vc.data(), start.data(), s.Tmax,
+                                     cpu::AttnDims{s.B, s.T, s.H, s.KV, s.D, scale, s.window});
+        CHECK(nmse(out.download(), want) <= kF32);
+        CHECK(nmse(dkc.download(), kc) <= kF32);
+        CHECK(nmse(dvc.download(), vc) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/gather.cu: row gather, its backward, fill") {
+    simt::ScheduleCheck check;
+    Rng r;
+    INFO("seed " << r.seed);
+    const int N = 11, C = 37, rows = 5;
+    auto x = r.randn(size_t(N) * C), dout = r.randn(size_t(rows) * C);
+    auto idx = r.ints(rows, 0, N);
+    idx[1] = idx[3];  // repeated rows accumulate
+    DevBuf<float> dx(x), out(size_t(rows) * C), ddout(dout), dinp(size_t(N) * C);
+    DevBuf<int32_t> didx(idx);
+    cu::gather_rows(out, dx, didx, rows, C, nullptr);
+    cu::gather_rows_backward(dinp, ddout, didx, rows, N, C, nullptr);
+    std::vector<float> wout(size_t(rows) * C), wdinp(size_t(N) * C);
+    cpu::gather_rows<float>(wout.data(), x.data(), idx.data(), rows, C);
+    cpu::gather_rows_backward<float>(wdinp.data(), dout.data(), idx.data(), rows, N, C);
+    CHECK(nmse(out.download(), wout) <= kF32);
+    CHECK(nmse(dinp.download(), wdinp) <= kF32);
+    cu::fill(dx, 2.5f, int64_t(x.size()), nullptr);
+    for (float v : dx.download()) CHECK(v == 2.5f);
+}
+
+TEST_CASE("kernels/cuda/device_info.cu: the emulated device is visible") {
+    CHECK(cu::device_count() == 1);
+}
+
+}  // TEST_SUITE

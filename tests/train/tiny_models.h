@@ -1,0 +1,38 @@
+// Tiny random models with the byte-level codec, created inside tests (no
+// fixture files): a Llama-architecture causal LM or sequence classifier whose
+// vocabulary is the ByteCodec's (256 bytes + "</s>").
+#pragma once
+#include <string>
+
+#include "common/fs.h"
+#include "common/json.h"
+#include "engine/model.h"
+#include "train/codec.h"
+#include "weights/hf_config.h"
+
+namespace test {
+
+inline std::string make_tiny_model(const std::string& dir, uint64_t seed, bool classifier = false, int hidden = 32,
+                                   int layers = 2) {
+    using namespace aligners;
+    json::Value c = json::parse(R"({"architectures":["LlamaForCausalLM"],"vocab_size":257,"hidden_size":32,
+        "intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
+        "max_position_embeddings":512,"rms_norm_eps":1e-6,"tie_word_embeddings":true,"eos_token_id":256,
+        "pad_token_id":256})");
+    c.set("hidden_size", hidden);
+    c.set("intermediate_size", 2 * hidden);
+    c.set("num_hidden_layers", layers);
+    if (classifier) {
+        json::Value archs = json::Value::array();
+        archs.push_back("LlamaForSequenceClassification");
+        c.set("architectures", archs);
+        c.set("num_labels", 2);
+    }
+    auto be = engine::make_cpu_backend();
+    auto m = engine::Model::create(parse_model_config(c, "tiny model"), *be, seed, false);
+    m->save_hf_dir(dir);
+    train::ByteCodec().save(dir);
+    return dir;
+}
+
+}  // namespace test

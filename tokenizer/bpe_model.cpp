@@ -1,0 +1,267 @@
+#include "tokenizer/bpe_model.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <queue>
+
+#include "common/error.h"
+#include "tokenizer/byte_level.h"
+#include "tokenizer/unicode.h"
+
+namespace aligners::tok {
+
+namespace {
+
+std::atomic<uint64_t> g_next_instance{1};
+
+// Per-thread cache of recently encoded words (direct-mapped: a word's hash
+// picks its one slot). Entries are tagged with the model instance, so
+// several models can share a thread safely.
+struct WordCache {
+    static constexpr size_t kSlots = 1 << 14;
+    static constexpr size_t kMaxWordBytes = 48;
+    struct Entry {
+        uint64_t owner = 0, hash = 0;
+        std::string word;
+        std::vector<uint32_t> ids;
+    };
+    std::vector<Entry> entries{kSlots};
+};
+
+thread_local WordCache t_cache;
+thread_local std::vector<uint32_t> t_syms;
+
+// Words up to this many symbols use the quadratic scan (faster than a heap
+// for the short words that dominate real text).
+constexpr size_t kSmallWord = 64;
+
+}  // namespace
+
+void BpeModel::build(const std::vector<std::pair<std::string, uint32_t>>& vocab,
+                     const std::vector<std::pair<std::string, std::string>>& merges, const BpeOptions& options,
+                     bool byte_level_words, const std::string& where) {
+    options_ = options;
+    byte_level_words_ = byte_level_words;
+    instance_ = g_next_instance.fetch_add(1);
+
+    uint32_t max_id = 0;
+    for (const auto& [token, id] : vocab) max_id = std::max(max_id, id);
+    if (!vocab.empty() && max_id >= (1u << 26))
+        throw Error(where + ": vocabulary id " + std::to_string(max_id) + " is too large (ids must be < 67108864)");
+    id_to_token_.assign(vocab.empty() ? 0 : size_t(max_id) + 1, std::string());
+    has_id_.assign(id_to_token_.size(), 0);
+    token_to_id_.reserve(vocab.size());
+    for (const auto& [token, id] : vocab) {
+        token_to_id_.insert(token, id);
+        id_to_token_[id] = token;
+        has_id_[id] = 1;
+    }
+
+    if (byte_level_words_) {
+        raw_bytes_to_id_.reserve(vocab.size());
+        std::string raw;
+        for (const auto& [token, id] : vocab) {
+            raw.clear();
+            if (byte_level_to_bytes(token, raw)) raw_bytes_to_id_.insert(raw, id);
+        }
+        for (int b = 0; b < 256; ++b) byte_char_id_[b] = token_to_id_.find(byte_to_utf8(uint8_t(b)));
+    } else {
+        std::fill(std::begin(byte_char_id_), std::end(byte_char_id_), kNoId);
+    }
+    for (int c = 0; c < 128; ++c) ascii_id_[c] = token_to_id_.find(std::string(1, char(c)));
+    for (int b = 0; b < 256; ++b) {
+        char name[8];
+        std::snprintf(name, sizeof name, "<0x%02X>", b);
+        byte_fallback_id_[b] = options_.byte_fallback ? token_to_id_.find(name) : kNoId;
+    }
+    unk_id_ = options_.unk_token ? token_to_id_.find(*options_.unk_token) : kNoId;
+
+    merges_ = PairMap();
+    merges_.reserve(merges.size());
+    std::string merged;
+    for (size_t rank = 0; rank < merges.size(); ++rank) {
+        const auto& [a, b] = merges[rank];
+        uint32_t ia = token_to_id_.find(a), ib = token_to_id_.find(b);
+        merged = a + b;
+        uint32_t im = token_to_id_.find(merged);
+        const std::string* missing = ia == kNoId ? &a : ib == kNoId ? &b : im == kNoId ? &merged : nullptr;
+        if (missing)
+            throw Error(where + ": model.merges[" + std::to_string(rank) + "] (\"" + a + "\", \"" + b + "\"): token \"" +
+                        *missing + "\" is not in the vocabulary");
+        merges_.insert(ia, ib, PairMap::Value{uint32_t(rank), im});
+    }
+}
+
+// One input character `unit` whose vocabulary id is `id` (kNoId if absent)
+// becomes symbols. Mirrors HF's merge_word: byte fallback does not flush a
+// pending unk, so a fused unk can come after the bytes that followed it.
+void BpeModel::push_unit(std::string_view unit, uint32_t id, std::vector<uint32_t>& syms, uint32_t& pending_unk) const {
+    if (id != kNoId) {
+        if (pending_unk != kNoId) {
+            syms.push_back(pending_unk);
+            pending_unk = kNoId;
+        }
+        syms.push_back(id);
+        return;
+    }
+    if (options_.byte_fallback) {
+        bool all = true;
+        for (unsigned char b : unit) all = all && byte_fallback_id_[b] != kNoId;
+        if (all) {
+            for (unsigned char b : unit) syms.push_back(byte_fallback_id_[b]);
+            return;
+        }
+    }
+    if (!options_.unk_token) return;  // no unk token: the character is dropped
+    if (unk_id_ == kNoId) throw Error("BPE: unk_token \"" + *options_.unk_token + "\" is not in the vocabulary");
+    if (pending_unk != kNoId && !options_.fuse_unk) syms.push_back(pending_unk);
+    pending_unk = unk_id_;
+}
+
+void BpeModel::initial_symbols(std::string_view word, std::vector<uint32_t>& syms) const {
+    syms.clear();
+    uint32_t pending_unk = kNoId;
+    if (byte_level_words_) {
+        for (unsigned char b : word) {
+            uint32_t id = byte_char_id_[b];
+            if (id != kNoId && pending_unk == kNoId) syms.push_back(id);
+            else push_unit(byte_to_utf8(b), id, syms, pending_unk);
+        }
+    } else {
+        for (size_t i = 0; i < word.size();) {
+            uint8_t b = uint8_t(word[i]);
+            int len = utf8_len(b);
+            std::string_view unit = word.substr(i, size_t(len));
+            uint32_t id = b < 0x80 ? ascii_id_[b] : token_to_id_.find(unit);
+            push_unit(unit, id, syms, pending_unk);
+            i += size_t(len);
+        }
+    }
+    if (pending_unk != kNoId) syms.push_back(pending_unk);
+}
+
+void BpeModel::merge(std::vector<uint32_t>& syms) const {
+    if (syms.size() < 2 || merges_.size() == 0) return;
+    if (syms.size() <= kSmallWord) merge_small(syms);
+    else merge_large(syms);
+}
+
+// Quadratic scan: rank[i] is the merge rank of (syms[i], syms[i+1]). Each
+// step merges the leftmost lowest-ranked pair and updates its two neighbours.
+// (Hot loop for cache misses.)
+void BpeModel::merge_small(std::vector<uint32_t>& syms) const {
+    size_t n = syms.size();
+    uint32_t rank[kSmallWord], merged[kSmallWord];
+    for (size_t i = 0; i + 1 < n; ++i) {
+        PairMap::Value v = merges_.find(syms[i], syms[i + 1]);
+        rank[i] = v.rank;
+        merged[i] = v.merged;
+    }
+    while (n > 1) {
+        size_t best = 0;
+        for (size_t i = 1; i + 1 < n; ++i)
+            if (rank[i] < rank[best]) best = i;
+        if (rank[best] == kNoId) break;
+        syms[best] = merged[best];
+        // Remove symbol best+1 and pair entry best+1 (pair (best+1, best+2)).
+        for (size_t i = best + 1; i + 1 < n; ++i) syms[i] = syms[i + 1];
+        for (size_t i = best + 1; i + 2 < n; ++i) {
+            rank[i] = rank[i + 1];
+            merged[i] = merged[i + 1];
+        }
+        --n;
+        if (best + 1 < n) {
+            PairMap::Value v = merges_.find(syms[best], syms[best + 1]);
+            rank[best] = v.rank;
+            merged[best] = v.merged;
+        } else {
+            rank[best] = kNoId;
+        }
+        if (best > 0) {
+            PairMap::Value v = merges_.find(syms[best - 1], syms[best]);
+            rank[best - 1] = v.rank;
+            merged[best - 1] = v.merged;
+        }
+    }
+    syms.resize(n);
+}
+
+// Heap of candidate merges ordered by (rank, position), as HF's merge_all:
+// a popped entry is applied only if its pair is still there.
+void BpeModel::merge_large(std::vector<uint32_t>& syms) const {
+    struct Candidate {
+        uint32_t rank, pos, merged;
+        bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    };
+    size_t n = syms.size();
+    std::vector<int32_t> prev(n), next(n);
+    std::vector<uint8_t> alive(n, 1);
+    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+    for (size_t i = 0; i < n; ++i) {
+        prev[i] = int32_t(i) - 1;
+        next[i] = i + 1 < n ? int32_t(i + 1) : -1;
+        if (i + 1 < n) {
+            PairMap::Value v = merges_.find(syms[i], syms[i + 1]);
+            if (v.rank != kNoId) heap.push({v.rank, uint32_t(i), v.merged});
+        }
+    }
+    while (!heap.empty()) {
+        Candidate top = heap.top();
+        heap.pop();
+        uint32_t p = top.pos;
+        if (!alive[p] || next[p] < 0) continue;
+        uint32_t q = uint32_t(next[p]);
+        PairMap::Value now = merges_.find(syms[p], syms[q]);
+        if (now.merged != top.merged || now.rank != top.rank) continue;  // stale entry
+        syms[p] = top.merged;
+        alive[q] = 0;
+        next[p] = next[q];
+        if (next[q] >= 0) prev[size_t(next[q])] = int32_t(p);
+        if (prev[p] >= 0) {
+            PairMap::Value v = merges_.find(syms[size_t(prev[p])], syms[p]);
+            if (v.rank != kNoId) heap.push({v.rank, uint32_t(prev[p]), v.merged});
+        }
+        if (next[p] >= 0) {
+            PairMap::Value v = merges_.find(syms[p], syms[size_t(next[p])]);
+            if (v.rank != kNoId) heap.push({v.rank, p, v.merged});
+        }
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < n; ++i)
+        if (alive[i]) syms[w++] = syms[i];
+    syms.resize(w);
+}
+
+void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const {
+    if (word.empty()) return;
+    if (options_.ignore_merges) {
+        uint32_t id = byte_level_words_ ? raw_bytes_to_id_.find(word) : token_to_id_.find(word);
+        if (id != kNoId) {
+            out.push_back(int32_t(id));
+            return;
+        }
+    }
+    WordCache::Entry* entry = nullptr;
+    uint64_t h = 0;
+    if (word.size() <= WordCache::kMaxWordBytes) {
+        h = hash_bytes(word.data(), word.size());
+        entry = &t_cache.entries[h & (WordCache::kSlots - 1)];
+        if (entry->owner == instance_ && entry->hash == h && entry->word == word) {
+            for (uint32_t id : entry->ids) out.push_back(int32_t(id));
+            return;
+        }
+    }
+    std::vector<uint32_t>& syms = t_syms;
+    initial_symbols(word, syms);
+    merge(syms);
+    for (uint32_t id : syms) out.push_back(int32_t(id));
+    if (entry) {
+        entry->owner = instance_;
+        entry->hash = h;
+        entry->word.assign(word);
+        entry->ids.assign(syms.begin(), syms.end());
+    }
+}
+
+}  // namespace aligners::tok

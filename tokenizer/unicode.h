@@ -1,0 +1,104 @@
+// Unicode for the tokenizer: UTF-8 decoding and encoding, character
+// properties (general category, White_Space, ...), normalization forms and
+// lowercasing. The data comes from the Unicode Character Database through the
+// generated tokenizer/unicode_data.cpp (version: unicode_version()).
+//
+// Properties are looked up in a two-stage table (built once from the
+// generated runs): stage1[cp >> 7] selects a 128-entry block of stage2.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aligners::tok {
+
+// ---- character properties ---------------------------------------------------
+
+// General categories, in the order the generator numbers them.
+enum Gc : uint8_t {
+    kCn, kLu, kLl, kLt, kLm, kLo, kMn, kMc, kMe, kNd, kNl, kNo, kPc, kPd, kPs,
+    kPe, kPi, kPf, kPo, kSm, kSc, kSk, kSo, kZs, kZl, kZp, kCc, kCf, kCs, kCo
+};
+
+// Bits of a property value (tools/gen_unicode_tables.cpp writes them).
+constexpr uint32_t kPropGcMask = 31;
+constexpr uint32_t kPropWhiteSpace = 1u << 5;  // White_Space (regex \s, Rust is_whitespace)
+constexpr uint32_t kPropAlphabetic = 1u << 6;  // Alphabetic
+constexpr uint32_t kPropWord = 1u << 7;        // Rust regex \w: Alphabetic, M, Nd, Pc, Join_Control
+constexpr uint32_t kPropNfcNotYes = 1u << 8;
+constexpr uint32_t kPropNfdNo = 1u << 9;
+constexpr uint32_t kPropNfkcNotYes = 1u << 10;
+constexpr uint32_t kPropNfkdNo = 1u << 11;
+constexpr int kPropCccShift = 16;
+
+namespace detail {
+extern const uint16_t* g_stage1;
+extern const uint32_t* g_stage2;
+}  // namespace detail
+
+// All properties of a code point (cp < 0x110000).
+inline uint32_t unicode_props(uint32_t cp) {
+    return detail::g_stage2[uint32_t(detail::g_stage1[cp >> 7]) << 7 | (cp & 127)];
+}
+inline Gc general_category(uint32_t cp) { return Gc(unicode_props(cp) & kPropGcMask); }
+inline bool gc_is_letter(uint32_t props) {  // \p{L}
+    uint32_t g = props & kPropGcMask;
+    return g >= kLu && g <= kLo;
+}
+inline bool gc_is_number(uint32_t props) {  // \p{N}
+    uint32_t g = props & kPropGcMask;
+    return g >= kNd && g <= kNo;
+}
+inline bool is_whitespace(uint32_t cp) { return unicode_props(cp) & kPropWhiteSpace; }
+inline int combining_class(uint32_t cp) { return int(unicode_props(cp) >> kPropCccShift) & 255; }
+
+// The UCD version the tables were generated from, e.g. "15.0.0".
+const char* unicode_version();
+
+// ---- UTF-8 ------------------------------------------------------------------
+
+// Decodes the code point at s[0..] of VALID UTF-8 and sets *len to its byte
+// length. Callers validate input once up front (valid_utf8) and then use this.
+inline uint32_t decode_utf8(const char* s, int* len) {
+    uint8_t b0 = uint8_t(s[0]);
+    if (b0 < 0x80) {
+        *len = 1;
+        return b0;
+    }
+    if (b0 < 0xE0) {
+        *len = 2;
+        return (uint32_t(b0 & 0x1F) << 6) | (uint8_t(s[1]) & 0x3F);
+    }
+    if (b0 < 0xF0) {
+        *len = 3;
+        return (uint32_t(b0 & 0x0F) << 12) | (uint32_t(uint8_t(s[1]) & 0x3F) << 6) | (uint8_t(s[2]) & 0x3F);
+    }
+    *len = 4;
+    return (uint32_t(b0 & 0x07) << 18) | (uint32_t(uint8_t(s[1]) & 0x3F) << 12) |
+           (uint32_t(uint8_t(s[2]) & 0x3F) << 6) | (uint8_t(s[3]) & 0x3F);
+}
+// Byte length of the UTF-8 sequence starting with lead byte b.
+inline int utf8_len(uint8_t b) { return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
+
+void append_utf8(std::string& out, uint32_t cp);
+// Code points of valid UTF-8.
+std::vector<uint32_t> utf8_to_cps(std::string_view s);
+// True when `s` is valid UTF-8; *bad_offset gets the first bad byte.
+bool valid_utf8(std::string_view s, size_t* bad_offset = nullptr);
+// Any bytes to text the way Rust's String::from_utf8_lossy does: each maximal
+// invalid subsequence becomes one U+FFFD.
+std::string utf8_lossy(std::string_view bytes);
+
+// ---- normalization and case -------------------------------------------------
+
+enum class NormForm { NFC, NFD, NFKC, NFKD };
+// Unicode normalization of valid UTF-8 (UAX #15), appended to `out`.
+void normalize(std::string_view in, NormForm form, std::string& out);
+std::string normalize(std::string_view in, NormForm form);
+// Per-character full lowercase mapping (Rust's char::to_lowercase, no
+// context-sensitive rules such as final sigma), appended to `out`.
+void lowercase(std::string_view in, std::string& out);
+
+}  // namespace aligners::tok

@@ -1,0 +1,268 @@
+#include "train/aligner_trainer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include "common/error.h"
+#include "common/fs.h"
+#include "engine/model.h"
+#include "train/aligner_format.h"
+#include "train/train_loop.h"
+
+namespace aligners::train {
+
+namespace {
+
+// A seeded permutation of [0, n) (raw mt19937_64 output: the same everywhere).
+std::vector<size_t> shuffled(size_t n, uint64_t seed) {
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::mt19937_64 rng(seed);
+    for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[size_t(rng() % i)]);
+    return order;
+}
+
+engine::Batch to_engine_batch(const TokenBatch& tb, bool packed) {
+    engine::Batch b;
+    b.B = tb.B;
+    b.T = tb.T;
+    b.ids = tb.ids;
+    b.targets = tb.targets;
+    b.pos = tb.positions;
+    if (packed) b.doc = tb.doc_ids;
+    else b.lengths = tb.lengths;
+    return b;
+}
+
+int64_t real_tokens(const TokenBatch& tb) {
+    int64_t n = 0;
+    for (int32_t l : tb.lengths) n += l;
+    return n;
+}
+
+// New special tokens that fall inside an existing (padded) vocabulary get the
+// mean embedding too, as resize_token_embeddings gives rows it adds.
+void mean_init_rows(engine::Model& model, const std::vector<int32_t>& ids, int32_t rows_for_mean) {
+    if (ids.empty()) return;
+    const engine::ParamLayout& L = model.layout();
+    const int64_t C = model.config().hidden_size;
+    std::vector<float> p = model.get_params();
+    for (int64_t table : {L.wte, L.lm_head == L.wte ? int64_t(-1) : L.lm_head}) {
+        if (table < 0) continue;
+        std::vector<double> mean(size_t(C), 0.0);
+        for (int32_t r = 0; r < rows_for_mean; ++r)
+            for (int64_t c = 0; c < C; ++c) mean[size_t(c)] += p[size_t(table + r * C + c)];
+        for (int32_t id : ids)
+            for (int64_t c = 0; c < C; ++c) p[size_t(table + id * C + c)] = float(mean[size_t(c)] / rows_for_mean);
+    }
+    model.set_params(p);
+}
+
+}  // namespace
+
+AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend& backend, TokenCodec* codec_in) {
+    if (cfg.out_dir.empty()) throw UsageError("train aligner: --out is required");
+    if (cfg.base_model.empty()) throw UsageError("train aligner: --model is required");
+    if (cfg.epochs < 1) throw UsageError("--epochs: expected at least 1");
+    if (cfg.grad_accum < 1) throw UsageError("--grad-accum: expected at least 1");
+    if (cfg.seq_len < 8) throw UsageError("--seq-len: expected at least 8");
+    if (!(cfg.eval_fraction >= 0 && cfg.eval_fraction < 1)) throw UsageError("--eval-fraction: expected [0, 1)");
+    AlignerTemplate tmpl = template_by_name(cfg.template_name);
+
+    // ---- data ----------------------------------------------------------------
+    std::vector<QacRecord> records = cfg.data_path.empty() ? cfg.records : read_qac_jsonl(cfg.data_path);
+    if (records.empty()) throw Error((cfg.data_path.empty() ? std::string("train aligner") : cfg.data_path) +
+                                     ": no Q-A-C records to train on");
+    std::vector<QacRecord> train, eval;
+    if (!cfg.eval_path.empty()) {
+        train = records;
+        eval = read_qac_jsonl(cfg.eval_path);
+    } else {
+        size_t n_eval = size_t(std::llround(cfg.eval_fraction * double(records.size())));
+        if (cfg.eval_fraction > 0 && n_eval == 0 && records.size() >= 2) n_eval = 1;
+        if (n_eval >= records.size()) n_eval = records.size() - 1;
+        std::vector<size_t> order = shuffled(records.size(), cfg.seed ^ 0xE7A1u);
+        std::vector<bool> is_eval(records.size(), false);
+        for (size_t k = 0; k < n_eval; ++k) is_eval[order[k]] = true;
+        for (size_t i = 0; i < records.size(); ++i) (is_eval[i] ? eval : train).push_back(records[i]);
+    }
+    WarmupSplit split = split_warmup(train, cfg.warmup_fraction, cfg.seed);
+
+    // ---- tokenizer and model ----------------------------------------------------
+    std::unique_ptr<TokenCodec> owned;
+    TokenCodec* codec = codec_in;
+    if (!codec) {
+        owned = load_codec(cfg.base_model);
+        codec = owned.get();
+    }
+    int32_t vocab_before = codec->vocab_size();
+    codec->add_special_tokens(tmpl.special_tokens);
+    std::vector<int32_t> new_ids;
+    for (const auto& t : tmpl.special_tokens) {
+        int32_t id = codec->token_id(t);
+        if (id < 0) throw Error("tokenizer: special token '" + t + "' was not added");
+        if (id >= vocab_before) new_ids.push_back(id);
+    }
+    std::unique_ptr<engine::Model> model = engine::Model::load(cfg.base_model, backend, true);
+    if (model->config().seq_cls)
+        throw Error(cfg.base_model + ": an aligner needs a causal LM, not " + model->config().architecture);
+    int32_t model_vocab = model->config().vocab_size;
+    if (codec->vocab_size() > model_vocab) {
+        std::vector<int32_t> inside;
+        for (int32_t id : new_ids)
+            if (id < model_vocab) inside.push_back(id);
+        mean_init_rows(*model, inside, std::min(vocab_before, model_vocab));
+        model->resize_token_embeddings(codec->vocab_size());
+    } else {
+        mean_init_rows(*model, new_ids, std::min(vocab_before, model_vocab));
+    }
+
+    // ---- examples and the plan ------------------------------------------------------
+    AlignerTrainResult result;
+    result.out_dir = cfg.out_dir;
+    auto tokenize_all = [&](const std::vector<QacRecord>& recs) {
+        std::vector<TokenizedExample> out;
+        for (const auto& r : recs) {
+            TokenizedExample ex = tokenize_example(tmpl, *codec, r.question, r.answer, r.correction);
+            if (ex.ids.size() > size_t(cfg.seq_len)) {
+                ++result.dropped_too_long;
+                continue;
+            }
+            out.push_back(std::move(ex));
+        }
+        return out;
+    };
+    std::vector<TokenizedExample> warm = tokenize_all(split.warmup), main = tokenize_all(split.main),
+                                  held = tokenize_all(eval);
+    result.warmup_examples = warm.size();
+    result.train_examples = warm.size() + main.size();
+    result.eval_examples = held.size();
+    if (warm.empty() && main.empty())
+        throw Error("train aligner: every example is longer than --seq-len " + std::to_string(cfg.seq_len));
+    int32_t pad = codec->eos_id() >= 0 ? codec->eos_id() : 0;
+
+    std::vector<TrainStep> plan;
+    uint64_t h = 1469598103934665603ull;
+    auto add_phase = [&](const std::vector<TokenizedExample>& exs, const std::string& phase, uint64_t phase_seed) {
+        if (exs.empty()) return;
+        for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
+            std::vector<size_t> order = shuffled(exs.size(), cfg.seed * 1000003u + phase_seed * 101u + uint64_t(epoch));
+            std::vector<TokenizedExample> ordered;
+            for (size_t i : order) ordered.push_back(exs[i]);
+            std::vector<TokenBatch> batches = cfg.packing ? make_packed_batches(ordered, cfg.batch_size, cfg.seq_len, pad)
+                                                          : make_padded_batches(ordered, cfg.batch_size, pad);
+            for (size_t b = 0; b < batches.size(); b += size_t(cfg.grad_accum)) {
+                TrainStep step;
+                step.phase = phase;
+                step.epoch = epoch;
+                for (size_t k = b; k < std::min(batches.size(), b + size_t(cfg.grad_accum)); ++k) {
+                    MicroBatch mb{to_engine_batch(batches[k], cfg.packing), real_tokens(batches[k])};
+                    digest_batch(&h, mb.batch);
+                    step.micro.push_back(std::move(mb));
+                }
+                plan.push_back(std::move(step));
+            }
+        }
+    };
+    add_phase(warm, "warmup", 1);
+    add_phase(main, "main", 2);
+    if (cfg.max_steps > 0 && int64_t(plan.size()) > cfg.max_steps) plan.resize(size_t(cfg.max_steps));
+
+    json::Value settings = json::Value::object();
+    settings.set("base_model", cfg.base_model);
+    settings.set("template", tmpl.name);
+    settings.set("epochs", cfg.epochs);
+    settings.set("lr", cfg.lr);
+    settings.set("warmup_ratio", cfg.warmup_ratio);
+    settings.set("beta1", double(cfg.beta1));
+    settings.set("beta2", double(cfg.beta2));
+    settings.set("weight_decay", double(cfg.weight_decay));
+    settings.set("max_grad_norm", double(cfg.max_grad_norm));
+    settings.set("batch_size", cfg.batch_size);
+    settings.set("grad_accum", cfg.grad_accum);
+    settings.set("packing", cfg.packing);
+    settings.set("seq_len", cfg.seq_len);
+    settings.set("warmup_fraction", cfg.warmup_fraction);
+    settings.set("seed", int64_t(cfg.seed));
+    settings.set("steps", int64_t(plan.size()));
+    char tokens_digest[17];
+    std::snprintf(tokens_digest, sizeof tokens_digest, "%016llx", (unsigned long long)h);
+    std::string fingerprint = digest_hex(json::dump(settings) + tokens_digest);
+
+    // A finished run with the same plan: nothing to do.
+    std::string summary_path = path_join(cfg.out_dir, "aligner.json");
+    if (!cfg.restart && file_exists(summary_path) && !has_checkpoint(cfg.out_dir)) {
+        json::Value prev = json::parse_file(summary_path);
+        if (json::get_string(prev, "fingerprint", summary_path, "") == fingerprint) {
+            result.already_done = true;
+            result.summary = prev;
+            result.steps = int64_t(plan.size());
+            result.eval_loss = json::get_double(prev, "eval_loss", summary_path, std::nan(""));
+            return result;
+        }
+    }
+
+    // ---- train ------------------------------------------------------------------------
+    std::vector<engine::Batch> eval_batches;
+    for (const TokenBatch& tb : make_padded_batches(held, cfg.batch_size, pad))
+        eval_batches.push_back(to_engine_batch(tb, false));
+    auto evaluate = [&]() {
+        double sum = 0;
+        int64_t n = 0;
+        for (const auto& b : eval_batches) {
+            float loss = model->forward(b);
+            sum += double(loss) * double(model->counted());
+            n += model->counted();
+        }
+        json::Value e = json::Value::object();
+        e.set("eval_loss", n ? sum / double(n) : std::nan(""));
+        e.set("eval_tokens", n);
+        return e;
+    };
+    LoopConfig lc;
+    lc.out_dir = cfg.out_dir;
+    lc.label = "train aligner";
+    lc.fingerprint = fingerprint;
+    lc.lr = cfg.lr;
+    lc.warmup_ratio = cfg.warmup_ratio;
+    lc.beta1 = cfg.beta1;
+    lc.beta2 = cfg.beta2;
+    lc.weight_decay = cfg.weight_decay;
+    lc.max_grad_norm = cfg.max_grad_norm;
+    lc.checkpoint_every = cfg.checkpoint_every;
+    lc.eval_every = cfg.eval_every;
+    lc.restart = cfg.restart;
+    std::function<json::Value()> eval_fn;
+    if (!eval_batches.empty()) eval_fn = evaluate;
+    LoopResult lr = run_train_loop(*model, plan, lc, eval_fn);
+
+    // ---- save -------------------------------------------------------------------------
+    model->save_hf_dir(cfg.out_dir);
+    codec->save(cfg.out_dir);
+    result.steps = lr.steps;
+    result.resumed_from = lr.resumed_from;
+    result.first_loss = lr.first_loss;
+    result.last_loss = lr.last_loss;
+    result.eval_loss = lr.last_eval.is_null() ? std::nan("") : lr.last_eval["eval_loss"].as_double();
+    json::Value s = json::Value::object();
+    s.set("kind", "aligner");
+    s.set("template", template_to_json(tmpl));
+    s.set("fingerprint", fingerprint);
+    s.set("settings", settings);
+    s.set("train_examples", int64_t(result.train_examples));
+    s.set("warmup_examples", int64_t(result.warmup_examples));
+    s.set("eval_examples", int64_t(result.eval_examples));
+    s.set("dropped_too_long", int64_t(result.dropped_too_long));
+    s.set("final_train_loss", result.last_loss);
+    if (!std::isnan(result.eval_loss)) s.set("eval_loss", result.eval_loss);
+    json::DumpOptions pretty;
+    pretty.indent = 2;
+    write_file_atomic(summary_path, json::dump(s, pretty) + "\n");
+    remove_checkpoint(cfg.out_dir);
+    result.summary = s;
+    return result;
+}
+
+}  // namespace aligners::train

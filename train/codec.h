@@ -1,0 +1,56 @@
+// The tokenizer as the trainers and the squad need it: encode/decode,
+// BOS/EOS, added special tokens (the Ngweta markers), and saving next to a
+// trained model. Two implementations:
+//   - the model directory's Hugging Face tokenizer.json (tokenizer/), and
+//   - ByteCodec: one id per byte plus special tokens, stored as
+//     aligners_codec.json; for tests and byte-level toy models.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace aligners::train {
+
+class TokenCodec {
+public:
+    virtual ~TokenCodec() = default;
+    // Text -> ids, recognising added special tokens in the text; no BOS/EOS added.
+    virtual std::vector<int32_t> encode(const std::string& text) const = 0;
+    // Ids -> text; special tokens are written out as their text.
+    virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+    virtual int32_t bos_id() const = 0;  // -1: the model uses none
+    virtual int32_t eos_id() const = 0;  // -1: none
+    // Ids in use (the model's embedding needs at least this many rows).
+    virtual int32_t vocab_size() const = 0;
+    // Adds special tokens not yet present (new ids at the end); returns how many were added.
+    virtual int add_special_tokens(const std::vector<std::string>& tokens) = 0;
+    // The id of a special/added token, or -1.
+    virtual int32_t token_id(const std::string& token) const = 0;
+    // Writes the tokenizer files into a model directory.
+    virtual void save(const std::string& dir) const = 0;
+};
+
+// Bytes are ids 0-255; "</s>" (EOS) is 256; added special tokens follow.
+class ByteCodec : public TokenCodec {
+public:
+    ByteCodec();
+    std::vector<int32_t> encode(const std::string& text) const override;
+    std::string decode(const std::vector<int32_t>& ids) const override;
+    int32_t bos_id() const override { return -1; }
+    int32_t eos_id() const override { return 256; }
+    int32_t vocab_size() const override { return 256 + int32_t(specials_.size()); }
+    int add_special_tokens(const std::vector<std::string>& tokens) override;
+    int32_t token_id(const std::string& token) const override;
+    void save(const std::string& dir) const override;
+    static std::unique_ptr<ByteCodec> load(const std::string& file);
+
+private:
+    std::vector<std::string> specials_;  // id 256 + index
+};
+
+// The codec of a model directory: aligners_codec.json (ByteCodec) or the HF
+// tokenizer.json. Throws Error naming the directory when there is neither.
+std::unique_ptr<TokenCodec> load_codec(const std::string& model_dir);
+
+}  // namespace aligners::train

@@ -1,0 +1,36 @@
+// An alignment criterion: a plain-text file with principles and
+// demonstrations (see train/criteria/*.txt and docs/DATA.md):
+//
+//   # name
+//   ## Principles        free text (required)
+//   ## Questions         what kind of questions to generate (optional)
+//   ## Demonstrations    blocks of  Input: / Response: / Critique: / Correction:
+//
+// The Aligners paper's own files (../shared/data/ibm-aligners/*.txt) parse
+// too: "## Examples" names the demonstrations section, and "Corrector
+// (identify problems with response):" / "Corrector:" name critique and correction.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace aligners::train {
+
+struct Demonstration {
+    std::string input;       // the question
+    std::string response;    // an answer that may violate the principles
+    std::string critique;    // which principle it violates and why
+    std::string correction;  // the aligned answer
+};
+
+struct Criterion {
+    std::string name;           // from "# name", else the file name without extension
+    std::string principles;     // the "## Principles" section
+    std::string question_goal;  // the "## Questions" section ("" when absent)
+    std::vector<Demonstration> demonstrations;
+};
+
+// `source` names the text in errors ("<source>:<line>: ...").
+Criterion parse_criterion(const std::string& text, const std::string& source, const std::string& default_name);
+Criterion load_criterion(const std::string& path);
+
+}  // namespace aligners::train

@@ -1,0 +1,36 @@
+// Text generation as the data pipeline sees it: a batch of prompts in, one
+// completion per prompt out. The engine-backed implementation (a HF model +
+// tokenizer, batched sampling, chat template or raw prompt) lives in
+// train/model_generator.*; tests use scripted fakes.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aligners::train {
+
+struct SamplingOptions {
+    int max_new_tokens = 256;
+    bool greedy = false;       // argmax decoding; temperature/top-p/top-k ignored
+    float temperature = 1.0f;
+    float top_p = 1.0f;        // nucleus sampling; 1 = off
+    int top_k = 0;             // 0 = off
+    float repetition_penalty = 1.0f;  // > 1 discourages repeating tokens (CTRL-style); 1 = off
+    std::vector<std::string> stop;    // the completion ends before the first of these
+    uint64_t seed = 0;
+};
+
+class TextGenerator {
+public:
+    virtual ~TextGenerator() = default;
+    // One completion per prompt (without the prompt), cut before the first
+    // stop string.
+    virtual std::vector<std::string> generate(const std::vector<std::string>& prompts,
+                                              const SamplingOptions& options) = 0;
+};
+
+// `text` cut before the earliest occurrence of any stop string.
+std::string cut_at_stop(std::string_view text, const std::vector<std::string>& stop);
+
+}  // namespace aligners::train

@@ -1,0 +1,66 @@
+#include "train/inspector_format.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+
+namespace aligners::train {
+
+std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const TokenCodec& codec,
+                                              const std::string& question, const std::string& answer) {
+    std::vector<int32_t> q = codec.encode(question);
+    std::vector<int32_t> a = codec.encode(f.separator + answer);
+    std::vector<int32_t> ids;
+    if (codec.bos_id() >= 0) ids.push_back(codec.bos_id());
+    size_t budget = f.max_tokens > int(ids.size()) ? size_t(f.max_tokens) - ids.size() : 1;
+    if (q.size() + a.size() > budget) {
+        size_t a_keep = std::min(a.size(), std::max(budget > q.size() ? budget - q.size() : 0, budget / 2));
+        size_t q_keep = std::min(q.size(), budget - a_keep);
+        q.erase(q.begin(), q.end() - long(q_keep));
+        a.resize(a_keep);
+    }
+    ids.insert(ids.end(), q.begin(), q.end());
+    ids.insert(ids.end(), a.begin(), a.end());
+    return ids;
+}
+
+// splitmix64: a tiny, fully specified generator for reproducible shuffles.
+static uint64_t next_random(uint64_t& s) {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+BalancedSampler::BalancedSampler(const std::vector<int>& labels, int batch_size, uint64_t seed)
+    : batch_size_(batch_size), state_(seed), n_(labels.size()) {
+    if (batch_size < 1) throw UsageError("batch size must be at least 1");
+    for (size_t i = 0; i < labels.size(); ++i) pools_[labels[i] == 1 ? 1 : 0].push_back(i);
+    if (labels.empty()) throw Error("inspector training: no examples");
+    for (int c = 0; c < 2; ++c) cursor_[c] = pools_[c].size();  // shuffle on first draw
+}
+
+size_t BalancedSampler::draw(int cls) {
+    auto& pool = pools_[cls];
+    if (cursor_[cls] >= pool.size()) {
+        for (size_t i = pool.size(); i > 1; --i) std::swap(pool[i - 1], pool[size_t(next_random(state_) % i)]);
+        cursor_[cls] = 0;
+    }
+    return pool[cursor_[cls]++];
+}
+
+std::vector<size_t> BalancedSampler::next() {
+    int aligned = batch_size_ / 2 + ((batch_size_ % 2) && (batches_ % 2) ? 1 : 0);
+    if (pools_[1].empty()) aligned = 0;
+    if (pools_[0].empty()) aligned = batch_size_;
+    std::vector<size_t> batch;
+    for (int i = 0; i < batch_size_; ++i) batch.push_back(draw(i < aligned ? 1 : 0));
+    ++batches_;
+    return batch;
+}
+
+int64_t BalancedSampler::batches_per_epoch() const {
+    return int64_t((n_ + size_t(batch_size_) - 1) / size_t(batch_size_));
+}
+
+}  // namespace aligners::train

@@ -1,0 +1,256 @@
+#include "train/inspector_trainer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include "common/error.h"
+#include "common/fs.h"
+#include "train/train_loop.h"
+#include "weights/hf_config.h"
+
+namespace aligners::train {
+
+std::unique_ptr<engine::Model> load_classifier(const std::string& dir, engine::Backend& backend, bool training,
+                                               uint64_t seed) {
+    ModelConfig c = load_model_config(dir);
+    if (c.seq_cls) {
+        if (c.num_labels != 2)
+            throw Error(dir + ": an inspector needs 2 labels (misaligned, aligned), this classifier has " +
+                        std::to_string(c.num_labels));
+        return engine::Model::load(dir, backend, training);
+    }
+    // A causal LM: keep the body, put a fresh two-way score head on top.
+    std::unique_ptr<engine::Model> lm = engine::Model::load(dir, backend, false);
+    ModelConfig sc = c;
+    sc.seq_cls = true;
+    sc.num_labels = 2;
+    std::string arch = c.architecture;
+    for (const char* suffix : {"ForCausalLM", "LMHeadModel"})
+        if (size_t at = arch.find(suffix); at != std::string::npos) arch = arch.substr(0, at);
+    sc.architecture = arch + "ForSequenceClassification";
+    json::Value id2label = json::Value::object(), label2id = json::Value::object();
+    id2label.set("0", "misaligned");
+    id2label.set("1", "aligned");
+    label2id.set("misaligned", 0);
+    label2id.set("aligned", 1);
+    sc.raw.set("id2label", id2label);
+    sc.raw.set("label2id", label2id);
+    if (sc.pad_token_id < 0 && !sc.eos_token_ids.empty()) sc.pad_token_id = sc.eos_token_ids[0];
+    std::unique_ptr<engine::Model> m = engine::Model::create(sc, backend, seed, training);
+    std::vector<float> src = lm->get_params(), dst = m->get_params();
+    for (const engine::ParamInfo& t : m->layout().tensors) {
+        const engine::ParamInfo* s = lm->layout().find(t.name);
+        if (!s || s->numel != t.numel) continue;  // the score head stays fresh
+        std::copy(src.begin() + s->offset, src.begin() + s->offset + s->numel, dst.begin() + t.offset);
+    }
+    m->set_params(dst);
+    return m;
+}
+
+std::vector<float> classifier_scores(engine::Model& model, const TokenCodec& codec, const InspectorFormat& format,
+                                     const std::vector<std::pair<std::string, std::string>>& pairs, int batch_size) {
+    std::vector<float> out;
+    int32_t pad = codec.eos_id() >= 0 ? codec.eos_id() : 0;
+    size_t bs = size_t(std::max(1, batch_size));
+    for (size_t i = 0; i < pairs.size(); i += bs) {
+        std::vector<std::vector<int32_t>> seqs;
+        for (size_t k = i; k < std::min(pairs.size(), i + bs); ++k)
+            seqs.push_back(tokenize_inspector_input(format, codec, pairs[k].first, pairs[k].second));
+        engine::Batch b = engine::Batch::from_sequences(seqs, pad, false);
+        model.forward(b);
+        std::vector<float> probs = model.class_probs();
+        for (size_t r = 0; r < seqs.size(); ++r) out.push_back(probs[r * 2 + 1]);
+    }
+    return out;
+}
+
+static json::Value metrics_json(const ClassifierMetrics& m) {
+    json::Value v = json::Value::object();
+    v.set("n", int64_t(m.n));
+    v.set("aligned", int64_t(m.positives));
+    v.set("threshold", m.threshold);
+    v.set("accuracy", m.accuracy);
+    v.set("balanced_accuracy", m.balanced_accuracy);
+    v.set("roc_auc", m.roc_auc);
+    v.set("f1_aligned", m.f1_aligned);
+    v.set("f1_misaligned", m.f1_misaligned);
+    v.set("macro_f1", m.macro_f1);
+    return v;
+}
+
+InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Backend& backend, TokenCodec* codec_in) {
+    if (cfg.out_dir.empty()) throw UsageError("train inspector: --out is required");
+    if (cfg.base_model.empty()) throw UsageError("train inspector: --model is required");
+    if (cfg.epochs < 1) throw UsageError("--epochs: expected at least 1");
+    if (cfg.grad_accum < 1) throw UsageError("--grad-accum: expected at least 1");
+    if (cfg.format.max_tokens < 4) throw UsageError("--max-tokens: expected at least 4");
+    if (!(cfg.eval_fraction >= 0 && cfg.eval_fraction < 1)) throw UsageError("--eval-fraction: expected [0, 1)");
+
+    std::vector<InspectorRecord> records = cfg.data_path.empty() ? cfg.records : read_inspector_jsonl(cfg.data_path);
+    if (records.empty()) throw Error((cfg.data_path.empty() ? std::string("train inspector") : cfg.data_path) +
+                                     ": no inspector records to train on");
+    std::vector<InspectorRecord> train, eval;
+    if (!cfg.eval_path.empty()) {
+        train = records;
+        eval = read_inspector_jsonl(cfg.eval_path);
+    } else {
+        // Stratified: the same share of each class is held out.
+        std::vector<size_t> by_class[2];
+        for (size_t i = 0; i < records.size(); ++i) by_class[records[i].label].push_back(i);
+        std::vector<bool> is_eval(records.size(), false);
+        std::mt19937_64 rng(cfg.seed ^ 0x1A5Eu);
+        for (auto& idx : by_class) {
+            for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[size_t(rng() % i)]);
+            size_t n_eval = size_t(std::llround(cfg.eval_fraction * double(idx.size())));
+            if (n_eval >= idx.size() && !idx.empty()) n_eval = idx.size() - 1;
+            for (size_t k = 0; k < n_eval; ++k) is_eval[idx[k]] = true;
+        }
+        for (size_t i = 0; i < records.size(); ++i) (is_eval[i] ? eval : train).push_back(records[i]);
+    }
+
+    std::unique_ptr<TokenCodec> owned;
+    TokenCodec* codec = codec_in;
+    if (!codec) {
+        owned = load_codec(cfg.base_model);
+        codec = owned.get();
+    }
+    std::unique_ptr<engine::Model> model = load_classifier(cfg.base_model, backend, true, cfg.seed);
+    if (codec->vocab_size() > model->config().vocab_size)
+        throw Error(cfg.base_model + ": the tokenizer has " + std::to_string(codec->vocab_size()) +
+                    " tokens but the model only " + std::to_string(model->config().vocab_size) + " embeddings");
+    int32_t pad = codec->eos_id() >= 0 ? codec->eos_id() : 0;
+
+    std::vector<std::vector<int32_t>> seqs;
+    std::vector<int> labels;
+    for (const auto& r : train) {
+        seqs.push_back(tokenize_inspector_input(cfg.format, *codec, r.question, r.answer));
+        labels.push_back(r.label);
+    }
+    BalancedSampler sampler(labels, cfg.batch_size, cfg.seed);
+    int64_t micro_total = sampler.batches_per_epoch() * cfg.epochs;
+    std::vector<TrainStep> plan;
+    uint64_t h = 1469598103934665603ull;
+    for (int64_t mb = 0; mb < micro_total; mb += cfg.grad_accum) {
+        TrainStep step;
+        step.phase = "train";
+        step.epoch = int(mb / sampler.batches_per_epoch());
+        for (int64_t k = mb; k < std::min(micro_total, mb + cfg.grad_accum); ++k) {
+            std::vector<size_t> idx = sampler.next();
+            std::vector<std::vector<int32_t>> rows;
+            MicroBatch m;
+            for (size_t i : idx) {
+                rows.push_back(seqs[i]);
+                m.tokens += int64_t(seqs[i].size());
+            }
+            m.batch = engine::Batch::from_sequences(rows, pad, false);
+            for (size_t i : idx) m.batch.labels.push_back(labels[i]);
+            digest_batch(&h, m.batch);
+            step.micro.push_back(std::move(m));
+        }
+        plan.push_back(std::move(step));
+    }
+    if (cfg.max_steps > 0 && int64_t(plan.size()) > cfg.max_steps) plan.resize(size_t(cfg.max_steps));
+
+    json::Value settings = json::Value::object();
+    settings.set("base_model", cfg.base_model);
+    settings.set("separator", cfg.format.separator);
+    settings.set("max_tokens", cfg.format.max_tokens);
+    settings.set("epochs", cfg.epochs);
+    settings.set("lr", cfg.lr);
+    settings.set("warmup_ratio", cfg.warmup_ratio);
+    settings.set("beta1", double(cfg.beta1));
+    settings.set("beta2", double(cfg.beta2));
+    settings.set("weight_decay", double(cfg.weight_decay));
+    settings.set("max_grad_norm", double(cfg.max_grad_norm));
+    settings.set("batch_size", cfg.batch_size);
+    settings.set("grad_accum", cfg.grad_accum);
+    settings.set("seed", int64_t(cfg.seed));
+    settings.set("steps", int64_t(plan.size()));
+    char tokens_digest[17];
+    std::snprintf(tokens_digest, sizeof tokens_digest, "%016llx", (unsigned long long)h);
+    std::string fingerprint = digest_hex(json::dump(settings) + tokens_digest);
+
+    InspectorTrainResult result;
+    result.out_dir = cfg.out_dir;
+    result.train_examples = train.size();
+    result.eval_examples = eval.size();
+    std::string summary_path = path_join(cfg.out_dir, "inspector.json");
+    if (!cfg.restart && file_exists(summary_path) && !has_checkpoint(cfg.out_dir)) {
+        json::Value prev = json::parse_file(summary_path);
+        if (json::get_string(prev, "fingerprint", summary_path, "") == fingerprint) {
+            result.already_done = true;
+            result.summary = prev;
+            result.steps = int64_t(plan.size());
+            result.threshold = json::get_double(prev, "threshold", summary_path);
+            return result;
+        }
+    }
+
+    std::vector<std::pair<std::string, std::string>> eval_pairs;
+    std::vector<int> eval_labels;
+    for (const auto& r : eval) {
+        eval_pairs.emplace_back(r.question, r.answer);
+        eval_labels.push_back(r.label);
+    }
+    std::vector<float> last_scores;
+    auto evaluate = [&]() {
+        last_scores = classifier_scores(*model, *codec, cfg.format, eval_pairs, cfg.batch_size);
+        json::Value e = metrics_json(classifier_metrics(last_scores, eval_labels, 0.5));
+        return e;
+    };
+    LoopConfig lc;
+    lc.out_dir = cfg.out_dir;
+    lc.label = "train inspector";
+    lc.fingerprint = fingerprint;
+    lc.lr = cfg.lr;
+    lc.warmup_ratio = cfg.warmup_ratio;
+    lc.beta1 = cfg.beta1;
+    lc.beta2 = cfg.beta2;
+    lc.weight_decay = cfg.weight_decay;
+    lc.max_grad_norm = cfg.max_grad_norm;
+    lc.checkpoint_every = cfg.checkpoint_every;
+    lc.eval_every = cfg.eval_every;
+    lc.restart = cfg.restart;
+    std::function<json::Value()> eval_fn;
+    if (!eval_pairs.empty()) eval_fn = evaluate;
+    LoopResult lr = run_train_loop(*model, plan, lc, eval_fn);
+
+    result.steps = lr.steps;
+    result.resumed_from = lr.resumed_from;
+    result.first_loss = lr.first_loss;
+    result.last_loss = lr.last_loss;
+    json::Value s = json::Value::object();
+    s.set("kind", "inspector");
+    s.set("separator", cfg.format.separator);
+    s.set("max_tokens", cfg.format.max_tokens);
+    if (!eval_pairs.empty()) {
+        if (last_scores.size() != eval_pairs.size()) evaluate();
+        result.threshold = calibrate_threshold(last_scores, eval_labels);
+        result.heldout = classifier_metrics(last_scores, eval_labels, result.threshold);
+        s.set("threshold", result.threshold);
+        s.set("threshold_method", "maximum balanced accuracy on held-out data");
+        s.set("heldout", metrics_json(result.heldout));
+        s.set("heldout_at_0.5", metrics_json(classifier_metrics(last_scores, eval_labels, 0.5)));
+    } else {
+        s.set("threshold", 0.5);
+        s.set("threshold_method", "default (no held-out data)");
+    }
+    s.set("fingerprint", fingerprint);
+    s.set("settings", settings);
+    s.set("train_examples", int64_t(result.train_examples));
+    s.set("eval_examples", int64_t(result.eval_examples));
+    s.set("final_train_loss", result.last_loss);
+
+    model->save_hf_dir(cfg.out_dir);
+    codec->save(cfg.out_dir);
+    json::DumpOptions pretty;
+    pretty.indent = 2;
+    write_file_atomic(summary_path, json::dump(s, pretty) + "\n");
+    remove_checkpoint(cfg.out_dir);
+    result.summary = s;
+    return result;
+}
+
+}  // namespace aligners::train

@@ -1,0 +1,416 @@
+#include "train/synth.h"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/error.h"
+#include "common/fs.h"
+#include "train/records.h"
+#include "train/resumable.h"
+#include "train/text_util.h"
+
+namespace aligners::train {
+
+namespace {
+
+uint64_t hash_text(std::string_view s, uint64_t h = 1469598103934665603ull) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
+// Up to k distinct elements of `pool`, chosen by a generator seeded with
+// `seed` (partial Fisher-Yates on raw mt19937_64 output, which the standard
+// fixes, so the choice is the same on every platform).
+template <class T>
+std::vector<T> sample(const std::vector<T>& pool, size_t k, uint64_t seed) {
+    std::vector<size_t> idx(pool.size());
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    std::mt19937_64 rng(seed);
+    k = std::min(k, idx.size());
+    for (size_t i = 0; i < k; ++i) std::swap(idx[i], idx[i + size_t(rng() % (idx.size() - i))]);
+    std::vector<T> out;
+    for (size_t i = 0; i < k; ++i) out.push_back(pool[idx[i]]);
+    return out;
+}
+
+json::Value counts_json(const RejectCounts& c) {
+    json::Value v = json::Value::object();
+    for (const auto& [k, n] : c) v.set(k, int64_t(n));
+    return v;
+}
+
+void add_counts(RejectCounts* into, const json::Value* from) {
+    if (!from || !from->is_object()) return;
+    for (const auto& [k, n] : from->as_object())
+        if (n.is_int()) (*into)[k] += size_t(n.as_int());
+}
+
+std::vector<std::string> string_list(const json::Value* v) {
+    std::vector<std::string> out;
+    if (v && v->is_array())
+        for (const auto& s : v->as_array())
+            if (s.is_string()) out.push_back(s.as_string());
+    return out;
+}
+
+// The log's items by id.
+std::unordered_map<std::string, const json::Value*> by_id(const ResumableLog& log) {
+    std::unordered_map<std::string, const json::Value*> m;
+    for (const auto& v : log.items()) m[v["id"].as_string()] = &v;
+    return m;
+}
+
+SamplingOptions with_stops(SamplingOptions o, const std::vector<std::string>& stops, uint64_t seed) {
+    for (const auto& s : stops) o.stop.push_back(s);
+    o.seed = seed;
+    return o;
+}
+
+// Generates for a batch of prompts, checking the generator kept its contract.
+std::vector<std::string> generate_batch(TextGenerator& gen, const std::vector<std::string>& prompts,
+                                        const SamplingOptions& o) {
+    std::vector<std::string> out = gen.generate(prompts, o);
+    if (out.size() != prompts.size())
+        throw Error("generator returned " + std::to_string(out.size()) + " completions for " +
+                    std::to_string(prompts.size()) + " prompts");
+    for (auto& s : out) s = cut_at_stop(s, o.stop);
+    return out;
+}
+
+class StageLog {
+public:
+    explicit StageLog(const std::string& path) : out_(path) {}
+    void event(const std::string& stage, json::Value fields) {
+        fields.set("stage", stage);
+        fields.set("time", double(std::chrono::duration<double>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count()));
+        out_.append_line(json::dump(fields));
+    }
+
+private:
+    JsonlAppender out_;
+};
+
+struct TopicEntry {
+    std::string question_type, topic;
+};
+
+// ---- stage 1 -----------------------------------------------------------------------
+
+std::vector<TopicEntry> run_topics(const SynthConfig& cfg, const Criterion& crit, const std::vector<TopicSeed>& seeds,
+                                   TextGenerator& gen, StageLog& log, json::Value* stats) {
+    // Question types in seed order, each with its topics (seeds first).
+    std::vector<std::string> types;
+    std::map<std::string, std::vector<std::string>> topics;
+    std::map<std::string, std::unordered_set<std::string>> seen;
+    auto add_topic = [&](const std::string& type, const std::string& topic) {
+        if (!topics.count(type)) types.push_back(type);
+        if (seen[type].insert(lower_ascii(topic)).second) topics[type].push_back(topic);
+    };
+    for (const auto& s : seeds) add_topic(s.question_type, s.topic);
+
+    ResumableLog out(path_join(cfg.out_dir, "topics.jsonl"));
+    RejectCounts rejected;
+    size_t prompts_total = 0, generated = 0;
+    for (int round = 1; round <= cfg.topic_rounds; ++round) {
+        struct Prompt {
+            std::string type;
+            std::vector<std::string> examples;
+        };
+        std::vector<Prompt> prompts;
+        std::vector<std::string> ids;
+        for (size_t t = 0; t < types.size(); ++t)
+            for (int k = 0; k < cfg.topic_prompts_per_type; ++k) {
+                uint64_t s = hash_text(types[t], cfg.seed * 1000003u + uint64_t(round) * 7919u + uint64_t(k));
+                prompts.push_back({types[t], sample(topics[types[t]], size_t(cfg.topic_examples), s)});
+                ids.push_back("r" + std::to_string(round) + "/" + types[t] + "/" + std::to_string(k));
+            }
+        size_t processed = run_resumable(
+            out, ids, cfg.batch_size,
+            [&](const std::vector<size_t>& batch) {
+                std::vector<std::string> texts;
+                for (size_t i : batch) texts.push_back(build_topic_prompt(crit, prompts[i].type, prompts[i].examples));
+                SamplingOptions o = with_stops(cfg.topic_sampling, topic_stop_strings(),
+                                               hash_text(ids[batch[0]], cfg.seed));
+                std::vector<std::string> completions = generate_batch(gen, texts, o);
+                std::vector<json::Value> results;
+                for (size_t k = 0; k < batch.size(); ++k) {
+                    RejectCounts rej;
+                    std::vector<std::string> kept = parse_topic_completion(completions[k], &rej);
+                    json::Value v = json::Value::object();
+                    v.set("round", round);
+                    v.set("question_type", prompts[batch[k]].type);
+                    json::Value ex = json::Value::array(), kv = json::Value::array();
+                    for (const auto& e : prompts[batch[k]].examples) ex.push_back(e);
+                    for (const auto& t : kept) kv.push_back(t);
+                    v.set("examples", ex);
+                    v.set("completion", completions[k]);
+                    v.set("topics", kv);
+                    v.set("rejected", counts_json(rej));
+                    results.push_back(std::move(v));
+                }
+                return results;
+            },
+            "synth topics (round " + std::to_string(round) + ")");
+        // Merge in prompt order (not file order) so resumed runs build the same state.
+        auto done = by_id(out);
+        for (size_t i = 0; i < ids.size(); ++i) {
+            const json::Value& v = *done.at(ids[i]);
+            std::vector<std::string> kept = string_list(v.find("topics"));
+            RejectCounts rej;
+            add_counts(&rej, v.find("rejected"));
+            for (const auto& [reason, n] : rej) rejected[reason] += n;
+            generated += kept.size();
+            for (const auto& t : kept) {
+                size_t before = topics[prompts[i].type].size();
+                add_topic(prompts[i].type, t);
+                if (topics[prompts[i].type].size() == before) ++rejected["duplicate of an earlier topic"];
+            }
+            for (const auto& [reason, n] : rej) generated += n;
+        }
+        prompts_total += ids.size();
+        json::Value ev = json::Value::object();
+        ev.set("round", round);
+        ev.set("prompts", int64_t(ids.size()));
+        ev.set("generated_now", int64_t(processed));
+        log.event("topics", ev);
+    }
+    std::vector<TopicEntry> entries;
+    size_t capped = 0;
+    for (const auto& type : types) {
+        const auto& list = topics[type];
+        for (size_t i = 0; i < list.size(); ++i) {
+            if (int(i) >= cfg.max_topics_per_type) {
+                ++capped;
+                continue;
+            }
+            entries.push_back({type, list[i]});
+        }
+    }
+    if (capped) rejected["over the per-type topic limit"] += capped;
+    json::Value s = json::Value::object();
+    s.set("seed_topics", int64_t(seeds.size()));
+    s.set("prompts", int64_t(prompts_total));
+    s.set("list_items", int64_t(generated));
+    s.set("topics", int64_t(entries.size()));
+    s.set("question_types", int64_t(types.size()));
+    s.set("rejected", counts_json(rejected));
+    *stats = s;
+    return entries;
+}
+
+// ---- stage 2 ---------------------------------------------------------------------------
+
+std::vector<QuestionRecord> run_questions(const SynthConfig& cfg, const Criterion& crit,
+                                          const std::vector<TopicSeed>& seeds, const std::vector<TopicEntry>& topics,
+                                          TextGenerator& gen, StageLog& log, json::Value* stats) {
+    std::vector<TopicSeed> examples_pool;
+    for (const auto& s : seeds)
+        if (!s.question.empty()) examples_pool.push_back(s);
+    std::vector<std::string> ids;
+    for (const auto& t : topics) ids.push_back(t.question_type + "/" + t.topic);
+
+    ResumableLog out(path_join(cfg.out_dir, "questions.jsonl"));
+    size_t processed = run_resumable(
+        out, ids, cfg.batch_size,
+        [&](const std::vector<size_t>& batch) {
+            std::vector<std::string> texts;
+            for (size_t i : batch) {
+                auto ex = sample(examples_pool, size_t(cfg.question_examples), hash_text(ids[i], cfg.seed));
+                texts.push_back(build_question_prompt(crit, ex, topics[i].question_type, topics[i].topic));
+            }
+            SamplingOptions o =
+                with_stops(cfg.question_sampling, question_stop_strings(), hash_text(ids[batch[0]], cfg.seed + 1));
+            std::vector<std::string> completions = generate_batch(gen, texts, o);
+            std::vector<json::Value> results;
+            for (size_t k = 0; k < batch.size(); ++k) {
+                RejectCounts rej;
+                std::vector<std::string> qs = parse_question_completion(completions[k], cfg.question_limits, &rej);
+                json::Value v = json::Value::object();
+                v.set("question_type", topics[batch[k]].question_type);
+                v.set("topic", topics[batch[k]].topic);
+                v.set("completion", completions[k]);
+                json::Value qv = json::Value::array();
+                for (const auto& q : qs) qv.push_back(q);
+                v.set("questions", qv);
+                v.set("rejected", counts_json(rej));
+                results.push_back(std::move(v));
+            }
+            return results;
+        },
+        "synth questions");
+
+    auto done = by_id(out);
+    RejectCounts rejected;
+    std::unordered_set<std::string> seen;
+    std::vector<QuestionRecord> questions;
+    size_t items = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const json::Value& v = *done.at(ids[i]);
+        add_counts(&rejected, v.find("rejected"));
+        for (const auto& q : string_list(v.find("questions"))) {
+            ++items;
+            if (!seen.insert(normalize_for_compare(q)).second) {
+                ++rejected["duplicate of a question from another topic"];
+                continue;
+            }
+            QuestionRecord r;
+            r.question = q;
+            r.criterion = crit.name;
+            r.topic = topics[i].topic;
+            r.question_type = topics[i].question_type;
+            questions.push_back(std::move(r));
+        }
+    }
+    json::Value ev = json::Value::object();
+    ev.set("prompts", int64_t(ids.size()));
+    ev.set("generated_now", int64_t(processed));
+    log.event("questions", ev);
+    json::Value s = json::Value::object();
+    s.set("prompts", int64_t(ids.size()));
+    s.set("questions", int64_t(questions.size()));
+    s.set("rejected", counts_json(rejected));
+    *stats = s;
+    return questions;
+}
+
+// ---- stage 3 ----------------------------------------------------------------------------
+
+std::vector<PairItem> run_pairs(const SynthConfig& cfg, const Criterion& crit,
+                                const std::vector<QuestionRecord>& questions, TextGenerator& gen, StageLog& log,
+                                json::Value* stats) {
+    std::vector<std::string> ids;
+    for (const auto& q : questions) ids.push_back(q.question);
+    ResumableLog out(path_join(cfg.out_dir, "pairs.jsonl"));
+    size_t processed = run_resumable(
+        out, ids, cfg.batch_size,
+        [&](const std::vector<size_t>& batch) {
+            std::vector<std::string> texts;
+            for (size_t i : batch) texts.push_back(build_pair_prompt(crit, questions[i].question));
+            SamplingOptions o =
+                with_stops(cfg.pair_sampling, pair_stop_strings(), hash_text(ids[batch[0]], cfg.seed + 2));
+            std::vector<std::string> completions = generate_batch(gen, texts, o);
+            std::vector<json::Value> results;
+            for (size_t k = 0; k < batch.size(); ++k) {
+                ParsedPair p = parse_pair_completion(completions[k]);
+                json::Value v = json::Value::object();
+                v.set("question", questions[batch[k]].question);
+                v.set("completion", completions[k]);
+                v.set("ok", p.ok);
+                if (!p.ok) v.set("error", p.error);
+                v.set("answer", p.answer);
+                v.set("critique", p.critique);
+                v.set("correction", p.correction);
+                results.push_back(std::move(v));
+            }
+            return results;
+        },
+        "synth pairs");
+
+    auto done = by_id(out);
+    std::vector<PairItem> items;
+    RejectCounts errors;
+    size_t parsed = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const json::Value& v = *done.at(ids[i]);
+        PairItem it;
+        it.id = ids[i];
+        it.question = questions[i].question;
+        it.parsed.ok = json::get_bool(v, "ok", out.path(), false);
+        it.parsed.error = json::get_string(v, "error", out.path(), "");
+        it.parsed.answer = json::get_string(v, "answer", out.path(), "");
+        it.parsed.critique = json::get_string(v, "critique", out.path(), "");
+        it.parsed.correction = json::get_string(v, "correction", out.path(), "");
+        if (it.parsed.ok) ++parsed;
+        else ++errors[it.parsed.error];
+        items.push_back(std::move(it));
+    }
+    json::Value ev = json::Value::object();
+    ev.set("prompts", int64_t(ids.size()));
+    ev.set("generated_now", int64_t(processed));
+    log.event("pairs", ev);
+    json::Value s = json::Value::object();
+    s.set("questions", int64_t(ids.size()));
+    s.set("parsed", int64_t(parsed));
+    s.set("parse_errors", counts_json(errors));
+    *stats = s;
+    return items;
+}
+
+}  // namespace
+
+json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& embedder) {
+    if (cfg.out_dir.empty()) throw UsageError("synth: an output directory is required");
+    if (!cfg.stop_after.empty() && cfg.stop_after != "topics" && cfg.stop_after != "questions" &&
+        cfg.stop_after != "pairs")
+        throw UsageError("--stop-after: expected topics, questions or pairs, got '" + cfg.stop_after + "'");
+    Criterion crit = load_criterion(cfg.criterion_path);
+    make_dirs(cfg.out_dir);
+    StageLog log(path_join(cfg.out_dir, "synth.log.jsonl"));
+    json::Value stats = json::Value::object();
+    stats.set("criterion", crit.name);
+
+    std::vector<QuestionRecord> questions;
+    if (!cfg.questions_path.empty()) {
+        std::unordered_set<std::string> seen;
+        size_t duplicates = 0;
+        for (auto& q : read_question_jsonl(cfg.questions_path)) {
+            if (seen.insert(normalize_for_compare(q.question)).second) questions.push_back(std::move(q));
+            else ++duplicates;
+        }
+        if (questions.empty()) throw Error(cfg.questions_path + ": no questions");
+        json::Value s = json::Value::object();
+        s.set("source", cfg.questions_path);
+        s.set("questions", int64_t(questions.size()));
+        s.set("duplicates_dropped", int64_t(duplicates));
+        stats.set("questions", s);
+    } else {
+        if (cfg.seeds_path.empty())
+            throw UsageError("synth: --seeds (topic seeds) or --questions (a question pool) is required");
+        std::vector<TopicSeed> seeds = load_topic_seeds(cfg.seeds_path);
+        json::Value topic_stats, question_stats;
+        std::vector<TopicEntry> topics = run_topics(cfg, crit, seeds, gen, log, &topic_stats);
+        stats.set("topics", topic_stats);
+        if (cfg.stop_after == "topics") return stats;
+        questions = run_questions(cfg, crit, seeds, topics, gen, log, &question_stats);
+        stats.set("questions", question_stats);
+        if (cfg.stop_after == "questions") return stats;
+        if (questions.empty()) throw Error("synth: stage 2 produced no usable questions (see " + cfg.out_dir +
+                                           "/questions.jsonl)");
+    }
+    if (cfg.max_questions > 0 && questions.size() > size_t(cfg.max_questions)) questions.resize(size_t(cfg.max_questions));
+
+    json::Value pair_stats;
+    std::vector<PairItem> items = run_pairs(cfg, crit, questions, gen, log, &pair_stats);
+    stats.set("pairs", pair_stats);
+    if (cfg.stop_after == "pairs") return stats;
+
+    CleanResult clean = clean_pairs(items, crit, cfg.clean, embedder);
+    write_jsonl_atomic(path_join(cfg.out_dir, "qac.jsonl"), clean.qac);
+    write_jsonl_atomic(path_join(cfg.out_dir, "inspector.jsonl"), clean.inspector);
+    json::Value cs = json::Value::object();
+    cs.set("input", int64_t(clean.input));
+    cs.set("kept", int64_t(clean.kept));
+    cs.set("rejected", counts_json(clean.rejected));
+    cs.set("similarity", embedder.name());
+    cs.set("max_pair_similarity", cfg.clean.max_pair_similarity);
+    stats.set("clean", cs);
+    json::Value outputs = json::Value::object();
+    outputs.set("qac", int64_t(clean.qac.size()));
+    outputs.set("inspector", int64_t(clean.inspector.size()));
+    outputs.set("inspector_aligned", int64_t(clean.kept));
+    outputs.set("inspector_misaligned", int64_t(clean.kept));
+    stats.set("outputs", outputs);
+    json::DumpOptions pretty;
+    pretty.indent = 2;
+    write_file_atomic(path_join(cfg.out_dir, "stats.json"), json::dump(stats, pretty) + "\n");
+    log.event("clean", cs);
+    return stats;
+}
+
+}  // namespace aligners::train

@@ -1,0 +1,221 @@
+#include "train/train_loop.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/progress.h"
+#include "engine/optim.h"
+#include "train/lr_schedule.h"
+#include "weights/safetensors.h"
+
+namespace aligners::train {
+
+namespace fs = std::filesystem;
+
+std::string digest_hex(const std::string& text) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+    return buf;
+}
+
+void digest_batch(uint64_t* h, const engine::Batch& b) {
+    auto mix = [&](int32_t v) {
+        for (int k = 0; k < 4; ++k) *h = (*h ^ ((uint32_t(v) >> (8 * k)) & 0xFF)) * 1099511628211ull;
+    };
+    mix(b.B);
+    mix(b.T);
+    for (int32_t v : b.ids) mix(v);
+    for (int32_t v : b.targets) mix(v);
+    for (int32_t v : b.labels) mix(v);
+    for (int32_t v : b.doc) mix(v);
+    for (int32_t v : b.lengths) mix(v);
+}
+
+std::string checkpoint_dir(const std::string& out_dir) { return path_join(out_dir, "checkpoint"); }
+
+// A swap interrupted between its two renames leaves only checkpoint.old:
+// that one is complete, so it becomes the checkpoint again.
+static void recover_checkpoint(const std::string& out_dir) {
+    std::string cur = checkpoint_dir(out_dir), old = cur + ".old";
+    std::error_code ec;
+    if (!fs::exists(cur) && fs::exists(old)) fs::rename(old, cur, ec);
+    fs::remove_all(cur + ".partial", ec);
+}
+
+bool has_checkpoint(const std::string& out_dir) {
+    recover_checkpoint(out_dir);
+    return file_exists(path_join(checkpoint_dir(out_dir), "state.json"));
+}
+
+void remove_checkpoint(const std::string& out_dir) {
+    std::error_code ec;
+    fs::remove_all(checkpoint_dir(out_dir), ec);
+    fs::remove_all(checkpoint_dir(out_dir) + ".old", ec);
+}
+
+static void save_checkpoint(const std::string& out_dir, engine::Model& model, int64_t step,
+                            const std::string& fingerprint) {
+    std::string cur = checkpoint_dir(out_dir), partial = cur + ".partial", old = cur + ".old";
+    std::error_code ec;
+    fs::remove_all(partial, ec);
+    make_dirs(partial);
+    engine::ParamStore& p = model.params();
+    engine::Backend& be = model.backend();
+    std::vector<float> params = model.get_params(), m(size_t(p.n)), v(size_t(p.n));
+    be.download(m.data(), p.m, p.n);
+    be.download(v.data(), p.v, p.n);
+    auto tensor = [](const char* name, const std::vector<float>& data) {
+        st::TensorToWrite t;
+        t.name = name;
+        t.dtype = st::DType::F32;
+        t.shape = {int64_t(data.size())};
+        t.data = data.data();
+        t.nbytes = data.size() * sizeof(float);
+        return t;
+    };
+    st::write(path_join(partial, "train_state.safetensors"), {tensor("params", params), tensor("adam_m", m),
+                                                              tensor("adam_v", v)});
+    json::Value s = json::Value::object();
+    s.set("step", step);
+    s.set("fingerprint", fingerprint);
+    s.set("vocab_size", model.config().vocab_size);
+    write_file_atomic(path_join(partial, "state.json"), json::dump(s) + "\n");
+    // Swap: cur -> old, partial -> cur, drop old. Each rename is atomic.
+    fs::remove_all(old, ec);
+    if (fs::exists(cur)) fs::rename(cur, old);
+    fs::rename(partial, cur);
+    fs::remove_all(old, ec);
+}
+
+// Returns the step to resume at (0 when there is no checkpoint).
+static int64_t load_checkpoint(const std::string& out_dir, engine::Model& model, const std::string& fingerprint) {
+    if (!has_checkpoint(out_dir)) return 0;
+    std::string dir = checkpoint_dir(out_dir);
+    json::Value s = json::parse_file(path_join(dir, "state.json"));
+    std::string fp = json::get_string(s, "fingerprint", dir);
+    if (fp != fingerprint)
+        throw Error(dir + ": this checkpoint belongs to a run with different data or settings; use another --out, "
+                          "or --restart to discard it");
+    st::File f(path_join(dir, "train_state.safetensors"));
+    engine::ParamStore& p = model.params();
+    auto get = [&](const char* name) {
+        const st::TensorView* t = f.find(name);
+        if (!t || t->numel() != p.n)
+            throw Error(f.path() + ": tensor '" + name + "' missing or of the wrong size (expected " +
+                        std::to_string(p.n) + " values)");
+        return st::to_f32(*t);
+    };
+    model.set_params(get("params"));
+    std::vector<float> m = get("adam_m"), v = get("adam_v");
+    model.backend().upload(p.m, m.data(), p.n);
+    model.backend().upload(p.v, v.data(), p.n);
+    return json::get_int(s, "step", dir);
+}
+
+LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& plan, const LoopConfig& cfg,
+                          const std::function<json::Value()>& evaluate) {
+    if (plan.empty()) throw Error(cfg.label + ": nothing to train on (no batches)");
+    if (!model.training_enabled()) throw Error(cfg.label + ": the model was loaded without optimizer state");
+    make_dirs(cfg.out_dir);
+    if (cfg.restart) remove_checkpoint(cfg.out_dir);
+
+    engine::AdamWConfig ac;
+    ac.beta1 = cfg.beta1;
+    ac.beta2 = cfg.beta2;
+    ac.eps = cfg.eps;
+    ac.weight_decay = cfg.weight_decay;
+    ac.max_grad_norm = cfg.max_grad_norm;
+    engine::AdamW opt(model, ac);
+    LoopResult result;
+    result.steps = int64_t(plan.size());
+    result.resumed_from = load_checkpoint(cfg.out_dir, model, cfg.fingerprint);
+    opt.set_steps_taken(result.resumed_from);
+    model.zero_grad();
+    CosineSchedule sched = CosineSchedule::with_ratio(cfg.lr, result.steps, cfg.warmup_ratio);
+
+    JsonlAppender metrics(path_join(cfg.out_dir, "metrics.jsonl"));
+    auto log_eval = [&](int64_t step) {
+        if (!evaluate) return;
+        json::Value e = evaluate();
+        e.set("step", step);
+        e.set("event", "eval");
+        metrics.append_line(json::dump(e));
+        result.last_eval = e;
+    };
+    if (result.resumed_from == 0) {
+        json::Value start = json::Value::object();
+        start.set("event", "start");
+        start.set("steps", result.steps);
+        start.set("fingerprint", cfg.fingerprint);
+        metrics.append_line(json::dump(start));
+        log_eval(0);
+    } else {
+        json::Value r = json::Value::object();
+        r.set("event", "resume");
+        r.set("step", result.resumed_from);
+        metrics.append_line(json::dump(r));
+    }
+
+    Progress bar(cfg.label, result.steps, "step");
+    bar.update(result.resumed_from, result.resumed_from ? "resumed" : "");
+    auto t0 = std::chrono::steady_clock::now();
+    int64_t tokens_total = 0;
+    for (int64_t step = result.resumed_from; step < result.steps; ++step) {
+        const TrainStep& ts = plan[size_t(step)];
+        auto ts0 = std::chrono::steady_clock::now();
+        double loss_sum = 0;
+        int64_t counted = 0, tokens = 0;
+        float scale = 1.0f / float(ts.micro.size());
+        for (const MicroBatch& mb : ts.micro) {
+            float loss = model.forward_backward(mb.batch, scale);
+            loss_sum += double(loss) * double(model.counted());
+            counted += model.counted();
+            tokens += mb.tokens;
+        }
+        double lr = sched.lr(step);
+        float grad_norm = opt.step(float(lr));
+        double loss = counted ? loss_sum / double(counted) : 0.0;
+        if (!std::isfinite(loss))
+            throw Error(cfg.label + ": loss became " + std::to_string(loss) + " at step " + std::to_string(step + 1) +
+                        " (try a lower --lr)");
+        if (step == result.resumed_from) result.first_loss = loss;
+        result.last_loss = loss;
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts0).count();
+        tokens_total += tokens;
+        double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double tps = elapsed > 0 ? double(tokens_total) / elapsed : 0.0;
+
+        json::Value m = json::Value::object();
+        m.set("event", "step");
+        m.set("step", step + 1);
+        m.set("phase", ts.phase);
+        m.set("epoch", ts.epoch);
+        m.set("loss", loss);
+        m.set("lr", lr);
+        m.set("grad_norm", double(grad_norm));
+        m.set("tokens", tokens);
+        m.set("step_seconds", secs);
+        m.set("tokens_per_second", tps);
+        metrics.append_line(json::dump(m));
+        char status[96];
+        std::snprintf(status, sizeof status, "loss=%.4f lr=%.2e tok/s=%.0f", loss, lr, tps);
+        bar.update(1, status);
+
+        bool last = step + 1 == result.steps;
+        bool phase_end = !last && plan[size_t(step + 1)].phase != ts.phase;
+        if (last || phase_end || (cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0)) log_eval(step + 1);
+        if (!last && (phase_end || (cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0)))
+            save_checkpoint(cfg.out_dir, model, step + 1, cfg.fingerprint);
+    }
+    bar.finish();
+    if (result.resumed_from == result.steps && evaluate) log_eval(result.steps);
+    return result;
+}
+
+}  // namespace aligners::train

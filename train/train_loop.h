@@ -1,0 +1,71 @@
+// The optimisation loop shared by the aligner and inspector trainers.
+//
+// A run is a precomputed, deterministic plan of optimizer steps (each a list
+// of micro-batches for gradient accumulation), so a resumed run only needs
+// the step number, the weights and the AdamW moments: they live in
+// <out>/checkpoint/ (written to a temporary directory, then swapped in by
+// rename, so a kill never leaves a half-written checkpoint). The plan's
+// fingerprint is stored with it; resuming with different data or settings is
+// refused. Every step appends a line to <out>/metrics.jsonl; a progress bar
+// shows loss, tokens/s and the ETA.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "engine/model.h"
+
+namespace aligners::train {
+
+struct MicroBatch {
+    engine::Batch batch;
+    int64_t tokens = 0;  // real (non-pad) tokens, for tokens/s
+};
+
+struct TrainStep {
+    std::vector<MicroBatch> micro;  // gradient accumulation: averaged
+    std::string phase;              // e.g. "warmup", "main", "train": logged
+    int epoch = 0;
+};
+
+struct LoopConfig {
+    std::string out_dir;      // metrics.jsonl and checkpoint/ go here
+    std::string label;        // progress bar label
+    std::string fingerprint;  // of the plan; a checkpoint with another one is refused
+    double lr = 2e-5;
+    double warmup_ratio = 0.03;  // cosine schedule with linear warm-up
+    float beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f;
+    float weight_decay = 0.0f;
+    float max_grad_norm = 1.0f;
+    int checkpoint_every = 50;  // steps; 0 = never mid-run
+    int eval_every = 0;         // steps; 0 = only at phase ends and the end
+    bool restart = false;       // ignore (and replace) an existing checkpoint
+};
+
+struct LoopResult {
+    int64_t steps = 0;          // total steps in the plan
+    int64_t resumed_from = 0;   // step the run started at (0 = fresh)
+    double last_loss = 0;       // mean loss of the last step
+    double first_loss = 0;      // mean loss of the plan's first step taken in this run
+    json::Value last_eval;      // the last evaluation (null when none)
+};
+
+// Runs `plan` from step 0 or from a matching checkpoint. `evaluate` (may be
+// empty) returns a JSON object of held-out metrics; it runs every
+// eval_every steps, whenever the phase changes, and at the end.
+LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& plan, const LoopConfig& config,
+                          const std::function<json::Value()>& evaluate);
+
+// A stable hex digest of arbitrary text (FNV-1a 64), for fingerprints.
+std::string digest_hex(const std::string& text);
+// Appends a batch's token ids and targets to a running digest text source.
+void digest_batch(uint64_t* h, const engine::Batch& b);
+
+// The checkpoint directory of a run and whether one is there.
+std::string checkpoint_dir(const std::string& out_dir);
+bool has_checkpoint(const std::string& out_dir);
+void remove_checkpoint(const std::string& out_dir);
+
+}  // namespace aligners::train

@@ -1,0 +1,156 @@
+#include "weights/hf_names.h"
+
+#include <cstring>
+#include <set>
+
+#include "common/error.h"
+#include "weights/safetensors.h"
+
+namespace aligners {
+
+std::vector<HfTensor> hf_tensor_map(const ModelConfig& c, const engine::ParamLayout& p) {
+    std::vector<HfTensor> out;
+    const int64_t C = c.hidden_size, F = c.intermediate_size, Q = c.q_dim(), K = c.kv_dim();
+    auto vec = [&](std::string name, int64_t off, int64_t n, std::string alias = "") {
+        out.push_back({std::move(name), {n}, off, n, false, std::move(alias)});
+    };
+    auto mat = [&](std::string name, int64_t off, int64_t rows, int64_t cols, bool transpose = false,
+                   std::string alias = "") {
+        // Engine shape is (rows, cols); HF stores (cols, rows) when transposed.
+        std::vector<int64_t> shape = transpose ? std::vector<int64_t>{cols, rows} : std::vector<int64_t>{rows, cols};
+        out.push_back({std::move(name), shape, off, rows * cols, transpose, std::move(alias)});
+    };
+    if (c.family == Family::GPT2) {
+        const std::string t = "transformer.";
+        mat(t + "wte.weight", p.wte, c.vocab_size, C, false, "wte.weight");
+        mat(t + "wpe.weight", p.wpe, c.max_position_embeddings, C, false, "wpe.weight");
+        for (int l = 0; l < c.n_layers; ++l) {
+            const auto& L = p.layers[size_t(l)];
+            std::string h = "h." + std::to_string(l) + ".";
+            vec(t + h + "ln_1.weight", L.ln1_w, C, h + "ln_1.weight");
+            vec(t + h + "ln_1.bias", L.ln1_b, C, h + "ln_1.bias");
+            mat(t + h + "attn.c_attn.weight", L.qkv_w, 3 * C, C, true, h + "attn.c_attn.weight");
+            vec(t + h + "attn.c_attn.bias", L.qkv_b, 3 * C, h + "attn.c_attn.bias");
+            mat(t + h + "attn.c_proj.weight", L.o_w, C, C, true, h + "attn.c_proj.weight");
+            vec(t + h + "attn.c_proj.bias", L.o_b, C, h + "attn.c_proj.bias");
+            vec(t + h + "ln_2.weight", L.ln2_w, C, h + "ln_2.weight");
+            vec(t + h + "ln_2.bias", L.ln2_b, C, h + "ln_2.bias");
+            mat(t + h + "mlp.c_fc.weight", L.fc_w, F, C, true, h + "mlp.c_fc.weight");
+            vec(t + h + "mlp.c_fc.bias", L.fc_b, F, h + "mlp.c_fc.bias");
+            mat(t + h + "mlp.c_proj.weight", L.proj_w, C, F, true, h + "mlp.c_proj.weight");
+            vec(t + h + "mlp.c_proj.bias", L.proj_b, C, h + "mlp.c_proj.bias");
+        }
+        vec(t + "ln_f.weight", p.lnf_w, C, "ln_f.weight");
+        vec(t + "ln_f.bias", p.lnf_b, C, "ln_f.bias");
+    } else {
+        const std::string m = "model.";
+        mat(m + "embed_tokens.weight", p.wte, c.vocab_size, C);
+        for (int l = 0; l < c.n_layers; ++l) {
+            const auto& L = p.layers[size_t(l)];
+            std::string h = m + "layers." + std::to_string(l) + ".";
+            vec(h + "input_layernorm.weight", L.ln1_w, C);
+            mat(h + "self_attn.q_proj.weight", L.qkv_w, Q, C);
+            mat(h + "self_attn.k_proj.weight", L.qkv_w + Q * C, K, C);
+            mat(h + "self_attn.v_proj.weight", L.qkv_w + (Q + K) * C, K, C);
+            if (c.qkv_bias) {
+                vec(h + "self_attn.q_proj.bias", L.qkv_b, Q);
+                vec(h + "self_attn.k_proj.bias", L.qkv_b + Q, K);
+                vec(h + "self_attn.v_proj.bias", L.qkv_b + Q + K, K);
+            }
+            if (c.qk_norm) {
+                vec(h + "self_attn.q_norm.weight", L.q_norm, c.head_dim);
+                vec(h + "self_attn.k_norm.weight", L.k_norm, c.head_dim);
+            }
+            mat(h + "self_attn.o_proj.weight", L.o_w, C, Q);
+            if (c.o_bias) vec(h + "self_attn.o_proj.bias", L.o_b, C);
+            vec(h + "post_attention_layernorm.weight", L.ln2_w, C);
+            mat(h + "mlp.gate_proj.weight", L.fc_w, F, C);
+            mat(h + "mlp.up_proj.weight", L.fc_w + F * C, F, C);
+            mat(h + "mlp.down_proj.weight", L.proj_w, C, F);
+            if (c.mlp_bias) {
+                vec(h + "mlp.gate_proj.bias", L.fc_b, F);
+                vec(h + "mlp.up_proj.bias", L.fc_b + F, F);
+                vec(h + "mlp.down_proj.bias", L.proj_b, C);
+            }
+        }
+        vec(m + "norm.weight", p.lnf_w, C);
+    }
+    if (c.seq_cls)
+        mat("score.weight", p.score, c.num_labels, C);
+    else if (!c.tie_word_embeddings)
+        mat("lm_head.weight", p.lm_head, c.vocab_size, C);
+    return out;
+}
+
+// Buffers some checkpoints carry that are not parameters.
+static bool ignorable(const std::string& name, const ModelConfig& c) {
+    auto ends = [&](const char* s) {
+        size_t n = std::strlen(s);
+        return name.size() >= n && name.compare(name.size() - n, n, s) == 0;
+    };
+    if (ends(".attn.bias") || ends(".attn.masked_bias") || ends("rotary_emb.inv_freq")) return true;
+    if (name == "lm_head.weight" && c.tie_word_embeddings) return true;
+    return false;
+}
+
+void load_hf_weights(const std::string& path, const ModelConfig& c, const engine::ParamLayout& p, float* params,
+                     std::vector<std::string>* unused) {
+    st::Checkpoint ckpt(path);
+    std::set<std::string> used;
+    std::vector<float> tmp;
+    for (const HfTensor& t : hf_tensor_map(c, p)) {
+        const st::TensorView* v = ckpt.find(t.name);
+        if (!v && !t.alias.empty()) v = ckpt.find(t.alias);
+        if (!v)
+            throw Error(path + ": tensor '" + t.name + "' is missing (needed by " + c.architecture + ")");
+        if (!st::is_float(v->dtype))
+            throw Error(path + ": tensor '" + v->name + "' has dtype " + st::dtype_name(v->dtype) +
+                        ", expected a floating-point dtype");
+        if (v->shape != t.shape) {
+            auto str = [](const std::vector<int64_t>& s) {
+                std::string r = "[";
+                for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+                return r + "]";
+            };
+            throw Error(path + ": tensor '" + v->name + "' has shape " + str(v->shape) + ", expected " +
+                        str(t.shape) + " from config.json");
+        }
+        used.insert(v->name);
+        float* dst = params + t.offset;
+        if (!t.transpose) {
+            st::to_f32(*v, dst);
+            continue;
+        }
+        tmp.resize(size_t(t.numel));
+        st::to_f32(*v, tmp.data());
+        const int64_t rows = t.shape[1], cols = t.shape[0];  // engine (rows, cols) = HF (cols, rows)^T
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t k = 0; k < cols; ++k) dst[r * cols + k] = tmp[size_t(k * rows + r)];
+    }
+    if (unused)
+        for (const st::TensorView* v : ckpt.tensors())
+            if (!used.count(v->name) && !ignorable(v->name, c)) unused->push_back(v->name);
+}
+
+void save_hf_weights(const std::string& file, const ModelConfig& c, const engine::ParamLayout& p,
+                     const float* params) {
+    std::vector<HfTensor> map = hf_tensor_map(c, p);
+    std::vector<std::vector<float>> transposed;
+    transposed.reserve(map.size());
+    std::vector<st::TensorToWrite> tensors;
+    for (const HfTensor& t : map) {
+        const float* src = params + t.offset;
+        if (t.transpose) {
+            const int64_t rows = t.shape[1], cols = t.shape[0];
+            std::vector<float> buf(static_cast<size_t>(t.numel));
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t k = 0; k < cols; ++k) buf[size_t(k * rows + r)] = src[r * cols + k];
+            transposed.push_back(std::move(buf));
+            src = transposed.back().data();
+        }
+        tensors.push_back({t.name, st::DType::F32, t.shape, src, size_t(t.numel) * sizeof(float)});
+    }
+    st::write(file, tensors, {{"format", "pt"}});
+}
+
+}  // namespace aligners

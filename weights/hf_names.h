@@ -1,0 +1,39 @@
+// Hugging Face tensor names <-> the engine's flat parameter buffer, for every
+// supported family. Each HF tensor maps onto one contiguous range of the
+// buffer (q/k/v rows are stacked in one qkv matrix, gate/up rows in one fc
+// matrix), so loading and saving are copies. GPT-2's Conv1D weights are
+// stored (in, out), transposed relative to Linear's (out, in): that is
+// handled here, once (`transpose`), and nowhere else.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/param_layout.h"
+#include "weights/hf_config.h"
+
+namespace aligners {
+
+struct HfTensor {
+    std::string name;             // as save_pretrained writes it
+    std::vector<int64_t> shape;   // HF shape
+    int64_t offset = 0, numel = 0;  // range in the engine buffer
+    bool transpose = false;       // HF (in, out) vs engine (out, in) (GPT-2 Conv1D)
+    std::string alias;            // another accepted name (GPT-2 checkpoints without "transformer.")
+};
+
+std::vector<HfTensor> hf_tensor_map(const ModelConfig& c, const engine::ParamLayout& p);
+
+// Fills `params` (p.total floats) from a checkpoint (directory or file),
+// converting F32/F16/BF16 to float32. Missing tensors and shape mismatches
+// throw Error naming the tensor; tensors the engine does not use are listed
+// in `unused` (known buffers such as attn.bias / rotary inv_freq and a tied
+// lm_head.weight are skipped silently).
+void load_hf_weights(const std::string& path, const ModelConfig& c, const engine::ParamLayout& p, float* params,
+                     std::vector<std::string>* unused);
+
+// Writes model.safetensors (F32, HF names and shapes) atomically.
+void save_hf_weights(const std::string& file, const ModelConfig& c, const engine::ParamLayout& p,
+                     const float* params);
+
+}  // namespace aligners
