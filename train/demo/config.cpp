@@ -7,24 +7,24 @@ DemoConfig DemoConfig::defaults() { return DemoConfig{}; }
 DemoConfig DemoConfig::quick_preset() {
     DemoConfig c;
     c.quick = true;
-    c.aligner_examples = 300;
-    c.inspector_examples = 300;
+    c.aligner_examples = 160;
+    c.inspector_examples = 160;
     c.inspector_heldout = 100;
-    c.eval_answers = 60;
-    c.lm.vocab = 384;
+    c.aligner_heldout = 20;
+    c.eval_answers = 40;
+    c.lm.vocab = 512;
     c.lm.dim = 64;
     c.lm.layers = 2;
     c.lm.heads = 2;
     c.lm.kv_heads = 2;
     c.lm.ffn = 192;
-    c.pretrain_steps = 60;
+    c.lm.seq = 256;
+    c.pretrain_steps = 40;
     c.pretrain_batch = 8;
-    c.inspector_steps = 30;
     c.inspector_batch = 8;
-    c.aligner_warmup_steps = 10;
-    c.aligner_steps = 40;
     c.aligner_batch = 8;
-    c.max_new_tokens = 120;
+    c.max_new_tokens = 100;
+    c.squad_batch = 20;
     return c;
 }
 
@@ -41,21 +41,25 @@ json::Value DemoConfig::to_json() const {
     v.set("quick", quick);
     v.set("seed", int64_t(seed));
     v.set("aligner_examples", aligner_examples);
+    v.set("identity_share", identity_share);
     v.set("inspector_examples", inspector_examples);
     v.set("inspector_heldout", inspector_heldout);
+    v.set("aligner_heldout", aligner_heldout);
     v.set("eval_answers", eval_answers);
+    v.set("aligner_template", aligner_template);
     v.set("lm", std::move(lmv));
     v.set("pretrain_steps", pretrain_steps);
     v.set("pretrain_batch", pretrain_batch);
     v.set("pretrain_lr", pretrain_lr);
-    v.set("inspector_steps", inspector_steps);
+    v.set("inspector_epochs", inspector_epochs);
     v.set("inspector_batch", inspector_batch);
     v.set("inspector_lr", inspector_lr);
-    v.set("aligner_warmup_steps", aligner_warmup_steps);
-    v.set("aligner_steps", aligner_steps);
+    v.set("aligner_epochs", aligner_epochs);
     v.set("aligner_batch", aligner_batch);
     v.set("aligner_lr", aligner_lr);
+    v.set("aligner_warmup_fraction", aligner_warmup_fraction);
     v.set("max_new_tokens", max_new_tokens);
+    v.set("squad_batch", squad_batch);
     return v;
 }
 
