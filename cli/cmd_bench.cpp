@@ -11,6 +11,9 @@
 namespace aligners::cli {
 
 int bench_gemm(int argc, char** argv);  // cli/bench_gemm.cpp
+int bench_tokenize(int argc, char** argv);  // cli/bench_tokenize.cpp
+int bench_train(int argc, char** argv);     // cli/bench_train.cpp
+int bench_generate(int argc, char** argv);  // cli/bench_generate.cpp
 
 struct Benchmark {
     const char* name;
@@ -21,6 +24,11 @@ struct Benchmark {
 static const Benchmark kBenchmarks[] = {
     {"none", "placeholder until the first benchmark lands", nullptr},
     {"gemm", "CPU SGEMM GFLOP/s on one shape (--m --n --k --threads --trans-a --trans-b)", bench_gemm},
+    {"tokenize", "tokenizer encoding MB/s and tokens/s over files (--tokenizer --threads)", bench_tokenize},
+    {"train", "training tokens/s on random weights (--arch gpt2|llama --layers --heads --dim --vocab --seq --batch)",
+     bench_train},
+    {"generate", "KV-cache decode tokens/s vs the memory-bandwidth floor (--arch --layers --dim --batch ...)",
+     bench_generate},
 };
 
 static void print_usage(FILE* out) {

@@ -19,10 +19,14 @@ int cmd_version(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_data(int argc, char** argv);
 int cmd_train(int argc, char** argv);
+int cmd_synth(int argc, char** argv);
+int cmd_squad(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_detokenize(int argc, char** argv);
+int cmd_train_tokenizer(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 
 }  // namespace aligners::cli

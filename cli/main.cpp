@@ -15,11 +15,15 @@ static const Command kCommands[] = {
     {"bench", "run a benchmark (gemm, tokenize, train, generate)", cmd_bench},
     {"tokenize", "encode JSON Lines text to token ids with a tokenizer.json", cmd_tokenize},
     {"detokenize", "decode JSON Lines token ids to text", cmd_detokenize},
+    {"train-tokenizer", "train a byte-level BPE tokenizer (HF BpeTrainer semantics)", cmd_train_tokenizer},
     {"inspect", "show a safetensors file's or model directory's tensors and metadata", cmd_inspect},
     {"generate", "continue prompts with a Hugging Face causal LM (greedy or sampled)", cmd_generate},
     {"version", "print the version and build configuration", cmd_version},
     {"data", "import public datasets into Q-A-C, question and inspector records", cmd_data},
+    {"synth", "generate synthetic Q-A-C and inspector data for a criterion with an LLM", cmd_synth},
     {"train", "fine-tune an aligner (answer corrector) or an inspector (alignment classifier)", cmd_train},
+    {"squad", "correct answers with inspector-gated aligners (or one aligner, stacked)", cmd_squad},
+    {"eval", "misalignment before/after, alignment tax, edit ratios, judge win rates", cmd_eval},
     {"demo", "the whole pipeline on the embedded demo world (make run)", cmd_demo},
 };
 

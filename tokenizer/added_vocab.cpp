@@ -1,6 +1,7 @@
 #include "tokenizer/added_vocab.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "tokenizer/hash_maps.h"
 #include "tokenizer/normalizer.h"
@@ -11,12 +12,17 @@ namespace aligners::tok {
 void AddedVocab::Trie::clear() {
     nodes.assign(1, Node{});
     std::fill(std::begin(first_byte), std::end(first_byte), false);
+    only_first_byte = -1;
 }
 
 void AddedVocab::Trie::insert(std::string_view key, int32_t token) {
     if (nodes.empty()) clear();
     if (key.empty()) return;
     first_byte[uint8_t(key[0])] = true;
+    int distinct = 0, last = -1;
+    for (int b = 0; b < 256; ++b)
+        if (first_byte[b]) ++distinct, last = b;
+    only_first_byte = distinct == 1 ? last : -1;
     uint32_t n = 0;
     for (unsigned char c : key) {
         uint32_t child = 0;
@@ -73,13 +79,15 @@ void AddedVocab::rebuild(const Normalizer& normalizer) {
     normalized_.clear();
     std::string pattern;
     for (size_t i = 0; i < tokens_.size(); ++i) {
-        const AddedToken& t = tokens_[i];
+        AddedToken& t = tokens_[i];
         if (!t.normalized) {
+            t.text = t.content;
             raw_trie_.insert(t.content, int32_t(i));
             continue;
         }
         normalized_.push_back(i);
         normalizer.apply(t.content, pattern);
+        t.text = pattern;
         normalized_trie_.insert(pattern, int32_t(i));
     }
 }
@@ -131,7 +139,13 @@ void AddedVocab::split(std::string_view text, bool normalized_set, std::vector<S
     if (trie.nodes.size() > 1) {
         for (size_t pos = 0; pos < text.size();) {
             if (!trie.first_byte[uint8_t(text[pos])]) {
-                ++pos;
+                if (trie.only_first_byte >= 0) {  // jump to the next possible start
+                    const void* next = std::memchr(text.data() + pos, trie.only_first_byte, text.size() - pos);
+                    if (!next) break;
+                    pos = size_t(static_cast<const char*>(next) - text.data());
+                } else {
+                    ++pos;
+                }
                 continue;
             }
             size_t stop = 0;

@@ -18,6 +18,9 @@ struct AddedToken {
     std::string content;
     uint32_t id = 0;
     bool single_word = false, lstrip = false, rstrip = false, normalized = true, special = false;
+    // What HF's id_to_token and decode give for this id: the content, run
+    // through the normalizer when `normalized` (set by AddedVocab::rebuild).
+    std::string text;
 };
 
 class AddedVocab {
@@ -53,6 +56,7 @@ private:
         };
         std::vector<Node> nodes;
         bool first_byte[256] = {};
+        int only_first_byte = -1;  // the one byte every token starts with, if so
         void clear();
         void insert(std::string_view key, int32_t token);
         // Longest token matching at text[pos..], or -1; *end receives its end.

@@ -1,6 +1,7 @@
 #include "tokenizer/bpe_model.h"
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <cstdio>
 #include <queue>
@@ -15,18 +16,45 @@ namespace {
 
 std::atomic<uint64_t> g_next_instance{1};
 
-// Per-thread cache of recently encoded words (direct-mapped: a word's hash
-// picks its one slot). Entries are tagged with the model instance, so
-// several models can share a thread safely.
+// Per-thread caches of recently encoded words: direct-mapped (a word's hash
+// picks its one slot); short words in one cache line, longer ones in four.
+// The tag mixes in the model instance, so several models can share a thread.
+template <size_t kWordBytes, size_t kIds>
+struct alignas(64) CacheEntry {
+    uint64_t tag = 0;
+    uint16_t len = 0;
+    uint8_t n_ids = 0;
+    char word[kWordBytes];
+    uint32_t ids[kIds];
+
+    bool holds(uint64_t t, std::string_view w) const {
+        return tag == t && len == w.size() && std::memcmp(word, w.data(), w.size()) == 0;
+    }
+    bool fits(std::string_view w, size_t n) const { return w.size() <= kWordBytes && n <= kIds; }
+    void store(uint64_t t, std::string_view w, const std::vector<uint32_t>& syms) {
+        tag = t;
+        len = uint16_t(w.size());
+        n_ids = uint8_t(syms.size());
+        std::memcpy(word, w.data(), w.size());
+        std::copy(syms.begin(), syms.end(), ids);
+    }
+};
+using SmallEntry = CacheEntry<21, 8>;
+using LargeEntry = CacheEntry<117, 32>;
+static_assert(sizeof(SmallEntry) == 64 && sizeof(LargeEntry) == 256);
+
 struct WordCache {
-    static constexpr size_t kSlots = 1 << 14;
-    static constexpr size_t kMaxWordBytes = 48;
-    struct Entry {
-        uint64_t owner = 0, hash = 0;
-        std::string word;
-        std::vector<uint32_t> ids;
-    };
-    std::vector<Entry> entries{kSlots};
+    static constexpr size_t kSmallSlots = 1 << 16, kLargeSlots = 1 << 12;
+    std::vector<SmallEntry> small;
+    std::vector<LargeEntry> large;
+    SmallEntry& small_slot(uint64_t h) {
+        if (small.empty()) small.resize(kSmallSlots);
+        return small[h & (kSmallSlots - 1)];
+    }
+    LargeEntry& large_slot(uint64_t h) {
+        if (large.empty()) large.resize(kLargeSlots);
+        return large[h & (kLargeSlots - 1)];
+    }
 };
 
 thread_local WordCache t_cache;
@@ -38,8 +66,8 @@ constexpr size_t kSmallWord = 64;
 
 }  // namespace
 
-void BpeModel::build(const std::vector<std::pair<std::string, uint32_t>>& vocab,
-                     const std::vector<std::pair<std::string, std::string>>& merges, const BpeOptions& options,
+void BpeModel::build(const std::vector<std::pair<std::string_view, uint32_t>>& vocab,
+                     const std::vector<std::pair<std::string_view, std::string_view>>& merges, const BpeOptions& options,
                      bool byte_level_words, const std::string& where) {
     options_ = options;
     byte_level_words_ = byte_level_words;
@@ -60,10 +88,12 @@ void BpeModel::build(const std::vector<std::pair<std::string, uint32_t>>& vocab,
 
     if (byte_level_words_) {
         raw_bytes_to_id_.reserve(vocab.size());
-        std::string raw;
+        id_to_bytes_.assign(id_to_token_.size(), std::string());
         for (const auto& [token, id] : vocab) {
+            std::string& raw = id_to_bytes_[id];
             raw.clear();
             if (byte_level_to_bytes(token, raw)) raw_bytes_to_id_.insert(raw, id);
+            else raw = token;  // not byte-level text: a ByteLevel decoder keeps it as is
         }
         for (int b = 0; b < 256; ++b) byte_char_id_[b] = token_to_id_.find(byte_to_utf8(uint8_t(b)));
     } else {
@@ -83,13 +113,27 @@ void BpeModel::build(const std::vector<std::pair<std::string, uint32_t>>& vocab,
     for (size_t rank = 0; rank < merges.size(); ++rank) {
         const auto& [a, b] = merges[rank];
         uint32_t ia = token_to_id_.find(a), ib = token_to_id_.find(b);
-        merged = a + b;
+        merged.assign(a);
+        merged.append(b);
         uint32_t im = token_to_id_.find(merged);
-        const std::string* missing = ia == kNoId ? &a : ib == kNoId ? &b : im == kNoId ? &merged : nullptr;
-        if (missing)
-            throw Error(where + ": model.merges[" + std::to_string(rank) + "] (\"" + a + "\", \"" + b + "\"): token \"" +
-                        *missing + "\" is not in the vocabulary");
+        if (ia == kNoId || ib == kNoId || im == kNoId) {
+            std::string missing(ia == kNoId ? a : ib == kNoId ? b : std::string_view(merged));
+            throw Error(where + ": model.merges[" + std::to_string(rank) + "] (\"" + std::string(a) + "\", \"" +
+                        std::string(b) + "\"): token \"" + missing + "\" is not in the vocabulary");
+        }
         merges_.insert(ia, ib, PairMap::Value{uint32_t(rank), im});
+    }
+
+    // Which tokens BPE rebuilds from their own bytes (byte-level mode).
+    if (byte_level_words_ && !options_.ignore_merges) {
+        std::vector<uint32_t> syms;
+        for (const auto& [token, id] : vocab) {
+            const std::string& raw = id_to_bytes_[id];
+            if (raw_bytes_to_id_.find(raw) != id) continue;
+            initial_symbols(raw, syms);
+            merge(syms);
+            if (syms.size() == 1 && syms[0] == id) raw_bytes_to_id_.insert(raw, id | kWholeWord);
+        }
     }
 }
 
@@ -233,22 +277,66 @@ void BpeModel::merge_large(std::vector<uint32_t>& syms) const {
     syms.resize(w);
 }
 
-void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const {
+void BpeModel::tokenize_words(const std::vector<Piece>& words, std::vector<int32_t>& out) const {
+    // Software pipeline: the table slot of word i + kAhead is requested while
+    // word i is encoded, hiding most of the cache-miss latency.
+    constexpr size_t kAhead = 8;
+    uint64_t hashes[kAhead];
+    size_t n = words.size();
+    const StringIdMap& table = byte_level_words_ ? raw_bytes_to_id_ : token_to_id_;
+    WordCache& cache = t_cache;
+    for (size_t i = 0; i < std::min(n, kAhead); ++i) {
+        hashes[i] = hash_bytes(words[i].text.data(), words[i].text.size());
+        table.prefetch(hashes[i]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t h = hashes[i % kAhead];
+        if (i + kAhead < n) {
+            std::string_view next = words[i + kAhead].text;
+            hashes[i % kAhead] = hash_bytes(next.data(), next.size());
+            table.prefetch(hashes[i % kAhead]);
+            // Short words that are not in the vocabulary go to the word cache next.
+            if (!cache.small.empty()) __builtin_prefetch(&cache.small[hashes[i % kAhead] & (WordCache::kSmallSlots - 1)]);
+        }
+        // Inline fast path for the common case, a word that is one token.
+        std::string_view w = words[i].text;
+        if (byte_level_words_ && !w.empty()) {
+            uint32_t id = raw_bytes_to_id_.find(w, h);
+            if (id != kNoId && (options_.ignore_merges || (id & kWholeWord))) {
+                out.push_back(int32_t(id & ~kWholeWord));
+                continue;
+            }
+        }
+        tokenize(w, h, out);
+    }
+}
+
+// (Hot path: one call per pre-tokenized word.)
+void BpeModel::tokenize(std::string_view word, uint64_t h, std::vector<int32_t>& out) const {
     if (word.empty()) return;
-    if (options_.ignore_merges) {
-        uint32_t id = byte_level_words_ ? raw_bytes_to_id_.find(word) : token_to_id_.find(word);
-        if (id != kNoId) {
-            out.push_back(int32_t(id));
+    // A word that is a vocabulary token: with ignore_merges it is that token;
+    // in byte-level mode so is any token BPE rebuilds whole (precomputed).
+    if (options_.ignore_merges || byte_level_words_) {
+        uint32_t id = byte_level_words_ ? raw_bytes_to_id_.find(word, h) : token_to_id_.find(word, h);
+        if (id != kNoId && (options_.ignore_merges || (id & kWholeWord))) {
+            out.push_back(int32_t(id & ~kWholeWord));
             return;
         }
     }
-    WordCache::Entry* entry = nullptr;
-    uint64_t h = 0;
-    if (word.size() <= WordCache::kMaxWordBytes) {
-        h = hash_bytes(word.data(), word.size());
-        entry = &t_cache.entries[h & (WordCache::kSlots - 1)];
-        if (entry->owner == instance_ && entry->hash == h && entry->word == word) {
-            for (uint32_t id : entry->ids) out.push_back(int32_t(id));
+    uint64_t tag = h ^ (instance_ * 0x9E3779B97F4A7C15ull);
+    SmallEntry* small = nullptr;
+    LargeEntry* large = nullptr;
+    if (word.size() <= sizeof(small->word)) {
+        small = &t_cache.small_slot(h);
+        if (small->holds(tag, word)) {
+            for (uint32_t i = 0; i < small->n_ids; ++i) out.push_back(int32_t(small->ids[i]));
+            return;
+        }
+    }
+    if (word.size() <= sizeof(large->word)) {
+        large = &t_cache.large_slot(h);
+        if (large->holds(tag, word)) {
+            for (uint32_t i = 0; i < large->n_ids; ++i) out.push_back(int32_t(large->ids[i]));
             return;
         }
     }
@@ -256,12 +344,8 @@ void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const 
     initial_symbols(word, syms);
     merge(syms);
     for (uint32_t id : syms) out.push_back(int32_t(id));
-    if (entry) {
-        entry->owner = instance_;
-        entry->hash = h;
-        entry->word.assign(word);
-        entry->ids.assign(syms.begin(), syms.end());
-    }
+    if (small && small->fits(word, syms.size())) small->store(tag, word, syms);
+    else if (large && large->fits(word, syms.size())) large->store(tag, word, syms);
 }
 
 }  // namespace aligners::tok

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tokenizer/hash_maps.h"
+#include "tokenizer/pre_tokenizer.h"
 
 namespace aligners::tok {
 
@@ -35,18 +36,24 @@ public:
     // vocab: (token, id) pairs; merges: (left, right) token pairs in rank
     // order. Throws Error (prefixed with `where`) when a merge names a token
     // that is not in the vocabulary.
-    void build(const std::vector<std::pair<std::string, uint32_t>>& vocab,
-               const std::vector<std::pair<std::string, std::string>>& merges, const BpeOptions& options,
+    void build(const std::vector<std::pair<std::string_view, uint32_t>>& vocab,
+               const std::vector<std::pair<std::string_view, std::string_view>>& merges, const BpeOptions& options,
                bool byte_level_words, const std::string& where);
 
     // Appends the ids of one word (raw bytes in byte-level mode, else text).
-    void tokenize(std::string_view word, std::vector<int32_t>& out) const;
+    void tokenize(std::string_view word, std::vector<int32_t>& out) const {
+        tokenize(word, hash_bytes(word.data(), word.size()), out);
+    }
+    // Appends the ids of many words, prefetching table slots a few words ahead.
+    void tokenize_words(const std::vector<Piece>& words, std::vector<int32_t>& out) const;
 
     uint32_t token_to_id(std::string_view token) const { return token_to_id_.find(token); }
     // nullptr when no token has this id.
     const std::string* id_to_token(uint32_t id) const {
         return id < id_to_token_.size() && has_id_[id] ? &id_to_token_[id] : nullptr;
     }
+    // The bytes a ByteLevel decoder makes of token `id` (byte-level mode).
+    const std::string& token_bytes(uint32_t id) const { return id_to_bytes_[id]; }
     size_t vocab_size() const { return token_to_id_.size(); }  // number of entries (HF get_vocab_size)
     uint32_t id_limit() const { return uint32_t(id_to_token_.size()); }  // 1 + the largest id
     size_t merge_count() const { return merges_.size(); }
@@ -54,6 +61,8 @@ public:
     const BpeOptions& options() const { return options_; }
 
 private:
+    static constexpr uint32_t kWholeWord = 1u << 31;  // flag on raw_bytes_to_id_ values, see whole_word_
+    void tokenize(std::string_view word, uint64_t hash, std::vector<int32_t>& out) const;
     // How one input character becomes initial symbols.
     void push_unit(std::string_view unit, uint32_t id, std::vector<uint32_t>& syms, uint32_t& pending_unk) const;
     void initial_symbols(std::string_view word, std::vector<uint32_t>& syms) const;
@@ -67,8 +76,12 @@ private:
     uint64_t instance_ = 0;  // identifies this model's entries in the per-thread word cache
     std::vector<std::string> id_to_token_;
     std::vector<uint8_t> has_id_;
+    std::vector<std::string> id_to_bytes_;  // byte-level mode: token text mapped back to bytes
     StringIdMap token_to_id_;
-    StringIdMap raw_bytes_to_id_;    // byte-level mode: token as raw bytes -> id (ignore_merges)
+    // Byte-level mode: token as raw bytes -> id, | kWholeWord when BPE turns
+    // the token's own bytes back into that one token (so a word found here
+    // needs no merging).
+    StringIdMap raw_bytes_to_id_;
     uint32_t byte_char_id_[256];     // byte-level mode: id of each byte's character, or kNoId
     uint32_t ascii_id_[128];         // text mode: id of each ASCII character, or kNoId
     uint32_t byte_fallback_id_[256]; // "<0xNN>" ids, or kNoId

@@ -30,7 +30,8 @@ std::optional<uint32_t> Tokenizer::Impl::lookup(std::string_view token) const {
 void Tokenizer::Impl::refresh_id_tables() {
     uint32_t limit = model.id_limit();
     for (const tok::AddedToken& t : added.tokens()) limit = std::max(limit, t.id + 1);
-    decode_bytes.assign(limit, std::string());
+    decode_bytes.assign(limit, nullptr);
+    owned_bytes.clear();
     special.assign(limit, 0);
     present.assign(limit, 0);
     bool byte_level = decoder.is_byte_level();
@@ -38,12 +39,20 @@ void Tokenizer::Impl::refresh_id_tables() {
         const std::string* t = model.id_to_token(id);
         if (!t) continue;
         present[id] = 1;
-        if (byte_level) decode_bytes[id] = tok::byte_level_token_bytes(*t);
+        if (!byte_level) continue;
+        if (model.byte_level_words()) {
+            decode_bytes[id] = &model.token_bytes(id);
+        } else {
+            owned_bytes.push_back(tok::byte_level_token_bytes(*t));
+            decode_bytes[id] = &owned_bytes.back();
+        }
     }
     for (const tok::AddedToken& t : added.tokens()) {
         present[t.id] = 1;
         special[t.id] = t.special;
-        if (byte_level) decode_bytes[t.id] = tok::byte_level_token_bytes(t.content);
+        if (!byte_level) continue;
+        owned_bytes.push_back(tok::byte_level_token_bytes(t.text));
+        decode_bytes[t.id] = &owned_bytes.back();
     }
 }
 
@@ -88,7 +97,7 @@ std::optional<TokenId> Tokenizer::token_to_id(std::string_view token) const {
 
 std::optional<std::string> Tokenizer::id_to_token(TokenId id) const {
     if (id < 0) return std::nullopt;
-    if (const tok::AddedToken* t = impl_->added.find_id(uint32_t(id))) return t->content;
+    if (const tok::AddedToken* t = impl_->added.find_id(uint32_t(id))) return t->text;
     if (const std::string* t = impl_->model.id_to_token(uint32_t(id))) return *t;
     return std::nullopt;
 }
@@ -149,7 +158,7 @@ void Tokenizer::encode_into(std::string_view text, bool add_special_tokens, std:
     auto encode_words = [&](std::string_view piece, bool at_origin) {
         s.pre.arena.clear();
         m.pre_tokenizer.run(piece, at_origin, s.words, s.pre);
-        for (const tok::Piece& w : s.words) m.model.tokenize(w.text, out);
+        m.model.tokenize_words(s.words, out);
     };
     // A piece of raw text between added tokens: normalize, split on the
     // normalized added tokens, encode the rest.
@@ -208,14 +217,14 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool skip_special_to
     if (m.decoder.is_byte_level()) {  // fast path: precomputed bytes per id
         std::string bytes;
         for (TokenId id : ids)
-            if (keep(id)) bytes += m.decode_bytes[size_t(id)];
+            if (keep(id)) bytes += *m.decode_bytes[size_t(id)];
         return tok::utf8_lossy(bytes);
     }
     std::vector<std::string> tokens;
     tokens.reserve(ids.size());
     for (TokenId id : ids) {
         if (!keep(id)) continue;
-        if (const tok::AddedToken* t = m.added.find_id(uint32_t(id))) tokens.push_back(t->content);
+        if (const tok::AddedToken* t = m.added.find_id(uint32_t(id))) tokens.push_back(t->text);
         else tokens.push_back(*m.model.id_to_token(uint32_t(id)));
     }
     return m.decoder.decode(std::move(tokens));

@@ -1,6 +1,7 @@
 // Internals of aligners::Tokenizer shared by tokenizer.cpp (encode/decode)
 // and tokenizer_load.cpp (reading and writing tokenizer.json).
 #pragma once
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,7 +30,8 @@ struct Tokenizer::Impl {
 
     // Per id (model and added): the token's bytes under a ByteLevel decoder,
     // and whether it is special. Rebuilt whenever tokens are added.
-    std::vector<std::string> decode_bytes;
+    std::vector<const std::string*> decode_bytes;  // into model.token_bytes() or owned_bytes
+    std::deque<std::string> owned_bytes;
     std::vector<uint8_t> special;
     std::vector<uint8_t> present;
 

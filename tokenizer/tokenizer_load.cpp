@@ -16,13 +16,13 @@ using tok::kNoId;
 namespace {
 
 // "a b" or ["a", "b"] -> (a, b)
-std::pair<std::string, std::string> parse_merge(const json::Value& m, const std::string& where) {
+std::pair<std::string_view, std::string_view> parse_merge(const json::Value& m, const std::string& where) {
     if (m.is_string()) {
         const std::string& s = m.as_string();
         size_t space = s.find(' ');
         if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
             throw Error(where + ": expected \"left right\" (two tokens separated by one space), got \"" + s + "\"");
-        return {s.substr(0, space), s.substr(space + 1)};
+        return {std::string_view(s).substr(0, space), std::string_view(s).substr(space + 1)};
     }
     if (m.is_array() && m.size() == 2 && m.as_array()[0].is_string() && m.as_array()[1].is_string())
         return {m.as_array()[0].as_string(), m.as_array()[1].as_string()};
@@ -49,7 +49,7 @@ void build_model(Tokenizer::Impl& impl, const json::Value& model, const std::str
 
     const json::Value& vocab_v = json::get(model, "vocab", where + ": model");
     if (!vocab_v.is_object()) throw Error(where + ": model.vocab must be an object {token: id}");
-    std::vector<std::pair<std::string, uint32_t>> vocab;
+    std::vector<std::pair<std::string_view, uint32_t>> vocab;
     vocab.reserve(vocab_v.size());
     for (const auto& [token, id] : vocab_v.as_object()) {
         if (!id.is_int() || id.as_int() < 0 || id.as_int() > INT32_MAX)
@@ -58,7 +58,7 @@ void build_model(Tokenizer::Impl& impl, const json::Value& model, const std::str
     }
     const json::Value& merges_v = json::get(model, "merges", where + ": model");
     if (!merges_v.is_array()) throw Error(where + ": model.merges must be an array");
-    std::vector<std::pair<std::string, std::string>> merges;
+    std::vector<std::pair<std::string_view, std::string_view>> merges;
     merges.reserve(merges_v.size());
     for (size_t i = 0; i < merges_v.size(); ++i)
         merges.push_back(parse_merge(merges_v.as_array()[i], where + ": model.merges[" + std::to_string(i) + "]"));

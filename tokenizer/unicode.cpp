@@ -1,6 +1,7 @@
 #include "tokenizer/unicode.h"
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 
@@ -143,6 +144,15 @@ bool valid_utf8(std::string_view s, size_t* bad_offset) {
     const uint8_t* p = reinterpret_cast<const uint8_t*>(s.data());
     size_t n = s.size();
     for (size_t i = 0; i < n;) {
+        // ASCII fast path: 8 bytes at a time.
+        if (i + 8 <= n) {
+            uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                i += 8;
+                continue;
+            }
+        }
         if (p[i] < 0x80) {
             ++i;
             continue;

@@ -3,6 +3,8 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "tokenizer/tokenizer.h"
+#include "train/text_util.h"
 
 namespace aligners::train {
 
@@ -36,7 +38,7 @@ std::string ByteCodec::decode(const std::vector<int32_t>& ids) const {
         if (id >= 0 && id < 256) s += char(id);
         else if (id >= 256 && size_t(id - 256) < specials_.size()) s += specials_[size_t(id - 256)];
     }
-    return s;
+    return valid_utf8_or_replace(s);  // a model may emit any byte sequence
 }
 
 int ByteCodec::add_special_tokens(const std::vector<std::string>& tokens) {
@@ -77,9 +79,71 @@ std::unique_ptr<ByteCodec> ByteCodec::load(const std::string& file) {
     return c;
 }
 
+namespace {
+
+// A Hugging Face tokenizer.json. BOS counts only when the tokenizer's own
+// post-processor adds it (Llama does, GPT-2 does not), so prompts look the
+// way the model saw text in pre-training.
+class HfCodec : public TokenCodec {
+public:
+    explicit HfCodec(const std::string& dir) : dir_(dir), tok_(Tokenizer::load(dir)) {
+        if (auto b = tok_.bos_id()) {
+            std::vector<TokenId> with = tok_.encode("a", true), without = tok_.encode("a", false);
+            if (with.size() > without.size() && with.front() == *b) bos_ = *b;
+        }
+        if (auto e = tok_.eos_id()) eos_ = *e;
+        // No tokenizer_config.json: the model's config.json names EOS.
+        std::string cfg = path_join(dir, "config.json");
+        if (eos_ < 0 && file_exists(cfg)) {
+            json::Value v = json::parse_file(cfg);
+            if (const json::Value* e = v.find("eos_token_id")) {
+                if (e->is_int()) eos_ = int32_t(e->as_int());
+                else if (e->is_array() && !e->as_array().empty() && e->as_array()[0].is_int())
+                    eos_ = int32_t(e->as_array()[0].as_int());
+            }
+        }
+    }
+    std::vector<int32_t> encode(const std::string& text) const override { return tok_.encode(text, false); }
+    std::string decode(const std::vector<int32_t>& ids) const override { return tok_.decode(ids, false); }
+    int32_t bos_id() const override { return bos_; }
+    int32_t eos_id() const override { return eos_; }
+    int32_t vocab_size() const override { return tok_.id_limit(); }
+    int add_special_tokens(const std::vector<std::string>& tokens) override {
+        int added = 0;
+        for (const auto& t : tokens) {
+            bool had = tok_.token_to_id(t).has_value();
+            tok_.add_special_token(t);
+            added += had ? 0 : 1;
+        }
+        return added;
+    }
+    int32_t token_id(const std::string& token) const override {
+        auto id = tok_.token_to_id(token);
+        return id ? *id : -1;
+    }
+    void save(const std::string& dir) const override {
+        make_dirs(dir);
+        tok_.save(path_join(dir, "tokenizer.json"));
+        // The special-token roles live in tokenizer_config.json: keep them.
+        for (const char* f : {"tokenizer_config.json", "special_tokens_map.json"}) {
+            std::string src = path_join(dir_, f), dst = path_join(dir, f);
+            if (file_exists(src) && !file_exists(dst)) write_file_atomic(dst, read_file(src));
+        }
+    }
+
+private:
+    std::string dir_;
+    Tokenizer tok_;
+    int32_t bos_ = -1, eos_ = -1;
+};
+
+}  // namespace
+
 std::unique_ptr<TokenCodec> load_codec(const std::string& model_dir) {
     std::string byte_file = path_join(model_dir, "aligners_codec.json");
     if (file_exists(byte_file)) return ByteCodec::load(byte_file);
+    if (file_exists(path_join(model_dir, "tokenizer.json")) || file_exists(path_join(model_dir, "encoder.json")))
+        return std::make_unique<HfCodec>(model_dir);
     throw Error(model_dir + ": no tokenizer (expected tokenizer.json or aligners_codec.json)");
 }
 

@@ -77,6 +77,33 @@ std::vector<uint32_t> utf8_code_points(std::string_view s) {
     return out;
 }
 
+std::string valid_utf8_or_replace(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    size_t i = 0;
+    while (i < s.size()) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        bool ok = len > 0 && i + len <= s.size();
+        for (size_t k = 1; ok && k < len; ++k) ok = ((unsigned char)s[i + k] >> 6) == 2;
+        if (ok && len >= 3) {
+            unsigned char c1 = (unsigned char)s[i + 1];
+            if (c == 0xE0 && c1 < 0xA0) ok = false;   // overlong
+            if (c == 0xED && c1 >= 0xA0) ok = false;  // surrogate
+            if (c == 0xF0 && c1 < 0x90) ok = false;   // overlong
+            if (c == 0xF4 && c1 >= 0x90) ok = false;  // > U+10FFFF
+        }
+        if (!ok) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+            continue;
+        }
+        out.append(s.substr(i, len));
+        i += len;
+    }
+    return out;
+}
+
 std::vector<std::string> split_lines_keep_empty(std::string_view s) {
     std::vector<std::string> lines;
     size_t pos = 0;

@@ -139,7 +139,10 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
     model.zero_grad();
     CosineSchedule sched = CosineSchedule::with_ratio(cfg.lr, result.steps, cfg.warmup_ratio);
 
-    JsonlAppender metrics(path_join(cfg.out_dir, "metrics.jsonl"));
+    // A fresh run starts a fresh log; a resumed one continues it.
+    std::string metrics_path = path_join(cfg.out_dir, "metrics.jsonl");
+    if (result.resumed_from == 0) write_file_atomic(metrics_path, "");
+    JsonlAppender metrics(metrics_path);
     auto log_eval = [&](int64_t step) {
         if (!evaluate) return;
         json::Value e = evaluate();

@@ -3,9 +3,14 @@
 #include <vector>
 
 #include "common/thread_pool.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/ops.h"
 
 namespace aligners::cpu {
+
+void adamw_range_avx2(float* __restrict param, const float* __restrict grad, float* __restrict m,
+                      float* __restrict v, int64_t i0, int64_t i1, float decay, float beta1, float beta2,
+                      float step_size, float bc2_sqrt, float eps, float grad_scale);  // adamw_avx2.cpp
 
 // Fixed chunks (independent of the thread count) summed in chunk order, so
 // the result is bit-identical for any number of threads.
@@ -35,11 +40,16 @@ void adamw(float* param, const float* grad, float* m, float* v, int64_t n, float
     float step_size = float(lr / bc1);
     float bc2_sqrt = float(std::sqrt(bc2));
     float decay = 1.0f - lr * weight_decay;
+    const bool avx2 = cpu_path() >= CpuPath::avx2;
     ThreadPool::global().parallel_for(n, [&](int64_t i0, int64_t i1) {
+        if (avx2) {
+            adamw_range_avx2(param, grad, m, v, i0, i1, decay, beta1, beta2, step_size, bc2_sqrt, eps, grad_scale);
+            return;
+        }
         for (int64_t i = i0; i < i1; ++i) {
             float g = grad[i] * grad_scale;
             float p = param[i] * decay;
-            m[i] += (g - m[i]) * (1.0f - beta1);
+            m[i] = m[i] + (g - m[i]) * (1.0f - beta1);
             v[i] = v[i] * beta2 + (1.0f - beta2) * g * g;
             float denom = std::sqrt(v[i]) / bc2_sqrt + eps;
             param[i] = p - step_size * (m[i] / denom);

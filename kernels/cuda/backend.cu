@@ -1,6 +1,7 @@
 // engine::Backend on the CUDA kernels of this directory (see cuda_backend.h).
 // Each method validates dtypes, picks the kernel instantiation for the weight
 // dtype (bf16 working copy or fp32), and launches on the backend's stream.
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/matmul.h"
 #include "kernels/cuda/ops.h"
+#include "kernels/cpu/sampling.h"
 
 namespace aligners::engine {
 
@@ -327,6 +329,40 @@ public:
         CUDA_CHECK(cudaMemsetAsync(p.grad.ptr, 0, size_t(p.n) * 4, stream_));
     }
 
+    // ---- sampling -------------------------------------------------------------------------------
+    // On the device (kernels/cuda/sampling.cu); the uniform numbers come from
+    // the rows' generators on the host exactly as the CPU path draws them.
+    void sample_tokens(int32_t* next, const Tensor& logits, int B, int V, const SamplingArgs& args,
+                       const std::vector<std::vector<int32_t>>& history, uint64_t* rng) override {
+        std::vector<int32_t> meta(size_t(B) + 1, 0), ids;
+        for (int b = 0; b < B; ++b) {
+            if (args.repetition_penalty != 1.0f) {
+                std::vector<int32_t> seen = history[size_t(b)];
+                std::sort(seen.begin(), seen.end());
+                seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+                ids.insert(ids.end(), seen.begin(), seen.end());
+            }
+            meta[size_t(b) + 1] = int32_t(ids.size());
+        }
+        std::vector<double> u(static_cast<size_t>(B), 0.0);
+        if (!args.greedy)
+            for (int b = 0; b < B; ++b) u[size_t(b)] = cpu::rng_uniform(&rng[b]);
+        // [next (B) | offsets (B+1) | ids], then u, then a copy of the logits
+        // (the kernel works in place; the caller's logits stay untouched).
+        int32_t* ibuf = sample_i32_.get<int32_t>(size_t(2 * B + 1) + ids.size());
+        CUDA_CHECK(cudaMemcpyAsync(ibuf + B, meta.data(), meta.size() * 4, cudaMemcpyHostToDevice, stream_));
+        if (!ids.empty())
+            CUDA_CHECK(cudaMemcpyAsync(ibuf + 2 * B + 1, ids.data(), ids.size() * 4, cudaMemcpyHostToDevice, stream_));
+        double* ubuf = sample_u_.get<double>(size_t(B));
+        CUDA_CHECK(cudaMemcpyAsync(ubuf, u.data(), u.size() * 8, cudaMemcpyHostToDevice, stream_));
+        float* work = sample_logits_.get<float>(size_t(B) * V);
+        CUDA_CHECK(cudaMemcpyAsync(work, f32(logits), size_t(B) * V * 4, cudaMemcpyDeviceToDevice, stream_));
+        cu::sample(ibuf, work, ibuf + 2 * B + 1, ibuf + B, ubuf, B, V, args.greedy, args.repetition_penalty,
+                   args.temperature, args.top_k, args.top_p, stream_);
+        synchronize();
+        CUDA_CHECK(cudaMemcpy(next, ibuf, size_t(B) * 4, cudaMemcpyDeviceToHost));
+    }
+
 private:
     void residual_norm(const Tensor& res_out, const Tensor& out, const Tensor& mean, const Tensor& rstd,
                        const Tensor& a, const Tensor& b, const Tensor& weight, const Tensor& bias, int N, int C,
@@ -371,7 +407,7 @@ private:
     cudaStream_t stream_ = nullptr;
     std::unique_ptr<cu::Blas> blas_;
     std::vector<ParamStore> stores_;
-    Scratch act_bf16_, act2_bf16_, wconv_, delta_, partial_, norm_;
+    Scratch act_bf16_, act2_bf16_, wconv_, delta_, partial_, norm_, sample_i32_, sample_u_, sample_logits_;
 };
 
 }  // namespace

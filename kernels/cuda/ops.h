@@ -125,7 +125,18 @@ void adamw_update(float* master, bf16_t* work, const float* grad, float* m, floa
 // work (n) = bf16(master) rounded to nearest (parameter upload).
 void convert_to_bf16(bf16_t* work, const float* master, int64_t n, Stream s);
 
+// ---- sampling.cu ---- one row of logits (B,V) per block, modified in place.
+// Distinct history ids of row b: hist_ids[hist_off[b] .. hist_off[b+1]);
+// u (B) uniform in [0,1) from the row's generator; next (B) the chosen ids.
+void sample(int32_t* next, float* logits, const int32_t* hist_ids, const int32_t* hist_off, const double* u, int B,
+            int V, bool greedy, float penalty, float temperature, int top_k, float top_p, Stream s);
+
 // ---- device_info.cu ----
 int device_count();
+struct DeviceInfo {
+    int cc_major = 0, cc_minor = 0, sms = 0, clock_khz = 0;
+    double peak_bf16_flops = 0;  // dense tensor-core peak; 0 when unknown
+};
+DeviceInfo device_info(int device = 0);
 
 }  // namespace aligners::cuda

@@ -17,6 +17,7 @@
 
 #include "emu_util.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/sampling.h"
 #include "kernels/cuda/matmul.h"
 #include "kernels/cuda/ops.h"
 
@@ -488,8 +489,58 @@ TEST_CASE("kernels/cuda/gather.cu: row gather, its backward, fill") {
     for (float v : dx.download()) CHECK(v == 2.5f);
 }
 
+TEST_CASE("kernels/cuda/sampling.cu: greedy, temperature, top-k, top-p, repetition penalty pick the CPU's tokens") {
+    simt::ScheduleCheck check;
+    struct Mode {
+        bool greedy;
+        float temperature;
+        int top_k;
+        float top_p, penalty;
+    };
+    for (Mode md : {Mode{true, 1, 0, 1, 1}, Mode{true, 1, 0, 1, 1.3f}, Mode{false, 1, 0, 1, 1},
+                    Mode{false, 0.7f, 5, 1, 1}, Mode{false, 1.2f, 0, 0.8f, 1}, Mode{false, 0.9f, 40, 0.9f, 1.2f}}) {
+        Rng r;
+        const int B = 6, V = 301;
+        INFO("seed " << r.seed << " greedy=" << md.greedy << " T=" << md.temperature << " k=" << md.top_k
+                     << " p=" << md.top_p << " penalty=" << md.penalty);
+        auto logits = r.randn(size_t(B) * V, 2.0f);
+        std::vector<int32_t> hist_ids, hist_off{0};
+        std::vector<std::vector<int32_t>> hist(B);
+        for (int b = 0; b < B; ++b) {
+            hist[b] = r.ints(7, 0, V);
+            std::vector<int32_t> seen = hist[b];
+            std::sort(seen.begin(), seen.end());
+            seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+            if (md.penalty != 1.0f) hist_ids.insert(hist_ids.end(), seen.begin(), seen.end());
+            hist_off.push_back(int32_t(hist_ids.size()));
+        }
+        aligners::engine::SamplingArgs sa;
+        sa.greedy = md.greedy;
+        sa.temperature = md.temperature;
+        sa.top_k = md.top_k;
+        sa.top_p = md.top_p;
+        sa.repetition_penalty = md.penalty;
+        std::vector<int32_t> want(B);
+        std::vector<double> u(B, 0.0);
+        for (int b = 0; b < B; ++b) {
+            uint64_t s1 = 1000 + b, s2 = 1000 + b;
+            std::vector<float> row(logits.begin() + b * V, logits.begin() + (b + 1) * V);
+            want[b] = cpu::sample_token(row.data(), V, sa, hist[b].data(), int64_t(hist[b].size()), &s1);
+            if (!md.greedy) u[b] = cpu::rng_uniform(&s2);
+        }
+        DevBuf<float> dl(logits);
+        DevBuf<int32_t> next(B), dids(hist_ids.empty() ? std::vector<int32_t>{0} : hist_ids), doff(hist_off);
+        DevBuf<double> du(u);
+        cu::sample(next, dl, dids, doff, du, B, V, md.greedy, md.penalty, md.temperature, md.top_k, md.top_p, nullptr);
+        CHECK(next.download() == want);
+    }
+}
+
 TEST_CASE("kernels/cuda/device_info.cu: the emulated device is visible") {
     CHECK(cu::device_count() == 1);
+    const auto d = cu::device_info();  // the emulator reports an A100-like sm_80 with 4 SMs
+    CHECK(d.cc_major == 8);
+    CHECK(d.peak_bf16_flops == doctest::Approx(2048.0 * 4 * 1.41e9));
 }
 
 }  // TEST_SUITE

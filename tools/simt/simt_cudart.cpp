@@ -162,6 +162,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, enum cudaDeviceAttr attr, int) {
         case cudaDevAttrComputeCapabilityMajor: *value = 8; return cudaSuccess;
         case cudaDevAttrComputeCapabilityMinor: *value = 0; return cudaSuccess;
         case cudaDevAttrMaxThreadsPerBlock: *value = 1024; return cudaSuccess;
+        case cudaDevAttrClockRate: *value = 1410000; return cudaSuccess;
         default:
             std::fprintf(stderr, "simt: cudaDeviceGetAttribute(%d) is not emulated\n", int(attr));
             std::abort();

@@ -1,0 +1,106 @@
+// `aligners bench generate`: decode throughput of a random-init model with
+// the KV cache (batch 1 by default), next to the memory-bandwidth floor:
+// every decoded token streams all weights once, so tokens/s can at best be
+// bandwidth / weight bytes. Prints "tokens/s: X" last.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/bench_device.h"
+#include "common/args.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "common/thread_pool.h"
+#include "engine/generate.h"
+
+namespace aligners::cli {
+
+json::Value bench_model_config(const std::string& arch, int layers, int heads, int kv_heads, int dim, int vocab,
+                               int seq);  // bench_train.cpp
+
+// Measured read bandwidth (GB/s): sums a buffer larger than the caches, split
+// over the thread pool like the decode's matrix-vector products.
+static double measure_bandwidth() {
+    const size_t n = size_t(256) << 20 >> 2;  // 256 MB of floats
+    std::vector<float> buf(n, 1.0f);
+    double best = 0;
+    for (int rep = 0; rep < 3; ++rep) {
+        std::vector<double> partial(64, 0.0);
+        auto t0 = std::chrono::steady_clock::now();
+        ThreadPool::global().parallel_for(int64_t(n), [&](int64_t i0, int64_t i1) {
+            float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+            int64_t i = i0;
+            for (; i + 8 <= i1; i += 8) {
+                s0 += buf[size_t(i)];     s1 += buf[size_t(i + 1)];
+                s2 += buf[size_t(i + 2)]; s3 += buf[size_t(i + 3)];
+                s4 += buf[size_t(i + 4)]; s5 += buf[size_t(i + 5)];
+                s6 += buf[size_t(i + 6)]; s7 += buf[size_t(i + 7)];
+            }
+            for (; i < i1; ++i) s0 += buf[size_t(i)];
+            partial[size_t(i0 * 64 / int64_t(n))] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
+        });
+        double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double sum = 0;
+        for (double p : partial) sum += p;
+        if (sum != double(n)) std::fprintf(stderr, "bandwidth check sum mismatch\n");
+        best = std::max(best, double(n) * 4 / dt / 1e9);
+    }
+    return best;
+}
+
+int bench_generate(int argc, char** argv) {
+    ArgParser args("aligners bench generate", "Decode tokens/s with the KV cache, against the bandwidth floor.");
+    std::string arch = "gpt2";
+    int layers = 12, heads = 12, kv_heads = 0, dim = 768, vocab = 50257, prompt = 16, new_tokens = 32, batch = 1,
+        threads = 0;
+    args.choice("--arch", &arch, {"gpt2", "llama"}, "model family (default gpt2)");
+    args.option("--layers", &layers, "L", "layers (default 12)");
+    args.option("--heads", &heads, "H", "attention heads (default 12)");
+    args.option("--kv-heads", &kv_heads, "KV", "key/value heads, llama only (default: --heads)");
+    args.option("--dim", &dim, "C", "hidden size (default 768)");
+    args.option("--vocab", &vocab, "V", "vocabulary (default 50257)");
+    args.option("--prompt", &prompt, "N", "prompt tokens (default 16)");
+    args.option("--new-tokens", &new_tokens, "N", "tokens to decode (default 32)");
+    args.option("--batch", &batch, "B", "rows decoded together (default 1)");
+    args.option("--threads", &threads, "N", "CPU threads (default: all)");
+    std::string device = "cpu";
+    bench_device_flag(args, &device);
+    if (!args.parse(argc, argv)) return 0;
+    if (layers <= 0 || heads <= 0 || dim <= 0 || vocab <= 1 || prompt <= 0 || new_tokens <= 1 || batch <= 0)
+        throw UsageError("sizes must be positive (and --new-tokens >= 2)");
+    if (threads > 0) ThreadPool::set_default_threads(threads);
+    auto be = bench_backend(device);
+    const double peak = bench_device_peak(device);
+    ModelConfig cfg =
+        parse_model_config(bench_model_config(arch, layers, heads, kv_heads, dim, vocab, prompt + new_tokens), "bench");
+    auto model = engine::Model::create(cfg, *be, 1, false);
+    std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(batch));
+    for (int b = 0; b < batch; ++b)
+        for (int t = 0; t < prompt; ++t) prompts[size_t(b)].push_back(int32_t((t * 31 + b * 7 + 11) % vocab));
+    engine::GenerateConfig g;
+    g.stop_at_eos = false;
+    // Time prefill + 1 token, and prefill + N tokens: the difference is N-1 decode steps.
+    auto timed = [&](int n) {
+        g.max_new_tokens = n;
+        auto t0 = std::chrono::steady_clock::now();
+        engine::generate(*model, prompts, g);
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    timed(2);  // warm-up
+    double t1 = timed(1), tn = timed(new_tokens);
+    double per_step = (tn - t1) / (new_tokens - 1);
+    double weight_bytes = double(model->layout().total) * 4;
+    double bw = measure_bandwidth();
+    double floor_s = weight_bytes / (bw * 1e9);
+    std::printf("model: %s, %.1fM parameters (%.0f MB fp32), batch %d, %d threads\n", arch.c_str(),
+                model->layout().total / 1e6, weight_bytes / 1e6, batch, ThreadPool::global().size());
+    std::printf("measured read bandwidth: %.1f GB/s -> floor %.1f ms/token step\n", bw, floor_s * 1e3);
+    std::printf("decode: %.1f ms/step (%.2fx the floor)\n", per_step * 1e3, per_step / floor_s);
+    bench_print_mfu(2.0 * double(model->layout().total) * batch / per_step, peak);  // 2 FLOPs/parameter/token
+    std::printf("tokens/s: %.1f\n", batch / per_step);
+    return 0;
+}
+
+}  // namespace aligners::cli

@@ -1,0 +1,146 @@
+// `aligners bench tokenize`: encoding throughput of a tokenizer over files.
+// .jsonl / .jsonl.gz files contribute each record's "text" as a document
+// (the shared conformance sets); other files are read as text, split into
+// documents of about 64 KB at line ends. Documents are spread over the
+// threads; each timing is the best of --repeat runs after one warm-up run
+// (the machine is shared, so single runs are noisy).
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "common/args.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/thread_pool.h"
+#include "tokenizer/tokenizer.h"
+
+namespace aligners::cli {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void add_documents(const std::string& path, std::vector<std::string>& docs) {
+    std::string data = read_maybe_gzip(path);
+    if (ends_with(path, ".jsonl") || ends_with(path, ".jsonl.gz")) {
+        size_t number = 0;
+        for (size_t pos = 0; pos < data.size();) {
+            size_t end = data.find('\n', pos);
+            if (end == std::string::npos) end = data.size();
+            std::string_view line(data.data() + pos, end - pos);
+            pos = end + 1;
+            ++number;
+            if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+            json::Value v;
+            try {
+                v = json::parse(line);
+            } catch (const Error& e) {
+                throw Error(path + ": line " + std::to_string(number) + ": " + e.what());
+            }
+            const json::Value* text = v.find("text");
+            if (!text || !text->is_string()) throw Error(path + ": line " + std::to_string(number) + ": no \"text\" string");
+            docs.push_back(text->as_string());
+        }
+        return;
+    }
+    for (size_t pos = 0; pos < data.size();) {
+        size_t end = std::min(data.size(), pos + (64 << 10));
+        size_t nl = data.find('\n', end);
+        end = nl == std::string::npos ? data.size() : nl + 1;
+        docs.push_back(data.substr(pos, end - pos));
+        pos = end;
+    }
+}
+
+double cpu_now() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+struct Timing {
+    double seconds = 0, cpu_seconds = 0;
+    size_t tokens = 0;
+};
+
+Timing run(const Tokenizer& tok, const std::vector<std::string>& docs, ThreadPool& pool) {
+    std::vector<size_t> counts(size_t(pool.size()), 0);
+    auto start = std::chrono::steady_clock::now();
+    double cpu_start = cpu_now();
+    pool.run_on_all([&](int t) {
+        std::vector<TokenId> ids;
+        size_t n = 0;
+        // Documents are dealt round-robin so threads get similar mixes.
+        for (size_t i = size_t(t); i < docs.size(); i += size_t(pool.size())) {
+            ids.clear();
+            tok.encode_into(docs[i], false, ids);
+            n += ids.size();
+        }
+        counts[size_t(t)] = n;
+    });
+    Timing timing;
+    timing.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    timing.cpu_seconds = cpu_now() - cpu_start;
+    for (size_t c : counts) timing.tokens += c;
+    return timing;
+}
+
+}  // namespace
+
+int bench_tokenize(int argc, char** argv) {
+    ArgParser args("aligners bench tokenize", "Encoding throughput (MB/s, tokens/s) of a tokenizer over text files.");
+    std::string path;
+    int threads = 1, repeat = 3;
+    std::vector<std::string> files;
+    args.option("--tokenizer", &path, "PATH", "tokenizer.json or model directory", true);
+    args.option("--threads", &threads, "N", "threads for the headline number (default 1)");
+    args.option("--repeat", &repeat, "N", "timed runs per thread count; the best is reported (default 3)");
+    args.positionals("FILE", &files, "text files, or .jsonl(.gz) files with a \"text\" field per line", 1);
+    if (!args.parse(argc, argv)) return 0;
+    if (threads < 1) throw UsageError("--threads: expected a positive integer");
+    if (repeat < 1) throw UsageError("--repeat: expected a positive integer");
+
+    auto load_start = std::chrono::steady_clock::now();
+    Tokenizer tok = Tokenizer::load(path);
+    double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    std::vector<std::string> docs;
+    for (const std::string& f : files) add_documents(f, docs);
+    size_t bytes = 0;
+    for (const std::string& d : docs) bytes += d.size();
+    double mb = double(bytes) / 1e6;
+    std::printf("tokenizer: %s\n  %s (loaded in %.3f s)\n", path.c_str(), tok.describe().c_str(), load_seconds);
+    std::printf("input: %zu documents, %.2f MB\n\n", docs.size(), mb);
+    // cpu-seconds: CPU time of all threads; on a busy shared machine MB per
+    // CPU-second is steadier than wall-clock MB/s.
+    std::printf("%8s %10s %12s %10s %14s %12s\n", "threads", "seconds", "cpu-seconds", "MB/s", "tokens/s", "tokens");
+
+    std::vector<int> counts{1};
+    if (threads != 1) counts.push_back(threads);
+    double headline = 0;
+    for (int n : counts) {
+        ThreadPool pool(n);
+        run(tok, docs, pool);  // warm-up: page in tables, fill the word caches
+        Timing best;
+        for (int r = 0; r < repeat; ++r) {
+            Timing t = run(tok, docs, pool);
+            if (r == 0 || t.seconds < best.seconds) best.seconds = t.seconds;
+            if (r == 0 || t.cpu_seconds < best.cpu_seconds) best.cpu_seconds = t.cpu_seconds;
+            best.tokens = t.tokens;
+        }
+        double mbs = mb / best.seconds;
+        std::printf("%8d %10.3f %12.3f %10.2f %14.0f %12zu\n", n, best.seconds, best.cpu_seconds, mbs,
+                    double(best.tokens) / best.seconds, best.tokens);
+        headline = mbs;
+    }
+    std::printf("MB/s: %.2f\n", headline);
+    return 0;
+}
+
+}  // namespace aligners::cli

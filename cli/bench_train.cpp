@@ -1,0 +1,102 @@
+// `aligners bench train`: full training steps (forward, backward, AdamW) of a
+// random-init GPT-2 or Llama model on random tokens. Prints "tokens/s: X" last.
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "cli/bench_device.h"
+#include "common/args.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "common/thread_pool.h"
+#include "engine/model.h"
+#include "engine/optim.h"
+#include "kernels/cpu/sampling.h"
+
+namespace aligners::cli {
+
+// A config.json for a synthetic model of either family.
+json::Value bench_model_config(const std::string& arch, int layers, int heads, int kv_heads, int dim, int vocab,
+                               int seq) {
+    json::Value c = json::Value::object();
+    if (arch == "gpt2") {
+        json::Value a = json::Value::array();
+        a.push_back(json::Value("GPT2LMHeadModel"));
+        c.set("architectures", std::move(a));
+        c.set("n_layer", layers);
+        c.set("n_head", heads);
+        c.set("n_embd", dim);
+        c.set("vocab_size", vocab);
+        c.set("n_positions", std::max(seq, 1024));
+    } else {
+        json::Value a = json::Value::array();
+        a.push_back(json::Value("LlamaForCausalLM"));
+        c.set("architectures", std::move(a));
+        c.set("num_hidden_layers", layers);
+        c.set("num_attention_heads", heads);
+        c.set("num_key_value_heads", kv_heads > 0 ? kv_heads : heads);
+        c.set("hidden_size", dim);
+        c.set("intermediate_size", (dim * 8 / 3 + 63) / 64 * 64);
+        c.set("vocab_size", vocab);
+        c.set("max_position_embeddings", std::max(seq, 2048));
+    }
+    return c;
+}
+
+int bench_train(int argc, char** argv) {
+    ArgParser args("aligners bench train", "Training-step throughput on random weights and tokens.");
+    std::string arch = "gpt2";
+    int layers = 12, heads = 12, kv_heads = 0, dim = 768, vocab = 50257, seq = 64, batch = 4, steps = 5,
+        warmup = 1, threads = 0;
+    args.choice("--arch", &arch, {"gpt2", "llama"}, "model family (default gpt2)");
+    args.option("--layers", &layers, "L", "layers (default 12)");
+    args.option("--heads", &heads, "H", "attention heads (default 12)");
+    args.option("--kv-heads", &kv_heads, "KV", "key/value heads, llama only (default: --heads)");
+    args.option("--dim", &dim, "C", "hidden size (default 768)");
+    args.option("--vocab", &vocab, "V", "vocabulary (default 50257)");
+    args.option("--seq", &seq, "T", "tokens per row (default 64)");
+    args.option("--batch", &batch, "B", "rows per step (default 4)");
+    args.option("--steps", &steps, "S", "timed steps (default 5)");
+    args.option("--warmup", &warmup, "N", "untimed steps first (default 1)");
+    args.option("--threads", &threads, "N", "CPU threads (default: all)");
+    std::string device = "cpu";
+    bench_device_flag(args, &device);
+    if (!args.parse(argc, argv)) return 0;
+    if (layers <= 0 || heads <= 0 || dim <= 0 || vocab <= 1 || seq <= 0 || batch <= 0 || steps <= 0)
+        throw UsageError("sizes must be positive");
+    if (dim % heads != 0) throw UsageError("--dim must be a multiple of --heads");
+    if (threads > 0) ThreadPool::set_default_threads(threads);
+
+    auto be = bench_backend(device);
+    const double peak = bench_device_peak(device);
+    ModelConfig cfg = parse_model_config(bench_model_config(arch, layers, heads, kv_heads, dim, vocab, seq), "bench");
+    auto model = engine::Model::create(cfg, *be, 1);
+    engine::AdamWConfig oc;
+    oc.weight_decay = 0.1f;
+    engine::AdamW opt(*model, oc);
+    uint64_t rng = 7;
+    engine::Batch b;
+    b.B = batch;
+    b.T = seq;
+    for (int i = 0; i < batch * seq; ++i) b.ids.push_back(int32_t(cpu::rng_uniform(&rng) * vocab));
+    for (int i = 0; i < batch * seq; ++i) b.targets.push_back(int32_t(cpu::rng_uniform(&rng) * vocab));
+    std::printf("model: %s, %.1fM parameters, B=%d T=%d, %d threads\n", arch.c_str(), model->layout().total / 1e6,
+                batch, seq, ThreadPool::global().size());
+    model->reserve(batch, seq, true);
+    double total = 0;
+    for (int s = 0; s < warmup + steps; ++s) {
+        auto t0 = std::chrono::steady_clock::now();
+        float loss = model->forward_backward(b);
+        opt.step(1e-4f);
+        double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (s >= warmup) total += dt;
+        std::printf("step %d: loss %.4f, %.1f ms%s\n", s, loss, dt * 1e3, s < warmup ? " (warm-up)" : "");
+    }
+    std::printf("ms/step: %.1f\n", total / steps * 1e3);
+    // Model FLOPs: 6 per parameter per token (forward + backward).
+    bench_print_mfu(6.0 * double(model->layout().total) * batch * seq * steps / total, peak);
+    std::printf("tokens/s: %.1f\n", double(batch) * seq * steps / total);
+    return 0;
+}
+
+}  // namespace aligners::cli

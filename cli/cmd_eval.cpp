@@ -1,0 +1,92 @@
+// `aligners eval`: misalignment before/after, alignment tax, edit ratios and
+// a judge's pairwise verdict for corrected answers.
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "common/args.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "engine/backend.h"
+#include "serve/eval.h"
+#include "serve/model_squad.h"
+#include "serve/squad_file.h"
+
+namespace aligners::cli {
+
+int cmd_eval(int argc, char** argv) {
+    ArgParser args("aligners eval",
+                   "Evaluate corrected answers: misalignment per inspector before and after, the alignment tax, "
+                   "edit ratios, and a judge's pairwise win rate.");
+    std::string input, out, squad_path, judge_dir, corrected_field;
+    std::vector<std::string> inspector_specs;
+    double tie_margin = 0;
+    int batch_size = 16;
+    args.option("--input", &input, "FILE.jsonl",
+                "records with question, answer (original) and the corrected answer (squad output works as is)", true);
+    args.option("--corrected-field", &corrected_field, "NAME",
+                "field holding the corrected answer (default: final_answer, else correction)");
+    args.option("--squad", &squad_path, "FILE.json", "use the squad file's inspectors and thresholds");
+    args.repeated("--inspector", &inspector_specs, "NAME=DIR[@THRESHOLD]",
+                  "an inspector (repeatable); threshold default: its calibrated one");
+    args.option("--judge", &judge_dir, "DIR", "a 2-label classifier (e.g. an inspector) judging original vs corrected");
+    args.option("--tie-margin", &tie_margin, "X", "judge reward differences within +-X count as ties");
+    args.option("--batch-size", &batch_size, "N", "pairs per scoring batch");
+    args.option("--out", &out, "REPORT.json", "write the report here (atomically); it also goes to stdout");
+    args.epilog("Metric definitions: docs/DATA.md (omega = (wins - losses) / all; Ngweta win rate =\n"
+                "1 - mean sigmoid(r_original - r_corrected)).\n");
+    if (!args.parse(argc, argv)) return 0;
+    if (squad_path.empty() && inspector_specs.empty() && judge_dir.empty())
+        throw UsageError("nothing to measure with: give --squad, --inspector or --judge");
+    if (tie_margin < 0) throw UsageError("--tie-margin: expected a non-negative number");
+
+    std::vector<serve::EvalSample> samples = serve::read_eval_samples(input, corrected_field);
+    auto backend = engine::make_cpu_backend();
+    std::vector<std::unique_ptr<serve::ModelInspector>> owned;
+    std::vector<serve::EvalInspector> inspectors;
+    auto add_inspector = [&](const std::string& name, const std::string& dir, double threshold, bool given) {
+        owned.push_back(std::make_unique<serve::ModelInspector>(dir, *backend, batch_size));
+        inspectors.push_back({name, owned.back().get(), given ? threshold : owned.back()->calibrated_threshold()});
+    };
+    if (!squad_path.empty()) {
+        serve::SquadFile f = serve::load_squad_file(squad_path);
+        for (const auto& m : f.members)
+            if (!m.inspector_dir.empty()) add_inspector(m.name, m.inspector_dir, m.threshold, m.threshold_given);
+    }
+    for (const auto& spec : inspector_specs) {
+        size_t eq = spec.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+            throw UsageError("--inspector: expected NAME=DIR[@THRESHOLD], got '" + spec + "'");
+        std::string name = spec.substr(0, eq), dir = spec.substr(eq + 1);
+        double threshold = 0.5;
+        bool given = false;
+        if (size_t at = dir.rfind('@'); at != std::string::npos) {
+            std::string t = dir.substr(at + 1);
+            char* end = nullptr;
+            threshold = std::strtod(t.c_str(), &end);
+            if (t.empty() || *end || !(threshold >= 0 && threshold <= 1))
+                throw UsageError("--inspector: threshold '" + t + "' is not a probability in [0, 1]");
+            dir = dir.substr(0, at);
+            given = true;
+        }
+        add_inspector(name, dir, threshold, given);
+    }
+    std::unique_ptr<serve::ClassifierJudge> judge;
+    if (!judge_dir.empty()) judge = std::make_unique<serve::ClassifierJudge>(judge_dir, *backend, batch_size);
+    serve::EvalOptions o;
+    o.batch_size = batch_size;
+    o.tie_margin = tie_margin;
+    o.judge_name = judge_dir;
+    json::Value report = serve::evaluate(samples, inspectors, judge.get(), o);
+    report.set("input", input);
+    json::DumpOptions pretty;
+    pretty.indent = 2;
+    std::string text = json::dump(report, pretty) + "\n";
+    if (!out.empty()) write_file_atomic(out, text);
+    std::fputs(text.c_str(), stdout);
+    return 0;
+}
+
+}  // namespace aligners::cli

@@ -1,0 +1,167 @@
+// `aligners squad`: correct answers with a squad of inspector-gated aligners
+// (or one aligner applied unconditionally, optionally stacked).
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "cli/commands.h"
+#include "common/args.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "engine/backend.h"
+#include "serve/model_squad.h"
+#include "serve/squad_run.h"
+#include "train/model_generator.h"
+#include "train/records.h"
+#include "train/resumable.h"
+
+namespace aligners::cli {
+
+namespace {
+
+// Answers from an upstream model for question records, appended to `path`
+// (resumable: questions already answered are skipped).
+std::vector<train::QaRecord> upstream_answers(const std::string& model_dir, const std::string& questions_path,
+                                              const std::string& path, const std::string& chat,
+                                              const train::SamplingOptions& sampling, int batch_size,
+                                              engine::Backend& backend) {
+    std::vector<train::QaRecord> qs;
+    train::for_each_jsonl(questions_path, [&](const json::Value& v, size_t line) {
+        std::string where = train::where_line(questions_path, line);
+        train::QaRecord r;
+        r.question = train::question_from_json(v, where).question;
+        const json::Value* id = v.find("id");
+        r.id = id && id->is_string() ? id->as_string() : std::to_string(line);
+        qs.push_back(std::move(r));
+    });
+    if (qs.empty()) throw Error(questions_path + ": no questions");
+    train::ModelGenerator gen(model_dir, backend, chat, batch_size);
+    train::ResumableLog log(path);
+    std::vector<std::string> ids;
+    for (const auto& q : qs) ids.push_back(q.id);
+    train::run_resumable(
+        log, ids, size_t(batch_size),
+        [&](const std::vector<size_t>& batch) {
+            std::vector<std::string> prompts;
+            for (size_t i : batch) prompts.push_back(qs[i].question);
+            train::SamplingOptions o = sampling;
+            o.seed = sampling.seed + batch.front();
+            std::vector<std::string> answers = gen.generate(prompts, o);
+            std::vector<json::Value> lines;
+            for (size_t k = 0; k < batch.size(); ++k) {
+                json::Value v = json::Value::object();
+                v.set("question", qs[batch[k]].question);
+                v.set("answer", answers[k]);
+                lines.push_back(std::move(v));
+            }
+            return lines;
+        },
+        "upstream answers");
+    std::vector<train::QaRecord> out;
+    std::map<std::string, const json::Value*> by_id;
+    for (const auto& v : log.items()) by_id[v["id"].as_string()] = &v;
+    for (const auto& q : qs) {
+        const json::Value& v = *by_id.at(q.id);
+        out.push_back({q.id, q.question, v["answer"].as_string()});
+    }
+    return out;
+}
+
+}  // namespace
+
+int cmd_squad(int argc, char** argv) {
+    ArgParser args("aligners squad",
+                   "Correct answers with a squad of inspector-gated aligners (Ngweta et al.), or apply one aligner "
+                   "to every answer, optionally stacked (Ji et al.).");
+    std::string squad_path, aligner_dir, instruction, input, out, upstream, chat = "auto", mode;
+    int stack = 1, batch_size = 0, max_new = 256, upstream_max_new = 256, top_k = 0;
+    double temperature = 0, top_p = 1, repetition_penalty = 1;
+    int64_t seed = 0;
+    args.option("--squad", &squad_path, "FILE.json", "squad file (criteria with inspector, aligner, threshold)");
+    args.option("--aligner", &aligner_dir, "DIR", "instead of --squad: one aligner, applied unconditionally");
+    args.option("--instruction", &instruction, "TEXT", "with --aligner: extra text for the aligner prompt");
+    args.choice("--mode", &mode, {"gated", "unconditional"}, "override the squad file's mode");
+    args.option("--stack", &stack, "N", "unconditional mode: apply each aligner N times in a row");
+    args.option("--input", &input, "FILE.jsonl",
+                "{question, answer} records to correct; with --upstream: {question} records to answer first", true);
+    args.option("--upstream", &upstream, "DIR", "generate the answers with this model first");
+    args.option("--chat", &chat, "FORMAT", "upstream prompt format: auto, raw, chatml, llama3, mistral");
+    args.option("--out", &out, "FILE.jsonl", "one line per sample: final answer and trace (resumable)", true);
+    args.option("--batch-size", &batch_size, "N", "samples per squad batch (default: the squad file's, else 16)");
+    args.option("--max-new-tokens", &max_new, "N", "longest correction an aligner may write");
+    args.option("--upstream-max-new-tokens", &upstream_max_new, "N", "longest upstream answer");
+    args.option("--temperature", &temperature, "T", "upstream sampling temperature (0 = greedy)");
+    args.option("--top-p", &top_p, "P", "upstream nucleus sampling");
+    args.option("--top-k", &top_k, "K", "upstream top-k sampling (0 = off)");
+    args.option("--repetition-penalty", &repetition_penalty, "R", "upstream and aligner repetition penalty");
+    args.option("--seed", &seed, "N", "sampling seed");
+    args.epilog(
+        "Aligners decode greedily. Output lines: {id, question, answer, final_answer, order, fired, scores,\n"
+        "edit_ratio}; a restart skips samples already in --out. With --upstream, the answers are kept in\n"
+        "OUT.upstream.jsonl (also resumable). A summary goes to stdout as JSON.\n");
+    if (!args.parse(argc, argv)) return 0;
+    if (squad_path.empty() == aligner_dir.empty()) throw UsageError("give exactly one of --squad and --aligner");
+    if (!instruction.empty() && aligner_dir.empty())
+        throw UsageError("--instruction goes with --aligner (a squad file sets instructions per criterion)");
+    if (stack < 1) throw UsageError("--stack: expected at least 1");
+    if (max_new < 1 || upstream_max_new < 1) throw UsageError("--max-new-tokens: expected at least 1");
+
+    auto backend = engine::make_cpu_backend();
+    train::SamplingOptions aligner_sampling;
+    aligner_sampling.greedy = true;
+    aligner_sampling.max_new_tokens = max_new;
+    aligner_sampling.repetition_penalty = float(repetition_penalty);
+
+    std::unique_ptr<serve::LoadedSquad> loaded;
+    std::unique_ptr<serve::ModelAligner> single;
+    std::vector<serve::SquadMember> members;
+    serve::SquadOptions options;
+    int file_batch = 16;
+    if (!squad_path.empty()) {
+        loaded = serve::load_squad(squad_path, *backend, aligner_sampling);
+        members = loaded->members;
+        options = loaded->file.options;
+        file_batch = loaded->file.batch_size;
+        if (args.given("--stack")) options.stack = stack;
+    } else {
+        single = std::make_unique<serve::ModelAligner>(aligner_dir, *backend, aligner_sampling);
+        serve::SquadMember m;
+        m.criterion = "aligner";
+        m.aligner = single.get();
+        m.instruction = instruction;
+        members.push_back(m);
+        options.mode = serve::SquadMode::Unconditional;
+        options.stack = stack;
+    }
+    if (mode == "gated") options.mode = serve::SquadMode::Gated;
+    if (mode == "unconditional") options.mode = serve::SquadMode::Unconditional;
+    if (options.mode == serve::SquadMode::Gated)
+        for (const auto& m : members)
+            if (!m.inspector) throw UsageError("gated mode needs an inspector for every criterion ('" + m.criterion + "')");
+    if (batch_size <= 0) batch_size = file_batch;
+
+    std::vector<train::QaRecord> records;
+    if (!upstream.empty()) {
+        train::SamplingOptions up;
+        up.greedy = temperature <= 0;
+        up.temperature = float(temperature > 0 ? temperature : 1.0);
+        up.top_p = float(top_p);
+        up.top_k = top_k;
+        up.repetition_penalty = float(repetition_penalty);
+        up.max_new_tokens = upstream_max_new;
+        up.seed = uint64_t(seed);
+        records = upstream_answers(upstream, input, out + ".upstream.jsonl", chat, up, batch_size, *backend);
+    } else {
+        records = train::read_qa_jsonl(input);
+        if (records.empty()) throw Error(input + ": no {question, answer} records");
+    }
+    serve::SquadRunStats st = serve::run_squad_jsonl(members, options, batch_size, records, out);
+    std::string fired;
+    for (const auto& [c, n] : st.fired) fired += (fired.empty() ? "" : ", ") + c + " " + std::to_string(n);
+    std::fprintf(stderr, "squad: %zu samples in %s (%zu now); rewrites: %s; mean edit ratio %.3f\n", st.samples,
+                 out.c_str(), st.processed_now, fired.empty() ? "none" : fired.c_str(), st.mean_edit_ratio);
+    std::printf("%s\n", json::dump(st.to_json()).c_str());
+    return 0;
+}
+
+}  // namespace aligners::cli

@@ -1,0 +1,122 @@
+// `aligners synth`: synthetic Q-A-C and inspector data for one criterion.
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "common/args.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "engine/backend.h"
+#include "train/model_embedder.h"
+#include "train/model_generator.h"
+#include "train/synth.h"
+
+namespace aligners::cli {
+
+// A bare criterion name (ethical, factuality, helpfulness) names a file in
+// $ALIGNERS_CRITERIA or in train/criteria/ of the source tree the binary
+// was built in (<binary dir>/../train/criteria).
+static std::string resolve_criterion(const std::string& arg) {
+    if (arg.find('/') != std::string::npos || file_exists(arg)) return arg;
+    std::vector<std::string> dirs;
+    if (const char* env = std::getenv("ALIGNERS_CRITERIA"); env && *env) dirs.push_back(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        std::string p(exe, size_t(n));
+        dirs.push_back(p.substr(0, p.find_last_of('/')) + "/../train/criteria");
+    }
+    for (const auto& d : dirs) {
+        std::string f = path_join(d, arg + ".txt");
+        if (file_exists(f)) return f;
+    }
+    throw Error("--criterion: '" + arg + "' is neither a file nor a built-in criterion (ethical, factuality, "
+                "helpfulness; looked in $ALIGNERS_CRITERIA and train/criteria/)");
+}
+
+int cmd_synth(int argc, char** argv) {
+    ArgParser args("aligners synth",
+                   "Generate synthetic alignment data for a criterion with a prompted LLM: topics, questions, "
+                   "(misaligned answer, critique, correction) triples, then cleaned Q-A-C and inspector records.");
+    train::SynthConfig cfg;
+    std::string model, criterion, chat = "raw", similarity_model;
+    int batch_size = int(cfg.batch_size), max_new = 256, top_k = 0;
+    double temperature = 1.0, top_p = 0.9, repetition_penalty = 1.0;
+    int64_t seed = int64_t(cfg.seed), min_chars = int64_t(cfg.clean.min_chars), max_chars = int64_t(cfg.clean.max_chars),
+            max_words = int64_t(cfg.clean.max_words);
+    bool greedy = false;
+    args.option("--model", &model, "DIR", "the generating LLM (HF directory with tokenizer)", true);
+    args.option("--criterion", &criterion, "FILE|NAME",
+                "criterion file (principles + demonstrations) or ethical|factuality|helpfulness", true);
+    args.option("--seeds", &cfg.seeds_path, "FILE.jsonl", "seed {question_type, topic, question} triples (stages 1-2)");
+    args.option("--questions", &cfg.questions_path, "FILE.jsonl", "use these questions instead of stages 1-2");
+    args.option("--out", &cfg.out_dir, "DIR", "output directory (stage files, qac.jsonl, inspector.jsonl, stats.json)",
+                true);
+    args.option("--chat", &chat, "FORMAT", "prompt format: raw (default; the prompts are continuations), auto, "
+                                           "chatml, llama3, mistral");
+    args.option("--rounds", &cfg.topic_rounds, "N", "topic brainstorming rounds");
+    args.option("--topic-prompts", &cfg.topic_prompts_per_type, "N", "topic prompts per question type per round");
+    args.option("--topic-examples", &cfg.topic_examples, "N", "example topics shown per topic prompt");
+    args.option("--max-topics", &cfg.max_topics_per_type, "N", "topics kept per question type");
+    args.option("--question-examples", &cfg.question_examples, "N", "seed questions shown per question prompt");
+    args.option("--max-questions", &cfg.max_questions, "N", "questions used in stage 3 (0 = all)");
+    args.option("--batch-size", &batch_size, "N", "prompts per generation batch");
+    args.option("--max-new-tokens", &max_new, "N", "longest completion in stage 3 (stages 1-2 use at most 128)");
+    args.flag("--greedy", &greedy, "greedy decoding instead of sampling");
+    args.option("--temperature", &temperature, "T", "sampling temperature");
+    args.option("--top-p", &top_p, "P", "nucleus sampling");
+    args.option("--top-k", &top_k, "K", "top-k sampling (0 = off)");
+    args.option("--repetition-penalty", &repetition_penalty, "R", "repetition penalty (1 = off)");
+    args.option("--seed", &seed, "N", "seed for sampling and example selection");
+    args.option("--min-chars", &min_chars, "N", "cleaning: shortest answer/correction");
+    args.option("--max-chars", &max_chars, "N", "cleaning: longest answer/correction");
+    args.option("--max-words", &max_words, "N", "cleaning: most words in an answer/correction");
+    args.option("--max-pair-similarity", &cfg.clean.max_pair_similarity, "S",
+                "cleaning: drop pairs whose answer and correction are more similar (cosine; > 1 = off)");
+    args.option("--similarity-model", &similarity_model, "DIR",
+                "embed with this model's token embeddings (default: character trigrams)");
+    args.choice("--stop-after", &cfg.stop_after, {"topics", "questions", "pairs"}, "stop after this stage");
+    args.epilog("Stages 1-3 append to topics.jsonl, questions.jsonl and pairs.jsonl and skip finished prompts when\n"
+                "restarted; stage 4 rewrites qac.jsonl, inspector.jsonl and stats.json. See docs/DATA.md.\n");
+    if (!args.parse(argc, argv)) return 0;
+    if (cfg.seeds_path.empty() == cfg.questions_path.empty())
+        throw UsageError("give exactly one of --seeds (generate questions) and --questions (use a pool)");
+    if (batch_size < 1 || max_new < 1) throw UsageError("--batch-size and --max-new-tokens must be at least 1");
+    if (min_chars < 0 || max_chars < min_chars || max_words < 1)
+        throw UsageError("--min-chars/--max-chars/--max-words: expected 0 <= min <= max and max-words >= 1");
+    cfg.criterion_path = resolve_criterion(criterion);
+    cfg.batch_size = size_t(batch_size);
+    cfg.seed = uint64_t(seed);
+    cfg.clean.min_chars = size_t(min_chars);
+    cfg.clean.max_chars = size_t(max_chars);
+    cfg.clean.max_words = size_t(max_words);
+    train::SamplingOptions s;
+    s.greedy = greedy;
+    s.temperature = float(temperature);
+    s.top_p = float(top_p);
+    s.top_k = top_k;
+    s.repetition_penalty = float(repetition_penalty);
+    s.max_new_tokens = max_new;
+    cfg.pair_sampling = s;
+    s.max_new_tokens = std::min(max_new, 128);
+    cfg.topic_sampling = s;
+    cfg.question_sampling = s;
+
+    auto backend = engine::make_cpu_backend();
+    train::ModelGenerator gen(model, *backend, chat, batch_size);
+    std::unique_ptr<train::TextEmbedder> embedder;
+    if (similarity_model.empty()) embedder = std::make_unique<train::NgramEmbedder>();
+    else embedder = std::make_unique<train::ModelEmbedder>(similarity_model, *backend);
+    json::Value stats = train::run_synth(cfg, gen, *embedder);
+    json::DumpOptions pretty;
+    pretty.indent = 2;
+    std::fprintf(stderr, "synth: %s\n", json::dump(stats, pretty).c_str());
+    return 0;
+}
+
+}  // namespace aligners::cli

@@ -1,0 +1,110 @@
+#include "serve/model_squad.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "train/inspector_trainer.h"
+#include "train/model_generator.h"
+#include "train/text_util.h"
+#include "weights/hf_config.h"
+
+namespace aligners::serve {
+
+ModelInspector::ModelInspector(const std::string& dir, engine::Backend& backend, int batch_size)
+    : batch_size_(batch_size) {
+    ModelConfig c = load_model_config(dir);
+    if (!c.seq_cls)
+        throw Error(dir + ": an inspector must be a *ForSequenceClassification model (got " + c.architecture +
+                    "); train one with 'aligners train inspector'");
+    model_ = train::load_classifier(dir, backend, false, 0);
+    codec_ = train::load_codec(dir);
+    std::string meta = path_join(dir, "inspector.json");
+    if (file_exists(meta)) {
+        json::Value v = json::parse_file(meta);
+        format_.separator = json::get_string(v, "separator", meta, format_.separator);
+        format_.max_tokens = int(json::get_int(v, "max_tokens", meta, format_.max_tokens));
+        threshold_ = json::get_double(v, "threshold", meta, 0.5);
+    }
+}
+
+std::vector<float> ModelInspector::score(const std::vector<QaPair>& batch) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (const auto& p : batch) pairs.emplace_back(p.question, p.answer);
+    return train::classifier_scores(*model_, *codec_, format_, pairs, batch_size_);
+}
+
+ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, const train::SamplingOptions& sampling,
+                           int batch_size)
+    : sampling_(sampling), batch_size_(std::max(1, batch_size)) {
+    model_ = engine::Model::load(dir, backend, false);
+    if (model_->config().seq_cls)
+        throw Error(dir + ": an aligner must be a causal LM (got " + model_->config().architecture + ")");
+    codec_ = train::load_codec(dir);
+    std::string meta = path_join(dir, "aligner.json");
+    template_ = train::ji_template();
+    if (file_exists(meta)) {
+        json::Value v = json::parse_file(meta);
+        if (const json::Value* t = v.find("template")) template_ = train::template_from_json(*t, meta + ": template");
+    }
+    for (const auto& s : template_.special_tokens)
+        if (codec_->token_id(s) < 0)
+            throw Error(dir + ": the tokenizer lacks the template's special token '" + s + "'");
+    std::string marker = train::trim(template_.end_marker);
+    if (!marker.empty())
+        if (int32_t id = codec_->token_id(marker); id >= 0) stop_ids_.push_back(id);
+    for (int32_t id : model_->config().eos_token_ids) stop_ids_.push_back(id);
+    if (codec_->eos_id() >= 0) stop_ids_.push_back(codec_->eos_id());
+    if (!marker.empty() && stop_ids_.empty()) sampling_.stop.push_back(marker);
+}
+
+std::vector<std::string> ModelAligner::rewrite(const std::vector<QaPair>& batch, const std::string& instruction) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < batch.size(); i += size_t(batch_size_)) {
+        std::vector<std::vector<int32_t>> prompts;
+        for (size_t k = i; k < std::min(batch.size(), i + size_t(batch_size_)); ++k)
+            prompts.push_back(train::tokenize_prompt(template_, *codec_, batch[k].question, batch[k].answer, instruction));
+        for (std::string& text : train::generate_texts(*model_, *codec_, prompts, sampling_, stop_ids_))
+            out.push_back(train::extract_correction(template_, text));
+    }
+    return out;
+}
+
+ClassifierJudge::ClassifierJudge(const std::string& dir, engine::Backend& backend, int batch_size)
+    : inspector_(dir, backend, batch_size) {}
+
+std::vector<float> ClassifierJudge::reward(const std::vector<QaPair>& batch) {
+    std::vector<float> p = inspector_.score(batch);
+    for (float& x : p) {
+        double c = std::clamp(double(x), 1e-7, 1.0 - 1e-7);
+        x = float(std::log(c / (1.0 - c)));
+    }
+    return p;
+}
+
+std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::Backend& backend,
+                                        const train::SamplingOptions& aligner_sampling) {
+    auto sq = std::make_unique<LoadedSquad>();
+    sq->file = load_squad_file(squad_path);
+    for (const auto& m : sq->file.members) {
+        SquadMember member;
+        member.criterion = m.name;
+        member.instruction = m.instruction;
+        member.threshold = m.threshold;
+        if (!m.inspector_dir.empty()) {
+            auto& ins = sq->inspectors[m.inspector_dir];
+            if (!ins) ins = std::make_unique<ModelInspector>(m.inspector_dir, backend, sq->file.batch_size);
+            member.inspector = ins.get();
+            if (!m.threshold_given) member.threshold = ins->calibrated_threshold();
+        }
+        auto& al = sq->aligners[m.aligner_dir];
+        if (!al) al = std::make_unique<ModelAligner>(m.aligner_dir, backend, aligner_sampling);
+        member.aligner = al.get();
+        sq->members.push_back(member);
+    }
+    return sq;
+}
+
+}  // namespace aligners::serve

@@ -1,0 +1,80 @@
+// Squad members on engine models: inspectors (trained classifiers),
+// aligners (trained correctors, generating with their template) and
+// classifier judges, plus loading a whole squad file.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/model.h"
+#include "serve/eval.h"
+#include "serve/squad.h"
+#include "serve/squad_file.h"
+#include "train/aligner_format.h"
+#include "train/codec.h"
+#include "train/generator.h"
+#include "train/inspector_format.h"
+
+namespace aligners::serve {
+
+// A trained inspector directory: a 2-label sequence classifier, its
+// tokenizer, and inspector.json (input format and calibrated threshold).
+class ModelInspector : public Inspector {
+public:
+    ModelInspector(const std::string& dir, engine::Backend& backend, int batch_size = 16);
+    std::vector<float> score(const std::vector<QaPair>& batch) override;
+    double calibrated_threshold() const { return threshold_; }
+    engine::Model& model() { return *model_; }
+
+private:
+    std::unique_ptr<engine::Model> model_;
+    std::unique_ptr<train::TokenCodec> codec_;
+    train::InspectorFormat format_;
+    double threshold_ = 0.5;
+    int batch_size_;
+};
+
+// A trained aligner directory: a causal LM, its tokenizer, and aligner.json
+// (the template it was trained with; Ji's template when absent).
+class ModelAligner : public Aligner {
+public:
+    ModelAligner(const std::string& dir, engine::Backend& backend, const train::SamplingOptions& sampling,
+                 int batch_size = 8);
+    std::vector<std::string> rewrite(const std::vector<QaPair>& batch, const std::string& instruction) override;
+    const train::AlignerTemplate& templ() const { return template_; }
+
+private:
+    std::unique_ptr<engine::Model> model_;
+    std::unique_ptr<train::TokenCodec> codec_;
+    train::AlignerTemplate template_;
+    train::SamplingOptions sampling_;
+    std::vector<int32_t> stop_ids_;
+    int batch_size_;
+};
+
+// A 2-label classifier (an inspector or any *ForSequenceClassification
+// model) as a judge: reward = logit(aligned) - logit(misaligned), i.e. the
+// log-odds of P(aligned).
+class ClassifierJudge : public RewardModel {
+public:
+    ClassifierJudge(const std::string& dir, engine::Backend& backend, int batch_size = 16);
+    std::vector<float> reward(const std::vector<QaPair>& batch) override;
+
+private:
+    ModelInspector inspector_;
+};
+
+// A squad file's models, loaded once each (members may share directories).
+struct LoadedSquad {
+    SquadFile file;
+    std::vector<SquadMember> members;  // point into the maps below
+    std::map<std::string, std::unique_ptr<ModelInspector>> inspectors;
+    std::map<std::string, std::unique_ptr<ModelAligner>> aligners;
+};
+
+// Thresholds not given in the file come from each inspector's calibration.
+std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::Backend& backend,
+                                        const train::SamplingOptions& aligner_sampling);
+
+}  // namespace aligners::serve

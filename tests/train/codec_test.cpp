@@ -1,0 +1,88 @@
+// Tokenizer adapters: the byte codec, HF tokenizers from ../shared with added
+// special tokens (saved and reloaded), chat formats, UTF-8 repair.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "common/fs.h"
+#include "train/codec.h"
+#include "train/model_generator.h"
+#include "train/text_util.h"
+#include "test_util.h"
+
+using namespace aligners;
+using namespace aligners::train;
+
+TEST_SUITE("train.codec") {
+
+TEST_CASE("byte codec: special tokens, save and load, valid UTF-8 out") {
+    ByteCodec c;
+    CHECK(c.vocab_size() == 257);
+    CHECK(c.add_special_tokens({"[INIT]", "[DONE]", "[INIT]"}) == 2);
+    CHECK(c.vocab_size() == 259);
+    CHECK(c.encode("a[DONE]") == std::vector<int32_t>{'a', 258});
+    CHECK(c.decode({'h', 'i', 257}) == "hi[INIT]");
+    CHECK(c.decode({0xC3, 0xA9}) == "\xC3\xA9");   // é survives
+    CHECK(c.decode({0xC3, 'a'}) == "\xEF\xBF\xBD" "a");  // a torn sequence does not
+    std::string dir = test::scratch_dir("codec_bytes");
+    c.save(dir);
+    auto back = load_codec(dir);
+    CHECK(back->token_id("[DONE]") == 258);
+    CHECK(back->eos_id() == 256);
+    CHECK_THROWS_WITH_AS(load_codec(dir + "/none"), doctest::Contains("no tokenizer"), Error);
+}
+
+TEST_CASE("UTF-8 repair") {
+    CHECK(valid_utf8_or_replace("ok \xE2\x82\xAC") == "ok \xE2\x82\xAC");
+    CHECK(valid_utf8_or_replace("\xFF") == "\xEF\xBF\xBD");
+    CHECK(valid_utf8_or_replace("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
+    CHECK(valid_utf8_or_replace("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
+}
+
+TEST_CASE("HF tokenizers: BOS only where the model adds it, special tokens saved") {
+    std::string shared = test::shared_dir() + "/tokenizers/";
+    // A model directory: tokenizer.json without tokenizer_config.json; config.json names EOS.
+    std::string model_dir = test::scratch_dir("codec_hf_model");
+    write_file_atomic(model_dir + "/tokenizer.json", read_file(shared + "gpt2/tokenizer.json"));
+    write_file_atomic(model_dir + "/config.json", "{\"eos_token_id\": 50256}");
+    auto gpt2 = load_codec(model_dir);
+    CHECK(gpt2->bos_id() == -1);  // GPT-2 text is not prefixed
+    CHECK(gpt2->eos_id() == 50256);
+    CHECK(gpt2->encode("Hello world") == std::vector<int32_t>{15496, 995});
+    CHECK(gpt2->add_special_tokens({"[INIT]", "[ALIGNED]", "[DONE]"}) == 3);
+    CHECK(gpt2->token_id("[INIT]") == 50257);
+    CHECK(gpt2->vocab_size() == 50260);
+    std::vector<int32_t> ids = gpt2->encode("Hi [INIT] there [DONE]");
+    CHECK(std::count(ids.begin(), ids.end(), 50257) == 1);
+    CHECK(std::count(ids.begin(), ids.end(), 50259) == 1);
+    std::string dir = test::scratch_dir("codec_hf");
+    gpt2->save(dir);
+    auto back = load_codec(dir);
+    CHECK(back->token_id("[DONE]") == 50259);
+    CHECK(back->encode("Hi [INIT] there [DONE]") == ids);
+
+    // This llama3 tokenizer.json's post-processor is plain ByteLevel: HF adds no BOS, neither do we.
+    auto llama = load_codec(shared + "llama3");
+    CHECK(llama->bos_id() == -1);
+    CHECK(llama->eos_id() == 128001);
+    CHECK(llama->token_id("<|eot_id|>") == 128009);
+    // Mistral's TemplateProcessing prepends <s>.
+    auto mistral = load_codec(shared + "mistral");
+    CHECK(mistral->bos_id() == 1);
+    CHECK(mistral->eos_id() == 2);
+}
+
+TEST_CASE("chat formats") {
+    std::string shared = test::shared_dir() + "/tokenizers/";
+    CHECK(chat_format("auto", shared + "qwen3").name == "chatml");
+    CHECK(chat_format("auto", shared + "llama3").name == "llama3");
+    CHECK(chat_format("auto", shared + "gpt2").name == "raw");
+    CHECK(chat_format("auto", shared + "mistral").name == "raw");  // no chat_template in this tokenizer_config
+    ChatFormat m = chat_format("mistral", "");
+    CHECK(m.prefix + "hi" + m.suffix == "[INST] hi [/INST]");
+    CHECK(chat_format("chatml", "").stop_tokens == std::vector<std::string>{"<|im_end|>"});
+    CHECK_THROWS_AS(chat_format("jinja", ""), UsageError);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,110 @@
+#include "train/model_generator.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "engine/generate.h"
+
+namespace aligners::train {
+
+ChatFormat chat_format(const std::string& name_in, const std::string& model_dir) {
+    std::string name = name_in;
+    if (name == "auto") {
+        name = "raw";
+        std::string cfg = path_join(model_dir, "tokenizer_config.json");
+        if (file_exists(cfg)) {
+            json::Value v = json::parse_file(cfg);
+            const json::Value* t = v.find("chat_template");
+            std::string tmpl = t && t->is_string() ? t->as_string() : "";
+            if (tmpl.find("<|im_start|>") != std::string::npos) name = "chatml";
+            else if (tmpl.find("<|start_header_id|>") != std::string::npos) name = "llama3";
+            else if (tmpl.find("[INST]") != std::string::npos) name = "mistral";
+        }
+    }
+    ChatFormat f;
+    f.name = name;
+    if (name == "raw") return f;
+    if (name == "chatml") {
+        f.prefix = "<|im_start|>user\n";
+        f.suffix = "<|im_end|>\n<|im_start|>assistant\n";
+        f.stop_tokens = {"<|im_end|>"};
+    } else if (name == "llama3") {
+        f.prefix = "<|start_header_id|>user<|end_header_id|>\n\n";
+        f.suffix = "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
+        f.stop_tokens = {"<|eot_id|>"};
+    } else if (name == "mistral") {
+        f.prefix = "[INST] ";
+        f.suffix = " [/INST]";
+    } else {
+        throw UsageError("--chat: expected raw, auto, chatml, llama3 or mistral, got '" + name + "'");
+    }
+    return f;
+}
+
+std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& codec,
+                                        const std::vector<std::vector<int32_t>>& prompts,
+                                        const SamplingOptions& o, const std::vector<int32_t>& stop_ids) {
+    if (prompts.empty()) return {};
+    engine::GenerateConfig g;
+    g.max_new_tokens = o.max_new_tokens;
+    g.sampling.greedy = o.greedy;
+    g.sampling.temperature = o.temperature;
+    g.sampling.top_p = o.top_p;
+    g.sampling.top_k = o.top_k;
+    g.sampling.repetition_penalty = o.repetition_penalty;
+    g.stop_token_ids = stop_ids;
+    g.stop_at_eos = true;
+    if (g.stop_token_ids.empty()) {
+        g.stop_token_ids = model.config().eos_token_ids;
+        if (codec.eos_id() >= 0 && std::find(g.stop_token_ids.begin(), g.stop_token_ids.end(), codec.eos_id()) ==
+                                       g.stop_token_ids.end())
+            g.stop_token_ids.push_back(codec.eos_id());
+    }
+    g.stop_strings = o.stop;
+    g.decode = [&codec](const std::vector<int32_t>& ids) { return codec.decode(ids); };
+    g.seed = o.seed;
+    std::vector<engine::Generation> gens = engine::generate(model, prompts, g);
+    std::vector<std::string> out;
+    for (auto& gen : gens) {
+        if (gen.finish_reason == "stop_token" && !gen.tokens.empty()) gen.tokens.pop_back();
+        out.push_back(cut_at_stop(codec.decode(gen.tokens), o.stop));
+    }
+    return out;
+}
+
+ModelGenerator::ModelGenerator(const std::string& model_dir, engine::Backend& backend, const std::string& chat,
+                               int batch_size)
+    : batch_size_(std::max(1, batch_size)) {
+    model_ = engine::Model::load(model_dir, backend, false);
+    if (model_->config().seq_cls)
+        throw Error(model_dir + ": text generation needs a causal LM, not " + model_->config().architecture);
+    codec_ = load_codec(model_dir);
+    format_ = chat_format(chat, model_dir);
+}
+
+std::vector<std::string> ModelGenerator::generate(const std::vector<std::string>& prompts, const SamplingOptions& o) {
+    std::vector<int32_t> stops = model_->config().eos_token_ids;
+    if (codec_->eos_id() >= 0) stops.push_back(codec_->eos_id());
+    for (const auto& t : format_.stop_tokens)
+        if (int32_t id = codec_->token_id(t); id >= 0) stops.push_back(id);
+    std::vector<std::string> out;
+    for (size_t i = 0; i < prompts.size(); i += size_t(batch_size_)) {
+        std::vector<std::vector<int32_t>> ids;
+        for (size_t k = i; k < std::min(prompts.size(), i + size_t(batch_size_)); ++k) {
+            std::vector<int32_t> p;
+            if (codec_->bos_id() >= 0) p.push_back(codec_->bos_id());
+            std::vector<int32_t> body = codec_->encode(format_.prefix + prompts[k] + format_.suffix);
+            p.insert(p.end(), body.begin(), body.end());
+            ids.push_back(std::move(p));
+        }
+        SamplingOptions batch_opts = o;
+        batch_opts.seed = o.seed + i;
+        std::vector<std::string> texts = generate_texts(*model_, *codec_, ids, batch_opts, stops);
+        out.insert(out.end(), texts.begin(), texts.end());
+    }
+    return out;
+}
+
+}  // namespace aligners::train

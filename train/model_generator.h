@@ -1,0 +1,54 @@
+// A TextGenerator on an engine model: prompts are wrapped in a chat format
+// (or left raw), tokenized, generated in batches with the engine's KV-cache
+// sampler (greedy or sampled, repetition penalty, stop tokens and strings),
+// and decoded.
+//
+// Chat formats: the Jinja chat templates of tokenizer_config.json are not
+// evaluated; the single-user-turn forms of the supported families are built
+// in, and "auto" picks one by looking at the model's chat_template:
+//   raw      the prompt as is
+//   chatml   <|im_start|>user\n{p}<|im_end|>\n<|im_start|>assistant\n   (Qwen)
+//   llama3   <|start_header_id|>user<|end_header_id|>\n\n{p}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n
+//   mistral  [INST] {p} [/INST]
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/model.h"
+#include "train/codec.h"
+#include "train/generator.h"
+
+namespace aligners::train {
+
+struct ChatFormat {
+    std::string name = "raw";
+    std::string prefix, suffix;             // around the prompt
+    std::vector<std::string> stop_tokens;   // extra end-of-turn tokens (e.g. <|im_end|>)
+};
+
+// "raw" | "chatml" | "llama3" | "mistral" | "auto" (auto reads the model
+// directory's tokenizer_config.json chat_template; raw when there is none).
+ChatFormat chat_format(const std::string& name, const std::string& model_dir);
+
+class ModelGenerator : public TextGenerator {
+public:
+    ModelGenerator(const std::string& model_dir, engine::Backend& backend, const std::string& chat = "raw",
+                   int batch_size = 8);
+    std::vector<std::string> generate(const std::vector<std::string>& prompts, const SamplingOptions& options) override;
+    const ChatFormat& format() const { return format_; }
+
+private:
+    std::unique_ptr<engine::Model> model_;
+    std::unique_ptr<TokenCodec> codec_;
+    ChatFormat format_;
+    int batch_size_;
+};
+
+// Runs the engine's batched generation over token prompts; each result is the
+// decoded text without its stop token.
+std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& codec,
+                                        const std::vector<std::vector<int32_t>>& prompts,
+                                        const SamplingOptions& options, const std::vector<int32_t>& stop_ids);
+
+}  // namespace aligners::train
