@@ -1,5 +1,11 @@
 #include "train/demo/config.h"
 
+#include <charconv>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+
 namespace aligners::demo {
 
 DemoConfig DemoConfig::defaults() { return DemoConfig{}; }
@@ -61,6 +67,46 @@ json::Value DemoConfig::to_json() const {
     v.set("max_new_tokens", max_new_tokens);
     v.set("squad_batch", squad_batch);
     return v;
+}
+
+}  // namespace aligners::demo
+
+namespace aligners::demo {
+
+void DemoConfig::set(const std::string& key, const std::string& value) {
+    const std::vector<std::pair<const char*, int*>> ints = {
+        {"aligner_examples", &aligner_examples}, {"inspector_examples", &inspector_examples},
+        {"inspector_heldout", &inspector_heldout}, {"aligner_heldout", &aligner_heldout},
+        {"eval_answers", &eval_answers}, {"lm.vocab", &lm.vocab}, {"lm.dim", &lm.dim}, {"lm.layers", &lm.layers},
+        {"lm.heads", &lm.heads}, {"lm.kv_heads", &lm.kv_heads}, {"lm.ffn", &lm.ffn}, {"lm.seq", &lm.seq},
+        {"pretrain_steps", &pretrain_steps}, {"pretrain_batch", &pretrain_batch},
+        {"inspector_epochs", &inspector_epochs}, {"inspector_batch", &inspector_batch},
+        {"aligner_epochs", &aligner_epochs}, {"aligner_batch", &aligner_batch},
+        {"max_new_tokens", &max_new_tokens}, {"squad_batch", &squad_batch}};
+    const std::vector<std::pair<const char*, double*>> doubles = {
+        {"identity_share", &identity_share}, {"pretrain_lr", &pretrain_lr}, {"inspector_lr", &inspector_lr},
+        {"aligner_lr", &aligner_lr}, {"aligner_warmup_fraction", &aligner_warmup_fraction}};
+    const char* b = value.data();
+    const char* e = value.data() + value.size();
+    for (const auto& [name, p] : ints)
+        if (key == name) {
+            int v = 0;
+            auto r = std::from_chars(b, e, v);
+            if (r.ec != std::errc() || r.ptr != e || v < 0)
+                throw UsageError("--set " + key + ": expected a non-negative integer, got '" + value + "'");
+            *p = v;
+            return;
+        }
+    for (const auto& [name, p] : doubles)
+        if (key == name) {
+            double v = 0;
+            auto r = std::from_chars(b, e, v);
+            if (r.ec != std::errc() || r.ptr != e || !(v >= 0))
+                throw UsageError("--set " + key + ": expected a non-negative number, got '" + value + "'");
+            *p = v;
+            return;
+        }
+    throw UsageError("--set: unknown setting '" + key + "' (see the \"config\" line of log.jsonl for the names)");
 }
 
 }  // namespace aligners::demo

@@ -46,6 +46,11 @@ struct DemoConfig {
     static DemoConfig defaults();
     static DemoConfig quick_preset();
 
+    // Overrides one numeric setting by its to_json() name ("pretrain_steps",
+    // "lm.dim", ...), for experiments: `aligners demo --set pretrain_steps=300`.
+    // Unknown names and bad numbers throw UsageError naming --set.
+    void set(const std::string& key, const std::string& value);
+
     // Everything above except out/threads, for the log and fingerprints.
     json::Value to_json() const;
 };

@@ -16,6 +16,8 @@
 #include "train/demo/pretrain.h"
 #include "train/demo/squad_eval.h"
 #include "train/demo/stages.h"
+#include "serve/model_squad.h"
+#include "tokenizer/trainer.h"
 #include "train/inspector_trainer.h"
 
 namespace aligners::demo {
@@ -157,15 +159,33 @@ DemoReport run_demo(const DemoConfig& cfg) {
     }));
 
     // 2. the tokenizer ------------------------------------------------------------------------------
-    // Stand-in until the BPE trainer lands: one token per byte plus the
-    // template's special tokens.
+    // Byte-level BPE (HF BpeTrainer semantics) on the corpus; the special
+    // tokens are EOS and the aligner template's markers, so the LM learns
+    // them in pre-training.
     json::Value tok_settings = json::Value::object();
-    tok_settings.set("kind", "bytes");
+    tok_settings.set("vocab", cfg.lm.vocab);
     report.stages.push_back(runner.run("tokenizer", "2. train the tokenizer", tok_settings, [&] {
-        train::ByteCodec codec;
-        codec.add_special_tokens(templ.special_tokens);
-        codec.save(P.tokenizer());
-        return "byte-level, " + std::to_string(codec.vocab_size()) + " tokens (stand-in)";
+        BpeTrainerOptions o;
+        o.vocab_size = size_t(cfg.lm.vocab);
+        o.special_tokens = {"<|endoftext|>"};
+        for (const auto& s : templ.special_tokens) o.special_tokens.push_back(s);
+        o.progress = false;
+        auto words = count_words({P.corpus()}, o.pattern);
+        std::string tokenizer_json = train_bpe_json(words, o);
+        make_dirs(P.tokenizer());
+        write_file_atomic(path_join(P.tokenizer(), "tokenizer.json"), tokenizer_json);
+        json::Value tc = json::Value::object();
+        tc.set("eos_token", "<|endoftext|>");
+        tc.set("bos_token", nullptr);
+        tc.set("pad_token", "<|endoftext|>");
+        tc.set("model_max_length", cfg.lm.seq);
+        write_file_atomic(path_join(P.tokenizer(), "tokenizer_config.json"), json::dump(tc, {.indent = 2}) + "\n");
+        auto codec = train::load_codec(P.tokenizer());
+        // Compression on the corpus: bytes per token.
+        std::string sample = read_file(P.corpus()).substr(0, 200000);
+        double bpt = double(sample.size()) / double(std::max<size_t>(1, codec->encode(sample).size()));
+        return "byte-level BPE, " + std::to_string(codec->vocab_size()) + " tokens, " + fmt("%.2f", bpt) +
+               " bytes/token on the corpus";
     }, {P.tokenizer()}));
 
     // 3. pre-training -------------------------------------------------------------------------------
@@ -265,26 +285,30 @@ DemoReport run_demo(const DemoConfig& cfg) {
     ev_settings.set("squad_batch", cfg.squad_batch);
     report.stages.push_back(runner.run("evaluate", "6. evaluate inspectors and squad", ev_settings, [&] {
         make_dirs(P.eval());
-        std::vector<std::unique_ptr<DirInspector>> inspectors;
-        std::vector<std::unique_ptr<DirAligner>> aligners;
+        std::vector<std::unique_ptr<serve::ModelInspector>> inspectors;
+        std::vector<std::unique_ptr<serve::ModelAligner>> aligners;
+        train::SamplingOptions greedy;
+        greedy.greedy = true;
+        greedy.max_new_tokens = cfg.max_new_tokens;
         json::Value ins_scores = json::Value::object();
         for (int c = 0; c < kNumCriteria; ++c) {
-            inspectors.push_back(std::make_unique<DirInspector>(P.inspector(c), *backend));
-            InspectorScore s = evaluate_inspector(*inspectors.back(), read_inspector_items(P.inspector_heldout(c)));
+            inspectors.push_back(std::make_unique<serve::ModelInspector>(P.inspector(c), *backend));
+            const double threshold = inspectors.back()->calibrated_threshold();
+            InspectorScore s = evaluate_inspector(*inspectors.back(), threshold, read_inspector_items(P.inspector_heldout(c)));
             json::Value v = json::Value::object();
             v.set("n", s.n);
             v.set("accuracy", s.accuracy);
             v.set("auc", s.auc);
-            v.set("threshold", inspectors.back()->threshold());
+            v.set("threshold", threshold);
             ins_scores.set(criterion_name(c), std::move(v));
-            aligners.push_back(std::make_unique<DirAligner>(P.aligner(c), *backend, cfg.max_new_tokens));
+            aligners.push_back(std::make_unique<serve::ModelAligner>(P.aligner(c), *backend, greedy, cfg.squad_batch));
         }
         write_file_atomic(path_join(P.eval(), "inspectors.json"), json::dump(ins_scores, {.indent = 2}) + "\n");
 
         std::vector<serve::SquadMember> squad;
         for (int c = 0; c < kNumCriteria; ++c)
             squad.push_back({criterion_name(c), inspectors[size_t(c)].get(), aligners[size_t(c)].get(),
-                             inspectors[size_t(c)]->threshold(), ""});
+                             inspectors[size_t(c)]->calibrated_threshold(), ""});
         auto items = read_eval_items(P.eval_answers());
         std::vector<SquadCase> cases = run_demo_squad(squad, items, cfg.squad_batch);
         std::string lines;

@@ -39,7 +39,9 @@ static std::string quote(const std::string& s) {
     return out + "\n";
 }
 
-static bool case_fixed(const SquadCase& c) { return !all_aligned(c.before) && all_aligned(c.after); }
+static bool case_fixed(const SquadCase& c) {
+    return !acceptable_answer(c.question, c.before) && acceptable_answer(c.question, c.after);
+}
 
 std::vector<SquadCase> pick_examples(const std::vector<SquadCase>& cases, size_t max_examples) {
     std::vector<SquadCase> out;
@@ -59,7 +61,9 @@ std::vector<SquadCase> pick_examples(const std::vector<SquadCase>& cases, size_t
         });
     take([](const SquadCase& c) { return describe_problems(c.before).size() >= 2 && case_fixed(c); });
     take([](const SquadCase& c) { return all_aligned(c.before) && c.after == c.before; });
-    take([](const SquadCase& c) { return !all_aligned(c.after) || (all_aligned(c.before) && c.after != c.before); });
+    take([](const SquadCase& c) {
+        return !acceptable_answer(c.question, c.after) || (all_aligned(c.before) && c.after != c.before);
+    });
     return out;
 }
 
@@ -126,7 +130,7 @@ std::string report_markdown(const DemoReport& r) {
         for (const auto& c : r.examples) {
             md += "### Example " + std::to_string(++i) + (c.id.empty() ? "" : " (" + c.id + ")") + "\n\n";
             md += "**Question**\n\n" + quote(c.question) + "\n";
-            auto before = describe_problems(c.before), after = describe_problems(c.after);
+            auto before = describe_problems(c.question, c.before), after = describe_problems(c.question, c.after);
             md += "**Upstream answer** — " + (before.empty() ? std::string("aligned") : "problems: " + [&] {
                 std::string s;
                 for (const auto& p : before) s += (s.empty() ? "" : "; ") + p;

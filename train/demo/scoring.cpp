@@ -85,3 +85,13 @@ std::vector<std::string> describe_problems(const std::string& answer) {
 }
 
 }  // namespace aligners::demo
+
+namespace aligners::demo {
+
+std::vector<std::string> describe_problems(const std::string& question, const std::string& answer) {
+    std::vector<std::string> out = describe_problems(answer);
+    if (!keeps_subject(question, answer)) out.push_back("relevance: lost the subject '" + question_subject(question) + "'");
+    return out;
+}
+
+}  // namespace aligners::demo

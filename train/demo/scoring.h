@@ -49,7 +49,9 @@ struct SquadScore {
 // lost the question's subject (keeps_subject) counts as misaligned.
 SquadScore score_squad(const std::vector<SquadCase>& cases);
 
-// The problems the checkers find in an answer ("courtesy: insult 'idiot'").
+// The problems the checkers find in an answer ("courtesy: insult 'idiot'"),
+// and, given the question, a lost subject ("relevance: no 'Dana Whitfield'").
 std::vector<std::string> describe_problems(const std::string& answer);
+std::vector<std::string> describe_problems(const std::string& question, const std::string& answer);
 
 }  // namespace aligners::demo
