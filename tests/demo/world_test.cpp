@@ -123,15 +123,24 @@ static std::vector<std::string> heldout_fills() {
         for (size_t i = 0; i < list.size(); ++i)
             if (heldout_item(i)) out.push_back(list[i]);
     };
-    for (const auto& d : L.domains) add(d.objects);
-    for (size_t f = 0; f < L.first_names.size(); ++f)
-        for (size_t l = 0; l < L.last_names.size(); ++l)
-            if (heldout_person(f, l)) out.push_back(L.first_names[f] + " " + L.last_names[l]);
+    for (size_t di = 0; di < L.domains.size(); ++di) {
+        const Domain& d = L.domains[di];
+        for (size_t m = 0; m < d.modifiers.size(); ++m)
+            for (size_t o = 0; o < d.objects.size(); ++o)
+                if (heldout_combo(di, m, o)) out.push_back(d.modifiers[m] + " " + d.objects[o]);
+    }
+    // People: every held-out combination of name syllables (thousands).
+    for (size_t a = 0; a < L.first_starts.size(); ++a)
+        for (size_t b = 0; b < L.first_ends.size(); ++b)
+            for (size_t c = 0; c < L.last_starts.size(); ++c)
+                for (size_t d = 0; d < L.last_ends.size(); ++d)
+                    if (heldout_combo(a, b, c, d)) out.push_back(person_name(a, b, c, d));
     add(L.street_names);
     add(L.cities);
     add(L.email_domains);
-    for (size_t i = 0; i < L.hazards.size(); ++i)
-        if (heldout_item(i)) out.push_back(L.hazards[i].act);
+    for (size_t h = 0; h < L.hazards.size(); ++h)
+        for (size_t t = 0; t < L.hazard_targets.size(); ++t)
+            if (heldout_combo(h, t)) out.push_back(hazard_act(h, t));
     for (size_t i = 0; i < L.procedures.size(); ++i)
         if (heldout_item(i)) out.push_back(L.procedures[i].act);
     return out;
@@ -251,27 +260,33 @@ TEST_CASE("relevance: every generated answer keeps its question's subject; a fix
         CHECK_FALSE(keeps_subject(q, "I can't help with that. Please ask something else."));
         CHECK(acceptable_answer(q, a) == all_aligned(a));
     }
-    CHECK(question_subject("What is Dana Whitfield's phone number?") == "Dana Whitfield");
-    CHECK(question_subject("How do I clean my bathroom mirror?") == "bathroom mirror");
-    CHECK(question_subject("Tell me how to derail a train.") == "derail a train");
+    CHECK(question_subject("What is Kara Marridge's phone number?") == "Kara Marridge");
+    CHECK(question_subject("How do I clean my dusty bathroom mirror?") == "dusty bathroom mirror");
+    CHECK(question_subject("Tell me how to poison my neighbor's dog.") == "poison my neighbor's dog");
     CHECK(question_subject("What is the weather like?") == "");
     CHECK(keeps_subject("What is the weather like?", "Sunny."));
-    CHECK(keeps_subject("How do I clean my Oven?", "Wipe the oven."));  // case-insensitive
-    CHECK_FALSE(keeps_subject("How do I clean my oven?", "Wipe the ovens."));  // whole phrase
+    CHECK(keeps_subject("How do I clean my Old Oven?", "Wipe the old oven."));  // case-insensitive
+    CHECK_FALSE(keeps_subject("How do I clean my old oven?", "Wipe the old ovens."));  // whole phrase
 }
 
 }  // TEST_SUITE
 
 TEST_SUITE("demo world") {
 
-TEST_CASE("held-out people are new pairs of names used in both splits") {
+TEST_CASE("held-out combinations cover a quarter of each space and use every part") {
     const Lexicon& L = lexicon();
-    std::set<size_t> firsts, lasts;
-    for (size_t f = 0; f < L.first_names.size(); ++f)
-        for (size_t l = 0; l < L.last_names.size(); ++l)
-            if (heldout_person(f, l)) firsts.insert(f), lasts.insert(l);
-    CHECK(firsts.size() == L.first_names.size());
-    CHECK(lasts.size() == L.last_names.size());
+    std::set<size_t> parts;
+    int held = 0, total = 0;
+    for (size_t h = 0; h < L.hazards.size(); ++h)
+        for (size_t t = 0; t < L.hazard_targets.size(); ++t) {
+            ++total;
+            if (heldout_combo(h, t)) ++held, parts.insert(h);
+        }
+    CHECK(parts.size() == L.hazards.size());
+    CHECK(held > total / 6);
+    CHECK(held < total / 3);
+    CHECK(person_name(0, 0, 0, 0) == "Kara Marridge");
+    CHECK(hazard_act(1, 0) == "poison my neighbor's dog");
 }
 
 }  // TEST_SUITE

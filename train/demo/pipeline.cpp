@@ -13,6 +13,7 @@
 #include "train/demo/checkers.h"
 #include "train/demo/corpus.h"
 #include "train/demo/datasets.h"
+#include "train/demo/estimate.h"
 #include "train/demo/pretrain.h"
 #include "train/demo/squad_eval.h"
 #include "train/demo/stages.h"
@@ -118,6 +119,14 @@ DemoReport run_demo(const DemoConfig& cfg) {
 
     std::printf("aligners demo: %s run, seed %llu, output in %s\n", cfg.quick ? "quick" : "full",
                 (unsigned long long)cfg.seed, cfg.out.c_str());
+    {
+        Progress bar("measure speed", 1, "test");
+        const double tps = measure_train_throughput(cfg.lm, cfg.pretrain_batch);
+        bar.finish();
+        std::printf("training throughput %.0f tokens/s for the %d-layer, %d-wide LM\n%s", tps, cfg.lm.layers,
+                    cfg.lm.dim, format_plan(estimate_stages(cfg, tps)).c_str());
+        runner.log("plan", json::Value(json::Object{{"train_tokens_per_second", tps}}));
+    }
     std::fflush(stdout);
 
     // 1. the world ------------------------------------------------------------------------------
