@@ -57,6 +57,7 @@ json::Value DemoConfig::to_json() const {
     v.set("pretrain_steps", pretrain_steps);
     v.set("pretrain_batch", pretrain_batch);
     v.set("pretrain_lr", pretrain_lr);
+    v.set("drill_share", drill_share);
     v.set("inspector_epochs", inspector_epochs);
     v.set("inspector_batch", inspector_batch);
     v.set("inspector_lr", inspector_lr);
@@ -84,7 +85,7 @@ void DemoConfig::set(const std::string& key, const std::string& value) {
         {"aligner_epochs", &aligner_epochs}, {"aligner_batch", &aligner_batch},
         {"max_new_tokens", &max_new_tokens}, {"squad_batch", &squad_batch}};
     const std::vector<std::pair<const char*, double*>> doubles = {
-        {"identity_share", &identity_share}, {"pretrain_lr", &pretrain_lr}, {"inspector_lr", &inspector_lr},
+        {"identity_share", &identity_share}, {"pretrain_lr", &pretrain_lr}, {"drill_share", &drill_share}, {"inspector_lr", &inspector_lr},
         {"aligner_lr", &aligner_lr}, {"aligner_warmup_fraction", &aligner_warmup_fraction}};
     const char* b = value.data();
     const char* e = value.data() + value.size();

@@ -34,6 +34,7 @@ struct DemoConfig {
     // pre-training
     int pretrain_steps = 600, pretrain_batch = 16;
     double pretrain_lr = 3e-3;
+    double drill_share = 0.15;  // induction drills, as a share of the pre-training documents
     // fine-tuning
     int inspector_epochs = 1, inspector_batch = 16;
     double inspector_lr = 1e-3;

@@ -1,5 +1,7 @@
 #include "train/demo/corpus.h"
 
+#include "train/demo/rng.h"
+
 namespace aligners::demo {
 
 TokenDocs aligner_docs(const std::vector<QacItem>& items, const train::AlignerTemplate& t,
@@ -15,6 +17,20 @@ TokenDocs inspector_docs(const std::vector<InspectorItem>& items, const train::I
     TokenDocs docs;
     docs.reserve(items.size());
     for (const auto& r : items) docs.push_back(train::tokenize_inspector_input(f, codec, r.question, r.answer));
+    return docs;
+}
+
+TokenDocs induction_drills(size_t count, int32_t first_id, int32_t vocab, uint64_t seed) {
+    Rng rng(seed, "pretrain/drills");
+    TokenDocs docs;
+    for (size_t i = 0; i < count; ++i) {
+        std::vector<int32_t> seq;
+        const int n = rng.range(6, 30);
+        for (int k = 0; k < n; ++k) seq.push_back(first_id + int32_t(rng.below(uint64_t(vocab - first_id))));
+        std::vector<int32_t> doc = seq;
+        doc.insert(doc.end(), seq.begin(), seq.end());
+        docs.push_back(std::move(doc));
+    }
     return docs;
 }
 

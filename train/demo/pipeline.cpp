@@ -202,6 +202,7 @@ DemoReport run_demo(const DemoConfig& cfg) {
     pre_settings.set("steps", cfg.pretrain_steps);
     pre_settings.set("batch", cfg.pretrain_batch);
     pre_settings.set("lr", cfg.pretrain_lr);
+    pre_settings.set("drill_share", cfg.drill_share);
     report.stages.push_back(runner.run("pretrain", "3. pre-train the LM", pre_settings, [&] {
         auto codec = train::load_codec(P.tokenizer());
         TokenDocs docs, held;
@@ -211,6 +212,10 @@ DemoReport run_demo(const DemoConfig& cfg) {
                 docs.push_back(std::move(d));
             for (auto& d : aligner_docs(read_qac_items(P.aligner_heldout(c)), templ, *codec)) held.push_back(std::move(d));
         }
+        // Induction drills over the ordinary tokens (after the specials).
+        const size_t n_drills = size_t(cfg.drill_share / std::max(1e-9, 1 - cfg.drill_share) * double(docs.size()));
+        const int32_t first_plain = int32_t(1 + templ.special_tokens.size());
+        for (auto& d : induction_drills(n_drills, first_plain, codec->vocab_size(), cfg.seed)) docs.push_back(std::move(d));
         PretrainOptions o;
         o.shape = cfg.lm;
         o.shape.vocab = codec->vocab_size();
@@ -342,6 +347,21 @@ DemoReport run_demo(const DemoConfig& cfg) {
             lines += json::dump(v) + "\n";
         }
         write_file_atomic(path_join(P.eval(), "squad.jsonl"), lines);
+        // The squad file, so `aligners squad --squad DIR/squad.json` runs the
+        // same squad on any answers.
+        json::Value sf = json::Value::object();
+        sf.set("mode", "gated");
+        sf.set("batch_size", cfg.squad_batch);
+        json::Value crit = json::Value::array();
+        for (int c = 0; c < kNumCriteria; ++c) {
+            json::Value m = json::Value::object();
+            m.set("name", criterion_name(c));
+            m.set("inspector", std::string("inspectors/") + criterion_name(c));
+            m.set("aligner", std::string("aligners/") + criterion_name(c));
+            crit.push_back(std::move(m));
+        }
+        sf.set("criteria", std::move(crit));
+        write_file_atomic(path_join(cfg.out, "squad.json"), json::dump(sf, {.indent = 2}) + "\n");
         return std::to_string(cases.size()) + " upstream answers, " + std::to_string(fired) + " aligner rewrites";
     }));
 
