@@ -2,6 +2,7 @@
 // random-init GPT-2 or Llama model on random tokens. Prints "tokens/s: X" last.
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <string>
 
 #include "cli/bench_device.h"
@@ -83,15 +84,17 @@ int bench_train(int argc, char** argv) {
     std::printf("model: %s, %.1fM parameters, B=%d T=%d, %d threads\n", arch.c_str(), model->layout().total / 1e6,
                 batch, seq, ThreadPool::global().size());
     model->reserve(batch, seq, true);
-    double total = 0;
+    double total = 0, cpu_total = 0;
     for (int s = 0; s < warmup + steps; ++s) {
         auto t0 = std::chrono::steady_clock::now();
+        std::clock_t c0 = std::clock();  // CPU time of all threads: what a loaded machine cannot inflate much
         float loss = model->forward_backward(b);
         opt.step(1e-4f);
         double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (s >= warmup) total += dt;
+        if (s >= warmup) total += dt, cpu_total += double(std::clock() - c0) / CLOCKS_PER_SEC;
         std::printf("step %d: loss %.4f, %.1f ms%s\n", s, loss, dt * 1e3, s < warmup ? " (warm-up)" : "");
     }
+    std::printf("cpu ms/step: %.1f (all threads)\n", cpu_total / steps * 1e3);
     std::printf("ms/step: %.1f\n", total / steps * 1e3);
     // Model FLOPs: 6 per parameter per token (forward + backward).
     bench_print_mfu(6.0 * double(model->layout().total) * batch * seq * steps / total, peak);

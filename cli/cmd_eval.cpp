@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/backend_choice.h"
 #include "cli/commands.h"
 #include "common/args.h"
 #include "common/error.h"
@@ -37,13 +38,15 @@ int cmd_eval(int argc, char** argv) {
     args.option("--out", &out, "REPORT.json", "write the report here (atomically); it also goes to stdout");
     args.epilog("Metric definitions: docs/DATA.md (omega = (wins - losses) / all; Ngweta win rate =\n"
                 "1 - mean sigmoid(r_original - r_corrected)).\n");
+    std::string device;
+    add_device_flag(args, &device);
     if (!args.parse(argc, argv)) return 0;
     if (squad_path.empty() && inspector_specs.empty() && judge_dir.empty())
         throw UsageError("nothing to measure with: give --squad, --inspector or --judge");
     if (tie_margin < 0) throw UsageError("--tie-margin: expected a non-negative number");
 
     std::vector<serve::EvalSample> samples = serve::read_eval_samples(input, corrected_field);
-    auto backend = engine::make_cpu_backend();
+    auto backend = select_backend(device);
     std::vector<std::unique_ptr<serve::ModelInspector>> owned;
     std::vector<serve::EvalInspector> inspectors;
     auto add_inspector = [&](const std::string& name, const std::string& dir, double threshold, bool given) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cli/backend_choice.h"
 #include "cli/commands.h"
 #include "common/args.h"
 #include "common/error.h"
@@ -22,6 +23,7 @@ struct CommonFlags {
     int epochs, batch_size, grad_accum, checkpoint_every, eval_every;
     int64_t max_steps, seed;
     bool restart = false;
+    std::string device;
 
     template <class Config>
     explicit CommonFlags(const Config& c)
@@ -50,6 +52,7 @@ struct CommonFlags {
         a.option("--max-steps", &max_steps, "N", "stop after N optimizer steps (0 = all epochs)");
         a.option("--seed", &seed, "N", "seed for data order and splits");
         a.flag("--restart", &restart, "discard an existing checkpoint in --out and start over");
+        add_device_flag(a, &device);
     }
 
     template <class Config>
@@ -101,7 +104,7 @@ int train_aligner_cmd(int argc, char** argv) {
     if (!args.parse(argc, argv)) return 0;
     common.apply(cfg);
     cfg.packing = packing;
-    auto backend = engine::make_cpu_backend();
+    auto backend = select_backend(common.device);
     train::AlignerTrainResult r = train::train_aligner(cfg, *backend);
     if (r.already_done) {
         std::fprintf(stderr, "train aligner: %s is already trained with these settings (nothing to do)\n",
@@ -132,7 +135,7 @@ int train_inspector_cmd(int argc, char** argv) {
                 kResumeNote);
     if (!args.parse(argc, argv)) return 0;
     common.apply(cfg);
-    auto backend = engine::make_cpu_backend();
+    auto backend = select_backend(common.device);
     train::InspectorTrainResult r = train::train_inspector(cfg, *backend);
     if (r.already_done) {
         std::fprintf(stderr, "train inspector: %s is already trained with these settings (nothing to do)\n",

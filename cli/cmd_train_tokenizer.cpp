@@ -19,8 +19,8 @@ int cmd_train_tokenizer(int argc, char** argv) {
     std::vector<std::string> specials, files;
     args.option("--vocab-size", &vocab_size, "N", "vocabulary size including special tokens and the 256 bytes", true);
     args.choice("--pattern", &pattern, {"gpt2", "llama3", "qwen2"}, "pre-tokenization regex", true);
-    args.repeated("--special", &specials, "TOKEN", "a special token (ids 0.. in the order given); repeatable");
-    args.option("--min-frequency", &min_frequency, "N", "stop when the best pair occurs fewer than N times (default 0)");
+    args.repeated("--special", &specials, "TOKEN", "a special token (ids 0.. in the order given)");
+    args.option("--min-frequency", &min_frequency, "N", "stop when the best pair occurs fewer than N times");
     args.option("--out", &out, "DIR", "output directory (created)", true);
     args.positionals("FILE", &files, "UTF-8 text files (read line by line)", 1);
     args.epilog("Example:\n  aligners train-tokenizer --vocab-size 4096 --pattern gpt2 --special '<|endoftext|>' \\\n"

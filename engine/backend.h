@@ -76,6 +76,9 @@ struct AdamWArgs {
     float weight_decay = 0.0f;  // decoupled: p -= lr * wd * p
     int64_t step = 1;           // 1-based, for bias correction
     float grad_scale = 1.0f;    // gradients are multiplied by this first (global-norm clipping)
+    // Also set p.grad[range] = 0 once read (saves zero_grad's sweep). Only
+    // set when the backend's adamw_zeroes_grad() says it honours it.
+    bool zero_grad = false;
 };
 
 // Attention geometry shared by the attention ops.
@@ -216,6 +219,9 @@ public:
     virtual void adamw_step(ParamStore& p, int64_t offset, int64_t count, const AdamWArgs& a) = 0;
     // p.grad = 0 (all n).
     virtual void zero_grad(ParamStore& p) = 0;
+    // True when adamw_step honours AdamWArgs::zero_grad (then the optimizer
+    // skips zero_grad after a step that covered every parameter).
+    virtual bool adamw_zeroes_grad() const { return false; }
 
     // ---- sampling -----------------------------------------------------------------
     // Picks next[b] for each row of logits (B,V) (HF semantics, see

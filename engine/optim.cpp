@@ -34,12 +34,15 @@ float AdamW::step(float lr) {
     a.eps = cfg_.eps;
     a.step = steps_;
     a.grad_scale = scale;
+    // The two ranges below cover every parameter, so a backend that clears
+    // gradients inside adamw_step needs no separate zero_grad pass.
+    a.zero_grad = be.adamw_zeroes_grad();
     const int64_t n_matrix = model_.layout().n_matrix;
     a.weight_decay = cfg_.weight_decay;
     be.adamw_step(p, 0, n_matrix, a);
     a.weight_decay = cfg_.decay_norms_and_biases ? cfg_.weight_decay : 0.0f;
     if (p.n > n_matrix) be.adamw_step(p, n_matrix, p.n - n_matrix, a);
-    be.zero_grad(p);
+    if (!a.zero_grad) be.zero_grad(p);
     return norm;
 }
 

@@ -1,9 +1,9 @@
 #include "tokenizer/bpe_model.h"
 
 #include <algorithm>
-#include <cstring>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <queue>
 
 #include "common/error.h"
@@ -16,9 +16,11 @@ namespace {
 
 std::atomic<uint64_t> g_next_instance{1};
 
-// Per-thread caches of recently encoded words: direct-mapped (a word's hash
-// picks its one slot); short words in one cache line, longer ones in four.
-// The tag mixes in the model instance, so several models can share a thread.
+// Per-thread caches of recently encoded words, in three tiers: short words
+// (one cache line per entry, two-way), longer ones (four lines, direct-mapped)
+// and up to 4 KB words (heap strings, direct-mapped); a word's hash picks its
+// slot. About 5 MB per encoding thread, plus the long words. The tag mixes in
+// the model instance, so several models can share a thread safely.
 template <size_t kWordBytes, size_t kIds>
 struct alignas(64) CacheEntry {
     uint64_t tag = 0;
@@ -28,7 +30,8 @@ struct alignas(64) CacheEntry {
     uint32_t ids[kIds];
 
     bool holds(uint64_t t, std::string_view w) const {
-        return tag == t && len == w.size() && std::memcmp(word, w.data(), w.size()) == 0;
+        return tag == t && len == w.size() &&
+               (w.size() <= 16 ? equal_short(word, w.data(), w.size()) : std::memcmp(word, w.data(), w.size()) == 0);
     }
     bool fits(std::string_view w, size_t n) const { return w.size() <= kWordBytes && n <= kIds; }
     void store(uint64_t t, std::string_view w, const std::vector<uint32_t>& syms) {
@@ -43,10 +46,23 @@ using SmallEntry = CacheEntry<21, 8>;
 using LargeEntry = CacheEntry<117, 32>;
 static_assert(sizeof(SmallEntry) == 64 && sizeof(LargeEntry) == 256);
 
+// Words too long for a LargeEntry (up to kHugeWordBytes).
+struct HugeEntry {
+    uint64_t tag = 0;
+    std::string word;
+    std::vector<uint32_t> ids;
+};
+constexpr size_t kHugeWordBytes = 4096;
+
 struct WordCache {
-    static constexpr size_t kSmallSlots = 1 << 16, kLargeSlots = 1 << 12;
-    std::vector<SmallEntry> small;
+    static constexpr size_t kSmallSlots = 1 << 16, kLargeSlots = 1 << 12, kHugeSlots = 1 << 10;
+    std::vector<SmallEntry> small;  // two-way: a word is in slot h or h ^ 1
     std::vector<LargeEntry> large;
+    std::vector<HugeEntry> huge;
+    HugeEntry& huge_slot(uint64_t h) {
+        if (huge.empty()) huge.resize(kHugeSlots);
+        return huge[h & (kHugeSlots - 1)];
+    }
     SmallEntry& small_slot(uint64_t h) {
         if (small.empty()) small.resize(kSmallSlots);
         return small[h & (kSmallSlots - 1)];
@@ -324,13 +340,17 @@ void BpeModel::tokenize(std::string_view word, uint64_t h, std::vector<int32_t>&
         }
     }
     uint64_t tag = h ^ (instance_ * 0x9E3779B97F4A7C15ull);
-    SmallEntry* small = nullptr;
+    SmallEntry *small = nullptr, *other = nullptr;
     LargeEntry* large = nullptr;
+    HugeEntry* huge = nullptr;
     if (word.size() <= sizeof(small->word)) {
         small = &t_cache.small_slot(h);
-        if (small->holds(tag, word)) {
-            for (uint32_t i = 0; i < small->n_ids; ++i) out.push_back(int32_t(small->ids[i]));
-            return;
+        other = &t_cache.small_slot(h ^ 1);
+        for (SmallEntry* e : {small, other}) {
+            if (e->holds(tag, word)) {
+                for (uint32_t i = 0; i < e->n_ids; ++i) out.push_back(int32_t(e->ids[i]));
+                return;
+            }
         }
     }
     if (word.size() <= sizeof(large->word)) {
@@ -340,12 +360,27 @@ void BpeModel::tokenize(std::string_view word, uint64_t h, std::vector<int32_t>&
             return;
         }
     }
+    if (word.size() <= kHugeWordBytes) {
+        huge = &t_cache.huge_slot(h);
+        if (huge->tag == tag && huge->word == word) {
+            for (uint32_t id : huge->ids) out.push_back(int32_t(id));
+            return;
+        }
+    }
     std::vector<uint32_t>& syms = t_syms;
     initial_symbols(word, syms);
     merge(syms);
     for (uint32_t id : syms) out.push_back(int32_t(id));
-    if (small && small->fits(word, syms.size())) small->store(tag, word, syms);
-    else if (large && large->fits(word, syms.size())) large->store(tag, word, syms);
+    if (small && small->fits(word, syms.size())) {
+        *other = *small;  // the new entry takes slot h; the one there moves to the other way
+        small->store(tag, word, syms);
+    } else if (large && large->fits(word, syms.size())) {
+        large->store(tag, word, syms);
+    } else if (huge) {
+        huge->tag = tag;
+        huge->word.assign(word);
+        huge->ids.assign(syms.begin(), syms.end());
+    }
 }
 
 }  // namespace aligners::tok

@@ -12,6 +12,7 @@
 // here as raw bytes and each byte stands for its GPT-2 character (see
 // byte_level.h), so no byte-level string is ever built while encoding.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,6 +34,11 @@ struct BpeOptions {
 
 class BpeModel {
 public:
+    BpeModel() {
+        std::fill(std::begin(byte_char_id_), std::end(byte_char_id_), kNoId);
+        std::fill(std::begin(ascii_id_), std::end(ascii_id_), kNoId);
+        std::fill(std::begin(byte_fallback_id_), std::end(byte_fallback_id_), kNoId);
+    }
     // vocab: (token, id) pairs; merges: (left, right) token pairs in rank
     // order. Throws Error (prefixed with `where`) when a merge names a token
     // that is not in the vocabulary.

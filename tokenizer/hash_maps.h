@@ -13,28 +13,58 @@ namespace aligners::tok {
 
 constexpr uint32_t kNoId = UINT32_MAX;
 
-// A fast 64-bit hash of a short byte string (multiply-xorshift over 8-byte
-// words). Not cryptographic; only for table placement.
+inline uint32_t load32(const char* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+inline uint64_t load64(const char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+// 64x64 -> 128-bit multiply, folded.
+inline uint64_t mul_fold(uint64_t a, uint64_t b) {
+    __uint128_t r = __uint128_t(a) * b;
+    return uint64_t(r) ^ uint64_t(r >> 64);
+}
+
+// A fast 64-bit hash of a byte string (not cryptographic; only for table
+// placement). Keys up to 16 bytes -- nearly every word -- are read with a few
+// fixed-size, possibly overlapping loads instead of a byte loop.
 inline uint64_t hash_bytes(const char* p, size_t n) {
-    const uint64_t k = 0x9E3779B97F4A7C15ull;
-    uint64_t h = 0x243F6A8885A308D3ull ^ (n * k);
-    while (n >= 8) {
-        uint64_t w;
-        std::memcpy(&w, p, 8);
-        h = (h ^ w) * k;
-        h ^= h >> 29;
-        p += 8;
-        n -= 8;
+    const uint64_t k0 = 0xA0761D6478BD642Full, k1 = 0xE7037ED1A0B428DBull, k2 = 0x8EBC6AF09C88C6E3ull;
+    uint64_t a, b, seed = k2 ^ n;
+    if (n <= 16) {
+        if (n >= 4) {
+            size_t mid = (n >> 3) << 2;  // 0 for 4..7 bytes, 4 for 8..16
+            a = uint64_t(load32(p)) << 32 | load32(p + mid);
+            b = uint64_t(load32(p + n - 4)) << 32 | load32(p + n - 4 - mid);
+        } else if (n > 0) {
+            a = uint64_t(uint8_t(p[0])) << 16 | uint64_t(uint8_t(p[n >> 1])) << 8 | uint8_t(p[n - 1]);
+            b = 0;
+        } else {
+            a = b = 0;
+        }
+    } else {
+        size_t i = n;
+        while (i > 16) {
+            seed = mul_fold(load64(p) ^ k0, load64(p + 8) ^ seed);
+            p += 16;
+            i -= 16;
+        }
+        a = load64(p + i - 16);
+        b = load64(p + i - 8);
     }
-    if (n) {
-        uint64_t w = 0;
-        std::memcpy(&w, p, n);
-        h = (h ^ w) * k;
-    }
-    h ^= h >> 32;
-    h *= 0xD6E8FEB86659FD93ull;
-    h ^= h >> 32;
-    return h;
+    return mul_fold(k1 ^ n, mul_fold(a ^ k0, b ^ seed));
+}
+
+// a[0..n) == b[0..n) for n <= 16 with fixed-size overlapping loads.
+inline bool equal_short(const char* a, const char* b, size_t n) {
+    if (n >= 8) return load64(a) == load64(b) && load64(a + n - 8) == load64(b + n - 8);
+    if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+    if (n == 0) return true;
+    return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
 }
 
 // Keys of up to 11 bytes live inside their 16-byte slot, so a lookup of a
@@ -76,6 +106,13 @@ public:
     uint32_t find(std::string_view key) const { return find(key, hash_bytes(key.data(), key.size())); }
     // The same with the key's hash_bytes() already computed.
     uint32_t find(std::string_view key, uint64_t h) const {
+        if (key.size() <= kInline) {  // (hot path)
+            for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+                const Slot& s = slots_[i];
+                if (s.id == kNoId) return kNoId;
+                if (s.len == key.size() && equal_short(s.key, key.data(), key.size())) return s.id;
+            }
+        }
         Slot probe = make_probe(key, h);
         for (size_t i = h & mask_;; i = (i + 1) & mask_) {
             const Slot& s = slots_[i];

@@ -109,8 +109,10 @@ void build_added(Tokenizer::Impl& impl, const json::Value& root, const std::stri
     impl.added.rebuild(impl.normalizer);
 }
 
-// bos_token etc. in tokenizer_config.json: "text", {"content": "text", ...} or null.
-std::optional<uint32_t> config_token(const Tokenizer::Impl& impl, const json::Value& config, const char* key,
+// bos_token etc. in tokenizer_config.json: "text", {"content": "text", ...} or
+// null. A token missing from the vocabulary is added as a special token, as
+// transformers does when it loads such a config.
+std::optional<uint32_t> config_token(Tokenizer::Impl& impl, const json::Value& config, const char* key,
                                      const std::string& where) {
     const json::Value* v = config.find(key);
     if (!v || v->is_null()) return std::nullopt;
@@ -118,8 +120,11 @@ std::optional<uint32_t> config_token(const Tokenizer::Impl& impl, const json::Va
     if (v->is_string()) content = v->as_string();
     else if (v->is_object()) content = json::get_string(*v, "content", where + ": " + key);
     else throw Error(where + ": " + key + ": expected a token string or {\"content\": ...}");
-    auto id = impl.lookup(content);
-    if (!id) throw Error(where + ": " + key + " \"" + content + "\" is not in the vocabulary");
+    if (content.empty()) throw Error(where + ": " + key + " is empty");
+    if (auto id = impl.lookup(content)) return id;
+    uint32_t id = impl.add_token(content, true);
+    std::fprintf(stderr, "note: %s: %s \"%s\" is not in the vocabulary; added as special token %u (as transformers does)\n",
+                 where.c_str(), key, content.c_str(), id);
     return id;
 }
 

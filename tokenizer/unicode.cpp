@@ -78,6 +78,7 @@ const uint32_t* g_stage2 = nullptr;
 }  // namespace detail
 
 const char* unicode_version() { return ucd::kUnicodeVersion; }
+const char* normalization_version() { return ucd::kNormalizationVersion; }
 
 // ---- UTF-8 --------------------------------------------------------------------------
 

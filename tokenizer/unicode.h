@@ -31,6 +31,7 @@ constexpr uint32_t kPropNfcNotYes = 1u << 8;
 constexpr uint32_t kPropNfdNo = 1u << 9;
 constexpr uint32_t kPropNfkcNotYes = 1u << 10;
 constexpr uint32_t kPropNfkdNo = 1u << 11;
+constexpr uint32_t kPropNormKnown = 1u << 12;  // has normalization data (assigned by normalization_version())
 constexpr int kPropCccShift = 16;
 
 namespace detail {
@@ -56,6 +57,9 @@ inline int combining_class(uint32_t cp) { return int(unicode_props(cp) >> kPropC
 
 // The UCD version the tables were generated from, e.g. "15.0.0".
 const char* unicode_version();
+// Normalization (NFC etc.) covers the characters of this version, "9.0", as
+// HF tokenizers' normalizers do; later characters are left as they are.
+const char* normalization_version();
 
 // ---- UTF-8 ------------------------------------------------------------------
 

@@ -8,6 +8,8 @@
 namespace aligners::tok::ucd {
 
 extern const char kUnicodeVersion[];
+// Characters of this Unicode version have normalization data (see the generator).
+extern const char kNormalizationVersion[];
 
 // Code points [start, next run's start) share `value` (layout: unicode.h).
 struct PropRun {

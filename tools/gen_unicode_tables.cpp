@@ -16,6 +16,13 @@
 //   kLower*        lowercase mappings: the simple ones from UnicodeData.txt
 //                  plus the unconditional multi-character ones from
 //                  SpecialCasing.txt (what Rust's char::to_lowercase does).
+//
+// Normalization data (combining classes, decompositions, quick-check bits)
+// is limited to characters assigned by Unicode 9.0 (DerivedAge.txt): HF
+// tokenizers' NFC/NFD/NFKC/NFKD (the unicode-normalization-alignments crate)
+// implement Unicode 9.0 and leave later characters untouched, and we match
+// it. Normalization properties of a character never change once assigned,
+// so 15.0's data restricted to 9.0's characters is 9.0's data.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -117,7 +124,11 @@ constexpr uint32_t kNfcNotYes = 1u << 8;   // NFC_QC = No or Maybe
 constexpr uint32_t kNfdNo = 1u << 9;       // NFD_QC = No
 constexpr uint32_t kNfkcNotYes = 1u << 10; // NFKC_QC = No or Maybe
 constexpr uint32_t kNfkdNo = 1u << 11;     // NFKD_QC = No
+constexpr uint32_t kNormKnown = 1u << 12; // assigned by kNormalizationAge: has normalization data
 constexpr int kCccShift = 16;
+
+// Unicode version (major * 100 + minor) whose characters get normalization data.
+constexpr int kNormalizationAge = 900;
 
 struct Decomp {
     bool compat;
@@ -227,6 +238,7 @@ int main(int argc, char** argv) {
                            });
     for (uint32_t c = 0; c < kMaxCp; ++c) value[c] |= uint32_t(ccc[c]) << kCccShift;
 
+
     // The version, from the header line "# DerivedCoreProperties-15.0.0.txt".
     std::string version = "unknown";
     {
@@ -239,6 +251,26 @@ int main(int argc, char** argv) {
         }
     }
 
+    // ---- normalization data only for characters of kNormalizationAge --------
+    std::vector<int> age(kMaxCp, 9999);
+    for_each_property_line(dir + "/DerivedAge.txt", [&](uint32_t a, uint32_t b, const std::string& v, const std::string&) {
+        size_t dot = v.find('.');
+        int version = std::atoi(v.substr(0, dot).c_str()) * 100 + std::atoi(v.substr(dot + 1).c_str());
+        for (uint32_t c = a; c <= b; ++c) age[c] = version;
+    });
+    for (uint32_t c = 0; c < kMaxCp; ++c) {
+        if (age[c] <= kNormalizationAge) {
+            value[c] |= kNormKnown;
+            continue;
+        }
+        value[c] &= ~(kNfcNotYes | kNfdNo | kNfkcNotYes | kNfkdNo | (0xFFu << kCccShift));
+        decomps.erase(c);
+    }
+    std::vector<uint32_t> kept;
+    for (uint32_t c : excluded)
+        if (age[c] <= kNormalizationAge) kept.push_back(c);
+    excluded.swap(kept);
+
     // ---- emit ---------------------------------------------------------------
     FILE* out = std::fopen(out_path.c_str(), "w");
     if (!out) die("cannot write " + out_path);
@@ -247,8 +279,9 @@ int main(int argc, char** argv) {
                  "// (Debian's unicode-data package). Do not edit; regenerate instead.\n"
                  "#include \"tokenizer/unicode_data.h\"\n\n"
                  "namespace aligners::tok::ucd {\n\n"
-                 "const char kUnicodeVersion[] = \"%s\";\n\n",
-                 version.c_str(), version.c_str());
+                 "const char kUnicodeVersion[] = \"%s\";\n"
+                 "const char kNormalizationVersion[] = \"%d.%d\";\n\n",
+                 version.c_str(), version.c_str(), kNormalizationAge / 100, kNormalizationAge % 100);
 
     size_t n_runs = 0;
     std::fprintf(out, "const PropRun kPropRuns[] = {\n");

@@ -8,7 +8,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 ucd="${1:-/usr/share/unicode}"
-for f in UnicodeData.txt PropList.txt DerivedCoreProperties.txt DerivedNormalizationProps.txt SpecialCasing.txt; do
+for f in UnicodeData.txt PropList.txt DerivedCoreProperties.txt DerivedNormalizationProps.txt SpecialCasing.txt DerivedAge.txt; do
   [ -f "$ucd/$f" ] || { echo "gen_unicode_tables.sh: $ucd/$f missing (apt-get install unicode-data)" >&2; exit 1; }
 done
 tmp="$(mktemp -d)"

@@ -1,9 +1,12 @@
 // Element-wise activations: GELU (tanh approximation, GPT-2's "gelu_new") and
 // SwiGLU (Llama family MLP: silu(gate) * up).
 #include <cmath>
+#include <type_traits>
 
 #include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec.h"
 
 namespace aligners::cpu {
 
@@ -13,6 +16,11 @@ static constexpr double kGeluCoeff = 0.044715;
 // out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
 template <typename T>
 void gelu_forward(T* out, const T* inp, int64_t n) {
+    if constexpr (std::is_same_v<T, float>) {  // SIMD tanh (vec.h)
+        const VecKernels& vk = vec_kernels();
+        parallel_for_work(n, 16, [&](int64_t i0, int64_t i1) { vk.gelu_forward(out + i0, inp + i0, i1 - i0); });
+        return;
+    }
     ThreadPool::global().parallel_for(n, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
             T x = inp[i];
@@ -25,6 +33,12 @@ void gelu_forward(T* out, const T* inp, int64_t n) {
 // d/dx = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
 template <typename T>
 void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t n) {
+    if constexpr (std::is_same_v<T, float>) {
+        const VecKernels& vk = vec_kernels();
+        parallel_for_work(n, 16,
+                          [&](int64_t i0, int64_t i1) { vk.gelu_backward(dinp + i0, inp + i0, dout + i0, i1 - i0); });
+        return;
+    }
     ThreadPool::global().parallel_for(n, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
             T x = inp[i];
@@ -39,6 +53,13 @@ void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t n) {
 // inp (N, 2F) rows are [gate | up]; out (N,F) = gate * sigmoid(gate) * up.
 template <typename T>
 void swiglu_forward(T* out, const T* inp, int N, int F) {
+    if constexpr (std::is_same_v<T, float>) {
+        const VecKernels& vk = vec_kernels();
+        parallel_for_work(N, 16 * int64_t(F), [&](int64_t n0, int64_t n1) {
+            for (int64_t n = n0; n < n1; ++n) vk.swiglu_forward(out + n * F, inp + n * 2 * F, inp + n * 2 * F + F, F);
+        });
+        return;
+    }
     ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             const T* g = inp + n * 2 * F;
@@ -55,6 +76,15 @@ void swiglu_forward(T* out, const T* inp, int N, int F) {
 // dgate = dout * up * s (1 + g (1 - s)),  dup = dout * g * s
 template <typename T>
 void swiglu_backward(T* dinp, const T* inp, const T* dout, int N, int F) {
+    if constexpr (std::is_same_v<T, float>) {
+        const VecKernels& vk = vec_kernels();
+        parallel_for_work(N, 24 * int64_t(F), [&](int64_t n0, int64_t n1) {
+            for (int64_t n = n0; n < n1; ++n)
+                vk.swiglu_backward(dinp + n * 2 * F, dinp + n * 2 * F + F, inp + n * 2 * F, inp + n * 2 * F + F,
+                                   dout + n * F, F);
+        });
+        return;
+    }
     ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             const T* g = inp + n * 2 * F;

@@ -14,17 +14,41 @@
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec.h"
 
 namespace aligners::cpu {
 
 static constexpr int kBlock = 64;     // keys per online-softmax block
 static constexpr int kMaxHeadDim = 512;
 
-template <typename R>
-static inline R dot(const R* a, const R* b, int n) {
-    R s = 0;
+// Row primitives over head_dim: the vec.h SIMD kernels for float, plain
+// loops for the float64 reference.
+static inline float dot(const float* a, const float* b, int n) { return vec_kernels().dot(a, b, n); }
+static inline void axpy(float* y, float a, const float* x, int n) { vec_kernels().axpy(y, a, x, n); }
+static inline void scale_row(float* y, float a, int n) { vec_kernels().scale(y, a, n); }
+static inline void pair_backward(float* dv, float* dq, float* dk, float p, float ds, const float* dO, const float* k,
+                                 const float* q, int n) {
+    vec_kernels().attn_pair_backward(dv, dq, dk, p, ds, dO, k, q, n);
+}
+static inline double dot(const double* a, const double* b, int n) {
+    double s = 0;
     for (int i = 0; i < n; ++i) s += a[i] * b[i];
     return s;
+}
+static inline void axpy(double* y, double a, const double* x, int n) {
+    for (int i = 0; i < n; ++i) y[i] += a * x[i];
+}
+static inline void scale_row(double* y, double a, int n) {
+    for (int i = 0; i < n; ++i) y[i] *= a;
+}
+static inline void pair_backward(double* dv, double* dq, double* dk, double p, double ds, const double* dO,
+                                 const double* k, const double* q, int n) {
+    for (int i = 0; i < n; ++i) {
+        dv[i] += p * dO[i];
+        dq[i] += ds * k[i];
+        dk[i] += ds * q[i];
+    }
 }
 
 // The first key query t may see: its document's start (doc ids change only
@@ -52,13 +76,12 @@ static R attend_one(R* out, const R* q, const R* k, const R* v, int64_t stride, 
         R m_new = std::max(m, bm);
         R corr = std::exp(m - m_new);  // 0 on the first block
         l *= corr;
-        for (int i = 0; i < D; ++i) acc[i] *= corr;
+        if (corr != R(1)) scale_row(acc, corr, D);
         // hot loop: p_j * v_j accumulated into acc
         for (int j = j0; j < j1; ++j) {
             R p = std::exp(scores[j - j0] - m_new);
             l += p;
-            const R* vj = v + j * stride;
-            for (int i = 0; i < D; ++i) acc[i] += p * vj[i];
+            axpy(acc, p, v + j * stride, D);
         }
         m = m_new;
     }
@@ -135,13 +158,7 @@ void attention_backward(R* dqkv, const R* dout, const R* qkv, const R* out, cons
                         R p = std::exp(d.scale * dot(q, kj, D) - L);
                         R dp = dot(dO, vj, D);
                         R ds = p * (dp - Di) * d.scale;
-                        R* dkj = dk + j * stride;
-                        R* dvj = dv + j * stride;
-                        for (int i = 0; i < D; ++i) {
-                            dvj[i] += p * dO[i];
-                            dq[i] += ds * kj[i];
-                            dkj[i] += ds * q[i];
-                        }
+                        pair_backward(dv + j * stride, dq, dk + j * stride, p, ds, dO, kj, q, D);
                     }
                 }
             }
@@ -166,7 +183,9 @@ void attention_cached(R* out, const R* qkv, R* kcache, R* vcache, const int32_t*
                 std::memcpy(kcache + slot, src + int64_t(d.H + g) * D, sizeof(R) * D);
                 std::memcpy(vcache + slot, src + int64_t(d.H + d.KV + g) * D, sizeof(R) * D);
             }
-    ThreadPool::global().parallel_for(int64_t(d.B) * d.H, [&](int64_t task0, int64_t task1) {
+    int max_len = 0;
+    for (int b = 0; b < d.B; ++b) max_len = std::max(max_len, start[b] + T);
+    parallel_for_work(int64_t(d.B) * d.H, int64_t(T) * max_len * D * 2, [&](int64_t task0, int64_t task1) {
         for (int64_t task = task0; task < task1; ++task) {
             int b = int(task / d.H), h = int(task % d.H), g = h / group;
             const R* k = kcache + (int64_t(b) * d.KV + g) * Tmax * D;

@@ -2,10 +2,12 @@
 // written once, in place of the logits, and turned into dlogits there.
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/vec.h"
 
 namespace aligners::cpu {
 
@@ -26,6 +28,10 @@ void cross_entropy(T* logits, T* losses, const int32_t* targets, int N, int V, T
                 losses[n] = T(0);
                 if (write_grad)
                     for (int i = 0; i < V; ++i) x[i] = T(0);
+                continue;
+            }
+            if constexpr (std::is_same_v<T, float>) {  // SIMD exp (vec.h)
+                losses[n] = vec_kernels().cross_entropy_row(x, V, target, grad_scale, write_grad);
                 continue;
             }
             T mx = x[0];

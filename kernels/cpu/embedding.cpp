@@ -3,6 +3,7 @@
 
 #include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
 
 namespace aligners::cpu {
 
@@ -10,7 +11,7 @@ namespace aligners::cpu {
 template <typename T>
 void embedding_forward(T* out, const int32_t* ids, const T* wte, const T* wpe, const int32_t* pos, int N,
                        int C) {
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, C, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             T* o = out + n * C;
             const T* e = wte + int64_t(ids[n]) * C;
@@ -30,7 +31,7 @@ void embedding_forward(T* out, const int32_t* ids, const T* wte, const T* wpe, c
 template <typename T>
 void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* ids, const int32_t* pos, int N,
                         int C) {
-    ThreadPool::global().parallel_for(C, [&](int64_t c0, int64_t c1) {
+    parallel_for_work(C, 2 * int64_t(N), [&](int64_t c0, int64_t c1) {
         for (int n = 0; n < N; ++n) {
             const T* d = dout + int64_t(n) * C;
             T* w = dwte + int64_t(ids[n]) * C;

@@ -1,16 +1,19 @@
 // The SGEMM driver: argument checks, the small-M (GEMV-style) route, and the
-// BLIS/GotoBLAS loop nest around the packed micro-kernels, split over a team
+// GotoBLAS/BLIS loop nest around the packed micro-kernels, split over a team
 // of pool threads. The SIMD code is in gemm_<path>.cpp (see gemm_internal.h).
 //
-// Loop nest (per thread; t of nt):
-//   for jc in N step NC:               B block kc x nc  -> shared buffer (L3)
-//     for pc in K step KC:             every thread packs a share of its panels
+// Loop nest (per thread t of nt; the team splits C's columns, or its rows
+// when there are few columns):
+//   for ic in M step MC:                 A block: MC rows x a group of KC
+//     for kg in K step KG:                 slices (<= 8 MiB, shared, in L3)
+//       -- barrier --  every thread packs a share of the A block's panels
 //       -- barrier --
-//       for ic in my rows step MC:     A block mc x kc  -> private buffer (L2)
-//         for jr in my B panels:       B panel kc x NR stays in L1 ...
-//           for ir in mc step MR:      ... while A panels stream past it
-//             micro-kernel: C[MR x NR] (+)= A panel x B panel
-// The first K chunk applies beta to C, later chunks add (beta = 1). Each C
+//       for jc in my columns step NC:    B block kc x NC -> private (L2/L3)
+//         for pc in kg .. kg+KG step KC: pack the B block for this K slice
+//           for ir in my A panels:       A panel MR x kc stays in L1 ...
+//             for jr in B panels:        ... while B panels stream past it
+//               micro-kernel: C[MR x NR] (+)= A panel x B panel
+// The first K slice applies beta to C, later slices add (beta = 1). Each C
 // element belongs to one thread and sees the same operations in the same
 // order whatever the partition: results do not depend on the thread count.
 #include "kernels/cpu/gemm.h"
@@ -22,6 +25,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+
+#include <sys/mman.h>
 
 #include "common/error.h"
 #include "common/thread_pool.h"
@@ -53,6 +58,15 @@ static const Kernels& kernels_for(CpuPath path) {
 // would cost more than it saves.
 static constexpr double kMinParallelWork = 1 << 19;
 
+static std::atomic<const gemm::BlockingOverride*> g_blocking_override{nullptr};
+
+void gemm::set_blocking_override(const BlockingOverride* b) { g_blocking_override.store(b); }
+
+static double min_parallel_work() {
+    const gemm::BlockingOverride* ov = g_blocking_override.load();
+    return ov && ov->min_parallel_work > 0 ? ov->min_parallel_work : kMinParallelWork;
+}
+
 // Per-thread scratch memory, kept between calls (fresh pages would cost a
 // page fault per 4 KiB on every call). 64-byte aligned for the packed panels.
 namespace {
@@ -66,9 +80,15 @@ struct Workspace {
     float* get(size_t n) {
         if (n > capacity) {
             data.reset();
-            size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
-            float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
+            // Big buffers: 2 MiB-aligned and marked for transparent huge pages, so
+            // the packed blocks (up to ~10 MiB) need a handful of TLB entries.
+            const size_t align = n * sizeof(float) >= (1u << 21) ? (1u << 21) : 64;
+            size_t bytes = (n * sizeof(float) + align - 1) / align * align;
+            float* p = static_cast<float*>(std::aligned_alloc(align, bytes));
             if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+            if (align > 64) madvise(p, bytes, MADV_HUGEPAGE);  // a hint; failure is harmless
+#endif
             data.reset(p);
             capacity = bytes / sizeof(float);
         }
@@ -136,7 +156,7 @@ static void sgemm_small_m(const Kernels& kr, ThreadPool* pool, bool trans_a, boo
         else
             kr.small_nn(M, j1 - j0, K, alpha, a, a_ld, B + j0, ldb, beta, C + j0, ldc);
     };
-    int want = pool && double(M) * N * K >= kMinParallelWork ? pool->size() : 1;
+    int want = pool && double(M) * N * K >= min_parallel_work() ? pool->size() : 1;
     want = std::min(want, std::max(1, N / 16));
     if (want <= 1) return columns(0, N);
     pool->run_team(want, [&](int t, int nt) {
@@ -149,70 +169,93 @@ static void sgemm_small_m(const Kernels& kr, ThreadPool* pool, bool trans_a, boo
 }
 
 // --- the packed, blocked path.
+// A block: MC rows (kr.mc) x as many KC slices of K as fit in this many
+// bytes; shared by the team, in L3. Packing several K slices at once means
+// the team meets at a barrier twice per A block, not twice per K slice (for
+// the model's shapes, M <= 2048 with K <= 1024: twice per call).
+#ifndef ALIGNERS_GEMM_ABLOCK_MB
+#define ALIGNERS_GEMM_ABLOCK_MB 8
+#endif
+static constexpr size_t kABlockBytes = size_t(ALIGNERS_GEMM_ABLOCK_MB) << 20;
+
 static void sgemm_packed(const Kernels& kr, ThreadPool* pool, bool trans_a, bool trans_b, int M, int N, int K,
                          float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
                          int ldc) {
+    const gemm::BlockingOverride* ov = g_blocking_override.load();
     const int MR = kr.mr, NR = kr.nr;
-    const int KC = kr.kc;
-    const int MC = kr.mc;                                       // multiple of MR
-    const int NC = int(std::min<int64_t>(kr.nc, round_up(N, NR)));  // multiple of NR
+    const int KC = ov && ov->kc ? ov->kc : kr.kc;
+    const int NC = ov && ov->nc ? int(round_up(ov->nc, NR)) : kr.nc;
+    const int MC = int(std::min<int64_t>(ov && ov->mc ? int64_t(round_up(ov->mc, MR)) : kr.mc, round_up(M, MR)));
+    const size_t a_block_bytes = ov && ov->a_block_bytes ? ov->a_block_bytes : kABlockBytes;
+    // K per A block: whole KC slices, at least one.
+    const int KG = int(std::min<int64_t>(
+        round_up(K, KC), std::max<int64_t>(1, int64_t(a_block_bytes / (sizeof(float) * size_t(MC) * KC))) * KC));
     const int kc_max = std::min(KC, K);
+    const int nc_max = int(std::min<int64_t>(NC, round_up(N, NR)));
 
-    int want = pool && double(M) * N * K >= kMinParallelWork ? pool->size() : 1;
+    int want = pool && double(M) * N * K >= min_parallel_work() ? pool->size() : 1;
     const int tiles_m = (M + MR - 1) / MR, tiles_n = (N + NR - 1) / NR;
     want = std::max(1, std::min(want, tiles_m * tiles_n));
 
-    // Scratch: one shared B block, one A block per thread (all allocated by
-    // the calling thread, before any barrier).
-    const size_t b_size = round_up(size_t(kc_max) * NC, 16);
-    const size_t a_size = round_up(size_t(kc_max) * std::min(MC, int(round_up(M, MR))), 16);
-    float* ws = tl_workspace.get(b_size + a_size * want);
-    float* bbuf = ws;
+    // Scratch: one shared A block (its K slice starting at k0 + s lives at
+    // s * MC), one B block per thread; all allocated by the calling thread,
+    // before any barrier.
+    const size_t a_size = round_up(size_t(MC) * std::min(KG, K), 16);
+    const size_t b_size = round_up(size_t(kc_max) * nc_max, 16);
+    float* ws = tl_workspace.get(a_size + b_size * want);
+    float* abuf = ws;
 
     SpinBarrier barrier;
     auto body = [&](int t, int nt) {
-        // Team shape: tm row groups x tn column groups. Prefer splitting rows
-        // (each thread packs only its own A) when there are enough of them.
-        int tm = 1;
+        // Team shape: tn column groups x tm row groups. Prefer splitting
+        // columns: each thread then packs only its own B blocks.
+        int tn = 1;
         for (int d = nt; d >= 1; --d)
-            if (nt % d == 0 && (d == 1 || tiles_m >= 2 * d)) {
-                tm = d;
+            if (nt % d == 0 && (d == 1 || tiles_n >= 2 * d)) {
+                tn = d;
                 break;
             }
-        const int tn = nt / tm, ti = t / tn, tj = t % tn;
-        const int m_lo = int(int64_t(tiles_m) * ti / tm) * MR;
-        const int m_hi = std::min(M, int(int64_t(tiles_m) * (ti + 1) / tm) * MR);
-        float* abuf = ws + b_size + a_size * t;
+        const int tm = nt / tn, tj = t / tm, ti = t % tm;
+        const int n_lo = int(int64_t(tiles_n) * tj / tn) * NR;
+        const int n_hi = std::min(N, int(int64_t(tiles_n) * (tj + 1) / tn) * NR);
+        float* bbuf = ws + a_size + b_size * t;
         bool first = true;
 
-        for (int jc = 0; jc < N; jc += NC) {
-            const int nc = std::min(NC, N - jc);
-            const int panels = (nc + NR - 1) / NR;
-            for (int pc = 0; pc < K; pc += KC) {
-                const int kc = std::min(KC, K - pc);
-                // Everyone is done reading the previous B block; pack a share.
+        for (int ic = 0; ic < M; ic += MC) {
+            const int mc = std::min(MC, M - ic);
+            const int panels = (mc + MR - 1) / MR;
+            const int p0 = int(int64_t(panels) * ti / tm), p1 = int(int64_t(panels) * (ti + 1) / tm);
+            for (int kg = 0; kg < K; kg += KG) {
+                const int kg_end = std::min(K, kg + KG);
+                // Pack this thread's share of the A block's panels, for each
+                // K slice, once everyone is done reading the previous block.
                 if (nt > 1 && !first) barrier.wait(nt);
                 first = false;
-                {
-                    const int q0 = int(int64_t(panels) * t / nt), q1 = int(int64_t(panels) * (t + 1) / nt);
-                    if (q0 < q1)
-                        kr.pack_b(B, ldb, trans_b, pc, kc, jc + q0 * NR, std::min(nc, q1 * NR) - q0 * NR,
-                                  bbuf + size_t(q0) * NR * kc);
+                const int s0 = int(int64_t(panels) * t / nt), s1 = int(int64_t(panels) * (t + 1) / nt);
+                for (int pc = kg; pc < kg_end && s0 < s1; pc += KC) {
+                    const int kc = std::min(KC, K - pc);
+                    kr.pack_a(A, lda, trans_a, ic + s0 * MR, std::min(mc, s1 * MR) - s0 * MR, pc, kc,
+                              abuf + size_t(pc - kg) * MC + size_t(s0) * MR * kc);
                 }
                 if (nt > 1) barrier.wait(nt);
 
-                const float beta_k = pc == 0 ? beta : 1.0f;
-                const int q0 = int(int64_t(panels) * tj / tn), q1 = int(int64_t(panels) * (tj + 1) / tn);
-                for (int ic = m_lo; ic < m_hi; ic += MC) {
-                    const int mc = std::min(MC, m_hi - ic);
-                    kr.pack_a(A, lda, trans_a, ic, mc, pc, kc, abuf);
-                    for (int q = q0; q < q1; ++q) {
-                        const float* bp = bbuf + size_t(q) * NR * kc;
-                        const int n = std::min(NR, nc - q * NR);
-                        float* cq = C + jc + q * NR;
-                        for (int ir = 0; ir < mc; ir += MR)
-                            kr.micro(std::min(MR, mc - ir), n, kc, abuf + size_t(ir) * kc, bp,
-                                     cq + int64_t(ic + ir) * ldc, ldc, alpha, beta_k);
+                for (int jc = n_lo; jc < n_hi; jc += NC) {
+                    const int nc = std::min(NC, n_hi - jc);
+                    for (int pc = kg; pc < kg_end; pc += KC) {
+                        const int kc = std::min(KC, K - pc);
+                        const float beta_k = pc == 0 ? beta : 1.0f;
+                        kr.pack_b(B, ldb, trans_b, pc, kc, jc, nc, bbuf);
+                        // --- an A panel (MR x kc) stays in L1 while the B
+                        // block's panels stream past it from L2/L3.
+                        const float* aslice = abuf + size_t(pc - kg) * MC;
+                        for (int p = p0; p < p1; ++p) {
+                            const float* ap = aslice + size_t(p) * MR * kc;
+                            const int m = std::min(MR, mc - p * MR);
+                            float* cp = C + int64_t(ic + p * MR) * ldc + jc;
+                            for (int jr = 0; jr < nc; jr += NR)
+                                kr.micro(m, std::min(NR, nc - jr), kc, ap, bbuf + size_t(jr) * kc, cp + jr, ldc,
+                                         alpha, beta_k);
+                        }
                     }
                 }
             }

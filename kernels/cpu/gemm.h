@@ -12,11 +12,12 @@
 // Implementation (gemm.cpp): BLIS/GotoBLAS-style packed, cache-blocked
 // SGEMM with a SIMD micro-kernel per code path (AVX-512, AVX2/FMA, portable),
 // chosen at run time (cpu_path(), $ALIGNERS_CPU), on ThreadPool::global().
-// M <= 4 (decode) takes GEMV-style kernels that stream B once, unpacked.
+// M <= 8 (decode, small batches) takes GEMV-style kernels that stream B
+// once, unpacked (packing B would cost as much as the product).
 //
 // Determinism: for a given code path the result is bit-identical whatever
 // the thread count (work is split over tiles of C, never over K). It can
-// differ (by rounding) between paths, and between M <= 4 and larger M.
+// differ (by rounding) between paths, and between M <= 8 and larger M.
 // Called from inside a ThreadPool job it runs on the calling thread only.
 #pragma once
 #include "kernels/cpu/cpu_features.h"

@@ -10,13 +10,14 @@
 
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/gemm_pack.h"
+#include "kernels/cpu/gemm_pack_avx.h"
 
 namespace aligners::cpu::gemm {
 namespace {
 
 constexpr int MR = 6;
 constexpr int NR = 16;
-constexpr int SMALL_M = 4;
+constexpr int SMALL_M = 8;
 
 // Lanes [0, n) on (n clamped to 8), as a maskload/maskstore mask.
 inline __m256i tail_mask(int n) {
@@ -133,23 +134,44 @@ void nn_strip(int K, float alpha, const float* A, int lda, const float* B, int l
             update(C + int64_t(m) * ldc + 8 * v, acc[m][v], valpha, beta, mask, v < NV - 1 || full);
 }
 
-template <int M>
-void nn_rows(int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
-             int ldc) {
-    constexpr int W = M == 1 ? 8 : M == 2 ? 4 : 2;  // vectors per strip (fits 16 registers)
+// Row groups of up to 4 rows of A walk a strip of B (kept in L1/L2 across
+// the groups). Register budget (16 ymm): 4 x 2 accumulators + 2 B vectors;
+// m == 1 takes 8-vector strips instead.
+template <int NV>
+void nn_group(int g, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+              int ldc, int n_last) {
+    if constexpr (NV > 2) {  // wide strips: used for m == 1 only
+        nn_strip<1, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, n_last);
+    } else {
+        switch (g) {
+            case 1: return nn_strip<1, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, n_last);
+            case 2: return nn_strip<2, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, n_last);
+            case 3: return nn_strip<3, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, n_last);
+            default: return nn_strip<4, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, n_last);
+        }
+    }
+}
+
+template <int W>
+void nn_strips(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta,
+               float* C, int ldc) {
     int j = 0;
-    for (; j + 8 * W <= n; j += 8 * W) nn_strip<M, W>(K, alpha, A, lda, B + j, ldb, beta, C + j, ldc, 8);
-    for (; j < n; j += 8) nn_strip<M, 1>(K, alpha, A, lda, B + j, ldb, beta, C + j, ldc, imin(8, n - j));
+    for (; j + 8 * W <= n; j += 8 * W)
+        for (int i = 0; i < m; i += 4)
+            nn_group<W>(imin(4, m - i), K, alpha, A + int64_t(i) * lda, lda, B + j, ldb, beta, C + int64_t(i) * ldc + j,
+                        ldc, 8);
+    for (; j < n; j += 8)
+        for (int i = 0; i < m; i += 4)
+            nn_group<1>(imin(4, m - i), K, alpha, A + int64_t(i) * lda, lda, B + j, ldb, beta, C + int64_t(i) * ldc + j,
+                        ldc, imin(8, n - j));
 }
 
 void small_nn(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
               int ldc) {
-    switch (m) {
-        case 1: return nn_rows<1>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 2: return nn_rows<2>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 3: return nn_rows<3>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        default: return nn_rows<4>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    }
+    if (m == 1)
+        nn_strips<8>(m, n, K, alpha, A, lda, B, ldb, beta, C, ldc);  // 64 columns per strip
+    else
+        nn_strips<2>(m, n, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // NT: dot products of A's rows with NB rows of B, 8 k at a time, reduced
@@ -188,23 +210,26 @@ void nt_group(int K, float alpha, const float* A, int lda, const float* B, int l
         }
 }
 
-template <int M>
-void nt_rows(int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
-             int ldc) {
-    constexpr int NB = M <= 2 ? 4 : 2;
-    int j = 0;
-    for (; j + NB <= n; j += NB) nt_group<M, NB>(K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
-    for (; j < n; ++j) nt_group<M, 1>(K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
+// Groups of up to 2 rows of A against NB rows of B: 2 x 4 accumulators.
+template <int NB>
+void nt_groups(int m, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+               int ldc) {
+    for (int i = 0; i < m; i += 2) {
+        const float* a = A + int64_t(i) * lda;
+        float* c = C + int64_t(i) * ldc;
+        if (m - i == 1)
+            nt_group<1, NB>(K, alpha, a, lda, B, ldb, beta, c, ldc);
+        else
+            nt_group<2, NB>(K, alpha, a, lda, B, ldb, beta, c, ldc);
+    }
 }
 
 void small_nt(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
               int ldc) {
-    switch (m) {
-        case 1: return nt_rows<1>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 2: return nt_rows<2>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 3: return nt_rows<3>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        default: return nt_rows<4>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    }
+    constexpr int NB = 4;
+    int j = 0;
+    for (; j + NB <= n; j += NB) nt_groups<NB>(m, K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
+    for (; j < n; ++j) nt_groups<1>(m, K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
 }
 
 // ---------------------------------------------------------------------------
@@ -212,12 +237,12 @@ void pack_a(const float* A, int lda, bool trans, int i0, int mc, int k0, int kc,
     if (trans)
         pack_a_trans<MR>(A, lda, i0, mc, k0, kc, dst);
     else
-        pack_a_rows<MR>(A, lda, i0, mc, k0, kc, dst);
+        pack_a_rows_avx<MR>(A, lda, i0, mc, k0, kc, dst);
 }
 
 void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc, float* dst) {
     if (trans)
-        pack_b_trans<NR>(B, ldb, k0, kc, j0, nc, dst);
+        pack_b_trans_avx<NR>(B, ldb, k0, kc, j0, nc, dst);
     else
         pack_b_rows<NR>(B, ldb, k0, kc, j0, nc, dst);
 }
@@ -225,7 +250,7 @@ void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc,
 }  // namespace
 
 const Kernels& kernels_avx2() {
-    static const Kernels k = {CpuPath::avx2, MR, NR, /*kc=*/256, /*mc=*/MR * 24, /*nc=*/4096, SMALL_M,
+    static const Kernels k = {CpuPath::avx2, MR, NR, /*kc=*/256, /*mc=*/1020, /*nc=*/512, SMALL_M,
                               pack_a, pack_b, micro, small_nn, small_nt};
     return k;
 }

@@ -11,16 +11,32 @@
 
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/gemm_pack.h"
+#include "kernels/cpu/gemm_pack_avx.h"
 
 namespace aligners::cpu::gemm {
 namespace {
 
 #ifndef ALIGNERS_GEMM_AVX512_MR
-#define ALIGNERS_GEMM_AVX512_MR 12
+#define ALIGNERS_GEMM_AVX512_MR 8
 #endif
 constexpr int MR = ALIGNERS_GEMM_AVX512_MR;
-constexpr int NR = 32;
-constexpr int SMALL_M = 4;
+#ifndef ALIGNERS_GEMM_AVX512_KC
+#define ALIGNERS_GEMM_AVX512_KC 512
+#endif
+#ifndef ALIGNERS_GEMM_AVX512_MC
+#define ALIGNERS_GEMM_AVX512_MC 2048
+#endif
+#ifndef ALIGNERS_GEMM_AVX512_NC
+#define ALIGNERS_GEMM_AVX512_NC 1024
+#endif
+#ifndef ALIGNERS_GEMM_AVX512_NR
+#define ALIGNERS_GEMM_AVX512_NR 32
+#endif
+constexpr int NR = ALIGNERS_GEMM_AVX512_NR;
+#ifndef ALIGNERS_GEMM_AVX512_SMALL_M
+#define ALIGNERS_GEMM_AVX512_SMALL_M 8
+#endif
+constexpr int SMALL_M = ALIGNERS_GEMM_AVX512_SMALL_M;
 
 inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
 
@@ -45,15 +61,15 @@ inline void update(float* c, __m512 acc, __m512 valpha, float beta, __mmask16 ma
 }
 
 // ---------------------------------------------------------------------------
-// The micro-kernel: an R x (16*NV) tile of C (R <= MR) over kc steps of the
-// packed panels. This loop is where the time goes.
+// The micro-kernel: an R x (16*NV) tile of C (R <= MR, NV <= NR/16) over kc
+// steps of the packed panels. This loop is where the time goes.
 template <int R, int NV>
 void tile(int kc, const float* __restrict a, const float* __restrict b, float* C, int ldc, float alpha, float beta,
           __mmask16 last) {
     __m512 acc[R][NV];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
@@ -64,13 +80,14 @@ void tile(int kc, const float* __restrict a, const float* __restrict b, float* C
     // --- hot loop: per k, NV loads of B, R broadcasts of A, R*NV FMAs ---
 #pragma GCC unroll 4
     for (int k = 0; k < kc; ++k) {
-        __m512 b0 = _mm512_load_ps(b);
-        __m512 b1 = NV > 1 ? _mm512_load_ps(b + 16) : b0;
+        __m512 bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r) {
             __m512 ar = _mm512_set1_ps(a[r]);
-            acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
-            if (NV > 1) acc[r][NV - 1] = _mm512_fmadd_ps(ar, b1, acc[r][NV - 1]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(ar, bv[v], acc[r][v]);
         }
         a += MR;
         b += NR;
@@ -80,22 +97,23 @@ void tile(int kc, const float* __restrict a, const float* __restrict b, float* C
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
         float* c = C + int64_t(r) * ldc;
-        if (NV > 1) update(c, acc[r][0], valpha, beta, 0xFFFF);
-        update(c + 16 * (NV - 1), acc[r][NV - 1], valpha, beta, last);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) update(c + 16 * v, acc[r][v], valpha, beta, v == NV - 1 ? last : __mmask16(0xFFFF));
     }
 }
 
 using TileFn = void (*)(int, const float*, const float*, float*, int, float, float, __mmask16);
 
+constexpr int NVMAX = NR / 16;
 template <size_t... I>
 constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::index_sequence<I...>) {
-    return {tile<int(I / 2) + 1, int(I % 2) + 1>...};
+    return {tile<int(I / NVMAX) + 1, int(I % NVMAX) + 1>...};
 }
-constexpr auto kTiles = make_tiles(std::make_index_sequence<MR * 2>());
+constexpr auto kTiles = make_tiles(std::make_index_sequence<MR * NVMAX>());
 
 void micro(int m, int n, int kc, const float* a, const float* b, float* C, int ldc, float alpha, float beta) {
-    int nv = n > 16 ? 2 : 1;
-    kTiles[(m - 1) * 2 + (nv - 1)](kc, a, b, C, ldc, alpha, beta, tail_mask(n - 16 * (nv - 1)));
+    int nv = (n + 15) / 16;
+    kTiles[(m - 1) * NVMAX + (nv - 1)](kc, a, b, C, ldc, alpha, beta, tail_mask(n - 16 * (nv - 1)));
 }
 
 // ---------------------------------------------------------------------------
@@ -129,26 +147,43 @@ void nn_strip(int K, float alpha, const float* A, int lda, const float* B, int l
             update(C + int64_t(m) * ldc + 16 * v, acc[m][v], valpha, beta, v == NV - 1 ? last : __mmask16(0xFFFF));
 }
 
-template <int M>
-void nn_rows(int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
-             int ldc) {
-    constexpr int W = M == 1 ? 8 : 4;  // vectors per strip
-    int j = 0;
-    for (; j + 16 * W <= n; j += 16 * W) nn_strip<M, W>(K, alpha, A, lda, B + j, ldb, beta, C + j, ldc, 0xFFFF);
-    for (; j < n; j += 16) {
-        int w = imin(16, n - j);
-        nn_strip<M, 1>(K, alpha, A, lda, B + j, ldb, beta, C + j, ldc, tail_mask(w));
+// Row groups of up to 4 rows of A (16 accumulators with 4-vector strips)
+// walk a strip / group of B that stays in L1/L2 across the groups.
+template <int NV>
+void nn_group(int g, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+              int ldc, __mmask16 last) {
+    if constexpr (NV > 4) {  // wide strips: used for m == 1 only
+        nn_strip<1, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, last);
+    } else {
+        switch (g) {
+            case 1: return nn_strip<1, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, last);
+            case 2: return nn_strip<2, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, last);
+            case 3: return nn_strip<3, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, last);
+            default: return nn_strip<4, NV>(K, alpha, A, lda, B, ldb, beta, C, ldc, last);
+        }
     }
+}
+
+template <int W>
+void nn_strips(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta,
+               float* C, int ldc) {
+    int j = 0;
+    for (; j + 16 * W <= n; j += 16 * W)
+        for (int i = 0; i < m; i += 4)
+            nn_group<W>(imin(4, m - i), K, alpha, A + int64_t(i) * lda, lda, B + j, ldb, beta, C + int64_t(i) * ldc + j,
+                        ldc, 0xFFFF);
+    for (; j < n; j += 16)
+        for (int i = 0; i < m; i += 4)
+            nn_group<1>(imin(4, m - i), K, alpha, A + int64_t(i) * lda, lda, B + j, ldb, beta, C + int64_t(i) * ldc + j,
+                        ldc, tail_mask(n - j));
 }
 
 void small_nn(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
               int ldc) {
-    switch (m) {
-        case 1: return nn_rows<1>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 2: return nn_rows<2>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 3: return nn_rows<3>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        default: return nn_rows<4>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    }
+    if (m == 1)
+        nn_strips<8>(m, n, K, alpha, A, lda, B, ldb, beta, C, ldc);  // 128 columns per strip
+    else
+        nn_strips<4>(m, n, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // NT: dot products of A's rows with NB rows of B, 16 k at a time, reduced
@@ -182,23 +217,27 @@ void nt_group(int K, float alpha, const float* A, int lda, const float* B, int l
         }
 }
 
-template <int M>
-void nt_rows(int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
-             int ldc) {
-    constexpr int NB = 4;
-    int j = 0;
-    for (; j + NB <= n; j += NB) nt_group<M, NB>(K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
-    for (; j < n; ++j) nt_group<M, 1>(K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
+template <int NB>
+void nt_groups(int m, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+               int ldc) {
+    for (int i = 0; i < m; i += 4) {
+        const float* a = A + int64_t(i) * lda;
+        float* c = C + int64_t(i) * ldc;
+        switch (imin(4, m - i)) {
+            case 1: nt_group<1, NB>(K, alpha, a, lda, B, ldb, beta, c, ldc); break;
+            case 2: nt_group<2, NB>(K, alpha, a, lda, B, ldb, beta, c, ldc); break;
+            case 3: nt_group<3, NB>(K, alpha, a, lda, B, ldb, beta, c, ldc); break;
+            default: nt_group<4, NB>(K, alpha, a, lda, B, ldb, beta, c, ldc); break;
+        }
+    }
 }
 
 void small_nt(int m, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
               int ldc) {
-    switch (m) {
-        case 1: return nt_rows<1>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 2: return nt_rows<2>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        case 3: return nt_rows<3>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        default: return nt_rows<4>(n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    }
+    constexpr int NB = 4;  // rows of B per group: 4 x 4 accumulators
+    int j = 0;
+    for (; j + NB <= n; j += NB) nt_groups<NB>(m, K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
+    for (; j < n; ++j) nt_groups<1>(m, K, alpha, A, lda, B + int64_t(j) * ldb, ldb, beta, C + j, ldc);
 }
 
 // ---------------------------------------------------------------------------
@@ -206,12 +245,12 @@ void pack_a(const float* A, int lda, bool trans, int i0, int mc, int k0, int kc,
     if (trans)
         pack_a_trans<MR>(A, lda, i0, mc, k0, kc, dst);
     else
-        pack_a_rows<MR>(A, lda, i0, mc, k0, kc, dst);
+        pack_a_rows_avx<MR>(A, lda, i0, mc, k0, kc, dst);
 }
 
 void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc, float* dst) {
     if (trans)
-        pack_b_trans<NR>(B, ldb, k0, kc, j0, nc, dst);
+        pack_b_trans_avx<NR>(B, ldb, k0, kc, j0, nc, dst);
     else
         pack_b_rows<NR>(B, ldb, k0, kc, j0, nc, dst);
 }
@@ -219,7 +258,7 @@ void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc,
 }  // namespace
 
 const Kernels& kernels_avx512() {
-    static const Kernels k = {CpuPath::avx512, MR, NR, /*kc=*/256, /*mc=*/MR * 16, /*nc=*/4096, SMALL_M,
+    static const Kernels k = {CpuPath::avx512, MR, NR, ALIGNERS_GEMM_AVX512_KC, ALIGNERS_GEMM_AVX512_MC, ALIGNERS_GEMM_AVX512_NC, SMALL_M,
                               pack_a, pack_b, micro, small_nn, small_nt};
     return k;
 }

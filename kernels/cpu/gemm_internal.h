@@ -10,6 +10,7 @@
 //     [q*NR, q*NR+NR) as b[k*NR + j]: one row of NR values per k step.
 // Rows/columns past the matrix edge inside the last panel are zero.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/cpu/cpu_features.h"
@@ -41,5 +42,20 @@ struct Kernels {
 const Kernels& kernels_portable();
 const Kernels& kernels_avx2();    // only call when cpu_path_supported(CpuPath::avx2)
 const Kernels& kernels_avx512();  // only call when cpu_path_supported(CpuPath::avx512)
+
+}  // namespace aligners::cpu::gemm
+
+namespace aligners::cpu::gemm {
+
+// Testing hook: replaces the blocking of every path (0 keeps a value) so
+// small matrices exercise every loop edge (several K slices, row blocks,
+// column blocks). nullptr restores the tuned values. Not thread-safe with
+// concurrent sgemm calls; tests only.
+struct BlockingOverride {
+    int kc = 0, mc = 0, nc = 0;
+    size_t a_block_bytes = 0;
+    double min_parallel_work = 0;  // multiply-adds below which a call runs on one thread
+};
+void set_blocking_override(const BlockingOverride* b);
 
 }  // namespace aligners::cpu::gemm

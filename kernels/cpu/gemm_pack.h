@@ -17,19 +17,40 @@ namespace {
 
 inline int imin(int a, int b) { return a < b ? a : b; }
 
-// op(A) rows [i0, i0+mc) x cols [k0, k0+kc), A stored (K, M) (trans): each k
-// contributes MR contiguous values.
-template <int MR>
-void pack_a_trans(const float* A, int lda, int i0, int mc, int k0, int kc, float* dst) {
-    for (int p = 0; p < mc; p += MR, dst += MR * kc) {
-        int m = imin(MR, mc - p);
-        const float* src = A + int64_t(k0) * lda + i0 + p;
-        for (int k = 0; k < kc; ++k, src += lda) {
-            float* d = dst + k * MR;
-            for (int r = 0; r < m; ++r) d[r] = src[r];
-            for (int r = m; r < MR; ++r) d[r] = 0.0f;
+// Row segments -> panels: src is kc rows (stride ld) of `width` contiguous
+// floats; panel p of dst gets columns [p*W, p*W+W) as kc rows of W floats
+// (zero past `width`). Done in bands of KB rows: within a band each source
+// row is read in order and each panel is written as one contiguous run, so
+// neither side jumps between pages (panels are W*kc floats apart) per float
+// copied.
+template <int W>
+void pack_rows(const float* src, int64_t ld, int kc, int width, float* dst) {
+    constexpr int KB = 16;
+    const int full = width / W, rest = width - full * W;
+    const int64_t panel = int64_t(W) * kc;
+    for (int k0 = 0; k0 < kc; k0 += KB) {
+        const int kn = imin(KB, kc - k0);
+        const float* s0 = src + int64_t(k0) * ld;
+        for (int p = 0; p < full; ++p) {
+            const float* s = s0 + p * W;
+            float* d = dst + p * panel + int64_t(k0) * W;
+            for (int k = 0; k < kn; ++k) std::memcpy(d + k * W, s + k * ld, sizeof(float) * W);
+        }
+        if (rest) {
+            const float* s = s0 + full * W;
+            float* d = dst + full * panel + int64_t(k0) * W;
+            for (int k = 0; k < kn; ++k) {
+                for (int j = 0; j < rest; ++j) d[k * W + j] = s[k * ld + j];
+                for (int j = rest; j < W; ++j) d[k * W + j] = 0.0f;
+            }
         }
     }
+}
+
+// op(A) rows [i0, i0+mc) x cols [k0, k0+kc), A stored (K, M) (trans).
+template <int MR>
+void pack_a_trans(const float* A, int lda, int i0, int mc, int k0, int kc, float* dst) {
+    pack_rows<MR>(A + int64_t(k0) * lda + i0, lda, kc, mc, dst);
 }
 
 // A stored (M, K): row r of the panel is contiguous in k; scatter by MR.
@@ -46,22 +67,10 @@ void pack_a_rows(const float* A, int lda, int i0, int mc, int k0, int kc, float*
     }
 }
 
-// B stored (K, N): each k contributes NR contiguous values.
+// B stored (K, N): each k contributes NR contiguous values per panel.
 template <int NR>
 void pack_b_rows(const float* B, int ldb, int k0, int kc, int j0, int nc, float* dst) {
-    for (int q = 0; q < nc; q += NR, dst += NR * kc) {
-        int n = imin(NR, nc - q);
-        const float* src = B + int64_t(k0) * ldb + j0 + q;
-        if (n == NR) {
-            for (int k = 0; k < kc; ++k, src += ldb) std::memcpy(dst + k * NR, src, sizeof(float) * NR);
-        } else {
-            for (int k = 0; k < kc; ++k, src += ldb) {
-                float* d = dst + k * NR;
-                for (int j = 0; j < n; ++j) d[j] = src[j];
-                for (int j = n; j < NR; ++j) d[j] = 0.0f;
-            }
-        }
-    }
+    pack_rows<NR>(B + int64_t(k0) * ldb + j0, ldb, kc, nc, dst);
 }
 
 // B stored (N, K) (trans): column j of the panel is contiguous in k.

@@ -13,7 +13,7 @@ namespace {
 
 constexpr int MR = 4;
 constexpr int NR = 8;
-constexpr int SMALL_M = 4;
+constexpr int SMALL_M = 8;
 
 inline void update(float* c, float acc, float alpha, float beta) {
     float x = alpha * acc;
@@ -88,7 +88,7 @@ void pack_b(const float* B, int ldb, bool trans, int k0, int kc, int j0, int nc,
 }  // namespace
 
 const Kernels& kernels_portable() {
-    static const Kernels k = {CpuPath::portable, MR, NR, /*kc=*/256, /*mc=*/MR * 32, /*nc=*/2048, SMALL_M,
+    static const Kernels k = {CpuPath::portable, MR, NR, /*kc=*/256, /*mc=*/512, /*nc=*/256, SMALL_M,
                               pack_a, pack_b, micro, small_nn, small_nt};
     return k;
 }

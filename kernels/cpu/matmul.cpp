@@ -5,7 +5,9 @@
 
 #include "common/thread_pool.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemv.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
 
 namespace aligners::cpu {
 
@@ -13,7 +15,10 @@ namespace aligners::cpu {
 template <typename T>
 void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int IC, int OC) {
     if constexpr (std::is_same_v<T, float>) {
-        sgemm(false, true, N, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC);
+        if (N <= 4)  // decode: weights streamed once, chunks shared dynamically (gemv.cpp)
+            gemv_nt(N, OC, IC, inp, IC, weight, IC, out, OC);
+        else
+            sgemm(false, true, N, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC);
     } else {  // the float64 reference path (finite-difference tests)
         for (int n = 0; n < N; ++n)
             for (int o = 0; o < OC; ++o) {
@@ -23,7 +28,7 @@ void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N,
             }
     }
     if (!bias) return;
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, OC, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             T* o = out + n * OC;
             for (int c = 0; c < OC; ++c) o[c] += bias[c];
@@ -54,7 +59,7 @@ void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
             }
     }
     if (!dbias) return;
-    ThreadPool::global().parallel_for(OC, [&](int64_t c0, int64_t c1) {
+    parallel_for_work(OC, N, [&](int64_t c0, int64_t c1) {
         for (int n = 0; n < N; ++n) {
             const T* d = dout + int64_t(n) * OC;
             for (int64_t c = c0; c < c1; ++c) dbias[c] += d[c];
@@ -64,7 +69,7 @@ void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
 
 template <typename T>
 void add(T* out, const T* a, const T* b, int64_t n) {
-    ThreadPool::global().parallel_for(n, [&](int64_t i0, int64_t i1) {
+    parallel_for_work(n, 1, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) out[i] = a[i] + b[i];
     });
 }

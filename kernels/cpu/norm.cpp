@@ -6,6 +6,8 @@
 
 #include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec.h"
 
 namespace aligners::cpu {
 
@@ -26,6 +28,12 @@ static void layernorm_row(T* o, T* mean_out, T* rstd_out, const T* x, const T* w
     *rstd_out = s;
 }
 
+// float rows: the SIMD kernel of vec.h (same formulas, lanes of doubles).
+static void layernorm_row(float* o, float* mean_out, float* rstd_out, const float* x, const float* w, const float* b,
+                          int C, float eps) {
+    vec_kernels().layernorm_row(o, mean_out, rstd_out, x, w, b, C, eps);
+}
+
 template <typename T>
 static void rmsnorm_row(T* o, T* rstd_out, const T* x, const T* w, int C, T eps) {
     double ss = 0;
@@ -39,7 +47,7 @@ static void rmsnorm_row(T* o, T* rstd_out, const T* x, const T* w, int C, T eps)
 template <typename T>
 void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias,
                        int N, int C, T eps) {
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, 8 * int64_t(C), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n)
             layernorm_row(out + n * C, mean + n, rstd + n, inp + n * C, weight, bias, C, eps);
     });
@@ -47,7 +55,7 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, 
 
 template <typename T>
 void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int C, T eps) {
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, 8 * int64_t(C), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) rmsnorm_row(out + n * C, rstd + n, inp + n * C, weight, C, eps);
     });
 }
@@ -56,7 +64,7 @@ void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int 
 template <typename T>
 void residual_norm_forward(T* res_out, T* out, T* mean, T* rstd, const T* a, const T* b,
                            const T* weight, const T* bias, int N, int C, T eps, bool rms) {
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, 8 * int64_t(C), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             T* r = res_out + n * C;
             for (int c = 0; c < C; ++c) r[c] = a[n * C + c] + b[n * C + c];
@@ -74,7 +82,7 @@ void residual_norm_forward(T* res_out, T* out, T* mean, T* rstd, const T* a, con
 template <typename T>
 void layernorm_backward(T* dinp_accum, T* dweight, T* dbias, const T* dout, const T* inp,
                         const T* weight, const T* mean, const T* rstd, int N, int C) {
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, 8 * int64_t(C), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             const T* dy = dout + n * C;
             const T* x = inp + n * C;
@@ -95,7 +103,7 @@ void layernorm_backward(T* dinp_accum, T* dweight, T* dbias, const T* dout, cons
         }
     });
     // dweight[c] += sum_n dy * xhat, dbias[c] += sum_n dy: per channel range.
-    ThreadPool::global().parallel_for(C, [&](int64_t c0, int64_t c1) {
+    parallel_for_work(C, 4 * int64_t(N), [&](int64_t c0, int64_t c1) {
         for (int n = 0; n < N; ++n) {
             const T* dy = dout + int64_t(n) * C;
             const T* x = inp + int64_t(n) * C;
@@ -125,11 +133,11 @@ static void rmsnorm_backward_row(T* dx, const T* dy, const T* x, const T* w, T s
 template <typename T>
 void rmsnorm_backward(T* dinp_accum, T* dweight, const T* dout, const T* inp, const T* weight,
                       const T* rstd, int N, int C) {
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, 8 * int64_t(C), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n)
             rmsnorm_backward_row(dinp_accum + n * C, dout + n * C, inp + n * C, weight, rstd[n], C, true);
     });
-    ThreadPool::global().parallel_for(C, [&](int64_t c0, int64_t c1) {
+    parallel_for_work(C, 4 * int64_t(N), [&](int64_t c0, int64_t c1) {
         for (int n = 0; n < N; ++n) {
             const T* dy = dout + int64_t(n) * C;
             const T* x = inp + int64_t(n) * C;
@@ -144,7 +152,7 @@ template <typename T>
 void head_rmsnorm_forward(T* out, T* rstd, const T* inp, const T* wq, const T* wk, int N, int H,
                           int KV, int D, T eps) {
     const int NH = H + 2 * KV;
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, 8 * int64_t(NH) * D, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             for (int h = 0; h < NH; ++h) {
                 const T* x = inp + (n * NH + h) * D;
@@ -162,7 +170,7 @@ template <typename T>
 void head_rmsnorm_backward(T* dinp, T* dwq, T* dwk, const T* dout, const T* inp, const T* wq,
                            const T* wk, const T* rstd, int N, int H, int KV, int D) {
     const int NH = H + 2 * KV;
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, 8 * int64_t(NH) * D, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             for (int h = 0; h < NH; ++h) {
                 int64_t off = (n * NH + h) * D;

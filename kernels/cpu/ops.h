@@ -1,7 +1,8 @@
 // The CPU kernels behind the CPU backend: plain loops on host pointers,
 // templated on the scalar type: float is what the backend runs, double is
 // instantiated for the float64 finite-difference tests of every backward;
-// one forward/backward pair per layer, grouped by file:
+// one forward/backward pair per layer, grouped by file (the float
+// instantiations run their inner loops through the SIMD tables of vec.h):
 //   embedding.cpp  norm.cpp  matmul.cpp  activation.cpp  rope.cpp
 //   attention.cpp  cross_entropy.cpp  adamw.cpp  (sampling.h: next-token choice)
 // Shapes and accumulation rules are those of engine/backend.h (activation
@@ -99,7 +100,8 @@ void cross_entropy(T* logits, T* losses, const int32_t* targets, int N, int V, T
 
 // ---- adamw.cpp ----
 double sum_squares(const float* x, int64_t n);
-void adamw(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
-           float eps, float weight_decay, int64_t step, float grad_scale);
+// zero_grad: also set grad to 0 (in the same pass).
+void adamw(float* param, float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+           float eps, float weight_decay, int64_t step, float grad_scale, bool zero_grad = false);
 
 }  // namespace aligners::cpu

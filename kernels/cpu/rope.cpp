@@ -8,6 +8,7 @@
 
 #include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
 
 namespace aligners::cpu {
 
@@ -16,7 +17,7 @@ template <typename T>
 void rope_apply(T* out, const T* inp, const int32_t* pos, const T* inv_freq, int N, int H, int KV, int D,
                 T sign) {
     const int NH = H + 2 * KV, half = D / 2;
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, 8 * int64_t(H + KV) * D, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             T p = T(pos[n]);
             for (int i = 0; i < half; ++i) {

@@ -28,7 +28,7 @@ __device__ __forceinline__ bf16 stochastic_round_bf16(float x, uint32_t rnd) {
 
 // master, grad, m, v (n); work (n) bf16 or null. The decoupled decay, moment
 // updates and bias-corrected step in torch's single-tensor order.
-__global__ void adamw_kernel(float* master, bf16* work, const float* grad, float* m, float* v, int64_t n, float lr,
+__global__ void adamw_kernel(float* master, bf16* work, const float* grad, float* m, float* v, int64_t n,
                              float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt,
                              float grad_scale, const float* scale_dev, uint64_t seed) {
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -45,7 +45,6 @@ __global__ void adamw_kernel(float* master, bf16* work, const float* grad, float
     v[i] = vi;
     master[i] = out;
     if (work) work[i] = stochastic_round_bf16(out, sr_hash(seed, uint64_t(i)));
-    (void)lr;
 }
 
 __global__ void convert_to_bf16_kernel(bf16* work, const float* master, int64_t n) {
@@ -62,7 +61,7 @@ void adamw_update(float* master, bf16_t* work, const float* grad, float* m, floa
     const double bc2 = 1.0 - std::pow(double(beta2), double(step));
     const float step_size = float(lr / bc1), bc2_sqrt = float(std::sqrt(bc2));
     const float decay = 1.0f - lr * weight_decay;
-    LAUNCH_KERNEL(adamw_kernel, ceil_div(n, 256), 256, 0, s, master, work, grad, m, v, n, lr, beta1, beta2, eps, decay,
+    LAUNCH_KERNEL(adamw_kernel, ceil_div(n, 256), 256, 0, s, master, work, grad, m, v, n, beta1, beta2, eps, decay,
                   step_size, bc2_sqrt, grad_scale, scale_dev, seed);
     CUDA_CHECK_LAUNCH();
 }

@@ -72,6 +72,20 @@ void Blas::gemm(bool transa, bool transb, int m, int n, int k, const bf16* A, in
     lt_check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_size,
                                                   sizeof workspace_size),
              "workspace preference");
+    // Heuristics assume 256-byte aligned operands unless told otherwise, and
+    // weight views into the flat parameter buffer can sit at any element
+    // offset: declare each pointer's real alignment.
+    auto alignment = [](const void* p) {
+        uint32_t a = 256;
+        while (a > 1 && reinterpret_cast<uintptr_t>(p) % a) a /= 2;
+        return a;
+    };
+    const uint32_t align[4] = {alignment(A), alignment(B), alignment(D), alignment(D)};
+    const cublasLtMatmulPreferenceAttributes_t align_attr[4] = {
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+    for (int i = 0; i < 4; ++i)
+        lt_check(cublasLtMatmulPreferenceSetAttribute(pref, align_attr[i], &align[i], sizeof align[i]), "alignment");
     cublasLtMatmulHeuristicResult_t heur{};
     int found = 0;
     lt_check(cublasLtMatmulAlgoGetHeuristic(lt, op, la, lb, ld, ld, pref, 1, &heur, &found), "heuristic");

@@ -318,3 +318,54 @@ TEST_CASE("cudart emulation validates device pointers") {
 }
 
 }  // TEST_SUITE
+
+#include <cublasLt.h>
+
+TEST_CASE("cuda.simt: emulated cuBLASLt follows column-major semantics (transposes, leading dimensions, bias)") {
+    // D (m=3, n=2) = op(A) op(B) + beta C + bias, with padded leading dimensions.
+    const int m = 3, n = 2, k = 4, lda = 6, ldb = 5;
+    std::vector<float> A(size_t(lda) * m), B(size_t(ldb) * k), C(size_t(m) * n), bias = {0.5f, -1.0f, 2.0f};
+    for (size_t i = 0; i < A.size(); ++i) A[i] = float(int(i % 7) - 3);
+    for (size_t i = 0; i < B.size(); ++i) B[i] = float(int(i % 5) - 2);
+    for (size_t i = 0; i < C.size(); ++i) C[i] = float(i);
+    // transa = T: A is stored (k x m) col-major with lda; transb = T: B is (n x k) with ldb.
+    std::vector<float> want(size_t(m) * n);
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+            float acc = 0;
+            for (int p = 0; p < k; ++p) acc += A[size_t(i) * lda + p] * B[size_t(p) * ldb + j];
+            want[size_t(j) * m + i] = 2.0f * acc + 0.5f * C[size_t(j) * m + i] + bias[size_t(i)];
+        }
+    DevBuf<float> dA(A), dB(B), dC(C), dbias(bias);
+    cublasLtHandle_t h;
+    REQUIRE(cublasLtCreate(&h) == CUBLAS_STATUS_SUCCESS);
+    cublasLtMatmulDesc_t op;
+    cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F);
+    cublasOperation_t t = CUBLAS_OP_T;
+    cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t);
+    cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &t, sizeof t);
+    cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
+    const float* bp = dbias.p;
+    cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi);
+    cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp);
+    cublasLtMatrixLayout_t la, lb, lc;
+    cublasLtMatrixLayoutCreate(&la, CUDA_R_32F, k, m, lda);
+    cublasLtMatrixLayoutCreate(&lb, CUDA_R_32F, n, k, ldb);
+    cublasLtMatrixLayoutCreate(&lc, CUDA_R_32F, m, n, m);
+    const float alpha = 2.0f, beta = 0.5f;
+    CHECK(cublasLtMatmul(h, op, &alpha, dA.p, la, dB.p, lb, &beta, dC.p, lc, dC.p, lc, nullptr, nullptr, 0, nullptr) ==
+          CUBLAS_STATUS_SUCCESS);
+    auto got = dC.download();
+    for (size_t i = 0; i < want.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]));
+    // Inconsistent shapes are rejected, not computed.
+    cublasLtMatrixLayout_t bad;
+    cublasLtMatrixLayoutCreate(&bad, CUDA_R_32F, k + 1, m, lda);
+    CHECK(cublasLtMatmul(h, op, &alpha, dA.p, bad, dB.p, lb, &beta, dC.p, lc, dC.p, lc, nullptr, nullptr, 0, nullptr) ==
+          CUBLAS_STATUS_INVALID_VALUE);
+    // Host pointers are not device memory.
+    CHECK(cublasLtMatmul(h, op, &alpha, A.data(), la, dB.p, lb, &beta, dC.p, lc, dC.p, lc, nullptr, nullptr, 0,
+                         nullptr) == CUBLAS_STATUS_INVALID_VALUE);
+    for (auto l : {la, lb, lc, bad}) cublasLtMatrixLayoutDestroy(l);
+    cublasLtMatmulDescDestroy(op);
+    cublasLtDestroy(h);
+}

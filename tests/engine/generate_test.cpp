@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "engine/generate.h"
 #include "kernels/cpu/sampling.h"
 #include "test_util.h"
+#include "tokenizer/tokenizer.h"
 #include "weights/safetensors.h"
 
 using namespace aligners;
@@ -24,6 +26,51 @@ std::string fixture(const std::string& name) { return path_join(path_join(test::
 std::vector<int32_t> ints(const st::File& f, const std::string& name) {
     std::vector<float> v = st::to_f32(*f.find(name));
     return std::vector<int32_t>(v.begin(), v.end());
+}
+
+// A byte-level BPE tokenizer.json whose 96 ids fill the gpt2 fixture's
+// vocabulary exactly: 63 single characters (a-z, A-Z, 0-9, the byte-level
+// space 'Ġ'), 32 merges, and <|endoftext|> as id 95.
+std::string tiny_tokenizer_json() {
+    std::vector<std::string> vocab;
+    for (char c = 'a'; c <= 'z'; ++c) vocab.push_back(std::string(1, c));
+    for (char c = 'A'; c <= 'Z'; ++c) vocab.push_back(std::string(1, c));
+    for (char c = '0'; c <= '9'; ++c) vocab.push_back(std::string(1, c));
+    vocab.push_back("\u0120");  // 'Ġ' (UTF-8): a space in GPT-2's byte-to-unicode map
+    std::vector<std::pair<std::string, std::string>> merges;
+    for (char c = 'a'; c <= 'z'; ++c) merges.push_back({"\u0120", std::string(1, c)});  // " a" .. " z"
+    for (const char* m : {"th", "he", "in", "er", "an", "at"}) merges.push_back({std::string(1, m[0]), std::string(1, m[1])});
+    std::string j = "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[{\"id\":95,"
+                    "\"content\":\"<|endoftext|>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,"
+                    "\"normalized\":false,\"special\":true}],\"normalizer\":null,"
+                    "\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,"
+                    "\"use_regex\":true},\"post_processor\":null,\"decoder\":{\"type\":\"ByteLevel\","
+                    "\"add_prefix_space\":true,\"trim_offsets\":true,\"use_regex\":true},\"model\":{\"type\":\"BPE\","
+                    "\"dropout\":null,\"unk_token\":null,\"continuing_subword_prefix\":null,\"end_of_word_suffix\":null,"
+                    "\"fuse_unk\":false,\"byte_fallback\":false,\"vocab\":{";
+    int id = 0;
+    for (const auto& v : vocab) {
+        j += (id ? ",\"" : "\"") + v + "\":" + std::to_string(id);
+        ++id;
+    }
+    for (const auto& [a, b] : merges) {
+        j += ",\"" + a + b + "\":" + std::to_string(id);
+        ++id;
+    }
+    j += "},\"merges\":[";
+    for (size_t i = 0; i < merges.size(); ++i)
+        j += (i ? "," : "") + std::string("[\"") + merges[i].first + "\",\"" + merges[i].second + "\"]";
+    j += "]}}";
+    return j;
+}
+
+// The gpt2 fixture (weights, config) plus that tokenizer, in a scratch dir.
+std::string fixture_with_tokenizer(const std::string& name) {
+    std::string dir = test::scratch_dir(name);
+    for (const char* f : {"config.json", "generation_config.json", "model.safetensors"})
+        write_file_atomic(path_join(dir, f), read_file(path_join(fixture("gpt2"), f)));
+    write_file_atomic(path_join(dir, "tokenizer.json"), tiny_tokenizer_json());
+    return dir;
 }
 }  // namespace
 
@@ -131,6 +178,75 @@ TEST_CASE("aligners generate: ids, JSONL batch mode, bad flags") {
     r = test::run_aligners({"generate", "--model", dir, "--prompt-ids", "1,5000"});
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("outside the vocabulary") != std::string::npos);
+}
+
+TEST_CASE("aligners generate: text prompts through the model's tokenizer; JSONL batch round trip") {
+    std::string dir = fixture_with_tokenizer("generate_text_prompt");
+    Tokenizer tok = Tokenizer::load(dir);
+    REQUIRE(tok.vocab_size() == 96);
+    const std::vector<std::string> texts = {"the cat sat on the mat", "Hello World 42"};
+    // The library's greedy continuation of each prompt, decoded: what the CLI must print.
+    auto be = make_cpu_backend();
+    auto model = Model::load(dir, *be, false);
+    GenerateConfig g;
+    g.max_new_tokens = 6;
+    g.stop_at_eos = false;
+    std::vector<std::vector<int32_t>> prompt_ids, want_ids;
+    std::vector<std::string> want_text;
+    for (const auto& t : texts) {
+        prompt_ids.push_back(tok.encode(t, true));
+        REQUIRE(prompt_ids.back().size() >= 3);
+        CHECK(tok.decode(prompt_ids.back()) == t);  // the tokenizer round-trips its own text
+        want_ids.push_back(generate(*model, {prompt_ids.back()}, g)[0].tokens);
+        want_text.push_back(tok.decode(want_ids.back(), true));
+    }
+    CHECK(want_ids[0] != want_ids[1]);  // different prompts, different continuations (the prompt is used)
+
+    // --prompt TEXT: encoded by the tokenizer, the completion decoded by it.
+    auto r = test::run_aligners({"generate", "--model", dir, "--prompt", texts[0], "--max-new-tokens", "6",
+                                 "--ignore-eos"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out == want_text[0] + "\n");
+    // --prompt-ids of the same tokens: the same text.
+    std::string ids;
+    for (size_t i = 0; i < prompt_ids[0].size(); ++i) ids += (i ? "," : "") + std::to_string(prompt_ids[0][i]);
+    r = test::run_aligners({"generate", "--model", dir, "--prompt-ids", ids, "--max-new-tokens", "6", "--ignore-eos"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == want_text[0] + "\n");
+
+    // JSONL: both prompts in one batch (right-padded, different lengths);
+    // other fields pass through; completions equal the one-at-a-time ones.
+    std::string in = "{\"id\": \"a\", \"prompt\": \"" + texts[0] + "\"}\n{\"id\": \"b\", \"prompt\": \"" + texts[1] +
+                     "\", \"meta\": {\"k\": [1, 2]}}\n";
+    std::string in_path = path_join(dir, "prompts.jsonl"), out_path = path_join(dir, "out.jsonl");
+    write_file_atomic(in_path, in);
+    r = test::run_aligners({"generate", "--model", dir, "--input", in_path, "--output", out_path, "--max-new-tokens",
+                            "6", "--ignore-eos", "--batch", "2"});
+    REQUIRE(r.exit_code == 0);
+    std::vector<std::string> lines = read_lines(out_path);
+    REQUIRE(lines.size() == 2);
+    for (size_t i = 0; i < 2; ++i) {
+        INFO("line " << i);
+        json::Value v = json::parse(lines[i]);
+        CHECK(v["id"].as_string() == std::string(i == 0 ? "a" : "b"));
+        CHECK(v["prompt"].as_string() == texts[i]);
+        CHECK(v["completion"].as_string() == want_text[i]);
+        std::vector<int32_t> got;
+        for (const auto& x : v["completion_ids"].as_array()) got.push_back(int32_t(x.as_int()));
+        CHECK(got == want_ids[i]);
+        CHECK(tok.decode(got, true) == v["completion"].as_string());
+        CHECK(v["finish_reason"].as_string() == "length");
+    }
+    CHECK(json::parse(lines[1])["meta"]["k"].size() == 2);
+    // Round trip: the output file is valid input and regenerates itself.
+    r = test::run_aligners({"generate", "--model", dir, "--input", out_path, "--max-new-tokens", "6", "--ignore-eos",
+                            "--batch", "2"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == read_file(out_path));
+    // A directory without a tokenizer: text prompts are refused with a hint.
+    r = test::run_aligners({"generate", "--model", fixture("gpt2"), "--prompt", "hi"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("--prompt-ids") != std::string::npos);
 }
 
 }  // TEST_SUITE

@@ -15,10 +15,12 @@
 #include "common/thread_pool.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_internal.h"
 #include "test_util.h"
 
 using namespace aligners;
 using cpu::CpuPath;
+namespace gemm = aligners::cpu::gemm;
 
 namespace {
 
@@ -253,6 +255,37 @@ TEST_CASE("bit-identical results for 1, 2 and 3 threads") {
             CHECK(c1 == c3);
         }
     }
+}
+
+
+TEST_CASE("tiny blocking: several K slices, row blocks and column blocks, 1-3 threads") {
+    // The tuned blocks are larger than any matrix above; shrink them so the
+    // same shapes cross every block boundary: K slices of 7, row blocks of
+    // 2-5 panels (packed by the team together), column blocks of 1-2 panels,
+    // A blocks of one K slice (a_block_bytes = 1) or of several (4 KiB).
+    gemm::BlockingOverride ov;
+    ov.kc = 7;
+    ov.mc = 20;  // rounded up to whole panels
+    ov.nc = 40;
+    ov.min_parallel_work = 1;  // thread even the smallest products
+    gemm::set_blocking_override(&ov);
+    ThreadPool pool2(2), pool3(3);
+    int checked = 0;
+    for (CpuPath path : supported_paths())
+        for (int t = 0; t < 4; ++t) {
+            ov.a_block_bytes = t % 2 ? 4096 : 1;
+            for (const Case& c : make_cases(t & 1, t & 2, 500 + t, 4)) {
+                Problem p(c, uint64_t(checked) + 11);
+                std::vector<float> c1 = p.run(path, nullptr);
+                INFO(describe(path, c));
+                CHECK(p.check(c1) == "");
+                CHECK(p.run(path, &pool2) == c1);
+                CHECK(p.run(path, &pool3) == c1);
+                ++checked;
+            }
+        }
+    gemm::set_blocking_override(nullptr);
+    CHECK(checked >= 4 * 12);
 }
 
 TEST_CASE("sgemm inside a pool job runs on that thread (no deadlock, same result)") {

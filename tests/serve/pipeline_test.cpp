@@ -173,6 +173,22 @@ TEST_CASE("train, squad and eval: flagged answers get fixed, aligned ones are le
         lower_ok += v["final_answer"].as_string() == words[line - 1];
     });
     CHECK(lower_ok >= 8);
+
+    // --upstream: a model answers the questions first (kept, resumable), then the squad runs.
+    write_file_atomic(dir + "/questions.jsonl", jsonl({obj({{"question", "qx"}}), obj({{"question", "qy"}})}));
+    std::vector<std::string> up = {"squad", "--squad", dir + "/squad.json", "--input", dir + "/questions.jsonl",
+                                   "--upstream", al_base, "--upstream-max-new-tokens", "6", "--out", dir + "/up.jsonl"};
+    r = test::run_aligners(up);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    std::vector<std::string> upstream_lines = read_jsonl_complete(dir + "/up.jsonl.upstream.jsonl");
+    REQUIRE(upstream_lines.size() == 2);
+    std::vector<std::string> out_lines = read_jsonl_complete(dir + "/up.jsonl");
+    REQUIRE(out_lines.size() == 2);
+    CHECK(json::parse(out_lines[1])["answer"] == json::parse(upstream_lines[1])["answer"]);
+    CHECK(json::parse(out_lines[1])["question"].as_string() == "qy");
+    r = test::run_aligners(up);  // finished: nothing regenerated
+    CHECK(r.exit_code == 0);
+    CHECK(read_jsonl_complete(dir + "/up.jsonl.upstream.jsonl") == upstream_lines);
 }
 
 }  // TEST_SUITE

@@ -57,3 +57,21 @@ TEST_CASE("gpt2") { check_roundtrip("gpt2", false); }
 TEST_CASE("llama3") { check_roundtrip("llama3", false); }
 TEST_CASE("qwen3 (NFC)") { check_roundtrip("qwen3", true); }
 }
+
+TEST_CASE("random ids decode to valid UTF-8; random text encodes with every vocabulary") {
+    for (const char* name : {"gpt2", "llama3", "qwen3", "mistral"}) {
+        CAPTURE(name);
+        Tokenizer tok = Tokenizer::load(test::shared_dir() + "/tokenizers/" + name);
+        std::mt19937 rng(99);
+        std::uniform_int_distribution<TokenId> id_dist(-3, tok.id_limit() + 3);
+        bool all_valid = true, all_in_range = true;
+        for (int i = 0; i < 300; ++i) {
+            std::vector<TokenId> ids(size_t(rng() % 40));
+            for (TokenId& id : ids) id = id_dist(rng);
+            all_valid = all_valid && tok::valid_utf8(tok.decode(ids)) && tok::valid_utf8(tok.decode(ids, true));
+            for (TokenId id : tok.encode(random_text(rng), true)) all_in_range = all_in_range && id >= 0 && id < tok.id_limit();
+        }
+        CHECK(all_valid);
+        CHECK(all_in_range);
+    }
+}

@@ -210,3 +210,24 @@ TEST_CASE("train-tokenizer command") {
 }
 
 }
+
+TEST_CASE("a default-constructed Tokenizer is empty, not undefined") {
+    Tokenizer tok;
+    CHECK(tok.encode("abc").empty());
+    CHECK(tok.decode(std::vector<TokenId>{1, 2}).empty());
+    CHECK(tok.vocab_size() == 0);
+}
+
+TEST_CASE("a tokenizer_config.json token missing from the vocabulary is added (as transformers does)") {
+    namespace fs = std::filesystem;
+    std::string dir = test::scratch_dir("tokenizer_config_pad");
+    fs::create_symlink(test::shared_dir() + "/tokenizers/mistral/tokenizer.json", dir + "/tokenizer.json");
+    write_file_atomic(dir + "/tokenizer_config.json", R"({"bos_token": {"content": "<s>"}, "eos_token": "</s>", "pad_token": "<pad>"})");
+    Tokenizer tok = Tokenizer::load(dir);
+    CHECK(tok.bos_id() == 1);
+    CHECK(tok.eos_id() == 2);
+    CHECK(tok.pad_id() == 32000);
+    CHECK(tok.is_special(32000));
+    write_file_atomic(dir + "/tokenizer_config.json", R"({"bos_token": 5})");
+    CHECK_THROWS_WITH_AS(Tokenizer::load(dir), doctest::Contains("tokenizer_config.json: bos_token: expected a token string"), Error);
+}

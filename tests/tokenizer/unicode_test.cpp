@@ -11,7 +11,17 @@ using namespace aligners::tok;
 
 TEST_SUITE("tokenizer unicode") {
 
-TEST_CASE("tables come from UCD 15.0") { CHECK(std::string(unicode_version()) == "15.0.0"); }
+TEST_CASE("tables come from UCD 15.0; normalization covers Unicode 9.0 as HF does") {
+    CHECK(std::string(unicode_version()) == "15.0.0");
+    CHECK(std::string(normalization_version()) == "9.0");
+    // HF tokenizers' NFC leaves characters newer than 9.0 alone: U+1AC1
+    // (Unicode 14, ccc 230) is not reordered before U+0323, so "a" does not
+    // compose; the Dives Akuru pair (Unicode 13) does not compose either.
+    CHECK(normalize("a\xE1\xAB\x81\xCC\xA3", NormForm::NFC) == "a\xE1\xAB\x81\xCC\xA3");
+    CHECK(normalize("\xF0\x91\xA4\xB5\xF0\x91\xA4\xB0", NormForm::NFC) == "\xF0\x91\xA4\xB5\xF0\x91\xA4\xB0");
+    // ... while a 9.0 mark (U+1E944, Adlam) is reordered: a + 0323 -> U+1EA1.
+    CHECK(normalize("a\xF0\x9E\xA5\x84\xCC\xA3", NormForm::NFC) == "\xE1\xBA\xA1\xF0\x9E\xA5\x84");
+}
 
 TEST_CASE("general categories and White_Space") {
     CHECK(general_category('A') == kLu);
@@ -80,7 +90,8 @@ TEST_CASE("normalization forms (cases from the UCD's NormalizationTest.txt)") {
     }
 }
 
-// The whole of the UCD's conformance file, where the machine has it.
+// The UCD's conformance file (15.0), where the machine has it, for every line
+// whose characters all have normalization data (assigned by Unicode 9.0).
 TEST_CASE("NormalizationTest.txt (when /usr/share/unicode has it)") {
     const char* path = "/usr/share/unicode/NormalizationTest.txt.bz2";
     if (!aligners::file_exists(path)) {
@@ -118,6 +129,9 @@ TEST_CASE("NormalizationTest.txt (when /usr/share/unicode has it)") {
             c[k] = field(line.substr(start, semi - start));
             start = semi + 1;
         }
+        bool known = true;
+        for (uint32_t cp : utf8_to_cps(c[0])) known = known && (unicode_props(cp) & kPropNormKnown);
+        if (!known) continue;
         ++lines;
         bool ok = normalize(c[0], NormForm::NFC) == c[1] && normalize(c[0], NormForm::NFD) == c[2] &&
                   normalize(c[0], NormForm::NFKC) == c[3] && normalize(c[0], NormForm::NFKD) == c[4] &&
@@ -125,7 +139,7 @@ TEST_CASE("NormalizationTest.txt (when /usr/share/unicode has it)") {
         if (!ok && failures++ < 5) FAIL_CHECK("NormalizationTest line: " << line);
     }
     MESSAGE("NormalizationTest.txt: " << lines - failures << "/" << lines << " lines pass");
-    CHECK(lines > 18000);
+    CHECK(lines > 17000);
     CHECK(failures == 0);
 }
 

@@ -7,7 +7,10 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "train/codec.h"
+#include "engine/backend.h"
+#include "train/model_embedder.h"
 #include "train/model_generator.h"
+#include "tests/train/tiny_models.h"
 #include "train/text_util.h"
 #include "test_util.h"
 
@@ -71,6 +74,21 @@ TEST_CASE("HF tokenizers: BOS only where the model adds it, special tokens saved
     auto mistral = load_codec(shared + "mistral");
     CHECK(mistral->bos_id() == 1);
     CHECK(mistral->eos_id() == 2);
+}
+
+TEST_CASE("model embedding for near-duplicate checks: mean token embedding") {
+    std::string dir = test::make_tiny_model(test::scratch_dir("codec_embedder") + "/m", 5);
+    auto be = engine::make_cpu_backend();
+    ModelEmbedder e(dir, *be);
+    auto v = e.embed({"ab", "ba", "ab", "zzzz", ""});
+    CHECK(v[0].size() == 32);
+    CHECK(cosine_similarity(v[0], v[2]) == doctest::Approx(1.0f));
+    CHECK(cosine_similarity(v[0], v[1]) == doctest::Approx(1.0f));  // a bag of tokens: order does not count
+    CHECK(cosine_similarity(v[0], v[3]) < 0.99f);
+    CHECK(cosine_similarity(v[0], v[4]) == 0.0f);
+    // By hand: "ab" is the mean of the rows of 'a' and 'b'.
+    auto row = e.embed({"a", "b"});
+    for (size_t c = 0; c < 32; ++c) CHECK(v[0][c] == doctest::Approx((row[0][c] + row[1][c]) / 2));
 }
 
 TEST_CASE("chat formats") {

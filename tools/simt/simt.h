@@ -96,6 +96,8 @@ void launch(const char* name, const void* kernel, dim3 grid, dim3 block, size_t 
 // Device allocations (cudaMalloc): used by the schedule check and for
 // pointer validation in cudaMemcpy and the BLAS emulation.
 bool is_device_pointer(const void* p, size_t bytes = 1);
+// cudaMalloc calls so far (tests check that a training step allocates nothing).
+size_t device_allocations();
 
 // ---- warp shuffles and votes ------------------------------------------------
 enum class Shfl { idx, up, down, bfly };

@@ -38,6 +38,7 @@ struct Layout {
 };
 struct Pref {
     size_t workspace = 0;
+    uint32_t min_align[4] = {256, 256, 256, 256};  // A, B, C, D: what the caller promises
 };
 static_assert(sizeof(Desc) <= sizeof(cublasLtMatmulDescOpaque_t));
 static_assert(sizeof(Layout) <= sizeof(cublasLtMatrixLayoutOpaque_t));
@@ -142,19 +143,31 @@ cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t p) {
 cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p,
                                                     cublasLtMatmulPreferenceAttributes_t attr, const void* buf,
                                                     size_t size) {
-    if (attr != CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES || size != sizeof(uint64_t))
-        unsupported("matmul preference attribute " + std::to_string(int(attr)));
-    std::memcpy(&reinterpret_cast<Pref*>(p->data)->workspace, buf, size);
-    return CUBLAS_STATUS_SUCCESS;
+    Pref& pr = *reinterpret_cast<Pref*>(p->data);
+    if (attr == CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES && size == sizeof(uint64_t)) {
+        std::memcpy(&pr.workspace, buf, size);
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    const int k = int(attr) - int(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES);  // A, B, C, D in order
+    if (k >= 0 && k < 4 && size == sizeof(uint32_t)) {
+        std::memcpy(&pr.min_align[k], buf, size);
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    unsupported("matmul preference attribute " + std::to_string(int(attr)));
 }
 
 // One "algorithm": the reference loop below. The algo struct is left zeroed.
+// The algorithm remembers the operand alignments the preference promised
+// (default 256 bytes, as cuBLASLt assumes), and cublasLtMatmul checks the
+// pointers against them: on a GPU a broken promise fails or faults.
 cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDesc_t, cublasLtMatrixLayout_t,
                                               cublasLtMatrixLayout_t, cublasLtMatrixLayout_t, cublasLtMatrixLayout_t,
-                                              cublasLtMatmulPreference_t, int requested,
+                                              cublasLtMatmulPreference_t pref, int requested,
                                               cublasLtMatmulHeuristicResult_t results[], int* count) {
     if (requested < 1) return CUBLAS_STATUS_INVALID_VALUE;
     results[0] = cublasLtMatmulHeuristicResult_t{};
+    static_assert(sizeof(uint32_t) * 4 <= sizeof(results[0].algo.data));
+    std::memcpy(results[0].algo.data, reinterpret_cast<const Pref*>(pref->data)->min_align, sizeof(uint32_t) * 4);
     results[0].state = CUBLAS_STATUS_SUCCESS;
     results[0].wavesCount = 1.0f;
     *count = 1;
@@ -164,7 +177,8 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDe
 cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t computeDesc, const void* alpha_p, const void* A,
                               cublasLtMatrixLayout_t Adesc, const void* B, cublasLtMatrixLayout_t Bdesc,
                               const void* beta_p, const void* C, cublasLtMatrixLayout_t Cdesc, void* D,
-                              cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t*, void*, size_t, cudaStream_t) {
+                              cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t* algo, void*, size_t,
+                              cudaStream_t) {
     const Desc& op = desc(computeDesc);
     const Layout &la = layout(Adesc), &lb = layout(Bdesc), &lc = layout(Cdesc), &ld = layout(Ddesc);
     const bool ta = op.ta == CUBLAS_OP_T, tb = op.tb == CUBLAS_OP_T;
@@ -188,6 +202,18 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t computeDesc
     };
     if (!check_ptr(A, la, "A") || !check_ptr(B, lb, "B") || !check_ptr(C, lc, "C") || !check_ptr(D, ld, "D"))
         return CUBLAS_STATUS_INVALID_VALUE;
+    if (algo) {
+        uint32_t promised[4];
+        std::memcpy(promised, algo->data, sizeof promised);
+        const void* ptrs[4] = {A, B, C, D};
+        for (int i = 0; i < 4; ++i)
+            if (promised[i] > 1 && reinterpret_cast<uintptr_t>(ptrs[i]) % promised[i] != 0) {
+                std::fprintf(stderr, "simt: cublasLtMatmul: %c (%p) is not aligned to the %u bytes the heuristic "
+                                     "preference promised (CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_%c_BYTES)\n",
+                             "ABCD"[i], ptrs[i], promised[i], "ABCD"[i]);
+                return CUBLAS_STATUS_NOT_SUPPORTED;
+            }
+    }
     const bool bias = op.epilogue == CUBLASLT_EPILOGUE_BIAS;
     if (bias) {
         if (!op.bias) return invalid("BIAS epilogue without a bias pointer");

@@ -89,6 +89,7 @@ struct Fiber {
     Guarded stack;
     ThreadCtx tctx;
     State state = State::runnable;
+    bool abandoned = false;  // left mid-function by a failed launch: its stack holds stale ASan poison
 };
 
 struct Group {  // a pending warp collective
@@ -184,11 +185,13 @@ void fiber_main() {
 }
 
 // ---- SIGSEGV: guard-page hits inside a kernel become errors ------------------------
+struct sigaction g_prev_segv, g_prev_bus;  // restored for faults outside kernels (e.g. ASan's handler)
+
 void segv_handler(int sig, siginfo_t* info, void*) {
     Launch* L = g_launch;
-    if (!L || !L->current) {  // not ours: default action
-        signal(sig, SIG_DFL);
-        return;
+    if (!L || !L->current) {  // not ours: hand the fault back to whoever handled it before
+        sigaction(sig, sig == SIGSEGV ? &g_prev_segv : &g_prev_bus, nullptr);
+        return;               // the faulting instruction runs again under that handler
     }
     L->faulted = 1;
     L->fault_addr = info->si_addr;
@@ -211,12 +214,14 @@ void install_segv_handler() {
         sigaltstack(&ss, nullptr);
         altstack = true;
     }
-    struct sigaction sa{};
+    struct sigaction sa{}, cur{};
     sa.sa_sigaction = segv_handler;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, nullptr);
-    sigaction(SIGBUS, &sa, nullptr);
+    sigaction(SIGSEGV, nullptr, &cur);
+    if (cur.sa_sigaction == segv_handler) return;  // already installed
+    sigaction(SIGSEGV, &sa, &g_prev_segv);
+    sigaction(SIGBUS, &sa, &g_prev_bus);
 }
 
 std::string describe_fault(void* addr);  // uses the device allocation table (below)
@@ -253,6 +258,16 @@ std::string state_report(const Launch& L) {
     return s;
 }
 
+// getcontext returns twice in GCC's eyes: kept out of run_block so no loop
+// variable there is "clobbered".
+__attribute__((noinline)) void make_fiber_context(Fiber& f) {
+    getcontext(&f.uc);
+    f.uc.uc_stack.ss_sp = f.stack.body;
+    f.uc.uc_stack.ss_size = f.stack.body_size;
+    f.uc.uc_link = nullptr;
+    makecontext(&f.uc, fiber_main, 0);
+}
+
 void run_block(Launch& L, uint3 bidx, bool reverse) {
     L.block_idx = bidx;
     poison_shared();
@@ -269,13 +284,12 @@ void run_block(Launch& L, uint3 bidx, bool reverse) {
         f.tctx.warp = unsigned(i) / 32;
         f.state = State::runnable;
 #if SIMT_ASAN
-        ASAN_UNPOISON_MEMORY_REGION(f.stack.body, f.stack.body_size);
+        // Frames that returned normally unpoisoned themselves; only a stack
+        // abandoned by a failed launch needs cleaning (1 MiB each: not cheap).
+        if (f.abandoned) ASAN_UNPOISON_MEMORY_REGION(f.stack.body, f.stack.body_size);
+        f.abandoned = false;
 #endif
-        getcontext(&f.uc);
-        f.uc.uc_stack.ss_sp = f.stack.body;
-        f.uc.uc_stack.ss_size = f.stack.body_size;
-        f.uc.uc_link = nullptr;
-        makecontext(&f.uc, fiber_main, 0);
+        make_fiber_context(f);
     }
     for (;;) {
         bool ran = false;
@@ -375,8 +389,14 @@ std::string describe_fault(void* addr) {
 }  // namespace
 
 // ---- device memory API used by simt_cudart.cpp ----------------------------------------
+namespace {
+size_t g_allocations = 0;
+}
+size_t device_allocations() { return g_allocations; }
+
 void* device_alloc(size_t bytes) {
     std::lock_guard<std::recursive_mutex> lock(g_mutex);
+    ++g_allocations;
     Alloc a;
     a.g.map(bytes);
     // 32-byte alignment (what vector loads and wmma need) placed against the
@@ -556,7 +576,6 @@ unsigned vote(int kind, unsigned mask, bool pred, const char* op) {
     return me.out == mask;
 }
 
-namespace nvcuda_detail_export {}
 }  // namespace simt
 
 void nvcuda::wmma::detail::check_ptr(const char* op, const void* ptr, unsigned ldm, size_t elem_size) {
@@ -640,6 +659,8 @@ void launch(const char* name, const void* kernel, dim3 grid, dim3 block, size_t 
         Launch& L;
         std::vector<std::unique_ptr<Fiber>>& pool;
         ~Restore() {
+            if (std::uncaught_exceptions() > 0)
+                for (auto& f : L.fibers) f->abandoned = true;
             g_launch = nullptr;
             g_thread = nullptr;
             L.fibers.swap(pool);

@@ -1,0 +1,15 @@
+// --device for the pipeline commands: "cpu", "cuda", or "auto" (CUDA when
+// this binary was built with it and a device is visible, else the CPU).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "common/args.h"
+#include "engine/backend.h"
+
+namespace aligners::cli {
+
+void add_device_flag(ArgParser& args, std::string* device);
+std::unique_ptr<engine::Backend> select_backend(const std::string& device);
+
+}  // namespace aligners::cli
