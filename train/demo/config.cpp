@@ -13,11 +13,11 @@ DemoConfig DemoConfig::defaults() { return DemoConfig{}; }
 DemoConfig DemoConfig::quick_preset() {
     DemoConfig c;
     c.quick = true;
-    c.aligner_examples = 160;
-    c.inspector_examples = 160;
+    c.aligner_examples = 600;
+    c.inspector_examples = 1000;
     c.inspector_heldout = 100;
     c.aligner_heldout = 20;
-    c.eval_answers = 40;
+    c.eval_answers = 60;
     c.lm.vocab = 512;
     c.lm.dim = 64;
     c.lm.layers = 2;
@@ -25,7 +25,8 @@ DemoConfig DemoConfig::quick_preset() {
     c.lm.kv_heads = 2;
     c.lm.ffn = 192;
     c.lm.seq = 256;
-    c.pretrain_steps = 40;
+    c.pretrain_steps = 500;
+    c.copy_steps = 0;
     c.pretrain_batch = 8;
     c.inspector_batch = 8;
     c.aligner_batch = 8;
@@ -57,6 +58,8 @@ json::Value DemoConfig::to_json() const {
     v.set("pretrain_steps", pretrain_steps);
     v.set("pretrain_batch", pretrain_batch);
     v.set("pretrain_lr", pretrain_lr);
+    v.set("pretrain_examples", pretrain_examples);
+    v.set("copy_steps", copy_steps);
     v.set("drill_share", drill_share);
     v.set("inspector_epochs", inspector_epochs);
     v.set("inspector_batch", inspector_batch);
@@ -80,7 +83,7 @@ void DemoConfig::set(const std::string& key, const std::string& value) {
         {"inspector_heldout", &inspector_heldout}, {"aligner_heldout", &aligner_heldout},
         {"eval_answers", &eval_answers}, {"lm.vocab", &lm.vocab}, {"lm.dim", &lm.dim}, {"lm.layers", &lm.layers},
         {"lm.heads", &lm.heads}, {"lm.kv_heads", &lm.kv_heads}, {"lm.ffn", &lm.ffn}, {"lm.seq", &lm.seq},
-        {"pretrain_steps", &pretrain_steps}, {"pretrain_batch", &pretrain_batch},
+        {"pretrain_steps", &pretrain_steps}, {"copy_steps", &copy_steps}, {"pretrain_examples", &pretrain_examples}, {"pretrain_batch", &pretrain_batch},
         {"inspector_epochs", &inspector_epochs}, {"inspector_batch", &inspector_batch},
         {"aligner_epochs", &aligner_epochs}, {"aligner_batch", &aligner_batch},
         {"max_new_tokens", &max_new_tokens}, {"squad_batch", &squad_batch}};

@@ -34,7 +34,9 @@ struct DemoConfig {
     // pre-training
     int pretrain_steps = 600, pretrain_batch = 16;
     double pretrain_lr = 3e-3;
-    double drill_share = 0.15;  // induction drills, as a share of the pre-training documents
+    int pretrain_examples = 0;  // extra Q-A-C records per criterion, for pre-training only
+    int copy_steps = 0;         // pre-training steps on copy drills first (pretrain.h)
+    double drill_share = 0.03;  // copy drills mixed into the corpus, as a share of its tokens (corpus.h)
     // fine-tuning
     int inspector_epochs = 1, inspector_batch = 16;
     double inspector_lr = 1e-3;

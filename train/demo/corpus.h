@@ -22,13 +22,19 @@ TokenDocs aligner_docs(const std::vector<QacItem>& items, const train::AlignerTe
 TokenDocs inspector_docs(const std::vector<InspectorItem>& items, const train::InspectorFormat& f,
                          const train::TokenCodec& codec);
 
-// Induction drills: sequences of random tokens (ids in [first_id, vocab))
-// written twice in a row, lengths 6-30. Predicting the second copy is only
-// possible by finding the earlier occurrence of the current token and
-// copying what followed it — the "induction head" circuit a model needs to
-// carry a name or an object from a question into its rewrite. A share of
-// these lets that circuit form within the demo's few minutes of training.
-TokenDocs induction_drills(size_t count, int32_t first_id, int32_t vocab, uint64_t seed);
+// Copy drills, mixed into pre-training so the LM learns to carry text it
+// cannot predict from its own memory — a name or an object from a question
+// into its rewrite (the "induction head" circuit). Two kinds, alternating:
+//   - random ordinary tokens (ids in [first_id, vocab)), written twice;
+//   - Q-A-A examples in the aligner template whose question and answer are
+//     random word salads drawn from `words`, the answer copied unchanged.
+// Neither can be solved by recalling training combinations, so the only way
+// to predict the copy is to look back at the original. Drills are added
+// until they make up `share` of all tokens (docs + drills).
+TokenDocs copy_drills(const TokenDocs& docs, double share, const std::vector<std::string>& words,
+                      const train::AlignerTemplate& t, const train::TokenCodec& codec, uint64_t seed);
+// The distinct words (split at spaces) of the items' answers, sorted.
+std::vector<std::string> answer_words(const std::vector<QacItem>& items);
 
 // The same documents as text, one per line (newlines inside a document kept
 // as they are), for training the tokenizer.

@@ -15,6 +15,7 @@
 #include "train/demo/datasets.h"
 #include "train/demo/estimate.h"
 #include "train/demo/pretrain.h"
+#include "train/demo/rng.h"
 #include "train/demo/squad_eval.h"
 #include "train/demo/stages.h"
 #include "serve/model_squad.h"
@@ -202,20 +203,32 @@ DemoReport run_demo(const DemoConfig& cfg) {
     pre_settings.set("steps", cfg.pretrain_steps);
     pre_settings.set("batch", cfg.pretrain_batch);
     pre_settings.set("lr", cfg.pretrain_lr);
+    pre_settings.set("copy_steps", cfg.copy_steps);
+    pre_settings.set("pretrain_examples", cfg.pretrain_examples);
     pre_settings.set("drill_share", cfg.drill_share);
     report.stages.push_back(runner.run("pretrain", "3. pre-train the LM", pre_settings, [&] {
         auto codec = train::load_codec(P.tokenizer());
         TokenDocs docs, held;
+        std::vector<QacItem> qac;  // every criterion's training Q-A-C records
         for (int c = 0; c < kNumCriteria; ++c) {
-            for (auto& d : aligner_docs(read_qac_items(P.aligner_data(c)), templ, *codec)) docs.push_back(std::move(d));
+            auto items = read_qac_items(P.aligner_data(c));
+            for (auto& d : aligner_docs(items, templ, *codec)) docs.push_back(std::move(d));
+            qac.insert(qac.end(), items.begin(), items.end());
             for (auto& d : inspector_docs(read_inspector_items(P.inspector_data(c)), inspector_format, *codec))
                 docs.push_back(std::move(d));
             for (auto& d : aligner_docs(read_qac_items(P.aligner_heldout(c)), templ, *codec)) held.push_back(std::move(d));
         }
-        // Induction drills over the ordinary tokens (after the specials).
-        const size_t n_drills = size_t(cfg.drill_share / std::max(1e-9, 1 - cfg.drill_share) * double(docs.size()));
-        const int32_t first_plain = int32_t(1 + templ.special_tokens.size());
-        for (auto& d : induction_drills(n_drills, first_plain, codec->vocab_size(), cfg.seed)) docs.push_back(std::move(d));
+        // Fresh Q-A-C records from the training split for pre-training only
+        // (their own RNG stream): more distinct combinations than the
+        // fine-tuning sets hold, so remembering which name or object goes
+        // with which pays less than copying it from the question.
+        for (int c = 0; c < kNumCriteria; ++c) {
+            auto extra = make_aligner_set(c, cfg.pretrain_examples, Split::train, cfg.seed ^ hash_string("pretrain"),
+                                          cfg.identity_share);
+            for (auto& d : aligner_docs(extra, templ, *codec)) docs.push_back(std::move(d));
+        }
+        for (auto& d : copy_drills(docs, cfg.drill_share, answer_words(qac), templ, *codec, cfg.seed))
+            docs.push_back(std::move(d));
         PretrainOptions o;
         o.shape = cfg.lm;
         o.shape.vocab = codec->vocab_size();
@@ -223,6 +236,8 @@ DemoReport run_demo(const DemoConfig& cfg) {
         o.batch = cfg.pretrain_batch;
         o.lr = cfg.pretrain_lr;
         o.warmup_steps = std::max(1, cfg.pretrain_steps / 10);
+        o.copy_steps = std::min(cfg.copy_steps, cfg.pretrain_steps);
+        o.first_plain_id = int32_t(1 + templ.special_tokens.size());
         o.seed = cfg.seed;
         o.bos_id = codec->bos_id();
         o.eos_id = codec->eos_id();

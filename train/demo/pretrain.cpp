@@ -76,6 +76,20 @@ struct Packer {
     }
 };
 
+// Row b of a copy drill: one random sequence of 8-64 tokens, repeated to
+// fill the row; every position predicts the next token.
+void fill_copy_drill(engine::Batch& batch, int b, int T, int32_t first_id, int32_t vocab, Rng& rng) {
+    std::vector<int32_t> unit(size_t(rng.range(8, 64)));
+    for (auto& id : unit) id = first_id + int32_t(rng.below(uint64_t(vocab - first_id)));
+    for (int t = 0; t < T; ++t) {
+        const size_t o = size_t(b) * size_t(T) + size_t(t);
+        batch.ids[o] = unit[size_t(t) % unit.size()];
+        batch.targets[o] = t + 1 < T ? unit[size_t(t + 1) % unit.size()] : engine::kIgnoreIndex;
+        batch.pos[o] = t;
+        batch.doc[o] = 0;
+    }
+}
+
 }  // namespace
 
 PretrainResult pretrain_lm(const PretrainOptions& o, const std::vector<std::vector<int32_t>>& docs,
@@ -124,7 +138,7 @@ PretrainResult pretrain_lm(const PretrainOptions& o, const std::vector<std::vect
     };
 
     JsonlAppender log(o.log_path);
-    Rng rng(o.seed, "pretrain/order");
+    Rng rng(o.seed, "pretrain/order"), drill_rng(o.seed, "pretrain/copy-drills");
     Packer train;
     std::vector<size_t> order(docs.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -134,6 +148,10 @@ PretrainResult pretrain_lm(const PretrainOptions& o, const std::vector<std::vect
     for (int step = 0; step < o.steps; ++step) {
         engine::Batch b = make_batch(B);
         for (int k = 0; k < B; ++k) {
+            if (step < o.copy_steps) {
+                fill_copy_drill(b, k, T, o.first_plain_id, o.shape.vocab, drill_rng);
+                continue;
+            }
             if (next_row >= train.rows(T)) {  // a new epoch in a new order
                 rng.shuffle(order);
                 train.build(docs, order, o.eos_id);
