@@ -16,7 +16,7 @@ namespace aligners::cli {
 
 namespace {
 
-// Flags both trainers share, bound to the fields of either config.
+// Flags both trainers share, bound to their common settings.
 struct CommonFlags {
     std::string model, data, out, eval;
     double eval_fraction, lr, warmup_ratio, beta1, beta2, weight_decay, max_grad_norm;
@@ -25,8 +25,7 @@ struct CommonFlags {
     bool restart = false;
     std::string device;
 
-    template <class Config>
-    explicit CommonFlags(const Config& c)
+    explicit CommonFlags(const train::TrainerSettings& c)
         : eval_fraction(c.eval_fraction), lr(c.lr), warmup_ratio(c.warmup_ratio), beta1(c.beta1), beta2(c.beta2),
           weight_decay(c.weight_decay), max_grad_norm(c.max_grad_norm), epochs(c.epochs), batch_size(c.batch_size),
           grad_accum(c.grad_accum), checkpoint_every(c.checkpoint_every), eval_every(c.eval_every),
@@ -55,8 +54,7 @@ struct CommonFlags {
         add_device_flag(a, &device);
     }
 
-    template <class Config>
-    void apply(Config& c) const {
+    void apply(train::TrainerSettings& c) const {
         c.base_model = model;
         c.data_path = data;
         c.out_dir = out;

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "common/fs.h"
+#include "common/utf8.h"
 
 namespace aligners::json {
 
@@ -100,66 +101,6 @@ size_t Value::size() const {
     if (is_array()) return std::get<Array>(v_).size();
     if (is_object()) return std::get<Object>(v_).size();
     return 0;
-}
-
-// ---------------------------------------------------------------------------
-// UTF-8
-// ---------------------------------------------------------------------------
-
-// Length of the valid UTF-8 sequence at s[0..n), or 0 when it is invalid.
-static inline size_t utf8_sequence_length(const unsigned char* s, size_t n) {
-    unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    if (c < 0xC2) return 0;  // continuation byte or overlong 2-byte lead
-    if (c < 0xE0) {
-        return (n >= 2 && (s[1] & 0xC0) == 0x80) ? 2 : 0;
-    }
-    if (c < 0xF0) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && s[1] < 0xA0) return 0;   // overlong
-        if (c == 0xED && s[1] >= 0xA0) return 0;  // surrogate
-        return 3;
-    }
-    if (c < 0xF5) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
-        if (c == 0xF0 && s[1] < 0x90) return 0;   // overlong
-        if (c == 0xF4 && s[1] >= 0x90) return 0;  // > U+10FFFF
-        return 4;
-    }
-    return 0;
-}
-
-bool valid_utf8(std::string_view s, size_t* bad_offset) {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    size_t n = s.size(), i = 0;
-    while (i < n) {
-        if (p[i] < 0x80) { ++i; continue; }
-        size_t len = utf8_sequence_length(p + i, n - i);
-        if (len == 0) {
-            if (bad_offset) *bad_offset = i;
-            return false;
-        }
-        i += len;
-    }
-    return true;
-}
-
-static void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -320,9 +261,9 @@ private:
             if (c == '"') { ++p_; return; }
             if (c < 0x20) error("control character in string (must be escaped)");
             if (c >= 0x80) {
-                size_t len = utf8_sequence_length(reinterpret_cast<const unsigned char*>(p_), size_t(end_ - p_));
-                if (len == 0) error("invalid UTF-8 in string");
-                out.append(p_, len);
+                int len = utf8_sequence(reinterpret_cast<const uint8_t*>(p_), 0, size_t(end_ - p_));
+                if (len < 0) error("invalid UTF-8 in string");
+                out.append(p_, size_t(len));
                 p_ += len;
                 continue;
             }
@@ -432,10 +373,10 @@ void dump_string(std::string& out, std::string_view s, bool ascii_only) {
         if (i >= n) break;
         unsigned char c = static_cast<unsigned char>(s[i]);
         if (c >= 0x80) {  // ascii_only: escape as \uXXXX (surrogate pair above the BMP)
-            size_t len = utf8_sequence_length(reinterpret_cast<const unsigned char*>(s.data() + i), n - i);
-            if (len == 0) throw Error("cannot write JSON: string is not valid UTF-8");
-            uint32_t cp = len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-            for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+            if (utf8_sequence(reinterpret_cast<const uint8_t*>(s.data()), i, n) < 0)
+                throw Error("cannot write JSON: string is not valid UTF-8");
+            int len;
+            uint32_t cp = decode_utf8(s.data() + i, &len);
             auto put = [&](uint32_t u) {
                 out += "\\u";
                 for (int sh = 12; sh >= 0; sh -= 4) out += hex[(u >> sh) & 0xF];
@@ -446,7 +387,7 @@ void dump_string(std::string& out, std::string_view s, bool ascii_only) {
             } else {
                 put(cp);
             }
-            i += len;
+            i += size_t(len);
             continue;
         }
         switch (c) {

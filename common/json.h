@@ -120,7 +120,4 @@ bool get_bool(const Value& obj, std::string_view key, std::string_view where, bo
 std::string get_string(const Value& obj, std::string_view key, std::string_view where);
 std::string get_string(const Value& obj, std::string_view key, std::string_view where, std::string_view fallback);
 
-// True when `s` is valid UTF-8 (RFC 3629). `bad_offset` receives the first bad byte.
-bool valid_utf8(std::string_view s, size_t* bad_offset = nullptr);
-
 }  // namespace aligners::json

@@ -46,13 +46,22 @@ float AdamW::step(float lr) {
     return norm;
 }
 
-float LrSchedule::at(int64_t step) const {
-    if (warmup_steps > 0 && step < warmup_steps) return lr * float(step) / float(warmup_steps);
+double LrSchedule::at(int64_t step) const {
+    if (warmup_steps > 0 && step < warmup_steps) return lr * double(step) / double(warmup_steps);
     if (kind == Kind::Constant || total_steps <= warmup_steps) return lr;
     double progress = double(step - warmup_steps) / double(total_steps - warmup_steps);
     progress = std::clamp(progress, 0.0, 1.0);
     double factor = kind == Kind::Linear ? 1.0 - progress : 0.5 * (1.0 + std::cos(M_PI * progress));
-    return float(lr * (min_lr_ratio + (1.0 - min_lr_ratio) * factor));
+    return lr * (min_lr_ratio + (1.0 - min_lr_ratio) * factor);
+}
+
+LrSchedule LrSchedule::with_warmup_ratio(double lr, int64_t total_steps, double warmup_ratio, Kind kind) {
+    LrSchedule s;
+    s.lr = lr;
+    s.kind = kind;
+    s.total_steps = std::max<int64_t>(1, total_steps);
+    s.warmup_steps = int64_t(std::ceil(warmup_ratio * double(s.total_steps)));
+    return s;
 }
 
 }  // namespace aligners::engine

@@ -6,7 +6,7 @@
 //     for (int64_t step = 0; step < 2000; ++step) {
 //         for (int micro = 0; micro < accum; ++micro)
 //             model.forward_backward(batches[micro], 1.0f / accum);   // gradient accumulation
-//         opt.step(sched.at(step));                                    // clip, update, zero grads
+//         opt.step(float(sched.at(step)));                             // clip, update, zero grads
 //     }
 #pragma once
 #include <cstdint>
@@ -43,14 +43,20 @@ private:
 // lr(step) for step = 0, 1, ... (the step about to be taken), like HF's
 // schedulers: linear warm-up from 0 over warmup_steps, then constant, linear
 // decay to min_lr_ratio * lr at total_steps, or cosine decay to it.
+// Computed in double (HF computes the factor in Python floats); AdamW::step
+// takes the value rounded to float.
 struct LrSchedule {
     enum class Kind { Constant, Linear, Cosine };
-    float lr = 1e-3f;
+    double lr = 1e-3;
     int64_t warmup_steps = 0;
     int64_t total_steps = 0;
     Kind kind = Kind::Cosine;
-    float min_lr_ratio = 0.0f;
-    float at(int64_t step) const;
+    double min_lr_ratio = 0.0;
+    double at(int64_t step) const;
+
+    // warmup_steps = ceil(warmup_ratio * total_steps), as HF's Trainer does
+    // for --warmup_ratio (the papers: 0.03); total_steps is at least 1.
+    static LrSchedule with_warmup_ratio(double lr, int64_t total_steps, double warmup_ratio, Kind kind = Kind::Cosine);
 };
 
 }  // namespace aligners::engine

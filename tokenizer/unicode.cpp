@@ -1,7 +1,6 @@
 #include "tokenizer/unicode.h"
 
 #include <algorithm>
-#include <cstring>
 #include <mutex>
 #include <unordered_map>
 
@@ -79,112 +78,6 @@ const uint32_t* g_stage2 = nullptr;
 
 const char* unicode_version() { return ucd::kUnicodeVersion; }
 const char* normalization_version() { return ucd::kNormalizationVersion; }
-
-// ---- UTF-8 --------------------------------------------------------------------------
-
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    }
-}
-
-std::vector<uint32_t> utf8_to_cps(std::string_view s) {
-    std::vector<uint32_t> cps;
-    cps.reserve(s.size());
-    for (size_t i = 0; i < s.size();) {
-        int len;
-        cps.push_back(decode_utf8(s.data() + i, &len));
-        i += size_t(len);
-    }
-    return cps;
-}
-
-// Length of the valid UTF-8 sequence at s[i..n), or -k when the first k bytes
-// are the maximal invalid subpart (Unicode 3.9, "U+FFFD substitution of
-// maximal subparts", which Rust's from_utf8_lossy follows).
-static int utf8_sequence(const uint8_t* s, size_t i, size_t n) {
-    uint8_t b0 = s[i];
-    if (b0 < 0x80) return 1;
-    int need;
-    uint8_t lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        need = 1;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        need = 2;
-        if (b0 == 0xE0) lo = 0xA0;
-        if (b0 == 0xED) hi = 0x9F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        need = 3;
-        if (b0 == 0xF0) lo = 0x90;
-        if (b0 == 0xF4) hi = 0x8F;
-    } else {
-        return -1;
-    }
-    for (int k = 1; k <= need; ++k) {
-        if (i + size_t(k) >= n) return -k;
-        uint8_t b = s[i + size_t(k)];
-        uint8_t l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
-        if (b < l || b > h) return -k;
-    }
-    return need + 1;
-}
-
-bool valid_utf8(std::string_view s, size_t* bad_offset) {
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(s.data());
-    size_t n = s.size();
-    for (size_t i = 0; i < n;) {
-        // ASCII fast path: 8 bytes at a time.
-        if (i + 8 <= n) {
-            uint64_t w;
-            std::memcpy(&w, p + i, 8);
-            if ((w & 0x8080808080808080ull) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        if (p[i] < 0x80) {
-            ++i;
-            continue;
-        }
-        int len = utf8_sequence(p, i, n);
-        if (len < 0) {
-            if (bad_offset) *bad_offset = i;
-            return false;
-        }
-        i += size_t(len);
-    }
-    return true;
-}
-
-std::string utf8_lossy(std::string_view bytes) {
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(bytes.data());
-    size_t n = bytes.size();
-    std::string out;
-    out.reserve(n);
-    for (size_t i = 0; i < n;) {
-        int len = utf8_sequence(p, i, n);
-        if (len > 0) {
-            out.append(bytes.data() + i, size_t(len));
-            i += size_t(len);
-        } else {
-            out += "\xEF\xBF\xBD";
-            i += size_t(-len);
-        }
-    }
-    return out;
-}
 
 // ---- normalization ------------------------------------------------------------------
 

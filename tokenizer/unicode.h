@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/utf8.h"
+
 namespace aligners::tok {
 
 // ---- character properties ---------------------------------------------------
@@ -63,37 +65,13 @@ const char* normalization_version();
 
 // ---- UTF-8 ------------------------------------------------------------------
 
-// Decodes the code point at s[0..] of VALID UTF-8 and sets *len to its byte
-// length. Callers validate input once up front (valid_utf8) and then use this.
-inline uint32_t decode_utf8(const char* s, int* len) {
-    uint8_t b0 = uint8_t(s[0]);
-    if (b0 < 0x80) {
-        *len = 1;
-        return b0;
-    }
-    if (b0 < 0xE0) {
-        *len = 2;
-        return (uint32_t(b0 & 0x1F) << 6) | (uint8_t(s[1]) & 0x3F);
-    }
-    if (b0 < 0xF0) {
-        *len = 3;
-        return (uint32_t(b0 & 0x0F) << 12) | (uint32_t(uint8_t(s[1]) & 0x3F) << 6) | (uint8_t(s[2]) & 0x3F);
-    }
-    *len = 4;
-    return (uint32_t(b0 & 0x07) << 18) | (uint32_t(uint8_t(s[1]) & 0x3F) << 12) |
-           (uint32_t(uint8_t(s[2]) & 0x3F) << 6) | (uint8_t(s[3]) & 0x3F);
-}
-// Byte length of the UTF-8 sequence starting with lead byte b.
-inline int utf8_len(uint8_t b) { return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
-
-void append_utf8(std::string& out, uint32_t cp);
-// Code points of valid UTF-8.
-std::vector<uint32_t> utf8_to_cps(std::string_view s);
-// True when `s` is valid UTF-8; *bad_offset gets the first bad byte.
-bool valid_utf8(std::string_view s, size_t* bad_offset = nullptr);
-// Any bytes to text the way Rust's String::from_utf8_lossy does: each maximal
-// invalid subsequence becomes one U+FFFD.
-std::string utf8_lossy(std::string_view bytes);
+// The UTF-8 helpers live in common/utf8.h (JSON uses them too).
+using aligners::append_utf8;
+using aligners::decode_utf8;
+using aligners::utf8_len;
+using aligners::utf8_lossy;
+using aligners::utf8_to_cps;
+using aligners::valid_utf8;
 
 // ---- normalization and case -------------------------------------------------
 

@@ -1,7 +1,6 @@
 #include "train/aligner_trainer.h"
 
 #include <cmath>
-#include <cstdio>
 #include <numeric>
 #include <random>
 
@@ -9,7 +8,6 @@
 #include "common/fs.h"
 #include "engine/model.h"
 #include "train/aligner_format.h"
-#include "train/train_loop.h"
 
 namespace aligners::train {
 
@@ -63,12 +61,8 @@ void mean_init_rows(engine::Model& model, const std::vector<int32_t>& ids, int32
 }  // namespace
 
 AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend& backend, TokenCodec* codec_in) {
-    if (cfg.out_dir.empty()) throw UsageError("train aligner: --out is required");
-    if (cfg.base_model.empty()) throw UsageError("train aligner: --model is required");
-    if (cfg.epochs < 1) throw UsageError("--epochs: expected at least 1");
-    if (cfg.grad_accum < 1) throw UsageError("--grad-accum: expected at least 1");
+    check_trainer_settings(cfg, "train aligner");
     if (cfg.seq_len < 8) throw UsageError("--seq-len: expected at least 8");
-    if (!(cfg.eval_fraction >= 0 && cfg.eval_fraction < 1)) throw UsageError("--eval-fraction: expected [0, 1)");
     AlignerTemplate tmpl = template_by_name(cfg.template_name);
 
     // ---- data ----------------------------------------------------------------
@@ -92,11 +86,7 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
 
     // ---- tokenizer and model ----------------------------------------------------
     std::unique_ptr<TokenCodec> owned;
-    TokenCodec* codec = codec_in;
-    if (!codec) {
-        owned = load_codec(cfg.base_model);
-        codec = owned.get();
-    }
+    TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
     int32_t vocab_before = codec->vocab_size();
     codec->add_special_tokens(tmpl.special_tokens);
     std::vector<int32_t> new_ids;
@@ -141,10 +131,10 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     result.eval_examples = held.size();
     if (warm.empty() && main.empty())
         throw Error("train aligner: every example is longer than --seq-len " + std::to_string(cfg.seq_len));
-    int32_t pad = codec->eos_id() >= 0 ? codec->eos_id() : 0;
+    int32_t pad = pad_id(*codec);
 
-    std::vector<TrainStep> plan;
-    uint64_t h = 1469598103934665603ull;
+    // Each phase runs all its epochs; an epoch's last step may be short.
+    PlanBuilder builder(cfg.grad_accum);
     auto add_phase = [&](const std::vector<TokenizedExample>& exs, const std::string& phase, uint64_t phase_seed) {
         if (exs.empty()) return;
         for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
@@ -153,55 +143,29 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
             for (size_t i : order) ordered.push_back(exs[i]);
             std::vector<TokenBatch> batches = cfg.packing ? make_packed_batches(ordered, cfg.batch_size, cfg.seq_len, pad)
                                                           : make_padded_batches(ordered, cfg.batch_size, pad);
-            for (size_t b = 0; b < batches.size(); b += size_t(cfg.grad_accum)) {
-                TrainStep step;
-                step.phase = phase;
-                step.epoch = epoch;
-                for (size_t k = b; k < std::min(batches.size(), b + size_t(cfg.grad_accum)); ++k) {
-                    MicroBatch mb{to_engine_batch(batches[k], cfg.packing), real_tokens(batches[k])};
-                    digest_batch(&h, mb.batch);
-                    step.micro.push_back(std::move(mb));
-                }
-                plan.push_back(std::move(step));
-            }
+            for (const TokenBatch& tb : batches)
+                builder.add({to_engine_batch(tb, cfg.packing), real_tokens(tb)}, phase, epoch);
+            builder.close_step();
         }
     };
     add_phase(warm, "warmup", 1);
     add_phase(main, "main", 2);
-    if (cfg.max_steps > 0 && int64_t(plan.size()) > cfg.max_steps) plan.resize(size_t(cfg.max_steps));
+    std::vector<TrainStep> plan = builder.take(cfg.max_steps);
 
-    json::Value settings = json::Value::object();
-    settings.set("base_model", cfg.base_model);
-    settings.set("template", tmpl.name);
-    settings.set("epochs", cfg.epochs);
-    settings.set("lr", cfg.lr);
-    settings.set("warmup_ratio", cfg.warmup_ratio);
-    settings.set("beta1", double(cfg.beta1));
-    settings.set("beta2", double(cfg.beta2));
-    settings.set("weight_decay", double(cfg.weight_decay));
-    settings.set("max_grad_norm", double(cfg.max_grad_norm));
-    settings.set("batch_size", cfg.batch_size);
-    settings.set("grad_accum", cfg.grad_accum);
-    settings.set("packing", cfg.packing);
-    settings.set("seq_len", cfg.seq_len);
-    settings.set("warmup_fraction", cfg.warmup_fraction);
-    settings.set("seed", int64_t(cfg.seed));
-    settings.set("steps", int64_t(plan.size()));
-    char tokens_digest[17];
-    std::snprintf(tokens_digest, sizeof tokens_digest, "%016llx", (unsigned long long)h);
-    std::string fingerprint = digest_hex(json::dump(settings) + tokens_digest);
+    json::Value settings = trainer_settings_json(
+        cfg, {{"template", tmpl.name}},
+        {{"packing", cfg.packing}, {"seq_len", cfg.seq_len}, {"warmup_fraction", cfg.warmup_fraction}},
+        int64_t(plan.size()));
+    std::string fingerprint = run_fingerprint(settings, builder);
 
     // A finished run with the same plan: nothing to do.
     std::string summary_path = path_join(cfg.out_dir, "aligner.json");
-    if (!cfg.restart && file_exists(summary_path) && !has_checkpoint(cfg.out_dir)) {
-        json::Value prev = json::parse_file(summary_path);
-        if (json::get_string(prev, "fingerprint", summary_path, "") == fingerprint) {
-            result.already_done = true;
-            result.summary = prev;
-            result.steps = int64_t(plan.size());
-            result.eval_loss = json::get_double(prev, "eval_loss", summary_path, std::nan(""));
-            return result;
-        }
+    if (json::Value prev = finished_summary(cfg, summary_path, fingerprint); !prev.is_null()) {
+        result.already_done = true;
+        result.summary = prev;
+        result.steps = int64_t(plan.size());
+        result.eval_loss = json::get_double(prev, "eval_loss", summary_path, std::nan(""));
+        return result;
     }
 
     // ---- train ------------------------------------------------------------------------
@@ -221,26 +185,11 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
         e.set("eval_tokens", n);
         return e;
     };
-    LoopConfig lc;
-    lc.out_dir = cfg.out_dir;
-    lc.label = "train aligner";
-    lc.fingerprint = fingerprint;
-    lc.lr = cfg.lr;
-    lc.warmup_ratio = cfg.warmup_ratio;
-    lc.beta1 = cfg.beta1;
-    lc.beta2 = cfg.beta2;
-    lc.weight_decay = cfg.weight_decay;
-    lc.max_grad_norm = cfg.max_grad_norm;
-    lc.checkpoint_every = cfg.checkpoint_every;
-    lc.eval_every = cfg.eval_every;
-    lc.restart = cfg.restart;
     std::function<json::Value()> eval_fn;
     if (!eval_batches.empty()) eval_fn = evaluate;
-    LoopResult lr = run_train_loop(*model, plan, lc, eval_fn);
+    LoopResult lr = run_train_loop(*model, plan, loop_config(cfg, "train aligner", fingerprint), eval_fn);
 
     // ---- save -------------------------------------------------------------------------
-    model->save_hf_dir(cfg.out_dir);
-    codec->save(cfg.out_dir);
     result.steps = lr.steps;
     result.resumed_from = lr.resumed_from;
     result.first_loss = lr.first_loss;
@@ -257,10 +206,7 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     s.set("dropped_too_long", int64_t(result.dropped_too_long));
     s.set("final_train_loss", result.last_loss);
     if (!std::isnan(result.eval_loss)) s.set("eval_loss", result.eval_loss);
-    json::DumpOptions pretty;
-    pretty.indent = 2;
-    write_file_atomic(summary_path, json::dump(s, pretty) + "\n");
-    remove_checkpoint(cfg.out_dir);
+    save_trained_run(*model, *codec, cfg.out_dir, summary_path, s);
     result.summary = s;
     return result;
 }

@@ -21,33 +21,19 @@
 #include "engine/backend.h"
 #include "train/codec.h"
 #include "train/records.h"
+#include "train/trainer_run.h"
 
 namespace aligners::train {
 
-struct AlignerTrainConfig {
-    std::string base_model;             // HF causal LM directory (with its tokenizer)
-    std::string out_dir;
-    std::string data_path;              // Q-A-C JSONL; or:
-    std::vector<QacRecord> records;     //   records given directly (data_path empty)
-    std::string eval_path;              // held-out Q-A-C JSONL (else eval_fraction of the data)
-    double eval_fraction = 0.05;
+struct AlignerTrainConfig : TrainerSettings {
+    AlignerTrainConfig() : TrainerSettings(/*eval_fraction=*/0.05, /*batch_size=*/4) {}
+    // base_model: an HF causal LM; data_path, eval_path: Q-A-C JSONL.
+    std::vector<QacRecord> records;     // records given directly (data_path empty)
     std::string template_name = "ji";   // "ji" | "ngweta"
     double warmup_fraction = 0.2;       // identity warm-up share; 0 = off
-    int epochs = 3;
-    double lr = 2e-5;
-    double warmup_ratio = 0.03;         // LR warm-up, as a share of all steps
-    float beta1 = 0.9f, beta2 = 0.95f;
-    float weight_decay = 0.0f;
-    float max_grad_norm = 1.0f;
-    int batch_size = 4;                 // examples (padding) or rows (packing) per micro-batch
-    int grad_accum = 1;                 // micro-batches per optimizer step
     bool packing = false;               // pack examples into rows of seq_len tokens
+                                        // (batch_size then counts rows)
     int seq_len = 512;                  // longest example / packed row, in tokens
-    int checkpoint_every = 50;          // steps; 0 = only at the end of the warm-up phase
-    int eval_every = 0;                 // steps; 0 = at the end of each phase
-    int64_t max_steps = 0;              // cut the plan to this many steps (0 = all epochs)
-    uint64_t seed = 1;
-    bool restart = false;               // discard an existing checkpoint
 };
 
 struct AlignerTrainResult {

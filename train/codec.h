@@ -49,6 +49,10 @@ private:
     std::vector<std::string> specials_;  // id 256 + index
 };
 
+// The id batches are padded with: EOS, or 0 when the codec has none (padded
+// positions are masked out of attention and loss either way).
+inline int32_t pad_id(const TokenCodec& codec) { return codec.eos_id() >= 0 ? codec.eos_id() : 0; }
+
 // The codec of a model directory: aligners_codec.json (ByteCodec) or the HF
 // tokenizer.json. Throws Error naming the directory when there is neither.
 std::unique_ptr<TokenCodec> load_codec(const std::string& model_dir);

@@ -1,13 +1,11 @@
 #include "train/inspector_trainer.h"
 
 #include <cmath>
-#include <cstdio>
 #include <numeric>
 #include <random>
 
 #include "common/error.h"
 #include "common/fs.h"
-#include "train/train_loop.h"
 #include "weights/hf_config.h"
 
 namespace aligners::train {
@@ -52,7 +50,7 @@ std::unique_ptr<engine::Model> load_classifier(const std::string& dir, engine::B
 std::vector<float> classifier_scores(engine::Model& model, const TokenCodec& codec, const InspectorFormat& format,
                                      const std::vector<std::pair<std::string, std::string>>& pairs, int batch_size) {
     std::vector<float> out;
-    int32_t pad = codec.eos_id() >= 0 ? codec.eos_id() : 0;
+    int32_t pad = pad_id(codec);
     size_t bs = size_t(std::max(1, batch_size));
     for (size_t i = 0; i < pairs.size(); i += bs) {
         std::vector<std::vector<int32_t>> seqs;
@@ -81,12 +79,8 @@ static json::Value metrics_json(const ClassifierMetrics& m) {
 }
 
 InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Backend& backend, TokenCodec* codec_in) {
-    if (cfg.out_dir.empty()) throw UsageError("train inspector: --out is required");
-    if (cfg.base_model.empty()) throw UsageError("train inspector: --model is required");
-    if (cfg.epochs < 1) throw UsageError("--epochs: expected at least 1");
-    if (cfg.grad_accum < 1) throw UsageError("--grad-accum: expected at least 1");
+    check_trainer_settings(cfg, "train inspector");
     if (cfg.format.max_tokens < 4) throw UsageError("--max-tokens: expected at least 4");
-    if (!(cfg.eval_fraction >= 0 && cfg.eval_fraction < 1)) throw UsageError("--eval-fraction: expected [0, 1)");
 
     std::vector<InspectorRecord> records = cfg.data_path.empty() ? cfg.records : read_inspector_jsonl(cfg.data_path);
     if (records.empty()) throw Error((cfg.data_path.empty() ? std::string("train inspector") : cfg.data_path) +
@@ -111,16 +105,12 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     }
 
     std::unique_ptr<TokenCodec> owned;
-    TokenCodec* codec = codec_in;
-    if (!codec) {
-        owned = load_codec(cfg.base_model);
-        codec = owned.get();
-    }
+    TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
     std::unique_ptr<engine::Model> model = load_classifier(cfg.base_model, backend, true, cfg.seed);
     if (codec->vocab_size() > model->config().vocab_size)
         throw Error(cfg.base_model + ": the tokenizer has " + std::to_string(codec->vocab_size()) +
                     " tokens but the model only " + std::to_string(model->config().vocab_size) + " embeddings");
-    int32_t pad = codec->eos_id() >= 0 ? codec->eos_id() : 0;
+    int32_t pad = pad_id(*codec);
 
     std::vector<std::vector<int32_t>> seqs;
     std::vector<int> labels;
@@ -130,62 +120,37 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     }
     BalancedSampler sampler(labels, cfg.batch_size, cfg.seed);
     int64_t micro_total = sampler.batches_per_epoch() * cfg.epochs;
-    std::vector<TrainStep> plan;
-    uint64_t h = 1469598103934665603ull;
-    for (int64_t mb = 0; mb < micro_total; mb += cfg.grad_accum) {
-        TrainStep step;
-        step.phase = "train";
-        step.epoch = int(mb / sampler.batches_per_epoch());
-        for (int64_t k = mb; k < std::min(micro_total, mb + cfg.grad_accum); ++k) {
-            std::vector<size_t> idx = sampler.next();
-            std::vector<std::vector<int32_t>> rows;
-            MicroBatch m;
-            for (size_t i : idx) {
-                rows.push_back(seqs[i]);
-                m.tokens += int64_t(seqs[i].size());
-            }
-            m.batch = engine::Batch::from_sequences(rows, pad, false);
-            for (size_t i : idx) m.batch.labels.push_back(labels[i]);
-            digest_batch(&h, m.batch);
-            step.micro.push_back(std::move(m));
+    // One phase; steps run on across epoch boundaries.
+    PlanBuilder builder(cfg.grad_accum);
+    for (int64_t mb = 0; mb < micro_total; ++mb) {
+        std::vector<size_t> idx = sampler.next();
+        std::vector<std::vector<int32_t>> rows;
+        MicroBatch m;
+        for (size_t i : idx) {
+            rows.push_back(seqs[i]);
+            m.tokens += int64_t(seqs[i].size());
         }
-        plan.push_back(std::move(step));
+        m.batch = engine::Batch::from_sequences(rows, pad, false);
+        for (size_t i : idx) m.batch.labels.push_back(labels[i]);
+        builder.add(std::move(m), "train", int(mb / sampler.batches_per_epoch()));
     }
-    if (cfg.max_steps > 0 && int64_t(plan.size()) > cfg.max_steps) plan.resize(size_t(cfg.max_steps));
+    std::vector<TrainStep> plan = builder.take(cfg.max_steps);
 
-    json::Value settings = json::Value::object();
-    settings.set("base_model", cfg.base_model);
-    settings.set("separator", cfg.format.separator);
-    settings.set("max_tokens", cfg.format.max_tokens);
-    settings.set("epochs", cfg.epochs);
-    settings.set("lr", cfg.lr);
-    settings.set("warmup_ratio", cfg.warmup_ratio);
-    settings.set("beta1", double(cfg.beta1));
-    settings.set("beta2", double(cfg.beta2));
-    settings.set("weight_decay", double(cfg.weight_decay));
-    settings.set("max_grad_norm", double(cfg.max_grad_norm));
-    settings.set("batch_size", cfg.batch_size);
-    settings.set("grad_accum", cfg.grad_accum);
-    settings.set("seed", int64_t(cfg.seed));
-    settings.set("steps", int64_t(plan.size()));
-    char tokens_digest[17];
-    std::snprintf(tokens_digest, sizeof tokens_digest, "%016llx", (unsigned long long)h);
-    std::string fingerprint = digest_hex(json::dump(settings) + tokens_digest);
+    json::Value settings = trainer_settings_json(
+        cfg, {{"separator", cfg.format.separator}, {"max_tokens", cfg.format.max_tokens}}, {}, int64_t(plan.size()));
+    std::string fingerprint = run_fingerprint(settings, builder);
 
     InspectorTrainResult result;
     result.out_dir = cfg.out_dir;
     result.train_examples = train.size();
     result.eval_examples = eval.size();
     std::string summary_path = path_join(cfg.out_dir, "inspector.json");
-    if (!cfg.restart && file_exists(summary_path) && !has_checkpoint(cfg.out_dir)) {
-        json::Value prev = json::parse_file(summary_path);
-        if (json::get_string(prev, "fingerprint", summary_path, "") == fingerprint) {
-            result.already_done = true;
-            result.summary = prev;
-            result.steps = int64_t(plan.size());
-            result.threshold = json::get_double(prev, "threshold", summary_path);
-            return result;
-        }
+    if (json::Value prev = finished_summary(cfg, summary_path, fingerprint); !prev.is_null()) {
+        result.already_done = true;
+        result.summary = prev;
+        result.steps = int64_t(plan.size());
+        result.threshold = json::get_double(prev, "threshold", summary_path);
+        return result;
     }
 
     std::vector<std::pair<std::string, std::string>> eval_pairs;
@@ -200,22 +165,9 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
         json::Value e = metrics_json(classifier_metrics(last_scores, eval_labels, 0.5));
         return e;
     };
-    LoopConfig lc;
-    lc.out_dir = cfg.out_dir;
-    lc.label = "train inspector";
-    lc.fingerprint = fingerprint;
-    lc.lr = cfg.lr;
-    lc.warmup_ratio = cfg.warmup_ratio;
-    lc.beta1 = cfg.beta1;
-    lc.beta2 = cfg.beta2;
-    lc.weight_decay = cfg.weight_decay;
-    lc.max_grad_norm = cfg.max_grad_norm;
-    lc.checkpoint_every = cfg.checkpoint_every;
-    lc.eval_every = cfg.eval_every;
-    lc.restart = cfg.restart;
     std::function<json::Value()> eval_fn;
     if (!eval_pairs.empty()) eval_fn = evaluate;
-    LoopResult lr = run_train_loop(*model, plan, lc, eval_fn);
+    LoopResult lr = run_train_loop(*model, plan, loop_config(cfg, "train inspector", fingerprint), eval_fn);
 
     result.steps = lr.steps;
     result.resumed_from = lr.resumed_from;
@@ -242,13 +194,7 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     s.set("train_examples", int64_t(result.train_examples));
     s.set("eval_examples", int64_t(result.eval_examples));
     s.set("final_train_loss", result.last_loss);
-
-    model->save_hf_dir(cfg.out_dir);
-    codec->save(cfg.out_dir);
-    json::DumpOptions pretty;
-    pretty.indent = 2;
-    write_file_atomic(summary_path, json::dump(s, pretty) + "\n");
-    remove_checkpoint(cfg.out_dir);
+    save_trained_run(*model, *codec, cfg.out_dir, summary_path, s);
     result.summary = s;
     return result;
 }

@@ -18,30 +18,16 @@
 #include "train/codec.h"
 #include "train/inspector_format.h"
 #include "train/records.h"
+#include "train/trainer_run.h"
 
 namespace aligners::train {
 
-struct InspectorTrainConfig {
-    std::string base_model;              // *ForSequenceClassification or causal LM directory
-    std::string out_dir;
-    std::string data_path;               // inspector JSONL; or:
-    std::vector<InspectorRecord> records;  //   records given directly (data_path empty)
-    std::string eval_path;               // held-out inspector JSONL (else eval_fraction of the data)
-    double eval_fraction = 0.1;
-    InspectorFormat format;              // separator, max_tokens
-    int epochs = 3;
-    double lr = 2e-5;
-    double warmup_ratio = 0.03;
-    float beta1 = 0.9f, beta2 = 0.95f;
-    float weight_decay = 0.0f;
-    float max_grad_norm = 1.0f;
-    int batch_size = 8;                  // class-balanced
-    int grad_accum = 1;
-    int checkpoint_every = 50;
-    int eval_every = 0;
-    int64_t max_steps = 0;
-    uint64_t seed = 1;
-    bool restart = false;
+struct InspectorTrainConfig : TrainerSettings {
+    InspectorTrainConfig() : TrainerSettings(/*eval_fraction=*/0.1, /*batch_size=*/8) {}
+    // base_model: *ForSequenceClassification or causal LM directory;
+    // data_path, eval_path: inspector JSONL; batches are class-balanced.
+    std::vector<InspectorRecord> records;  // records given directly (data_path empty)
+    InspectorFormat format;                // separator, max_tokens
 };
 
 struct InspectorTrainResult {

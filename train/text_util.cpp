@@ -1,5 +1,7 @@
 #include "train/text_util.h"
 
+#include "common/utf8.h"
+
 namespace aligners::train {
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
@@ -78,28 +80,18 @@ std::vector<uint32_t> utf8_code_points(std::string_view s) {
 }
 
 std::string valid_utf8_or_replace(std::string_view s) {
+    const auto* p = reinterpret_cast<const uint8_t*>(s.data());
     std::string out;
     out.reserve(s.size());
-    size_t i = 0;
-    while (i < s.size()) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-        bool ok = len > 0 && i + len <= s.size();
-        for (size_t k = 1; ok && k < len; ++k) ok = ((unsigned char)s[i + k] >> 6) == 2;
-        if (ok && len >= 3) {
-            unsigned char c1 = (unsigned char)s[i + 1];
-            if (c == 0xE0 && c1 < 0xA0) ok = false;   // overlong
-            if (c == 0xED && c1 >= 0xA0) ok = false;  // surrogate
-            if (c == 0xF0 && c1 < 0x90) ok = false;   // overlong
-            if (c == 0xF4 && c1 >= 0x90) ok = false;  // > U+10FFFF
-        }
-        if (!ok) {
-            out += "\xEF\xBF\xBD";
+    for (size_t i = 0; i < s.size();) {
+        int len = utf8_sequence(p, i, s.size());
+        if (len < 0) {
+            out += "\xEF\xBF\xBD";  // one per bad byte (not per maximal subpart, as utf8_lossy)
             ++i;
             continue;
         }
-        out.append(s.substr(i, len));
-        i += len;
+        out.append(s.substr(i, size_t(len)));
+        i += size_t(len);
     }
     return out;
 }

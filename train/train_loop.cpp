@@ -9,7 +9,6 @@
 #include "common/fs.h"
 #include "common/progress.h"
 #include "engine/optim.h"
-#include "train/lr_schedule.h"
 #include "weights/safetensors.h"
 
 namespace aligners::train {
@@ -137,7 +136,7 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
     result.resumed_from = load_checkpoint(cfg.out_dir, model, cfg.fingerprint);
     opt.set_steps_taken(result.resumed_from);
     model.zero_grad();
-    CosineSchedule sched = CosineSchedule::with_ratio(cfg.lr, result.steps, cfg.warmup_ratio);
+    engine::LrSchedule sched = engine::LrSchedule::with_warmup_ratio(cfg.lr, result.steps, cfg.warmup_ratio);
 
     // A fresh run starts a fresh log; a resumed one continues it.
     std::string metrics_path = path_join(cfg.out_dir, "metrics.jsonl");
@@ -181,7 +180,7 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
             counted += model.counted();
             tokens += mb.tokens;
         }
-        double lr = sched.lr(step);
+        double lr = sched.at(step);
         float grad_norm = opt.step(float(lr));
         double loss = counted ? loss_sum / double(counted) : 0.0;
         if (!std::isfinite(loss))

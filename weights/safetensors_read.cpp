@@ -18,6 +18,7 @@
 
 #include "common/half.h"
 #include "common/json.h"
+#include "common/utf8.h"
 #include "weights/safetensors.h"
 
 namespace aligners::st {
@@ -176,7 +177,7 @@ Parsed parse(const uint8_t* bytes, size_t size, const std::string& where) {
                " bytes, so at most " + std::to_string(size - 8) + " header bytes)");
     std::string_view text(reinterpret_cast<const char*>(bytes + 8), size_t(n));
     size_t bad = 0;
-    if (!json::valid_utf8(text, &bad)) p.fail("header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
+    if (!valid_utf8(text, &bad)) p.fail("header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
     if (text.empty() || text[0] != '{') p.fail("header must start with '{' (a JSON object)");
 
     json::ParseOptions opt;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/json.h"
+#include "common/utf8.h"
 #include "weights/safetensors.h"
 
 namespace aligners::st {
@@ -20,7 +21,7 @@ void write(const std::string& path, const std::vector<TensorToWrite>& tensors,
     for (const auto& t : tensors) {
         if (t.name.empty()) throw Error(path + ": cannot write a tensor with an empty name");
         if (t.name == "__metadata__") throw bad(t.name, "the name is reserved for the metadata");
-        if (!json::valid_utf8(t.name)) throw Error(path + ": cannot write a tensor whose name is not valid UTF-8");
+        if (!valid_utf8(t.name)) throw Error(path + ": cannot write a tensor whose name is not valid UTF-8");
         if (!names.insert(t.name).second) throw bad(t.name, "name given twice");
         uint64_t numel = 1, nbytes = 0;
         for (int64_t d : t.shape) {
@@ -36,7 +37,7 @@ void write(const std::string& path, const std::vector<TensorToWrite>& tensors,
         order.push_back(&t);
     }
     for (const auto& [k, v] : metadata)
-        if (!json::valid_utf8(k) || !json::valid_utf8(v))
+        if (!valid_utf8(k) || !valid_utf8(v))
             throw Error(path + ": cannot write __metadata__ \"" + k + "\": not valid UTF-8");
     std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->name < b->name; });
 

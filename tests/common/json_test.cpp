@@ -5,6 +5,7 @@
 
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/utf8.h"
 #include "test_util.h"
 
 using namespace aligners;
@@ -48,7 +49,7 @@ TEST_CASE("invalid UTF-8 is rejected") {
     CHECK_THROWS_AS(json::parse("\"\x80\""), json::ParseError);              // lone continuation
     CHECK_THROWS_AS(json::parse("\"\xE2\x82\""), json::ParseError);          // truncated
     size_t bad = 0;
-    CHECK_FALSE(json::valid_utf8("ab\xFF", &bad));
+    CHECK_FALSE(valid_utf8("ab\xFF", &bad));
     CHECK(bad == 2);
 }
 

@@ -203,4 +203,18 @@ TEST_CASE("LR schedule: warm-up, cosine and linear decay by hand") {
     CHECK(s.at(35) == doctest::Approx(0.75));
 }
 
+TEST_CASE("LR schedule: warm-up steps from a ratio, as HF rounds them (up)") {
+    LrSchedule s = LrSchedule::with_warmup_ratio(1.0, 11, 0.1);  // warm-up ceil(1.1) = 2
+    CHECK(s.warmup_steps == 2);
+    CHECK(s.at(0) == 0.0);
+    CHECK(s.at(1) == doctest::Approx(0.5));
+    CHECK(s.at(2) == doctest::Approx(1.0));
+    CHECK(s.at(7) == doctest::Approx(0.5 * (1 + std::cos(M_PI * 5.0 / 9.0))));
+    CHECK(s.at(11) == doctest::Approx(0.0));
+    LrSchedule paper = LrSchedule::with_warmup_ratio(2e-5, 1000, 0.03);
+    CHECK(paper.warmup_steps == 30);
+    CHECK(paper.at(30) == doctest::Approx(2e-5));
+    CHECK(paper.at(515) == doctest::Approx(1e-5));
+}
+
 }  // TEST_SUITE

@@ -1,4 +1,4 @@
-// Inspector metrics, threshold calibration, the LR schedule, inspector input
+// Inspector metrics, threshold calibration, inspector input
 // truncation and class-balanced batches on hand-computed cases.
 #include <doctest/doctest.h>
 
@@ -6,7 +6,6 @@
 
 #include "train/classifier_metrics.h"
 #include "train/inspector_format.h"
-#include "train/lr_schedule.h"
 
 using namespace aligners::train;
 
@@ -45,20 +44,6 @@ TEST_CASE("threshold calibration maximises balanced accuracy") {
     CHECK(calibrate_threshold({0.6f, 0.7f}, {1, 1}) == 0.5);
     // Not separable: 0.15 and 0.65 both reach balanced accuracy 3/4; the one nearer 0.5 wins.
     CHECK(calibrate_threshold({0.1f, 0.6f, 0.2f, 0.3f, 0.7f, 0.8f}, {0, 0, 1, 1, 1, 1}) == doctest::Approx(0.65));
-}
-
-TEST_CASE("cosine schedule with warm-up") {
-    CosineSchedule s = CosineSchedule::with_ratio(1.0, 11, 0.1);  // warm-up ceil(1.1) = 2
-    CHECK(s.warmup_steps == 2);
-    CHECK(s.lr(0) == 0.0);
-    CHECK(s.lr(1) == doctest::Approx(0.5));
-    CHECK(s.lr(2) == doctest::Approx(1.0));
-    CHECK(s.lr(7) == doctest::Approx(0.5 * (1 + std::cos(M_PI * 5.0 / 9.0))));
-    CHECK(s.lr(11) == doctest::Approx(0.0));
-    CosineSchedule paper = CosineSchedule::with_ratio(2e-5, 1000, 0.03);
-    CHECK(paper.warmup_steps == 30);
-    CHECK(paper.lr(30) == doctest::Approx(2e-5));
-    CHECK(paper.lr(515) == doctest::Approx(1e-5));
 }
 
 TEST_CASE("inspector input: separator, budget, truncation") {

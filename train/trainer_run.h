@@ -1,0 +1,104 @@
+// What the aligner and inspector trainers share around run_train_loop
+// (train/train_loop.h): their common settings, building the plan of steps,
+// the run's fingerprint, and the life cycle of the output directory (a
+// finished run with the same fingerprint is not retrained; the summary file
+// is written after the model, and the checkpoint removed last).
+//
+// A trainer is then: read and split its records, tokenize them, feed
+// micro-batches to a PlanBuilder, fingerprint, check finished_summary(),
+// run_train_loop(), save_trained_run().
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "engine/model.h"
+#include "train/codec.h"
+#include "train/train_loop.h"
+
+namespace aligners::train {
+
+// Settings of every trainer (the flags of `aligners train <kind>` bound to
+// them are in cli/cmd_train.cpp). Each trainer's config derives from it and
+// picks its own eval_fraction and batch_size defaults.
+struct TrainerSettings {
+    std::string base_model;      // HF model directory (with its tokenizer)
+    std::string out_dir;
+    std::string data_path;       // the trainer's JSONL records (else records given in the config)
+    std::string eval_path;       // held-out JSONL (else eval_fraction of the data)
+    double eval_fraction;
+    int epochs = 3;
+    double lr = 2e-5;
+    double warmup_ratio = 0.03;  // LR warm-up, as a share of all steps
+    float beta1 = 0.9f, beta2 = 0.95f;
+    float weight_decay = 0.0f;
+    float max_grad_norm = 1.0f;
+    int batch_size;              // per micro-batch
+    int grad_accum = 1;          // micro-batches per optimizer step
+    int checkpoint_every = 50;   // steps; 0 = only at phase ends
+    int eval_every = 0;          // steps; 0 = at the end of each phase
+    int64_t max_steps = 0;       // cut the plan to this many steps (0 = all epochs)
+    uint64_t seed = 1;
+    bool restart = false;        // discard an existing checkpoint
+
+protected:
+    TrainerSettings(double default_eval_fraction, int default_batch_size)
+        : eval_fraction(default_eval_fraction), batch_size(default_batch_size) {}
+};
+
+// Throws UsageError for the settings every trainer needs (`what` is e.g.
+// "train aligner"): --out, --model, --epochs, --grad-accum, --eval-fraction.
+void check_trainer_settings(const TrainerSettings& s, const std::string& what);
+
+// `given` when set (tests), else the base model's tokenizer, kept in `owned`.
+TokenCodec* trainer_codec(const TrainerSettings& s, TokenCodec* given, std::unique_ptr<TokenCodec>& owned);
+
+// Groups micro-batches into optimizer steps of grad_accum micro-batches and
+// digests every batch added (for the fingerprint).
+class PlanBuilder {
+public:
+    explicit PlanBuilder(int grad_accum) : grad_accum_(size_t(grad_accum)) {}
+    // Adds to the current step; a full (or closed) one is followed by a new
+    // step, which takes this phase and epoch.
+    void add(MicroBatch mb, const std::string& phase, int epoch);
+    // Ends the current step even when it is short (the end of an epoch).
+    void close_step() { open_ = false; }
+    // The steps, cut to max_steps (0 = all). Batches cut off are still in
+    // the digest.
+    std::vector<TrainStep> take(int64_t max_steps);
+    // The digest of every batch added, as 16 hex digits.
+    std::string batches_digest() const;
+
+private:
+    size_t grad_accum_;
+    bool open_ = false;
+    std::vector<TrainStep> steps_;
+    uint64_t digest_ = 1469598103934665603ull;  // FNV-1a offset basis
+};
+
+// The settings a run records (in its summary) and fingerprints, in a fixed
+// order: base_model, the trainer's own `first` members, the shared
+// optimisation settings, its `then` members, seed, steps.
+json::Value trainer_settings_json(const TrainerSettings& s, const json::Object& first, const json::Object& then,
+                                  int64_t steps);
+
+// Identifies a run: its settings and the exact batches of its plan.
+std::string run_fingerprint(const json::Value& settings, const PlanBuilder& plan);
+
+// The summary at `summary_path` when it is of a finished run with this
+// fingerprint (nothing to train), else null. --restart always trains.
+json::Value finished_summary(const TrainerSettings& s, const std::string& summary_path,
+                             const std::string& fingerprint);
+
+// The train-loop settings of a run (`label` names the progress bar).
+LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const std::string& fingerprint);
+
+// Saves the trained model and its tokenizer to out_dir, then writes the
+// summary (its presence with the fingerprint marks the run finished), then
+// removes the checkpoint.
+void save_trained_run(engine::Model& model, const TokenCodec& codec, const std::string& out_dir,
+                      const std::string& summary_path, const json::Value& summary);
+
+}  // namespace aligners::train
