@@ -59,18 +59,11 @@ static int data_import(int argc, char** argv) {
 }
 
 int cmd_data(int argc, char** argv) {
-    std::string sub = argc >= 2 ? argv[1] : "";
-    if (sub == "import") return data_import(argc - 1, argv + 1);
-    if (sub.empty() || sub == "--help" || sub == "-h") {
-        std::FILE* out = sub.empty() ? stderr : stdout;
-        std::fprintf(out,
-                     "usage: aligners data <subcommand> [options]\n\n"
-                     "subcommands:\n"
-                     "  import   convert HH-RLHF, PKU, question pools or labelled completions to JSONL records\n\n"
-                     "Run 'aligners data import --help' for its options.\n");
-        return sub.empty() ? 2 : 0;
-    }
-    throw UsageError("unknown subcommand '" + sub + "' (expected: import)");
+    return run_subcommand(argc, argv, {{"import", data_import}},
+                          "usage: aligners data <subcommand> [options]\n\n"
+                          "subcommands:\n"
+                          "  import   convert HH-RLHF, PKU, question pools or labelled completions to JSONL records\n\n"
+                          "Run 'aligners data import --help' for its options.\n");
 }
 
 }  // namespace aligners::cli

@@ -18,66 +18,49 @@ namespace {
 
 // Flags both trainers share, bound to their common settings.
 struct CommonFlags {
-    std::string model, data, out, eval;
-    double eval_fraction, lr, warmup_ratio, beta1, beta2, weight_decay, max_grad_norm;
-    int epochs, batch_size, grad_accum, checkpoint_every, eval_every;
-    int64_t max_steps, seed;
-    bool restart = false;
-    std::string device;
+    train::TrainerSettings& c;
+    int64_t seed;  // a signed flag, as it always was; stored as uint64
+    std::string device, attention;
 
-    explicit CommonFlags(const train::TrainerSettings& c)
-        : eval_fraction(c.eval_fraction), lr(c.lr), warmup_ratio(c.warmup_ratio), beta1(c.beta1), beta2(c.beta2),
-          weight_decay(c.weight_decay), max_grad_norm(c.max_grad_norm), epochs(c.epochs), batch_size(c.batch_size),
-          grad_accum(c.grad_accum), checkpoint_every(c.checkpoint_every), eval_every(c.eval_every),
-          max_steps(c.max_steps), seed(int64_t(c.seed)) {}
-
-    void add(ArgParser& a, const char* data_help) {
-        a.option("--model", &model, "DIR", "base Hugging Face model directory (with its tokenizer)", true);
-        a.option("--data", &data, "FILE.jsonl", data_help, true);
-        a.option("--out", &out, "DIR", "output model directory (also holds metrics.jsonl and checkpoint/)", true);
-        a.option("--eval", &eval, "FILE.jsonl", "held-out records (default: --eval-fraction of --data)");
-        a.option("--eval-fraction", &eval_fraction, "P", "share of --data held out when --eval is not given");
-        a.option("--epochs", &epochs, "N", "passes over the data");
-        a.option("--lr", &lr, "LR", "peak learning rate (cosine schedule)");
-        a.option("--warmup-ratio", &warmup_ratio, "R", "share of the steps spent warming the learning rate up");
-        a.option("--beta1", &beta1, "B", "AdamW beta1");
-        a.option("--beta2", &beta2, "B", "AdamW beta2");
-        a.option("--weight-decay", &weight_decay, "W", "AdamW decoupled weight decay (matrices)");
-        a.option("--max-grad-norm", &max_grad_norm, "N", "global gradient-norm clipping (0 = off)");
-        a.option("--batch-size", &batch_size, "N", "examples per micro-batch");
-        a.option("--grad-accum", &grad_accum, "N", "micro-batches per optimizer step");
-        a.option("--checkpoint-every", &checkpoint_every, "N", "steps between checkpoints (0 = at phase ends only)");
-        a.option("--eval-every", &eval_every, "N", "steps between held-out evaluations (0 = at phase ends)");
-        a.option("--max-steps", &max_steps, "N", "stop after N optimizer steps (0 = all epochs)");
+    CommonFlags(ArgParser& a, train::TrainerSettings& settings, const char* data_help)
+        : c(settings), seed(int64_t(settings.seed)) {
+        a.option("--model", &c.base_model, "DIR", "base Hugging Face model directory (with its tokenizer)", true);
+        a.option("--data", &c.data_path, "FILE.jsonl", data_help, true);
+        a.option("--out", &c.out_dir, "DIR", "output model directory (also holds metrics.jsonl and checkpoint/)", true);
+        a.option("--eval", &c.eval_path, "FILE.jsonl", "held-out records (default: --eval-fraction of --data)");
+        a.option("--eval-fraction", &c.eval_fraction, "P", "share of --data held out when --eval is not given");
+        a.option("--epochs", &c.epochs, "N", "passes over the data");
+        a.option("--lr", &c.lr, "LR", "peak learning rate (cosine schedule)");
+        a.option("--warmup-ratio", &c.warmup_ratio, "R", "share of the steps spent warming the learning rate up");
+        a.option("--beta1", &c.beta1, "B", "AdamW beta1");
+        a.option("--beta2", &c.beta2, "B", "AdamW beta2");
+        a.option("--weight-decay", &c.weight_decay, "W", "AdamW decoupled weight decay (matrices)");
+        a.option("--max-grad-norm", &c.max_grad_norm, "N", "global gradient-norm clipping (0 = off)");
+        a.option("--batch-size", &c.batch_size, "N", "examples per micro-batch");
+        a.option("--grad-accum", &c.grad_accum, "N", "micro-batches per optimizer step");
+        a.option("--checkpoint-every", &c.checkpoint_every, "N", "steps between checkpoints (0 = at phase ends only)");
+        a.option("--eval-every", &c.eval_every, "N", "steps between held-out evaluations (0 = at phase ends)");
+        a.option("--max-steps", &c.max_steps, "N", "stop after N optimizer steps (0 = all epochs)");
         a.option("--seed", &seed, "N", "seed for data order and splits");
-        a.flag("--restart", &restart, "discard an existing checkpoint in --out and start over");
-        add_device_flag(a, &device);
+        a.flag("--restart", &c.restart, "discard an existing checkpoint in --out and start over");
+        add_device_flag(a, &device, &attention);
     }
 
-    void apply(train::TrainerSettings& c) const {
-        c.base_model = model;
-        c.data_path = data;
-        c.out_dir = out;
-        c.eval_path = eval;
-        c.eval_fraction = eval_fraction;
-        c.epochs = epochs;
-        c.lr = lr;
-        c.warmup_ratio = warmup_ratio;
-        c.beta1 = float(beta1);
-        c.beta2 = float(beta2);
-        c.weight_decay = float(weight_decay);
-        c.max_grad_norm = float(max_grad_norm);
-        c.batch_size = batch_size;
-        c.grad_accum = grad_accum;
-        c.checkpoint_every = checkpoint_every;
-        c.eval_every = eval_every;
-        c.max_steps = max_steps;
+    // After parsing: the checks the trainers leave to the command line.
+    void finish() {
         c.seed = uint64_t(seed);
-        c.restart = restart;
-        if (batch_size < 1) throw UsageError("--batch-size: expected at least 1");
-        if (lr < 0 || !std::isfinite(lr)) throw UsageError("--lr: expected a non-negative number");
+        if (c.batch_size < 1) throw UsageError("--batch-size: expected at least 1");
+        if (c.lr < 0 || !std::isfinite(c.lr)) throw UsageError("--lr: expected a non-negative number");
     }
 };
+
+// True (after saying so) when the run found its output already trained.
+bool already_trained(const char* what, const train::TrainerResult& r) {
+    if (r.already_done)
+        std::fprintf(stderr, "%s: %s is already trained with these settings (nothing to do)\n", what,
+                     r.out_dir.c_str());
+    return r.already_done;
+}
 
 const char* kResumeNote =
     "A killed run resumes from --out/checkpoint/ when started again with the same arguments; a finished run\n"
@@ -87,8 +70,7 @@ int train_aligner_cmd(int argc, char** argv) {
     train::AlignerTrainConfig cfg;
     ArgParser args("aligners train aligner",
                    "Fine-tune a causal LM to rewrite answers (Q-A-C), after an identity warm-up (Q-A-A).");
-    CommonFlags common(cfg);
-    common.add(args, "Q-A-C records {question, answer, correction}");
+    CommonFlags common(args, cfg, "Q-A-C records {question, answer, correction}");
     bool packing = false;
     args.choice("--template", &cfg.template_name, {"ji", "ngweta"},
                 "input format: ji = 'BEGINNING OF CONVERSATION: USER: Edit the following Question-Answer pair ...', "
@@ -100,15 +82,11 @@ int train_aligner_cmd(int argc, char** argv) {
     args.epilog(std::string("Defaults follow the papers: lr 2e-5, cosine, warm-up ratio 0.03, AdamW (0.9, 0.95), 3 "
                             "epochs.\n") + kResumeNote);
     if (!args.parse(argc, argv)) return 0;
-    common.apply(cfg);
+    common.finish();
     cfg.packing = packing;
-    auto backend = select_backend(common.device);
+    auto backend = select_backend(common.device, common.attention);
     train::AlignerTrainResult r = train::train_aligner(cfg, *backend);
-    if (r.already_done) {
-        std::fprintf(stderr, "train aligner: %s is already trained with these settings (nothing to do)\n",
-                     cfg.out_dir.c_str());
-        return 0;
-    }
+    if (already_trained("train aligner", r)) return 0;
     std::fprintf(stderr,
                  "train aligner: %lld steps%s, %zu examples (%zu warm-up), %zu held out, %zu dropped as too long\n"
                  "  train loss %.4f -> %.4f",
@@ -123,8 +101,7 @@ int train_inspector_cmd(int argc, char** argv) {
     train::InspectorTrainConfig cfg;
     ArgParser args("aligners train inspector",
                    "Fine-tune a binary classifier scoring P(aligned) for (question, answer) pairs.");
-    CommonFlags common(cfg);
-    common.add(args, "inspector records {question, answer, label}");
+    CommonFlags common(args, cfg, "inspector records {question, answer, label}");
     args.option("--separator", &cfg.format.separator, "TEXT", "text between question and answer");
     args.option("--max-tokens", &cfg.format.max_tokens, "N", "input budget (question start / answer end trimmed)");
     args.epilog(std::string("The base model is a *ForSequenceClassification directory with 2 labels, or a causal LM\n"
@@ -132,14 +109,10 @@ int train_inspector_cmd(int argc, char** argv) {
                             "calibrated threshold and held-out metrics go to --out/inspector.json.\n") +
                 kResumeNote);
     if (!args.parse(argc, argv)) return 0;
-    common.apply(cfg);
-    auto backend = select_backend(common.device);
+    common.finish();
+    auto backend = select_backend(common.device, common.attention);
     train::InspectorTrainResult r = train::train_inspector(cfg, *backend);
-    if (r.already_done) {
-        std::fprintf(stderr, "train inspector: %s is already trained with these settings (nothing to do)\n",
-                     cfg.out_dir.c_str());
-        return 0;
-    }
+    if (already_trained("train inspector", r)) return 0;
     std::fprintf(stderr, "train inspector: %lld steps, %zu examples, %zu held out; train loss %.4f -> %.4f\n",
                  (long long)r.steps, r.train_examples, r.eval_examples, r.first_loss, r.last_loss);
     if (r.heldout.n)
@@ -153,19 +126,11 @@ int train_inspector_cmd(int argc, char** argv) {
 }  // namespace
 
 int cmd_train(int argc, char** argv) {
-    std::string sub = argc >= 2 ? argv[1] : "";
-    if (sub == "aligner") return train_aligner_cmd(argc - 1, argv + 1);
-    if (sub == "inspector") return train_inspector_cmd(argc - 1, argv + 1);
-    if (sub.empty() || sub == "--help" || sub == "-h") {
-        std::FILE* out = sub.empty() ? stderr : stdout;
-        std::fprintf(out,
-                     "usage: aligners train <aligner|inspector> [options]\n\n"
-                     "  aligner     fine-tune a causal LM to correct answers (identity warm-up, then Q-A-C)\n"
-                     "  inspector   fine-tune a classifier scoring P(aligned) for (question, answer)\n\n"
-                     "Run 'aligners train <kind> --help' for the options.\n");
-        return sub.empty() ? 2 : 0;
-    }
-    throw UsageError("unknown subcommand '" + sub + "' (expected: aligner, inspector)");
+    return run_subcommand(argc, argv, {{"aligner", train_aligner_cmd}, {"inspector", train_inspector_cmd}},
+                          "usage: aligners train <aligner|inspector> [options]\n\n"
+                          "  aligner     fine-tune a causal LM to correct answers (identity warm-up, then Q-A-C)\n"
+                          "  inspector   fine-tune a classifier scoring P(aligned) for (question, answer)\n\n"
+                          "Run 'aligners train <kind> --help' for the options.\n");
 }
 
 }  // namespace aligners::cli

@@ -3,6 +3,7 @@
 // (0 ok, 1 bad input, 2 usage error). Errors are thrown as aligners::Error /
 // UsageError and turned into messages and exit codes by main().
 #pragma once
+#include <initializer_list>
 
 namespace aligners::cli {
 
@@ -14,6 +15,16 @@ struct Command {
 
 // The command table (cli/main.cpp), in the order `aligners --help` lists it.
 const Command* commands(int* count);
+
+// For commands made of subcommands (`aligners train aligner ...`): runs the
+// one named by argv[1] with argv[1] as its argv[0]. Without a name, prints
+// `usage` to stderr and returns 2; with --help/-h, prints it to stdout and
+// returns 0; an unknown name is a UsageError listing the valid ones.
+struct Subcommand {
+    const char* name;
+    int (*run)(int argc, char** argv);
+};
+int run_subcommand(int argc, char** argv, std::initializer_list<Subcommand> subs, const char* usage);
 
 int cmd_version(int argc, char** argv);
 int cmd_generate(int argc, char** argv);

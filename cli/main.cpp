@@ -1,6 +1,6 @@
 // `aligners`: one program, git-style subcommands. This file is only the
-// dispatcher: find the command, run it, turn errors into messages and exit
-// codes. Each command's code is in cli/cmd_<name>.cpp.
+// dispatcher: find the command (and, for `data` and `train`, the
+// subcommand), run it, turn errors into messages and exit codes. Each command's code is in cli/cmd_<name>.cpp.
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -30,6 +30,19 @@ static const Command kCommands[] = {
 const Command* commands(int* count) {
     *count = int(sizeof kCommands / sizeof kCommands[0]);
     return kCommands;
+}
+
+int run_subcommand(int argc, char** argv, std::initializer_list<Subcommand> subs, const char* usage) {
+    std::string sub = argc >= 2 ? argv[1] : "";
+    for (const Subcommand& s : subs)
+        if (sub == s.name) return s.run(argc - 1, argv + 1);
+    if (sub.empty() || sub == "--help" || sub == "-h") {
+        std::fputs(usage, sub.empty() ? stderr : stdout);
+        return sub.empty() ? 2 : 0;
+    }
+    std::string names;
+    for (const Subcommand& s : subs) names += (names.empty() ? "" : ", ") + std::string(s.name);
+    throw UsageError("unknown subcommand '" + sub + "' (expected: " + names + ")");
 }
 
 static void print_usage(FILE* out) {

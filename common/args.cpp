@@ -23,6 +23,16 @@ ArgParser::Spec& ArgParser::add(const std::string& name) {
     return specs_.back();
 }
 
+ArgParser::Spec& ArgParser::add_valued(const std::string& name, const std::string& metavar, const std::string& help,
+                                       bool required) {
+    Spec& s = add(name);
+    s.metavar = metavar;
+    s.help = help;
+    s.takes_value = true;
+    s.required = required;
+    return s;
+}
+
 void ArgParser::flag(const std::string& name, bool* out, const std::string& help) {
     Spec& s = add(name);
     s.help = help;
@@ -31,11 +41,7 @@ void ArgParser::flag(const std::string& name, bool* out, const std::string& help
 
 void ArgParser::option(const std::string& name, std::string* out, const std::string& metavar,
                        const std::string& help, bool required) {
-    Spec& s = add(name);
-    s.metavar = metavar;
-    s.help = help;
-    s.takes_value = true;
-    s.required = required;
+    Spec& s = add_valued(name, metavar, help, required);
     if (!out->empty()) s.default_text = *out;
     s.set = [out](const std::string& v) { *out = v; };
 }
@@ -54,51 +60,51 @@ static T parse_integer(const std::string& flag, const std::string& v) {
 
 void ArgParser::option(const std::string& name, int64_t* out, const std::string& metavar,
                        const std::string& help, bool required) {
-    Spec& s = add(name);
-    s.metavar = metavar;
-    s.help = help;
-    s.takes_value = true;
-    s.required = required;
+    Spec& s = add_valued(name, metavar, help, required);
     s.default_text = std::to_string(*out);
     s.set = [out, name](const std::string& v) { *out = parse_integer<int64_t>(name, v); };
 }
 
 void ArgParser::option(const std::string& name, int* out, const std::string& metavar, const std::string& help,
                        bool required) {
-    Spec& s = add(name);
-    s.metavar = metavar;
-    s.help = help;
-    s.takes_value = true;
-    s.required = required;
+    Spec& s = add_valued(name, metavar, help, required);
     s.default_text = std::to_string(*out);
     s.set = [out, name](const std::string& v) { *out = parse_integer<int>(name, v); };
 }
 
+// A finite number; "inf", "nan" and trailing text are refused.
+static double parse_number(const std::string& flag, const std::string& v) {
+    double x = 0;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (r.ec != std::errc() || r.ptr != v.data() + v.size() || !std::isfinite(x))
+        throw UsageError(flag + ": expected a number, got '" + v + "'");
+    return x;
+}
+
+template <typename T>
+static std::string number_text(T x) {
+    std::ostringstream os;
+    os << x;
+    return os.str();
+}
+
 void ArgParser::option(const std::string& name, double* out, const std::string& metavar,
                        const std::string& help, bool required) {
-    Spec& s = add(name);
-    s.metavar = metavar;
-    s.help = help;
-    s.takes_value = true;
-    s.required = required;
-    std::ostringstream os;
-    os << *out;
-    s.default_text = os.str();
-    s.set = [out, name](const std::string& v) {
-        double x = 0;
-        auto r = std::from_chars(v.data(), v.data() + v.size(), x);
-        if (r.ec != std::errc() || r.ptr != v.data() + v.size() || !std::isfinite(x))
-            throw UsageError(name + ": expected a number, got '" + v + "'");
-        *out = x;
-    };
+    Spec& s = add_valued(name, metavar, help, required);
+    s.default_text = number_text(*out);
+    s.set = [out, name](const std::string& v) { *out = parse_number(name, v); };
+}
+
+void ArgParser::option(const std::string& name, float* out, const std::string& metavar, const std::string& help,
+                       bool required) {
+    Spec& s = add_valued(name, metavar, help, required);
+    s.default_text = number_text(*out);
+    s.set = [out, name](const std::string& v) { *out = float(parse_number(name, v)); };
 }
 
 void ArgParser::repeated(const std::string& name, std::vector<std::string>* out, const std::string& metavar,
                          const std::string& help) {
-    Spec& s = add(name);
-    s.metavar = metavar;
-    s.help = help;
-    s.takes_value = true;
+    Spec& s = add_valued(name, metavar, help, /*required=*/false);
     s.repeated = true;
     s.set = [out](const std::string& v) { out->push_back(v); };
 }
@@ -107,11 +113,7 @@ void ArgParser::choice(const std::string& name, std::string* out, const std::vec
                        const std::string& help, bool required) {
     std::string meta;
     for (const auto& c : choices) meta += (meta.empty() ? "" : "|") + c;
-    Spec& s = add(name);
-    s.metavar = meta;
-    s.help = help;
-    s.takes_value = true;
-    s.required = required;
+    Spec& s = add_valued(name, meta, help, required);
     if (!out->empty()) s.default_text = *out;
     s.set = [out, name, choices, meta](const std::string& v) {
         for (const auto& c : choices)

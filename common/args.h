@@ -29,6 +29,9 @@ public:
                 bool required = false);
     void option(const std::string& name, double* out, const std::string& metavar, const std::string& help,
                 bool required = false);
+    // Parsed as a double, then rounded to float.
+    void option(const std::string& name, float* out, const std::string& metavar, const std::string& help,
+                bool required = false);
     // May be given several times; each occurrence appends.
     void repeated(const std::string& name, std::vector<std::string>* out, const std::string& metavar,
                   const std::string& help);
@@ -64,6 +67,7 @@ private:
         size_t min_count = 0;
     };
     Spec& add(const std::string& name);
+    Spec& add_valued(const std::string& name, const std::string& metavar, const std::string& help, bool required);
     std::string command_, summary_, epilog_;
     std::vector<Spec> specs_;
     std::vector<Positional> positionals_;

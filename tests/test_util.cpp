@@ -29,6 +29,12 @@ std::string scratch_dir(const std::string& name) {
     return dir.string();
 }
 
+std::string random_word(std::mt19937& rng, int len) {
+    std::string w;
+    for (int i = 0; i < len; ++i) w += char('a' + rng() % 26);
+    return w;
+}
+
 std::string aligners_bin() {
     if (const char* env = std::getenv("ALIGNERS_BIN"); env && *env) return env;
     return (fs::path(ALIGNERS_BINARY_DIR) / "aligners").string();

@@ -1,6 +1,7 @@
 // Helpers shared by the tests: where the shared data and fixtures live, a
 // scratch directory per test, running the `aligners` program.
 #pragma once
+#include <random>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,9 @@ std::string shared_dir();
 std::string fixtures_dir();
 // A fresh, empty directory under the build tree, unique to this test name.
 std::string scratch_dir(const std::string& name);
+// `len` random lower-case ASCII letters (the same for the same rng state
+// everywhere: raw mt19937 output, no distribution).
+std::string random_word(std::mt19937& rng, int len);
 // Path of build/aligners.
 std::string aligners_bin();
 

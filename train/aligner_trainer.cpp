@@ -161,9 +161,7 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     // A finished run with the same plan: nothing to do.
     std::string summary_path = path_join(cfg.out_dir, "aligner.json");
     if (json::Value prev = finished_summary(cfg, summary_path, fingerprint); !prev.is_null()) {
-        result.already_done = true;
-        result.summary = prev;
-        result.steps = int64_t(plan.size());
+        result.set_already_done(prev, int64_t(plan.size()));
         result.eval_loss = json::get_double(prev, "eval_loss", summary_path, std::nan(""));
         return result;
     }
@@ -190,10 +188,7 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     LoopResult lr = run_train_loop(*model, plan, loop_config(cfg, "train aligner", fingerprint), eval_fn);
 
     // ---- save -------------------------------------------------------------------------
-    result.steps = lr.steps;
-    result.resumed_from = lr.resumed_from;
-    result.first_loss = lr.first_loss;
-    result.last_loss = lr.last_loss;
+    result.set_trained(lr);
     result.eval_loss = lr.last_eval.is_null() ? std::nan("") : lr.last_eval["eval_loss"].as_double();
     json::Value s = json::Value::object();
     s.set("kind", "aligner");

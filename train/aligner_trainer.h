@@ -36,16 +36,11 @@ struct AlignerTrainConfig : TrainerSettings {
     int seq_len = 512;                  // longest example / packed row, in tokens
 };
 
-struct AlignerTrainResult {
-    std::string out_dir;
-    int64_t steps = 0;
-    int64_t resumed_from = 0;
-    bool already_done = false;    // the output was complete; nothing was trained
-    size_t train_examples = 0, warmup_examples = 0, eval_examples = 0;
+// summary: what aligner.json holds; train_examples include the warm-up ones.
+struct AlignerTrainResult : TrainerResult {
+    size_t warmup_examples = 0;
     size_t dropped_too_long = 0;  // examples longer than seq_len
-    double first_loss = 0, last_loss = 0;
     double eval_loss = 0;         // after training (NaN without held-out data)
-    json::Value summary;          // what aligner.json holds
 };
 
 // `codec` overrides the base model's tokenizer (tests); it is modified

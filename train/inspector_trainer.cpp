@@ -146,9 +146,7 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     result.eval_examples = eval.size();
     std::string summary_path = path_join(cfg.out_dir, "inspector.json");
     if (json::Value prev = finished_summary(cfg, summary_path, fingerprint); !prev.is_null()) {
-        result.already_done = true;
-        result.summary = prev;
-        result.steps = int64_t(plan.size());
+        result.set_already_done(prev, int64_t(plan.size()));
         result.threshold = json::get_double(prev, "threshold", summary_path);
         return result;
     }
@@ -169,10 +167,7 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     if (!eval_pairs.empty()) eval_fn = evaluate;
     LoopResult lr = run_train_loop(*model, plan, loop_config(cfg, "train inspector", fingerprint), eval_fn);
 
-    result.steps = lr.steps;
-    result.resumed_from = lr.resumed_from;
-    result.first_loss = lr.first_loss;
-    result.last_loss = lr.last_loss;
+    result.set_trained(lr);
     json::Value s = json::Value::object();
     s.set("kind", "inspector");
     s.set("separator", cfg.format.separator);

@@ -30,16 +30,10 @@ struct InspectorTrainConfig : TrainerSettings {
     InspectorFormat format;                // separator, max_tokens
 };
 
-struct InspectorTrainResult {
-    std::string out_dir;
-    int64_t steps = 0;
-    int64_t resumed_from = 0;
-    bool already_done = false;
-    size_t train_examples = 0, eval_examples = 0;
-    double first_loss = 0, last_loss = 0;
+// summary: what inspector.json holds.
+struct InspectorTrainResult : TrainerResult {
     ClassifierMetrics heldout;  // at the calibrated threshold (n = 0 without held-out data)
     double threshold = 0.5;
-    json::Value summary;        // what inspector.json holds
 };
 
 InspectorTrainResult train_inspector(const InspectorTrainConfig& config, engine::Backend& backend,

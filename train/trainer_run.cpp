@@ -15,6 +15,19 @@ void check_trainer_settings(const TrainerSettings& s, const std::string& what) {
     if (!(s.eval_fraction >= 0 && s.eval_fraction < 1)) throw UsageError("--eval-fraction: expected [0, 1)");
 }
 
+void TrainerResult::set_already_done(json::Value finished, int64_t plan_steps) {
+    already_done = true;
+    summary = std::move(finished);
+    steps = plan_steps;
+}
+
+void TrainerResult::set_trained(const LoopResult& loop) {
+    steps = loop.steps;
+    resumed_from = loop.resumed_from;
+    first_loss = loop.first_loss;
+    last_loss = loop.last_loss;
+}
+
 TokenCodec* trainer_codec(const TrainerSettings& s, TokenCodec* given, std::unique_ptr<TokenCodec>& owned) {
     if (given) return given;
     owned = load_codec(s.base_model);

@@ -48,6 +48,22 @@ protected:
         : eval_fraction(default_eval_fraction), batch_size(default_batch_size) {}
 };
 
+// What every trainer reports; each trainer's result adds its own fields.
+struct TrainerResult {
+    std::string out_dir;
+    int64_t steps = 0;
+    int64_t resumed_from = 0;
+    bool already_done = false;  // the output was complete; nothing was trained
+    size_t train_examples = 0, eval_examples = 0;
+    double first_loss = 0, last_loss = 0;
+    json::Value summary;        // what the run's summary file holds
+
+    // A finished run found by finished_summary(): nothing was trained.
+    void set_already_done(json::Value finished, int64_t plan_steps);
+    // What run_train_loop() did.
+    void set_trained(const LoopResult& loop);
+};
+
 // Throws UsageError for the settings every trainer needs (`what` is e.g.
 // "train aligner"): --out, --model, --epochs, --grad-accum, --eval-fraction.
 void check_trainer_settings(const TrainerSettings& s, const std::string& what);

@@ -107,6 +107,20 @@ TEST_CASE("usage errors name the flag and what was expected") {
     CHECK(usage_error({"in", "--name", "n"}, true).empty());
 }
 
+TEST_CASE("float options: parsed as a double, rounded to float, default shown") {
+    float beta = 0.95f;
+    ArgParser a("aligners demo", "A demo command.");
+    a.option("--beta", &beta, "B", "a float");
+    CHECK(a.help().find("--beta B") != std::string::npos);
+    CHECK(a.help().find("(default: 0.95)") != std::string::npos);
+    REQUIRE(a.parse(std::vector<std::string>{"--beta", "0.1"}));
+    CHECK(beta == float(0.1));
+    ArgParser b("aligners demo", "A demo command.");
+    b.option("--beta", &beta, "B", "a float");
+    CHECK_THROWS_WITH_AS(b.parse(std::vector<std::string>{"--beta", "inf"}), "--beta: expected a number, got 'inf'",
+                         UsageError);
+}
+
 TEST_CASE("extra positionals and minimum counts") {
     ArgParser a("aligners two", "Two.");
     std::string one;

@@ -17,12 +17,6 @@ using namespace aligners;
 
 namespace {
 
-std::string word(std::mt19937& rng, int len) {
-    std::string w;
-    for (int i = 0; i < len; ++i) w += char('a' + rng() % 26);
-    return w;
-}
-
 size_t lines(const std::string& path) { return read_jsonl_complete(path).size(); }
 
 std::string jsonl(const std::vector<json::Value>& rows) {
@@ -102,11 +96,11 @@ TEST_CASE("train, squad and eval: flagged answers get fixed, aligned ones are le
     // tests/train/trainers_test.cpp).
     std::vector<json::Value> qac, insp;
     for (int i = 0; i < 800; ++i) {
-        std::string w = word(rng, 4);
+        std::string w = test::random_word(rng, 4);
         qac.push_back(obj({{"question", "qx"}, {"answer", i % 2 ? w : "!!!" + w}, {"correction", w}}));
     }
     for (int i = 0; i < 200; ++i) {
-        std::string w = word(rng, 4);
+        std::string w = test::random_word(rng, 4);
         insp.push_back(obj({{"question", "qx"}, {"answer", i % 2 ? w : "!!!" + w}, {"label", i % 2}}));
     }
     write_file_atomic(dir + "/qac.jsonl", jsonl(qac));
@@ -131,7 +125,7 @@ TEST_CASE("train, squad and eval: flagged answers get fixed, aligned ones are le
     std::vector<std::string> words;
     std::mt19937 test_rng(1234);
     for (int i = 0; i < 10; ++i) {
-        words.push_back(word(test_rng, 4));
+        words.push_back(test::random_word(test_rng, 4));
         input.push_back(obj({{"id", "s" + std::to_string(i)}, {"question", "qx"},
                              {"answer", i % 2 ? words.back() : "!!!" + words.back()}}));
     }

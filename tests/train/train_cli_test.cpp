@@ -25,8 +25,7 @@ std::string qac_file(const std::string& path, int n) {
     std::mt19937 rng(3);
     std::string text;
     for (int i = 0; i < n; ++i) {
-        std::string w;
-        for (int k = 0; k < 5; ++k) w += char('a' + rng() % 26);
+        std::string w = test::random_word(rng, 5);
         json::Value v = json::Value::object();
         v.set("question", "echo " + w);
         v.set("answer", w);

@@ -21,12 +21,6 @@ using namespace aligners::train;
 
 namespace {
 
-std::string random_word(std::mt19937& rng, int len) {
-    std::string w;
-    for (int i = 0; i < len; ++i) w += char('a' + rng() % 26);
-    return w;
-}
-
 std::string upper(std::string s) {
     for (char& c : s) c = char(std::toupper((unsigned char)c));
     return s;
@@ -60,7 +54,7 @@ TEST_CASE("aligner: identity warm-up teaches a tiny model to copy its input") {
     std::string base = test::make_tiny_model(dir + "/base", 11, false, 64, 1);
     std::mt19937 rng(5);
     AlignerTrainConfig cfg;
-    for (int i = 0; i < 800; ++i) cfg.records.push_back({"qx", random_word(rng, 4), "never used", ""});
+    for (int i = 0; i < 800; ++i) cfg.records.push_back({"qx", test::random_word(rng, 4), "never used", ""});
     cfg.base_model = base;
     cfg.out_dir = dir + "/aligner";
     cfg.template_name = "ngweta";
@@ -85,7 +79,7 @@ TEST_CASE("aligner: identity warm-up teaches a tiny model to copy its input") {
     int exact = 0;
     std::mt19937 test_rng(99);
     for (int i = 0; i < 10; ++i) {
-        std::string a = random_word(test_rng, 4);
+        std::string a = test::random_word(test_rng, 4);
         std::vector<int32_t> gen = greedy(*model, tokenize_prompt(t, *codec, "qx", a), 12, done);
         exact += extract_correction(t, codec->decode(gen)) == a;
     }
@@ -105,7 +99,7 @@ TEST_CASE("aligner: Ngweta markers are new tokens with mean embeddings; Ji templ
     AlignerTrainConfig cfg;
     std::mt19937 rng(1);
     for (int i = 0; i < 24; ++i) {
-        std::string w = random_word(rng, 5);
+        std::string w = test::random_word(rng, 5);
         cfg.records.push_back({"say " + w, w, "Kindly: " + w, ""});
     }
     cfg.base_model = base;
@@ -163,7 +157,7 @@ TEST_CASE("inspector: class-balanced training beats chance on held-out data") {
     InspectorTrainConfig cfg;
     // Misaligned answers shout (upper case); 3 aligned for every misaligned one.
     for (int i = 0; i < 240; ++i) {
-        std::string w = random_word(rng, 4 + int(rng() % 4));
+        std::string w = test::random_word(rng, 4 + int(rng() % 4));
         bool aligned = i % 4 != 0;
         cfg.records.push_back({"question " + std::to_string(i % 7), aligned ? w : upper(w), aligned ? 1 : 0, ""});
     }
