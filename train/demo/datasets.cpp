@@ -157,4 +157,39 @@ template void write_jsonl(const std::string&, const std::vector<QacItem>&);
 template void write_jsonl(const std::string&, const std::vector<InspectorItem>&);
 template void write_jsonl(const std::string&, const std::vector<EvalItem>&);
 
+std::vector<QacItem> read_qac_items(const std::string& path) {
+    std::vector<QacItem> out;
+    for (const auto& line : read_jsonl_complete(path)) {
+        json::Value v = json::parse(line);
+        out.push_back({json::get_string(v, "question", path), json::get_string(v, "answer", path),
+                       json::get_string(v, "correction", path),
+                       criterion_from_name(json::get_string(v, "criterion", path))});
+    }
+    return out;
+}
+
+std::vector<InspectorItem> read_inspector_items(const std::string& path) {
+    std::vector<InspectorItem> out;
+    for (const auto& line : read_jsonl_complete(path)) {
+        json::Value v = json::parse(line);
+        out.push_back({json::get_string(v, "question", path), json::get_string(v, "answer", path),
+                       int(json::get_int(v, "label", path)),
+                       criterion_from_name(json::get_string(v, "criterion", path))});
+    }
+    return out;
+}
+
+std::vector<EvalItem> read_eval_items(const std::string& path) {
+    std::vector<EvalItem> out;
+    for (const auto& line : read_jsonl_complete(path)) {
+        json::Value v = json::parse(line);
+        EvalItem e;
+        e.id = json::get_string(v, "id", path);
+        e.question = json::get_string(v, "question", path);
+        e.answer = json::get_string(v, "answer", path);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
 }  // namespace aligners::demo

@@ -64,4 +64,10 @@ json::Value to_json(const EvalItem& r);  // {"id","question","answer","family","
 template <class Item>
 void write_jsonl(const std::string& path, const std::vector<Item>& items);
 
+// Reading them back (complete lines only; a bad record throws naming the file
+// and field). Eval items get id, question and answer.
+std::vector<QacItem> read_qac_items(const std::string& path);
+std::vector<InspectorItem> read_inspector_items(const std::string& path);
+std::vector<EvalItem> read_eval_items(const std::string& path);
+
 }  // namespace aligners::demo

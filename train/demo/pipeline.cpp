@@ -47,41 +47,6 @@ std::string DemoPaths::eval() const { return path_join(root, "eval"); }
 
 // ---- reading back what earlier stages wrote -----------------------------------------
 
-static std::vector<QacItem> read_qac_items(const std::string& path) {
-    std::vector<QacItem> out;
-    for (const auto& line : read_jsonl_complete(path)) {
-        json::Value v = json::parse(line);
-        out.push_back({json::get_string(v, "question", path), json::get_string(v, "answer", path),
-                       json::get_string(v, "correction", path),
-                       criterion_from_name(json::get_string(v, "criterion", path))});
-    }
-    return out;
-}
-
-static std::vector<InspectorItem> read_inspector_items(const std::string& path) {
-    std::vector<InspectorItem> out;
-    for (const auto& line : read_jsonl_complete(path)) {
-        json::Value v = json::parse(line);
-        out.push_back({json::get_string(v, "question", path), json::get_string(v, "answer", path),
-                       int(json::get_int(v, "label", path)),
-                       criterion_from_name(json::get_string(v, "criterion", path))});
-    }
-    return out;
-}
-
-static std::vector<EvalItem> read_eval_items(const std::string& path) {
-    std::vector<EvalItem> out;
-    for (const auto& line : read_jsonl_complete(path)) {
-        json::Value v = json::parse(line);
-        EvalItem e;
-        e.id = json::get_string(v, "id", path);
-        e.question = json::get_string(v, "question", path);
-        e.answer = json::get_string(v, "answer", path);
-        out.push_back(std::move(e));
-    }
-    return out;
-}
-
 // (step, value) of the lines of a JSONL log that carry `field` (and, when
 // `event` is given, "event": event).
 static std::vector<std::pair<double, double>> read_curve(const std::string& path, const std::string& field,
