@@ -10,14 +10,22 @@
 
 namespace aligners::cli {
 
-void bench_device_flag(ArgParser& args, std::string* device) {
+void bench_device_flag(ArgParser& args, std::string* device, std::string* attention) {
     args.choice("--device", device, {"cpu", "cuda"}, "backend (default cpu; cuda needs `make cuda` and a GPU)");
+    if (attention->empty()) *attention = "flash";
+    args.choice("--attention", attention, {"flash", "cudnn"},
+                "CUDA attention: the hand-written kernels (flash) or cuDNN's fused SDPA graphs (cudnn)");
 }
 
-std::unique_ptr<engine::Backend> bench_backend(const std::string& device) {
-    if (device != "cuda") return engine::make_cpu_backend();
+std::unique_ptr<engine::Backend> bench_backend(const std::string& device, const std::string& attention) {
+    if (device != "cuda") {
+        if (attention == "cudnn") throw Error("--attention cudnn needs --device cuda");
+        return engine::make_cpu_backend();
+    }
 #ifdef ALIGNERS_WITH_CUDA
-    return engine::make_cuda_backend();  // throws "no CUDA device is visible" without a GPU
+    engine::CudaBackendOptions opt;
+    opt.attention = attention;
+    return engine::make_cuda_backend(opt);  // throws "no CUDA device is visible" without a GPU
 #else
     throw Error("--device cuda: this aligners was built without the CUDA backend (build it with `make cuda`)");
 #endif

@@ -60,15 +60,15 @@ int bench_train(int argc, char** argv) {
     args.option("--steps", &steps, "S", "timed steps (default 5)");
     args.option("--warmup", &warmup, "N", "untimed steps first (default 1)");
     args.option("--threads", &threads, "N", "CPU threads (default: all)");
-    std::string device = "cpu";
-    bench_device_flag(args, &device);
+    std::string device = "cpu", attention = "flash";
+    bench_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
     if (layers <= 0 || heads <= 0 || dim <= 0 || vocab <= 1 || seq <= 0 || batch <= 0 || steps <= 0)
         throw UsageError("sizes must be positive");
     if (dim % heads != 0) throw UsageError("--dim must be a multiple of --heads");
     if (threads > 0) ThreadPool::set_default_threads(threads);
 
-    auto be = bench_backend(device);
+    auto be = bench_backend(device, attention);
     const double peak = bench_device_peak(device);
     ModelConfig cfg = parse_model_config(bench_model_config(arch, layers, heads, kv_heads, dim, vocab, seq), "bench");
     auto model = engine::Model::create(cfg, *be, 1);

@@ -38,15 +38,15 @@ int cmd_eval(int argc, char** argv) {
     args.option("--out", &out, "REPORT.json", "write the report here (atomically); it also goes to stdout");
     args.epilog("Metric definitions: docs/DATA.md (omega = (wins - losses) / all; Ngweta win rate =\n"
                 "1 - mean sigmoid(r_original - r_corrected)).\n");
-    std::string device;
-    add_device_flag(args, &device);
+    std::string device, attention;
+    add_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
     if (squad_path.empty() && inspector_specs.empty() && judge_dir.empty())
         throw UsageError("nothing to measure with: give --squad, --inspector or --judge");
     if (tie_margin < 0) throw UsageError("--tie-margin: expected a non-negative number");
 
     std::vector<serve::EvalSample> samples = serve::read_eval_samples(input, corrected_field);
-    auto backend = select_backend(device);
+    auto backend = select_backend(device, attention);
     std::vector<std::unique_ptr<serve::ModelInspector>> owned;
     std::vector<serve::EvalInspector> inspectors;
     auto add_inspector = [&](const std::string& name, const std::string& dir, double threshold, bool given) {

@@ -100,8 +100,8 @@ int cmd_squad(int argc, char** argv) {
         "Aligners decode greedily. Output lines: {id, question, answer, final_answer, order, fired, scores,\n"
         "edit_ratio}; a restart skips samples already in --out. With --upstream, the answers are kept in\n"
         "OUT.upstream.jsonl (also resumable). A summary goes to stdout as JSON.\n");
-    std::string device;
-    add_device_flag(args, &device);
+    std::string device, attention;
+    add_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
     if (squad_path.empty() == aligner_dir.empty()) throw UsageError("give exactly one of --squad and --aligner");
     if (!instruction.empty() && aligner_dir.empty())
@@ -109,7 +109,7 @@ int cmd_squad(int argc, char** argv) {
     if (stack < 1) throw UsageError("--stack: expected at least 1");
     if (max_new < 1 || upstream_max_new < 1) throw UsageError("--max-new-tokens: expected at least 1");
 
-    auto backend = select_backend(device);
+    auto backend = select_backend(device, attention);
     train::SamplingOptions aligner_sampling;
     aligner_sampling.greedy = true;
     aligner_sampling.max_new_tokens = max_new;

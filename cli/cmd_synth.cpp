@@ -84,8 +84,8 @@ int cmd_synth(int argc, char** argv) {
     args.choice("--stop-after", &cfg.stop_after, {"topics", "questions", "pairs"}, "stop after this stage");
     args.epilog("Stages 1-3 append to topics.jsonl, questions.jsonl and pairs.jsonl and skip finished prompts when\n"
                 "restarted; stage 4 rewrites qac.jsonl, inspector.jsonl and stats.json. See docs/DATA.md.\n");
-    std::string device;
-    add_device_flag(args, &device);
+    std::string device, attention;
+    add_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
     if (cfg.seeds_path.empty() == cfg.questions_path.empty())
         throw UsageError("give exactly one of --seeds (generate questions) and --questions (use a pool)");
@@ -110,7 +110,7 @@ int cmd_synth(int argc, char** argv) {
     cfg.topic_sampling = s;
     cfg.question_sampling = s;
 
-    auto backend = select_backend(device);
+    auto backend = select_backend(device, attention);
     train::ModelGenerator gen(model, *backend, chat, batch_size);
     std::unique_ptr<train::TextEmbedder> embedder;
     if (similarity_model.empty()) embedder = std::make_unique<train::NgramEmbedder>();

@@ -20,7 +20,7 @@ namespace {
 struct CommonFlags {
     train::TrainerSettings& c;
     int64_t seed;  // a signed flag, as it always was; stored as uint64
-    std::string device;
+    std::string device, attention;
 
     CommonFlags(ArgParser& a, train::TrainerSettings& settings, const char* data_help)
         : c(settings), seed(int64_t(settings.seed)) {
@@ -43,7 +43,7 @@ struct CommonFlags {
         a.option("--max-steps", &c.max_steps, "N", "stop after N optimizer steps (0 = all epochs)");
         a.option("--seed", &seed, "N", "seed for data order and splits");
         a.flag("--restart", &c.restart, "discard an existing checkpoint in --out and start over");
-        add_device_flag(a, &device);
+        add_device_flag(a, &device, &attention);
     }
 
     // After parsing: the checks the trainers leave to the command line.
@@ -84,7 +84,7 @@ int train_aligner_cmd(int argc, char** argv) {
     if (!args.parse(argc, argv)) return 0;
     common.finish();
     cfg.packing = packing;
-    auto backend = select_backend(common.device);
+    auto backend = select_backend(common.device, common.attention);
     train::AlignerTrainResult r = train::train_aligner(cfg, *backend);
     if (already_trained("train aligner", r)) return 0;
     std::fprintf(stderr,
@@ -110,7 +110,7 @@ int train_inspector_cmd(int argc, char** argv) {
                 kResumeNote);
     if (!args.parse(argc, argv)) return 0;
     common.finish();
-    auto backend = select_backend(common.device);
+    auto backend = select_backend(common.device, common.attention);
     train::InspectorTrainResult r = train::train_inspector(cfg, *backend);
     if (already_trained("train inspector", r)) return 0;
     std::fprintf(stderr, "train inspector: %lld steps, %zu examples, %zu held out; train loss %.4f -> %.4f\n",

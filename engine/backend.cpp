@@ -34,6 +34,22 @@ Tensor view(const Tensor& base, int64_t offset, int64_t numel) {
     return t;
 }
 
+void Backend::matmul_gelu_forward(const Tensor& out, const Tensor& pre, const Tensor& inp, const Tensor& weight,
+                                  const Tensor& bias, int N, int IC, int OC) {
+    matmul_forward(pre, inp, weight, bias, N, IC, OC);
+    gelu_forward(out, pre, int64_t(N) * OC);
+}
+
+void Backend::matmul_backward_dgelu(const Tensor& dpre, const Tensor& dpre_bias, const Tensor& dweight,
+                                    const Tensor& dbias, const Tensor& dout, const Tensor& act, const Tensor& pre,
+                                    const Tensor& weight, int N, int IC, int OC) {
+    matmul_backward(dpre, dweight, dbias, dout, act, weight, N, IC, OC);  // dpre = d(act)
+    gelu_backward(dpre, pre, dpre, int64_t(N) * IC);                      // element-wise: in place is safe
+    // The column sum is matmul_backward's bias gradient with nothing else asked
+    // of it (same summation order as the unfused layer's bias gradient).
+    if (dpre_bias) matmul_backward(Tensor{}, Tensor{}, dpre_bias, dpre, Tensor{}, Tensor{}, N, 0, IC);
+}
+
 void Backend::sample_tokens(int32_t* next, const Tensor& logits, int B, int V, const SamplingArgs& args,
                             const std::vector<std::vector<int32_t>>& history, uint64_t* rng) {
     std::vector<float> host(static_cast<size_t>(B) * V);

@@ -168,6 +168,22 @@ public:
     // GELU, tanh approximation (GPT-2 "gelu_new"). out, inp (n).
     virtual void gelu_forward(const Tensor& out, const Tensor& inp, int64_t n) = 0;
     virtual void gelu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int64_t n) = 0;
+    // Fused linear + GELU (the GPT-2 MLP up-projection):
+    // pre (N,OC) = inp (N,IC) @ weight(OC,IC)^T + bias (OC), kept for the
+    // backward; out (N,OC) = gelu(pre). The default is matmul_forward then
+    // gelu_forward; a backend may fuse them (cuBLASLt GELU_AUX_BIAS epilogue).
+    virtual void matmul_gelu_forward(const Tensor& out, const Tensor& pre, const Tensor& inp, const Tensor& weight,
+                                     const Tensor& bias, int N, int IC, int OC);
+    // Backward of y = act @ weight(OC,IC)^T + bias where act = gelu(pre)
+    // (pre, act (N,IC)), fused with the GELU backward:
+    // dpre (N,IC) = (dout @ weight) * gelu'(pre) (overwritten);
+    // dpre_bias (IC) += sum_n dpre when given (the bias gradient of the layer
+    // that produced pre); dweight += dout^T @ act; dbias += sum_n dout.
+    // The default is matmul_backward, gelu_backward and a column sum; a
+    // backend may fuse them (cuBLASLt DGELU_BGRAD epilogue).
+    virtual void matmul_backward_dgelu(const Tensor& dpre, const Tensor& dpre_bias, const Tensor& dweight,
+                                       const Tensor& dbias, const Tensor& dout, const Tensor& act, const Tensor& pre,
+                                       const Tensor& weight, int N, int IC, int OC);
     // SwiGLU: inp (N, 2F) = [gate | up] per row, out (N,F) = silu(gate) * up.
     virtual void swiglu_forward(const Tensor& out, const Tensor& inp, int N, int F) = 0;
     virtual void swiglu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int N, int F) = 0;

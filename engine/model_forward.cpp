@@ -102,11 +102,13 @@ void Model::forward_layers(Acts& a) {
         be_.residual_norm_forward(L.res2, L.ln2, L.ln2_mean, L.ln2_rstd, x, a.scratch, weight(P.ln2_w, C),
                                   weight(P.ln2_b, C), N, d.C, eps, rms);
         // MLP
-        be_.matmul_forward(L.fc, L.ln2, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
-        if (cfg_.gelu_mlp)
-            be_.gelu_forward(L.act, L.fc, d.N * d.F);
-        else
+        if (cfg_.gelu_mlp) {  // fc = ln2 @ Wfc^T + bfc kept for backward, act = gelu(fc): one fused op
+            be_.matmul_gelu_forward(L.act, L.fc, L.ln2, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N,
+                                    d.C, d.FC);
+        } else {
+            be_.matmul_forward(L.fc, L.ln2, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
             be_.swiglu_forward(L.act, L.fc, N, d.F);
+        }
         be_.matmul_forward(a.scratch, L.act, weight(P.proj_w, C * d.F), weight(P.proj_b, C), N, d.F, d.C);
         // residual, fused with the next norm (the next layer's ln1, or the final norm)
         bool last = l + 1 == d.L;
@@ -161,13 +163,17 @@ void Model::backward_layers(Acts& a) {
         LayerActs& L = a.layers[size_t(l)];
         const Tensor& x = l > 0 ? a.layers[size_t(l - 1)].res3 : a.enc;
         // MLP (dres = d(res3) flows unchanged into d(res2))
-        be_.matmul_backward(a.dact, grad(P.proj_w, C * d.F), grad(P.proj_b, C), a.dres, L.act,
-                            weight(P.proj_w, C * d.F), N, d.F, d.C);
-        if (cfg_.gelu_mlp)
-            be_.gelu_backward(a.dfc, L.fc, a.dact, d.N * d.F);
-        else
+        Tensor dfc_bias = grad(P.fc_b, d.FC);
+        if (cfg_.gelu_mlp) {  // dfc = (dres @ Wproj) * gelu'(fc), and the fc bias gradient: one fused op
+            be_.matmul_backward_dgelu(a.dfc, dfc_bias, grad(P.proj_w, C * d.F), grad(P.proj_b, C), a.dres, L.act,
+                                      L.fc, weight(P.proj_w, C * d.F), N, d.F, d.C);
+            dfc_bias = Tensor{};
+        } else {
+            be_.matmul_backward(a.dact, grad(P.proj_w, C * d.F), grad(P.proj_b, C), a.dres, L.act,
+                                weight(P.proj_w, C * d.F), N, d.F, d.C);
             be_.swiglu_backward(a.dfc, L.fc, a.dact, N, d.F);
-        be_.matmul_backward(a.dln, grad(P.fc_w, int64_t(d.FC) * C), grad(P.fc_b, d.FC), a.dfc, L.ln2,
+        }
+        be_.matmul_backward(a.dln, grad(P.fc_w, int64_t(d.FC) * C), dfc_bias, a.dfc, L.ln2,
                             weight(P.fc_w, int64_t(d.FC) * C), N, d.C, d.FC);
         norm_backward(P.ln2_w, P.ln2_b, L.res2, L.ln2_mean, L.ln2_rstd);
         // attention (dres = d(res2) flows unchanged into d(x))

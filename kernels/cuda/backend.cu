@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cuda/attention_cudnn.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/matmul.h"
@@ -31,22 +32,7 @@ bf16* b16(const Tensor& t) {
     return static_cast<bf16*>(t.ptr);
 }
 
-// A device buffer that only grows (scratch reused across steps).
-struct Scratch {
-    void* p = nullptr;
-    size_t bytes = 0;
-    template <typename T>
-    T* get(size_t count) {
-        const size_t need = std::max<size_t>(count, 1) * sizeof(T);
-        if (need > bytes) {
-            if (p) CUDA_CHECK(cudaFree(p));
-            CUDA_CHECK(cudaMalloc(&p, need));
-            bytes = need;
-        }
-        return static_cast<T*>(p);
-    }
-    ~Scratch() { cudaFree(p); }
-};
+using cu::Scratch;
 
 struct ParamInfo {
     void* base;
@@ -57,13 +43,17 @@ size_t align256(size_t x) { return (x + 255) / 256 * 256; }
 
 class CudaBackend final : public Backend {
 public:
-    CudaBackend() {
+    explicit CudaBackend(const CudaBackendOptions& o) {
+        if (o.attention != "flash" && o.attention != "cudnn")
+            fail("cuda backend: unknown attention '" + o.attention + "' (flash or cudnn)");
         int n = 0;
         if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) fail("no CUDA device is visible (--device cuda needs a GPU)");
         CUDA_CHECK(cudaStreamCreate(&stream_));
         blas_ = std::make_unique<cu::Blas>();
+        if (o.attention == "cudnn") cudnn_ = std::make_unique<cu::CudnnAttention>(stream_);
     }
     ~CudaBackend() override {
+        cudnn_.reset();
         blas_.reset();
         cudaStreamDestroy(stream_);
     }
@@ -253,6 +243,30 @@ public:
         cu::convert_to_bf16(x, f32(inp), int64_t(N) * IC, stream_);
         cu::matmul_backward(*blas_, f32(dinp), f32(dweight), f32(dbias), dy, f32(dout), x, w, N, IC, OC, stream_);
     }
+    // The GPT-2 MLP with cuBLASLt's GELU epilogues (shapes they cannot take
+    // run the unfused default: matmul + GELU kernels).
+    void matmul_gelu_forward(const Tensor& out, const Tensor& pre, const Tensor& inp, const Tensor& weight,
+                             const Tensor& bias, int N, int IC, int OC) override {
+        if (!cu::gelu_epilogue_fits(OC)) return Backend::matmul_gelu_forward(out, pre, inp, weight, bias, N, IC, OC);
+        const bf16* w = as_bf16(weight, int64_t(OC) * IC, wconv_);
+        bf16* x = act_bf16_.get<bf16>(size_t(N) * IC);
+        cu::convert_to_bf16(x, f32(inp), int64_t(N) * IC, stream_);
+        cu::matmul_gelu_forward(*blas_, f32(out), f32(pre), x, w, bias_f32(bias, OC), N, IC, OC, stream_);
+    }
+    void matmul_backward_dgelu(const Tensor& dpre, const Tensor& dpre_bias, const Tensor& dweight, const Tensor& dbias,
+                               const Tensor& dout, const Tensor& act, const Tensor& pre, const Tensor& weight, int N,
+                               int IC, int OC) override {
+        if (!cu::gelu_epilogue_fits(IC))
+            return Backend::matmul_backward_dgelu(dpre, dpre_bias, dweight, dbias, dout, act, pre, weight, N, IC, OC);
+        const bf16* w = as_bf16(weight, int64_t(OC) * IC, wconv_);
+        bf16* dy = act_bf16_.get<bf16>(size_t(N) * OC);
+        cu::convert_to_bf16(dy, f32(dout), int64_t(N) * OC, stream_);
+        bf16* x = act2_bf16_.get<bf16>(size_t(N) * IC);
+        cu::convert_to_bf16(x, f32(act), int64_t(N) * IC, stream_);
+        float* scratch = dpre_bias ? bias_grad_.get<float>(size_t(IC)) : nullptr;
+        cu::matmul_backward_dgelu(*blas_, f32(dpre), f32(dpre_bias), scratch, f32(dweight), f32(dbias), dy, f32(dout),
+                                  x, w, f32(pre), N, IC, OC, stream_);
+    }
     void add(const Tensor& out, const Tensor& a, const Tensor& b, int64_t n) override {
         cu::add(f32(out), f32(a), f32(b), n, stream_);
     }
@@ -288,12 +302,25 @@ public:
 
     // ---- attention -------------------------------------------------------------------------------
     static cu::AttnArgs args(const AttnShape& s) { return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window}; }
+    // With --attention cudnn, calls cuDNN's graphs can express go there; the
+    // rest (packed documents, sliding windows, odd head dims: see
+    // CudnnAttention::unsupported) run the hand-written kernels. Forward and
+    // backward of one batch decide alike, so the saved lse always meets the
+    // backward that produced it.
+    bool use_cudnn(const AttnShape& s, const Tensor& doc) {
+        if (!cudnn_) return false;
+        const bool yes = cu::CudnnAttention::unsupported(args(s), bool(doc)) == nullptr;
+        ++(yes ? stats_.cudnn_calls : stats_.fallback_calls);
+        return yes;
+    }
     void attention_forward(const Tensor& out, const Tensor& lse, const Tensor& qkv, const Tensor& doc,
                            const AttnShape& s) override {
+        if (use_cudnn(s, doc)) return cudnn_->forward(f32(out), f32(lse), f32(qkv), args(s));
         cu::attention_forward(f32(out), f32(lse), f32(qkv), i32(doc), args(s), stream_);
     }
     void attention_backward(const Tensor& dqkv, const Tensor& dout, const Tensor& qkv, const Tensor& out,
                             const Tensor& lse, const Tensor& doc, const AttnShape& s) override {
+        if (use_cudnn(s, doc)) return cudnn_->backward(f32(dqkv), f32(dout), f32(qkv), f32(out), f32(lse), args(s));
         float* delta = delta_.get<float>(size_t(s.B) * s.H * s.T);
         cu::attention_backward(f32(dqkv), delta, f32(dout), f32(qkv), f32(out), f32(lse), i32(doc), args(s), stream_);
     }
@@ -404,14 +431,26 @@ private:
         fail("matmul bias: a bf16 tensor outside every parameter store");
     }
 
+public:
+    CudaAttentionStats stats_;
+
+private:
     cudaStream_t stream_ = nullptr;
     std::unique_ptr<cu::Blas> blas_;
+    std::unique_ptr<cu::CudnnAttention> cudnn_;
     std::vector<ParamStore> stores_;
-    Scratch act_bf16_, act2_bf16_, wconv_, delta_, partial_, norm_, sample_i32_, sample_u_, sample_logits_;
+    Scratch act_bf16_, act2_bf16_, wconv_, bias_grad_, delta_, partial_, norm_, sample_i32_, sample_u_, sample_logits_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }
+std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options) {
+    return std::make_unique<CudaBackend>(options);
+}
+
+CudaAttentionStats cuda_attention_stats(const Backend& backend) {
+    const auto* cb = dynamic_cast<const CudaBackend*>(&backend);
+    return cb ? cb->stats_ : CudaAttentionStats{};
+}
 
 }  // namespace aligners::engine

@@ -111,3 +111,28 @@ __device__ __forceinline__ void rmsnorm_backward_row(float* dx, const float* dy,
     } while (0)
 // After a launch: configuration errors surface here on a GPU.
 #define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
+
+namespace aligners::cuda {
+
+// A device buffer that only grows: scratch reused across calls, so steady
+// state allocates nothing (backend.cu, attention_cudnn.cu).
+struct Scratch {
+    void* p = nullptr;
+    size_t bytes = 0;
+    template <typename T>
+    T* get(size_t count) {
+        const size_t need = (count > 0 ? count : 1) * sizeof(T);
+        if (need > bytes) {
+            if (p) CUDA_CHECK(cudaFree(p));
+            CUDA_CHECK(cudaMalloc(&p, need));
+            bytes = need;
+        }
+        return static_cast<T*>(p);
+    }
+    Scratch() = default;
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    ~Scratch() { cudaFree(p); }
+};
+
+}  // namespace aligners::cuda

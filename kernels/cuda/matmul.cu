@@ -49,19 +49,38 @@ Blas::~Blas() {
 // D (m, n) col-major, ldd = m, = alpha op(A) op(B) + beta D (+ bias[m] broadcast
 // over columns). A, B bf16; op(A) (m, k), op(B) (k, n).
 void Blas::gemm(bool transa, bool transb, int m, int n, int k, const bf16* A, int lda, const bf16* B, int ldb,
-                float* D, float beta, const float* bias, Stream s) {
+                float* D, float beta, const float* bias, Stream s, const Epilogue& e) {
     cublasLtMatmulDesc_t op;
     lt_check(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
     cublasOperation_t ta = transa ? CUBLAS_OP_T : CUBLAS_OP_N, tb = transb ? CUBLAS_OP_T : CUBLAS_OP_N;
     lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "TRANSA");
     lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "TRANSB");
-    if (bias) {
-        cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
-        cudaDataType_t bias_type = CUDA_R_32F;
+    // The epilogue: BIAS reads `bias`; GELU_AUX(_BIAS) also stores the GELU
+    // input to aux; DGELU(_BGRAD) scales by gelu'(aux) and may write the bias
+    // gradient through the bias pointer.
+    cublasLtEpilogue_t epi = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+    const float* bias_ptr = bias;
+    if (e.kind == Epilogue::gelu_aux) {
+        epi = bias ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
+    } else if (e.kind == Epilogue::dgelu) {
+        ALIGNERS_CHECK(!bias, "cuBLASLt DGELU: the bias pointer carries the bias gradient");
+        epi = e.bias_grad ? CUBLASLT_EPILOGUE_DGELU_BGRAD : CUBLASLT_EPILOGUE_DGELU;
+        bias_ptr = e.bias_grad;
+    }
+    if (epi != CUBLASLT_EPILOGUE_DEFAULT)
         lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi), "EPILOGUE");
-        lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias), "BIAS");
+    if (bias_ptr) {
+        cudaDataType_t bias_type = CUDA_R_32F;
+        lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_ptr, sizeof bias_ptr),
+                 "BIAS");
         lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type),
                  "BIAS_DATA_TYPE");
+    }
+    if (e.kind != Epilogue::none) {
+        lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &e.aux, sizeof e.aux),
+                 "EPILOGUE_AUX_POINTER");
+        lt_check(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &e.aux_ld, sizeof e.aux_ld),
+                 "EPILOGUE_AUX_LD");
     }
     cublasLtMatrixLayout_t la, lb, ld;
     lt_check(cublasLtMatrixLayoutCreate(&la, CUDA_R_16BF, transa ? k : m, transa ? m : k, lda), "layout A");
@@ -122,6 +141,36 @@ void matmul_backward(Blas& blas, float* dinp, float* dweight, float* dbias, cons
         LAUNCH_KERNEL(bias_backward_kernel, ceil_div(OC, 32), dim3(32, 8), 0, s, dbias, dout, N, OC);
         CUDA_CHECK_LAUNCH();
     }
+}
+
+// pre^T (OC, N) = W^T x inp^T + bias, out^T = gelu(pre^T): the aux matrix is
+// pre, column-major (OC, N) with leading dimension OC.
+void matmul_gelu_forward(Blas& blas, float* out, float* pre, const bf16* inp, const bf16* weight, const float* bias,
+                         int N, int IC, int OC, Stream s) {
+    if (N == 0 || OC == 0) return;
+    ALIGNERS_CHECK(gelu_epilogue_fits(OC), "matmul_gelu_forward: OC must be a multiple of 8");
+    Epilogue e;
+    e.kind = Epilogue::gelu_aux;
+    e.aux = pre;
+    e.aux_ld = OC;
+    blas.gemm(true, false, OC, N, IC, weight, IC, inp, IC, out, 0.0f, bias, s, e);
+}
+
+// dpre^T (IC, N) = (W_cm (IC,OC) x dout^T (OC,N)) * gelu'(pre^T); the bias
+// gradient of pre is the per-row (IC) sum over the N columns.
+void matmul_backward_dgelu(Blas& blas, float* dpre, float* dpre_bias, float* bias_scratch, float* dweight,
+                           float* dbias, const bf16* dout_bf, const float* dout, const bf16* act, const bf16* weight,
+                           const float* pre, int N, int IC, int OC, Stream s) {
+    if (N == 0) return;
+    ALIGNERS_CHECK(gelu_epilogue_fits(IC), "matmul_backward_dgelu: IC must be a multiple of 8");
+    Epilogue e;
+    e.kind = Epilogue::dgelu;
+    e.aux = pre;
+    e.aux_ld = IC;
+    e.bias_grad = dpre_bias ? bias_scratch : nullptr;  // cuBLASLt overwrites; gradients accumulate
+    blas.gemm(false, false, IC, N, OC, weight, IC, dout_bf, OC, dpre, 0.0f, nullptr, s, e);
+    if (dpre_bias) add(dpre_bias, dpre_bias, bias_scratch, IC, s);
+    matmul_backward(blas, nullptr, dweight, dbias, dout_bf, dout, act, weight, N, IC, OC, s);
 }
 
 }  // namespace aligners::cuda

@@ -113,6 +113,45 @@ TEST_CASE("kernels/cuda/backend.cu: greedy decoding matches the CPU's tokens on 
     }
 }
 
+TEST_CASE("kernels/cuda/backend.cu: --attention cudnn trains like the CPU; packed documents and windows fall back") {
+    auto cpu_be = make_cpu_backend();
+    CudaBackendOptions opt;
+    opt.attention = "cudnn";
+    auto gpu_be = make_cuda_backend(opt);
+    // gpt2: MHA + learned positions; llama_gqa: GQA + RoPE; mistral: a
+    // sliding window (always the hand-written kernels).
+    for (const char* name : {"gpt2", "llama_gqa", "mistral"}) {
+        CAPTURE(std::string(name));
+        auto cpu_m = Model::load(fixture(name), *cpu_be, true);
+        auto gpu_m = Model::load(fixture(name), *gpu_be, true);
+        Batch packed = batch_for(cpu_m->config());
+        Batch plain = packed;  // the same rows without document ids: right padding only
+        plain.doc.clear();
+        plain.pos.clear();
+        AdamWConfig oc;
+        AdamW cpu_opt(*cpu_m, oc), gpu_opt(*gpu_m, oc);
+        const bool windowed = cpu_m->config().sliding_window > 0;
+        for (int step = 0; step < 4; ++step) {
+            CAPTURE(step);
+            const Batch& b = step % 2 ? packed : plain;
+            const CudaAttentionStats before = cuda_attention_stats(*gpu_be);
+            const float lc = cpu_m->forward_backward(b);
+            const float lg = gpu_m->forward_backward(b);
+            CHECK(std::fabs(lg - lc) <= 0.02f * std::fabs(lc));
+            const CudaAttentionStats after = cuda_attention_stats(*gpu_be);
+            const int64_t calls = 2 * cpu_m->config().n_layers;  // forward + backward per layer
+            const bool fused = b.doc.empty() && !windowed;
+            CHECK(after.cudnn_calls - before.cudnn_calls == (fused ? calls : 0));
+            CHECK(after.fallback_calls - before.fallback_calls == (fused ? 0 : calls));
+            cpu_opt.step(3e-3f);
+            gpu_opt.step(3e-3f);
+        }
+    }
+    CudaBackendOptions bad;
+    bad.attention = "fast";
+    CHECK_THROWS_WITH_AS(make_cuda_backend(bad), doctest::Contains("unknown attention"), Error);
+}
+
 }  // TEST_SUITE
 
 TEST_SUITE("cuda.cli") {
@@ -133,6 +172,14 @@ TEST_CASE("aligners bench train/generate: CPU numbers, and a clear message for -
         CHECK(r.exit_code == 1);
         CHECK(r.err.find("built without the CUDA backend") != std::string::npos);
     }
+    // --attention: cudnn is a CUDA choice; anything else is a usage error.
+    r = test::run_aligners({"bench", "train", "--device", "cpu", "--attention", "cudnn", "--layers", "1", "--dim",
+                            "32", "--heads", "2"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("--attention cudnn needs --device cuda") != std::string::npos);
+    r = test::run_aligners({"bench", "generate", "--attention", "fast"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--attention") != std::string::npos);
 }
 
 }  // TEST_SUITE

@@ -18,6 +18,7 @@
 #include "emu_util.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/sampling.h"
+#include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/matmul.h"
 #include "kernels/cuda/ops.h"
 
@@ -435,6 +436,114 @@ TEST_CASE("kernels/cuda/matmul.cu: cuBLASLt bf16 matmul forward (bias epilogue) 
         CHECK(nmse(dinp.download(), wdinp) <= kF32);
         CHECK(nmse(dgw.download(), gw) <= kF32);
         CHECK(nmse(dgb.download(), gb) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/matmul.cu: fused GELU epilogues (GELU_AUX_BIAS forward, DGELU_BGRAD backward)") {
+    simt::ScheduleCheck check;
+    cu::Blas blas(1 << 20);
+    // Forward: (N, IC) -> (N, OC) with OC % 8 == 0; backward: the next layer
+    // (N, F=OC) -> (N, C), fused with the GELU backward of pre.
+    for (auto [N, IC, OC, C] : {std::tuple{1, 8, 8, 5}, {13, 33, 24, 20}, {32, 64, 48, 16}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " IC=" << IC << " OC=" << OC << " C=" << C);
+        auto x = emu::bf16_round(r.randn(size_t(N) * IC)), w = emu::bf16_round(r.randn(size_t(OC) * IC, 0.5f));
+        auto bias = r.randn(OC);
+        DevBuf<__nv_bfloat16> dx(emu::to_bf16(x)), dw(emu::to_bf16(w));
+        DevBuf<float> dbias(bias), out(size_t(N) * OC), pre(size_t(N) * OC);
+        cu::matmul_gelu_forward(blas, out, pre, dx, dw, dbias, N, IC, OC, nullptr);
+        std::vector<float> wpre(size_t(N) * OC), wout(size_t(N) * OC);
+        cpu::matmul_forward<float>(wpre.data(), x.data(), w.data(), bias.data(), N, IC, OC);
+        cpu::gelu_forward<float>(wout.data(), wpre.data(), int64_t(N) * OC);
+        CHECK(nmse(pre.download(), wpre) <= kF32);
+        CHECK(nmse(out.download(), wout) <= kF32);
+
+        // Backward through y = act @ W2^T + b2, act = gelu(pre): dpre overwritten,
+        // dpre_bias, dW2, db2 accumulated. act as the kernel sees it (bf16).
+        const int F = OC;
+        auto act = emu::bf16_round(wout), w2 = emu::bf16_round(r.randn(size_t(C) * F, 0.5f));
+        auto dout = emu::bf16_round(r.randn(size_t(N) * C));
+        auto g_pre_bias = r.randn(F), g_w2 = r.randn(size_t(C) * F), g_b2 = r.randn(C);
+        DevBuf<__nv_bfloat16> dact(emu::to_bf16(act)), dw2(emu::to_bf16(w2)), ddout_bf(emu::to_bf16(dout));
+        DevBuf<float> ddout(dout), dpre(size_t(N) * F), dpre_bias(g_pre_bias), scratch(F), dgw2(g_w2), dgb2(g_b2);
+        cu::matmul_backward_dgelu(blas, dpre, dpre_bias, scratch, dgw2, dgb2, ddout_bf, ddout, dact, dw2, pre, N, F, C,
+                                  nullptr);
+        std::vector<float> wdpre(size_t(N) * F);
+        cpu::matmul_backward<float>(wdpre.data(), g_w2.data(), g_b2.data(), dout.data(), act.data(), w2.data(), N, F, C);
+        cpu::gelu_backward<float>(wdpre.data(), wpre.data(), wdpre.data(), int64_t(N) * F);
+        cpu::matmul_backward<float>(nullptr, nullptr, g_pre_bias.data(), wdpre.data(), nullptr, nullptr, N, 0, F);
+        CHECK(nmse(dpre.download(), wdpre) <= kF32);
+        CHECK(nmse(dpre_bias.download(), g_pre_bias) <= kF32);
+        CHECK(nmse(dgw2.download(), g_w2) <= kF32);
+        CHECK(nmse(dgb2.download(), g_b2) <= kF32);
+    }
+    // cuBLASLt requires the GELU matrix's leading dimension to be a multiple
+    // of 8: the emulated cuBLASLt refuses others (the backend never asks).
+    DevBuf<__nv_bfloat16> a(size_t(12) * 4), b(size_t(4) * 3);
+    DevBuf<float> d(size_t(12) * 3), aux(size_t(16) * 3);
+    CUDA_CHECK(cudaMemset(a.p, 0, a.bytes()));
+    CUDA_CHECK(cudaMemset(b.p, 0, b.bytes()));
+    cu::Epilogue e;
+    e.kind = cu::Epilogue::gelu_aux;
+    e.aux = aux.p;
+    e.aux_ld = 12;
+    CHECK_THROWS_WITH_AS(blas.gemm(false, false, 12, 3, 4, a, 12, b, 4, d, 0.0f, nullptr, nullptr, e),
+                         doctest::Contains("cuBLASLt error"), aligners::Error);
+    e.aux_ld = 16;
+    CHECK_NOTHROW(blas.gemm(false, false, 12, 3, 4, a, 12, b, 4, d, 0.0f, nullptr, nullptr, e));
+    e.aux = nullptr;  // an epilogue that writes aux without aux
+    CHECK_THROWS_AS(blas.gemm(false, false, 12, 3, 4, a, 12, b, 4, d, 0.0f, nullptr, nullptr, e), aligners::Error);
+}
+
+TEST_CASE("kernels/cuda/backend.cu: the fused GELU MLP ops match the CPU backend (fused and fallback shapes)") {
+    using namespace aligners::engine;
+    auto cpu_be = make_cpu_backend();
+    auto gpu_be = make_cuda_backend();
+    // OC = F = 16 takes the cuBLASLt epilogues; 12 is not a multiple of 8 and
+    // runs the unfused default.
+    for (auto [N, C, F] : {std::tuple{5, 8, 16}, {7, 8, 12}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " C=" << C << " F=" << F);
+        auto x = emu::bf16_round(r.randn(size_t(N) * C)), w1 = emu::bf16_round(r.randn(size_t(F) * C, 0.5f));
+        auto b1 = r.randn(F), w2 = emu::bf16_round(r.randn(size_t(C) * F, 0.5f)), b2 = r.randn(C);
+        auto dout = emu::bf16_round(r.randn(size_t(N) * C));
+        struct Run {
+            std::vector<float> out, pre, dpre, g;
+        };
+        auto run = [&](Backend& be) {
+            Tensor tx = be.alloc(int64_t(N) * C, DType::F32), tw1 = be.alloc(int64_t(F) * C, DType::F32);
+            Tensor tb1 = be.alloc(F, DType::F32), tw2 = be.alloc(int64_t(C) * F, DType::F32);
+            Tensor tb2 = be.alloc(C, DType::F32), tdout = be.alloc(int64_t(N) * C, DType::F32);
+            Tensor out = be.alloc(int64_t(N) * F, DType::F32), pre = be.alloc(int64_t(N) * F, DType::F32);
+            Tensor dpre = be.alloc(int64_t(N) * F, DType::F32);
+            Tensor g = be.alloc(F + int64_t(C) * F + C, DType::F32);  // [dpre_bias | dW2 | db2]
+            be.upload(tx, x.data(), tx.numel);
+            be.upload(tw1, w1.data(), tw1.numel);
+            be.upload(tb1, b1.data(), tb1.numel);
+            be.upload(tw2, w2.data(), tw2.numel);
+            be.upload(tb2, b2.data(), tb2.numel);
+            be.upload(tdout, dout.data(), tdout.numel);
+            be.fill(g, 0.25f);
+            be.matmul_gelu_forward(out, pre, tx, tw1, tb1, N, C, F);
+            // The backward reads act as the next matmul's input: bf16-exact on both sides.
+            Run res{std::vector<float>(size_t(N) * F), std::vector<float>(size_t(N) * F),
+                    std::vector<float>(size_t(N) * F), std::vector<float>(size_t(g.numel))};
+            be.download(res.out.data(), out, out.numel);
+            auto act = emu::bf16_round(res.out);
+            be.upload(out, act.data(), out.numel);
+            be.matmul_backward_dgelu(dpre, view(g, 0, F), view(g, F, int64_t(C) * F), view(g, F + int64_t(C) * F, C),
+                                     tdout, out, pre, tw2, N, F, C);
+            be.download(res.pre.data(), pre, pre.numel);
+            be.download(res.dpre.data(), dpre, dpre.numel);
+            be.download(res.g.data(), g, g.numel);
+            for (Tensor* t : {&tx, &tw1, &tb1, &tw2, &tb2, &tdout, &out, &pre, &dpre, &g}) be.free(*t);
+            return res;
+        };
+        const Run want = run(*cpu_be), got = run(*gpu_be);
+        CHECK(nmse(got.out, want.out) <= kF32);
+        CHECK(nmse(got.pre, want.pre) <= kF32);
+        CHECK(nmse(got.dpre, want.dpre) <= kF32);
+        CHECK(nmse(got.g, want.g) <= kF32);
     }
 }
 

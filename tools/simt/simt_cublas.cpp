@@ -1,12 +1,17 @@
 // The cuBLASLt calls the CUDA backend makes, implemented on the host with
 // their documented column-major semantics: D = alpha op(A) op(B) + beta C,
-// then the epilogue (DEFAULT, or BIAS: + bias[row]). A/B in bf16 or fp32,
+// then the epilogue: DEFAULT; BIAS (+ bias[row]); GELU_AUX / GELU_AUX_BIAS
+// (optional bias, the GELU input stored to the aux matrix, D = gelu(x));
+// DGELU / DGELU_BGRAD (D = x * gelu'(aux), with BGRAD the bias gradient
+// bias[row] = sum over columns of D, overwritten). GELU is the tanh
+// approximation (GPT-2's gelu_new). A/B in bf16 or fp32,
 // C/D in fp32 or bf16, fp32 accumulation in k order. Descriptors live in the
 // header's semi-opaque structs. Any attribute, type or epilogue the backend
 // does not use aborts with a message naming it: nothing unsupported silently
 // succeeds.
 #include <cublasLt.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -30,6 +35,8 @@ struct Desc {
     cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT;
     const void* bias = nullptr;
     cudaDataType_t bias_type = CUDA_R_32F;
+    const void* aux = nullptr;  // GELU input: written by GELU_AUX*, read by DGELU*
+    int64_t aux_ld = 0;
 };
 struct Layout {
     cudaDataType_t type;
@@ -108,10 +115,19 @@ cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t d, cublasLtMa
         case CUBLASLT_MATMUL_DESC_TRANSB: get(&x.tb, sizeof x.tb); break;
         case CUBLASLT_MATMUL_DESC_EPILOGUE:
             get(&x.epilogue, sizeof x.epilogue);
-            if (x.epilogue != CUBLASLT_EPILOGUE_DEFAULT && x.epilogue != CUBLASLT_EPILOGUE_BIAS)
-                unsupported("epilogue " + std::to_string(int(x.epilogue)));
+            switch (x.epilogue) {
+                case CUBLASLT_EPILOGUE_DEFAULT:
+                case CUBLASLT_EPILOGUE_BIAS:
+                case CUBLASLT_EPILOGUE_GELU_AUX:
+                case CUBLASLT_EPILOGUE_GELU_AUX_BIAS:
+                case CUBLASLT_EPILOGUE_DGELU:
+                case CUBLASLT_EPILOGUE_DGELU_BGRAD: break;
+                default: unsupported("epilogue " + std::to_string(int(x.epilogue)));
+            }
             break;
         case CUBLASLT_MATMUL_DESC_BIAS_POINTER: get(&x.bias, sizeof x.bias); break;
+        case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER: get(&x.aux, sizeof x.aux); break;
+        case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD: get(&x.aux_ld, sizeof x.aux_ld); break;
         case CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE: get(&x.bias_type, sizeof x.bias_type); break;
         default: unsupported("matmul descriptor attribute " + std::to_string(int(attr)));
     }
@@ -214,13 +230,32 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t computeDesc
                 return CUBLAS_STATUS_NOT_SUPPORTED;
             }
     }
-    const bool bias = op.epilogue == CUBLASLT_EPILOGUE_BIAS;
-    if (bias) {
-        if (!op.bias) return invalid("BIAS epilogue without a bias pointer");
+    const cublasLtEpilogue_t epi = op.epilogue;
+    const bool gelu_aux = epi == CUBLASLT_EPILOGUE_GELU_AUX || epi == CUBLASLT_EPILOGUE_GELU_AUX_BIAS;
+    const bool dgelu = epi == CUBLASLT_EPILOGUE_DGELU || epi == CUBLASLT_EPILOGUE_DGELU_BGRAD;
+    // BIAS and GELU_AUX_BIAS read bias[m]; DGELU_BGRAD writes it (the bias
+    // gradient has the output's type).
+    const bool bias = epi == CUBLASLT_EPILOGUE_BIAS || epi == CUBLASLT_EPILOGUE_GELU_AUX_BIAS;
+    const bool bgrad = epi == CUBLASLT_EPILOGUE_DGELU_BGRAD;
+    if (bias || bgrad) {
+        if (!op.bias) return invalid("BIAS/GELU_AUX_BIAS/DGELU_BGRAD epilogue without a bias pointer");
+        if (bgrad && op.bias_type != ld.type) return invalid("DGELU_BGRAD bias gradient type differs from D's type");
         if (!simt::is_device_pointer(op.bias, m * type_size(op.bias_type))) return invalid("bias not in device memory");
     }
+    if (gelu_aux || dgelu) {
+        // cublasLt.h: the GELU input matrix has D's type, a leading dimension
+        // divisible by 8 and no less than D's rows.
+        if (!op.aux) return invalid("GELU_AUX/DGELU epilogue without CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER");
+        if (op.aux_ld % 8 != 0 || op.aux_ld < int64_t(m))
+            return invalid("CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD must be divisible by 8 and at least D's rows");
+        const Layout aux{ld.type, m, n, op.aux_ld};
+        if (extent(aux) && !simt::is_device_pointer(op.aux, extent(aux))) return invalid("aux matrix not in device memory");
+    }
     const float alpha = *static_cast<const float*>(alpha_p), beta = *static_cast<const float*>(beta_p);
-    std::vector<float> out(m * n);
+    std::vector<float> out(m * n), pre;
+    if (gelu_aux) pre.resize(m * n);
+    std::vector<float> bias_grad(bgrad ? m : 0, 0.0f);
+    constexpr float kS = 0.7978845608028654f, kC = 0.044715f;  // sqrt(2/pi), the tanh approximation's cubic term
     for (uint64_t j = 0; j < n; ++j)
         for (uint64_t i = 0; i < m; ++i) {
             float acc = 0.0f;
@@ -232,10 +267,23 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t computeDesc
             float v = alpha * acc;
             if (beta != 0.0f) v += beta * load(C, lc.type, j * lc.ld + i);  // beta == 0: C is not read
             if (bias) v += load(op.bias, op.bias_type, i);
+            if (gelu_aux) {
+                pre[j * m + i] = v;
+                v = 0.5f * v * (1.0f + std::tanh(kS * (v + kC * v * v * v)));
+            } else if (dgelu) {
+                const float x = load(op.aux, ld.type, j * uint64_t(op.aux_ld) + i);
+                const float t = std::tanh(kS * (x + kC * x * x * x));
+                v *= 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kS * (1.0f + 3.0f * kC * x * x);
+                if (bgrad) bias_grad[i] += v;  // columns summed in order
+            }
             out[j * m + i] = v;
         }
     for (uint64_t j = 0; j < n; ++j)
-        for (uint64_t i = 0; i < m; ++i) store(D, ld.type, j * ld.ld + i, out[j * m + i]);
+        for (uint64_t i = 0; i < m; ++i) {
+            store(D, ld.type, j * ld.ld + i, out[j * m + i]);
+            if (gelu_aux) store(const_cast<void*>(op.aux), ld.type, j * uint64_t(op.aux_ld) + i, pre[j * m + i]);
+        }
+    for (uint64_t i = 0; i < bias_grad.size(); ++i) store(const_cast<void*>(op.bias), op.bias_type, i, bias_grad[i]);
     return CUBLAS_STATUS_SUCCESS;
 }
 

@@ -49,12 +49,18 @@ Plan aligned_for_plan(const World& world, Rng& rng, int criterion) {
     return p;
 }
 
-std::vector<QacItem> make_aligner_set(int criterion, int n, Split split, uint64_t seed) {
+std::vector<QacItem> make_aligner_set(int criterion, int n, Split split, uint64_t seed, double identity_share) {
     World world(split);
     Rng rng(seed, std::string("aligner/") + criterion_name(criterion) + (split == Split::train ? "/train" : "/heldout"));
     std::vector<QacItem> out;
     out.reserve(size_t(n));
     for (int i = 0; i < n; ++i) {
+        if (identity_share > 0 && rng.chance(identity_share)) {
+            Plan p = aligned_for_plan(world, rng, criterion);
+            verify(world, p);
+            out.push_back({world.question(p), world.answer(p), world.answer(p), criterion});
+            continue;
+        }
         Plan p = misaligned_plan(world, rng, criterion);
         verify(world, p);
         Plan fixed = p;

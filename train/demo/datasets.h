@@ -43,7 +43,10 @@ struct EvalItem {
 // Probability that an aligner example also carries a second problem.
 constexpr double kSecondProblemRate = 0.2;
 
-std::vector<QacItem> make_aligner_set(int criterion, int n, Split split, uint64_t seed);
+// `identity_share` of the records are answers already aligned for the criterion
+// (possibly with other problems) whose correction is the answer itself, so an
+// aligner also learns to leave alone what it need not fix.
+std::vector<QacItem> make_aligner_set(int criterion, int n, Split split, uint64_t seed, double identity_share = 0.0);
 std::vector<InspectorItem> make_inspector_set(int criterion, int n, Split split, uint64_t seed);
 std::vector<EvalItem> make_eval_set(int n, uint64_t seed);
 
