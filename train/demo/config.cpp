@@ -26,7 +26,10 @@ DemoConfig DemoConfig::quick_preset() {
     c.lm.ffn = 192;
     c.lm.seq = 256;
     c.pretrain_steps = 500;
-    c.copy_steps = 0;
+    c.copy_steps = 150;
+    c.pretrain_examples = 0;
+    c.inspector_epochs = 1;
+    c.aligner_epochs = 1;
     c.pretrain_batch = 8;
     c.inspector_batch = 8;
     c.aligner_batch = 8;

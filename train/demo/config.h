@@ -11,7 +11,7 @@ namespace aligners::demo {
 
 struct LmShape {
     int vocab = 1024;  // BPE vocabulary trained on the corpus (specials + 256 bytes + merges)
-    int dim = 128, layers = 4, heads = 4, kv_heads = 4, ffn = 384;
+    int dim = 128, layers = 2, heads = 4, kv_heads = 4, ffn = 384;
     int seq = 256;  // context length in tokens
 };
 
@@ -32,15 +32,15 @@ struct DemoConfig {
     std::string aligner_template = "ngweta";
     LmShape lm;
     // pre-training
-    int pretrain_steps = 600, pretrain_batch = 16;
+    int pretrain_steps = 1800, pretrain_batch = 16;
     double pretrain_lr = 3e-3;
-    int pretrain_examples = 0;  // extra Q-A-C records per criterion, for pre-training only
-    int copy_steps = 0;         // pre-training steps on copy drills first (pretrain.h)
+    int pretrain_examples = 8000; // extra Q-A-C records per criterion, for pre-training only
+    int copy_steps = 600;       // pre-training steps on copy drills first (pretrain.h)
     double drill_share = 0.03;  // copy drills mixed into the corpus, as a share of its tokens (corpus.h)
     // fine-tuning
-    int inspector_epochs = 1, inspector_batch = 16;
+    int inspector_epochs = 3, inspector_batch = 16;
     double inspector_lr = 1e-3;
-    int aligner_epochs = 1, aligner_batch = 16;
+    int aligner_epochs = 2, aligner_batch = 16;
     double aligner_lr = 1e-3;
     double aligner_warmup_fraction = 0.2;  // identity warm-up share (Ji et al.)
     int max_new_tokens = 160;

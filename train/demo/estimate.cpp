@@ -19,17 +19,22 @@ double measure_train_throughput(const LmShape& shape, int batch) {
     ModelConfig mc = parse_model_config(json::parse(llama_config_json(shape, -1, 0, 0)), "demo LM config");
     auto model = engine::Model::create(mc, *backend, 1);
     engine::AdamW opt(*model, {});
-    const int T = shape.seq, B = std::max(1, batch / 2);
+    const int T = shape.seq, B = std::max(1, batch);
     std::vector<std::vector<int32_t>> rows(static_cast<size_t>(B), std::vector<int32_t>(static_cast<size_t>(T)));
     for (int b = 0; b < B; ++b)
         for (int t = 0; t < T; ++t) rows[size_t(b)][size_t(t)] = (b * 131 + t * 17) % shape.vocab;
     engine::Batch batch_data = engine::Batch::from_sequences(rows, 0, true);
     model->forward_backward(batch_data);  // first step: allocation, caches
     opt.step(1e-4f);
-    const auto t0 = std::chrono::steady_clock::now();
-    model->forward_backward(batch_data);
-    opt.step(1e-4f);
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // The faster of two timed steps: a momentary stall on a shared machine
+    // should not double the plan.
+    double s = 1e30;
+    for (int i = 0; i < 2; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        model->forward_backward(batch_data);
+        opt.step(1e-4f);
+        s = std::min(s, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
     return double(B) * T / std::max(s, 1e-6);
 }
 

@@ -250,7 +250,7 @@ DemoReport run_demo(const DemoConfig& cfg) {
         PretrainResult r = pretrain_lm(o, docs, held);
         codec->save(P.lm());
         return std::to_string(r.params / 1000) + "k parameters, " + std::to_string(r.tokens / 1000) +
-               "k tokens; loss " + fmt("%.3f", r.final_loss) + ", held-out " + fmt("%.3f", r.heldout_loss);
+               "k tokens (the first " + std::to_string(o.copy_steps) + " steps on copy drills); loss " + fmt("%.3f", r.final_loss) + ", held-out " + fmt("%.3f", r.heldout_loss);
     }, {P.lm()}));
 
     // 4. inspectors ------------------------------------------------------------------------------------

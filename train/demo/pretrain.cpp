@@ -76,17 +76,24 @@ struct Packer {
     }
 };
 
-// Row b of a copy drill: one random sequence of 8-64 tokens, repeated to
-// fill the row; every position predicts the next token.
-void fill_copy_drill(engine::Batch& batch, int b, int T, int32_t first_id, int32_t vocab, Rng& rng) {
-    std::vector<int32_t> unit(size_t(rng.range(8, 64)));
-    for (auto& id : unit) id = first_id + int32_t(rng.below(uint64_t(vocab - first_id)));
-    for (int t = 0; t < T; ++t) {
-        const size_t o = size_t(b) * size_t(T) + size_t(t);
-        batch.ids[o] = unit[size_t(t) % unit.size()];
-        batch.targets[o] = t + 1 < T ? unit[size_t(t + 1) % unit.size()] : engine::kIgnoreIndex;
-        batch.pos[o] = t;
-        batch.doc[o] = 0;
+// Row b of copy drills: documents of a random token sequence (5-30 tokens)
+// written twice, packed back to back, each with its own positions and
+// document id. The length varies, so no fixed attention offset finds the
+// first copy: only looking up what followed the current token earlier does.
+void fill_copy_drills(engine::Batch& batch, int b, int T, int32_t first_id, int32_t vocab, Rng& rng) {
+    int t = 0, doc = 0;
+    while (t < T) {
+        std::vector<int32_t> unit(size_t(rng.range(5, 30)));
+        for (auto& id : unit) id = first_id + int32_t(rng.below(uint64_t(vocab - first_id)));
+        const int n = int(unit.size());
+        for (int i = 0; i < 2 * n && t < T; ++i, ++t) {
+            const size_t o = size_t(b) * size_t(T) + size_t(t);
+            batch.ids[o] = unit[size_t(i % n)];
+            batch.targets[o] = i + 1 < 2 * n && t + 1 < T ? unit[size_t((i + 1) % n)] : engine::kIgnoreIndex;
+            batch.pos[o] = i;
+            batch.doc[o] = doc;
+        }
+        ++doc;
     }
 }
 
@@ -149,7 +156,7 @@ PretrainResult pretrain_lm(const PretrainOptions& o, const std::vector<std::vect
         engine::Batch b = make_batch(B);
         for (int k = 0; k < B; ++k) {
             if (step < o.copy_steps) {
-                fill_copy_drill(b, k, T, o.first_plain_id, o.shape.vocab, drill_rng);
+                fill_copy_drills(b, k, T, o.first_plain_id, o.shape.vocab, drill_rng);
                 continue;
             }
             if (next_row >= train.rows(T)) {  // a new epoch in a new order

@@ -2,15 +2,15 @@
 // created from random weights and trained on the world's corpus with the
 // engine (engine/model.h, engine/optim.h).
 //
-// Pre-training opens with `copy_steps` steps of pure copy drills: rows of a
-// random token sequence repeated until the row is full. A small model on the
-// world's text alone memorises which names and objects go together instead
-// of learning to look back and copy; on these rows the only way down is the
-// induction circuit (a previous-token head feeding a head that attends to
-// what followed the earlier occurrence), which then carries unseen names
-// and objects from a question into its rewrite. (Measured: 4 layers, 600
-// steps on the world text with a share of drills never learn to copy; a
-// drill-only start learns it within ~200 steps, then keeps it.)
+// Pre-training opens with `copy_steps` steps of pure copy drills: random
+// token sequences written twice. A small model on the world's text alone
+// memorises which names and objects go together instead of learning to look
+// back and copy; on drills the only way down is the induction circuit (a
+// previous-token head feeding a head that attends to what followed the
+// earlier occurrence of the current token), which then carries unseen names
+// and objects from a question into its rewrite. Induction forms in a sudden
+// phase change: measured with 2 layers, 128 wide, rows of 128 tokens, lr
+// 2e-3 — no progress for ~500 steps, then copying within ~200 more.
 //
 // Documents are packed into rows of `seq` tokens back to back; document ids
 // and per-document positions keep attention inside each document, and every
