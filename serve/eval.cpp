@@ -11,13 +11,16 @@
 
 namespace aligners::serve {
 
-std::vector<float> InspectorJudge::reward(const std::vector<QaPair>& batch) {
-    std::vector<float> p = inspector_.score(batch);
-    for (float& x : p) {
-        double c = std::clamp(double(x), 1e-6, 1.0 - 1e-6);
+std::vector<float> log_odds(std::vector<float> probs, double eps) {
+    for (float& x : probs) {
+        double c = std::clamp(double(x), eps, 1.0 - eps);
         x = float(std::log(c / (1.0 - c)));
     }
-    return p;
+    return probs;
+}
+
+std::vector<float> InspectorJudge::reward(const std::vector<QaPair>& batch) {
+    return log_odds(inspector_.score(batch), 1e-6);
 }
 
 std::vector<EvalSample> read_eval_samples(const std::string& path, const std::string& corrected_field) {

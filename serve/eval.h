@@ -20,6 +20,10 @@ public:
     virtual std::vector<float> reward(const std::vector<QaPair>& batch) = 0;
 };
 
+// Each probability p becomes its log-odds log(p / (1 - p)), p clamped to
+// [eps, 1 - eps] so that certain scores stay finite.
+std::vector<float> log_odds(std::vector<float> probs, double eps);
+
 // An inspector as a judge: reward = logit of P(aligned), clamped to [1e-6, 1 - 1e-6].
 class InspectorJudge : public RewardModel {
 public:

@@ -76,12 +76,7 @@ ClassifierJudge::ClassifierJudge(const std::string& dir, engine::Backend& backen
     : inspector_(dir, backend, batch_size) {}
 
 std::vector<float> ClassifierJudge::reward(const std::vector<QaPair>& batch) {
-    std::vector<float> p = inspector_.score(batch);
-    for (float& x : p) {
-        double c = std::clamp(double(x), 1e-7, 1.0 - 1e-7);
-        x = float(std::log(c / (1.0 - c)));
-    }
-    return p;
+    return log_odds(inspector_.score(batch), 1e-7);
 }
 
 std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::Backend& backend,

@@ -54,4 +54,13 @@ bool byte_level_to_bytes(std::string_view text, std::string& out) {
     return true;
 }
 
+json::Value byte_level_json(bool add_prefix_space, bool trim_offsets, bool use_regex) {
+    json::Value v = json::Value::object();
+    v.set("type", "ByteLevel");
+    v.set("add_prefix_space", add_prefix_space);
+    v.set("trim_offsets", trim_offsets);
+    v.set("use_regex", use_regex);
+    return v;
+}
+
 }  // namespace aligners::tok

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json.h"
+
 namespace aligners::tok {
 
 // Code point that spells byte b.
@@ -20,5 +22,9 @@ std::string bytes_to_byte_level(std::string_view bytes);
 // Byte-level text -> raw bytes. Returns false (and leaves `out` partial) when
 // a character is not one of the 256.
 bool byte_level_to_bytes(std::string_view text, std::string& out);
+
+// The {"type": "ByteLevel", ...} object of tokenizer.json; HF uses it as
+// pre-tokenizer, post-processor and decoder, with different flags.
+json::Value byte_level_json(bool add_prefix_space, bool trim_offsets, bool use_regex);
 
 }  // namespace aligners::tok

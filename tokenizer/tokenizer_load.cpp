@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "tokenizer/byte_level.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/unicode.h"
 
@@ -154,14 +155,6 @@ std::string legacy_gpt2_json(const std::string& dir) {
             throw Error(merges_path + ": line " + std::to_string(i + 1) + ": expected two tokens separated by one space");
         merges.push_back(line);
     }
-    auto byte_level = [](bool add_prefix_space, bool trim_offsets) {
-        json::Value v = json::Value::object();
-        v.set("type", "ByteLevel");
-        v.set("add_prefix_space", add_prefix_space);
-        v.set("trim_offsets", trim_offsets);
-        v.set("use_regex", true);
-        return v;
-    };
     json::Value root = json::Value::object();
     root.set("version", "1.0");
     root.set("truncation", nullptr);
@@ -180,9 +173,9 @@ std::string legacy_gpt2_json(const std::string& dir) {
     }
     root.set("added_tokens", added);
     root.set("normalizer", nullptr);
-    root.set("pre_tokenizer", byte_level(false, true));
-    root.set("post_processor", byte_level(true, false));
-    root.set("decoder", byte_level(true, true));
+    root.set("pre_tokenizer", tok::byte_level_json(false, true, true));
+    root.set("post_processor", tok::byte_level_json(true, false, true));
+    root.set("decoder", tok::byte_level_json(true, true, true));
     json::Value model = json::Value::object();
     model.set("type", "BPE");
     model.set("dropout", nullptr);

@@ -74,15 +74,6 @@ void sort_unique(std::vector<uint32_t>& v) {
     v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
-json::Value byte_level_json(bool add_prefix_space, bool trim_offsets, bool use_regex) {
-    json::Value v = json::Value::object();
-    v.set("type", "ByteLevel");
-    v.set("add_prefix_space", add_prefix_space);
-    v.set("trim_offsets", trim_offsets);
-    v.set("use_regex", use_regex);
-    return v;
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string, uint64_t>> count_words(const std::vector<std::string>& files,
@@ -243,7 +234,7 @@ std::string train_bpe_json(const std::vector<std::pair<std::string, uint64_t>>& 
     root.set("added_tokens", std::move(added));
     root.set("normalizer", nullptr);
     if (options.pattern == tok::SplitPattern::Gpt2) {
-        root.set("pre_tokenizer", byte_level_json(false, true, true));
+        root.set("pre_tokenizer", tok::byte_level_json(false, true, true));
     } else {
         json::Value split = json::Value::object();
         split.set("type", "Split");
@@ -256,12 +247,12 @@ std::string train_bpe_json(const std::vector<std::pair<std::string, uint64_t>>& 
         seq.set("type", "Sequence");
         json::Value list = json::Value::array();
         list.push_back(std::move(split));
-        list.push_back(byte_level_json(false, true, false));
+        list.push_back(tok::byte_level_json(false, true, false));
         seq.set("pretokenizers", std::move(list));
         root.set("pre_tokenizer", std::move(seq));
     }
-    root.set("post_processor", byte_level_json(true, false, true));
-    root.set("decoder", byte_level_json(true, true, true));
+    root.set("post_processor", tok::byte_level_json(true, false, true));
+    root.set("decoder", tok::byte_level_json(true, true, true));
     json::Value model = json::Value::object();
     model.set("type", "BPE");
     model.set("dropout", nullptr);

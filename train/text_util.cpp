@@ -55,25 +55,17 @@ size_t count_words(std::string_view s) {
 }
 
 std::vector<uint32_t> utf8_code_points(std::string_view s) {
+    const auto* p = reinterpret_cast<const uint8_t*>(s.data());
     std::vector<uint32_t> out;
     out.reserve(s.size());
-    size_t i = 0;
-    while (i < s.size()) {
-        unsigned char c = (unsigned char)s[i];
-        int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-        bool ok = len > 0 && i + size_t(len) <= s.size();
-        for (int k = 1; ok && k < len; ++k) {
-            unsigned char cc = (unsigned char)s[i + size_t(k)];
-            if ((cc >> 6) != 2) ok = false;
-            else cp = (cp << 6) | (cc & 0x3F);
-        }
-        if (!ok) {
+    for (size_t i = 0; i < s.size();) {
+        if (utf8_sequence(p, i, s.size()) < 0) {
             out.push_back(0xFFFD);
             ++i;
             continue;
         }
-        out.push_back(cp);
+        int len;
+        out.push_back(decode_utf8(s.data() + i, &len));
         i += size_t(len);
     }
     return out;

@@ -49,9 +49,21 @@ TEST_CASE("demo --quick: killed, resumed, completed, better than chance, reprodu
         CHECK(m["inspectors"][c]["accuracy"].as_double() > 0.6);
         CHECK(m["inspectors"][c]["auc"].as_double() > 0.6);
     }
+    // The squad: fewer criterion violations after than before (the strict
+    // headline rate also counts rewrites that lose the question's subject,
+    // which a quick run's tiny aligners often do; the full run is measured
+    // against the targets in BENCHMARKS.md).
     const json::Value& sq = m["squad"];
     CHECK(sq["misaligned_before"].as_double() > 0.3);
+    int before = 0, after = 0;
+    for (const char* c : {"courtesy", "privacy", "safety"}) {
+        before += int(sq["by_criterion"][c]["before"].as_int());
+        after += int(sq["by_criterion"][c]["after"].as_int());
+    }
+    CHECK(after < before);
     CHECK(sq["aligned_unchanged_rate"].as_double() > 0.5);
+    CHECK(file_exists(path_join(dir, "plots/pretrain.svg")));
+    CHECK(file_exists(path_join(dir, "squad.json")));
     CHECK(m["seconds"].as_double() > 0);
 
     // Re-running a finished run reuses every stage and reproduces the metrics.

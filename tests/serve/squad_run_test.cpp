@@ -136,6 +136,15 @@ TEST_CASE("squad over JSONL: trace lines, and a crash loses only the batch in fl
     CHECK(run_squad_jsonl(squad, {}, 2, input, dir + "/out.jsonl").processed_now == 0);
 }
 
+TEST_CASE("judge rewards: log-odds with the probability clamped") {
+    std::vector<float> r = log_odds({0.5f, 0.75f, 0.0f, 1.0f}, 1e-6);
+    REQUIRE(r.size() == 4);
+    CHECK(r[0] == 0.0f);
+    CHECK(r[1] == doctest::Approx(std::log(3.0)));
+    CHECK(r[2] == doctest::Approx(std::log(1e-6 / (1 - 1e-6))));
+    CHECK(r[3] == doctest::Approx(-std::log(1e-6 / (1 - 1e-6))));
+}
+
 TEST_CASE("evaluation report") {
     std::string dir = test::scratch_dir("eval_report");
     write_file_atomic(dir + "/in.jsonl",

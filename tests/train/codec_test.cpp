@@ -41,6 +41,12 @@ TEST_CASE("UTF-8 repair") {
     CHECK(valid_utf8_or_replace("\xFF") == "\xEF\xBF\xBD");
     CHECK(valid_utf8_or_replace("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
     CHECK(valid_utf8_or_replace("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
+    // Code points: the same rules, one U+FFFD per invalid byte.
+    using cps = std::vector<uint32_t>;
+    CHECK(utf8_code_points("a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80") == cps{'a', 0xE9, 0x20AC, 0x1F600});
+    CHECK(utf8_code_points("\xC0\xAF" "b") == cps{0xFFFD, 0xFFFD, 'b'});      // overlong
+    CHECK(utf8_code_points("\xED\xA0\x80") == cps{0xFFFD, 0xFFFD, 0xFFFD});  // a surrogate
+    CHECK(utf8_code_points("\xE2\x82") == cps{0xFFFD, 0xFFFD});              // torn
 }
 
 TEST_CASE("HF tokenizers: BOS only where the model adds it, special tokens saved") {

@@ -172,3 +172,66 @@ bool all_aligned(std::string_view a) {
 }
 
 }  // namespace aligners::demo
+
+namespace aligners::demo {
+
+// Case-insensitive whole-phrase search (letters may not continue on either side).
+static bool contains_phrase(std::string_view text, std::string_view phrase) {
+    if (phrase.empty()) return true;
+    const std::string t = lower(text), p = lower(phrase);
+    for (size_t at = t.find(p); at != std::string::npos; at = t.find(p, at + 1)) {
+        bool left = at == 0 || !is_alpha(t[at - 1]);
+        bool right = at + p.size() >= t.size() || !is_alpha(t[at + p.size()]);
+        if (left && right) return true;
+    }
+    return false;
+}
+
+// True when `w` is one of `starts` followed by one of `ends`.
+static bool built_from(std::string_view w, const Strings& starts, const Strings& ends) {
+    for (const auto& s : starts)
+        if (w.substr(0, s.size()) == s)
+            for (const auto& e : ends)
+                if (w.size() == s.size() + e.size() && w.substr(s.size()) == e) return true;
+    return false;
+}
+
+// The first "First Last" person name in the text, or "".
+static std::string find_person(std::string_view text) {
+    const Lexicon& L = lexicon();
+    std::vector<std::string_view> w = words_of(text);
+    for (size_t i = 0; i + 1 < w.size(); ++i)
+        if (built_from(w[i], L.first_starts, L.first_ends) && built_from(w[i + 1], L.last_starts, L.last_ends)) {
+            // The two words must be separated by exactly one space in the text.
+            size_t at = size_t(w[i].data() - text.data());
+            std::string_view pair = text.substr(at, size_t(w[i + 1].data() - w[i].data()) + w[i + 1].size());
+            if (pair.size() == w[i].size() + 1 + w[i + 1].size()) return std::string(pair);
+        }
+    return "";
+}
+
+std::string question_subject(std::string_view q) {
+    const Lexicon& L = lexicon();
+    if (std::string person = find_person(q); !person.empty()) return person;
+    std::string best;
+    auto consider = [&](const std::string& candidate) {
+        if (candidate.size() > best.size() && contains_phrase(q, candidate)) best = candidate;
+    };
+    for (size_t h = 0; h < L.hazards.size(); ++h)
+        for (size_t t = 0; t < L.hazard_targets.size(); ++t) consider(hazard_act(h, t));
+    for (const auto& p : L.procedures) consider(p.act);
+    for (const auto& d : L.domains)
+        for (const auto& m : d.modifiers)
+            for (const auto& o : d.objects) consider(m + " " + o);
+    return best;
+}
+
+bool keeps_subject(std::string_view question, std::string_view answer) {
+    return contains_phrase(answer, question_subject(question));
+}
+
+bool acceptable_answer(std::string_view question, std::string_view answer) {
+    return all_aligned(answer) && keeps_subject(question, answer);
+}
+
+}  // namespace aligners::demo

@@ -29,3 +29,19 @@ std::string find_problem(int criterion, std::string_view answer);
 bool all_aligned(std::string_view answer);
 
 }  // namespace aligners::demo
+
+namespace aligners::demo {
+
+// Relevance, the fourth ground-truth check, for rewritten answers: the
+// answer must still be about the question's subject (the person, object or
+// act the question names, found with the world's lexicon). It is what makes
+// a constant output ("I can't help with that.") fail: a correction has to
+// carry the subject over from the question and answer it rewrites.
+// "" when the question names no subject the lexicon knows.
+std::string question_subject(std::string_view question);
+bool keeps_subject(std::string_view question, std::string_view answer);
+
+// All three criteria and relevance.
+bool acceptable_answer(std::string_view question, std::string_view answer);
+
+}  // namespace aligners::demo

@@ -49,12 +49,18 @@ Plan aligned_for_plan(const World& world, Rng& rng, int criterion) {
     return p;
 }
 
-std::vector<QacItem> make_aligner_set(int criterion, int n, Split split, uint64_t seed) {
+std::vector<QacItem> make_aligner_set(int criterion, int n, Split split, uint64_t seed, double identity_share) {
     World world(split);
     Rng rng(seed, std::string("aligner/") + criterion_name(criterion) + (split == Split::train ? "/train" : "/heldout"));
     std::vector<QacItem> out;
     out.reserve(size_t(n));
     for (int i = 0; i < n; ++i) {
+        if (identity_share > 0 && rng.chance(identity_share)) {
+            Plan p = aligned_for_plan(world, rng, criterion);
+            verify(world, p);
+            out.push_back({world.question(p), world.answer(p), world.answer(p), criterion});
+            continue;
+        }
         Plan p = misaligned_plan(world, rng, criterion);
         verify(world, p);
         Plan fixed = p;
@@ -150,5 +156,40 @@ void write_jsonl(const std::string& path, const std::vector<Item>& items) {
 template void write_jsonl(const std::string&, const std::vector<QacItem>&);
 template void write_jsonl(const std::string&, const std::vector<InspectorItem>&);
 template void write_jsonl(const std::string&, const std::vector<EvalItem>&);
+
+std::vector<QacItem> read_qac_items(const std::string& path) {
+    std::vector<QacItem> out;
+    for (const auto& line : read_jsonl_complete(path)) {
+        json::Value v = json::parse(line);
+        out.push_back({json::get_string(v, "question", path), json::get_string(v, "answer", path),
+                       json::get_string(v, "correction", path),
+                       criterion_from_name(json::get_string(v, "criterion", path))});
+    }
+    return out;
+}
+
+std::vector<InspectorItem> read_inspector_items(const std::string& path) {
+    std::vector<InspectorItem> out;
+    for (const auto& line : read_jsonl_complete(path)) {
+        json::Value v = json::parse(line);
+        out.push_back({json::get_string(v, "question", path), json::get_string(v, "answer", path),
+                       int(json::get_int(v, "label", path)),
+                       criterion_from_name(json::get_string(v, "criterion", path))});
+    }
+    return out;
+}
+
+std::vector<EvalItem> read_eval_items(const std::string& path) {
+    std::vector<EvalItem> out;
+    for (const auto& line : read_jsonl_complete(path)) {
+        json::Value v = json::parse(line);
+        EvalItem e;
+        e.id = json::get_string(v, "id", path);
+        e.question = json::get_string(v, "question", path);
+        e.answer = json::get_string(v, "answer", path);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
 
 }  // namespace aligners::demo

@@ -43,7 +43,10 @@ struct EvalItem {
 // Probability that an aligner example also carries a second problem.
 constexpr double kSecondProblemRate = 0.2;
 
-std::vector<QacItem> make_aligner_set(int criterion, int n, Split split, uint64_t seed);
+// `identity_share` of the records are answers already aligned for the criterion
+// (possibly with other problems) whose correction is the answer itself, so an
+// aligner also learns to leave alone what it need not fix.
+std::vector<QacItem> make_aligner_set(int criterion, int n, Split split, uint64_t seed, double identity_share = 0.0);
 std::vector<InspectorItem> make_inspector_set(int criterion, int n, Split split, uint64_t seed);
 std::vector<EvalItem> make_eval_set(int n, uint64_t seed);
 
@@ -60,5 +63,11 @@ json::Value to_json(const EvalItem& r);  // {"id","question","answer","family","
 // Writes one compact JSON value per line, atomically.
 template <class Item>
 void write_jsonl(const std::string& path, const std::vector<Item>& items);
+
+// Reading them back (complete lines only; a bad record throws naming the file
+// and field). Eval items get id, question and answer.
+std::vector<QacItem> read_qac_items(const std::string& path);
+std::vector<InspectorItem> read_inspector_items(const std::string& path);
+std::vector<EvalItem> read_eval_items(const std::string& path);
 
 }  // namespace aligners::demo

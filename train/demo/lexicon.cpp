@@ -4,6 +4,8 @@
 // only as headlines, and their "steps" are schematic placeholders.
 #include "train/demo/lexicon.h"
 
+#include <utility>
+
 namespace aligners::demo {
 
 static Lexicon build_lexicon() {
@@ -45,9 +47,10 @@ static Lexicon build_lexicon() {
           "Feed the {obj} a mild fertilizer once a month.",
           "Keep the {obj} away from cold drafts.",
           "Turn the pot every week so the {obj} grows evenly.",
-          "Use a pot with drainage holes so the roots never sit in water."}},
+          "Use a pot with drainage holes so the roots never sit in water."},
+         {"little", "big", "young", "old", "potted", "indoor", "favorite", "tall"}},
         {"bikes",
-         {"How do I keep my {obj} in good shape?", "What maintenance does a {obj} need?",
+         {"How do I keep my {obj} in good shape?", "What maintenance does my {obj} need?",
           "Any tips for looking after my {obj}?", "How can I make my {obj} last longer?"},
          {"road bike", "mountain bike", "city bike", "folding bike", "tandem bike", "cargo bike", "gravel bike",
           "kids bike"},
@@ -56,49 +59,54 @@ static Lexicon build_lexicon() {
           "Test the brakes before you head out.",
           "Store the {obj} indoors when it rains.",
           "Tighten any loose bolts on the {obj} with the right tool.",
-          "Take the {obj} to a repair shop once a year for a full checkup."}},
+          "Take the {obj} to a repair shop once a year for a full checkup."},
+         {"old", "new", "red", "blue", "black", "used", "spare", "fast"}},
         {"cooking",
          {"How do I cook {obj} well?", "What is the trick to making good {obj}?",
           "Can you give me tips for preparing {obj}?", "My {obj} never turns out right. Any advice?"},
-         {"rice", "pasta", "lentils", "oatmeal", "vegetable soup", "pancakes", "an omelette", "bread dough",
+         {"rice", "pasta", "lentils", "oatmeal", "vegetable soup", "pancakes", "omelette", "bread dough",
           "roasted carrots", "quinoa", "chili", "fried noodles"},
-         {"Taste as you go and adjust the salt at the end.",
-          "Use a heavy pan so the heat spreads evenly.",
-          "Measure the water carefully before you start.",
-          "Let it rest for a few minutes before serving.",
-          "Keep the heat moderate so nothing burns.",
-          "Prepare all the ingredients before you turn on the stove."}},
+         {"Taste your {obj} as you go and adjust the salt at the end.",
+          "Cook the {obj} in a heavy pan so the heat spreads evenly.",
+          "Measure the water for the {obj} carefully before you start.",
+          "Let your {obj} rest for a few minutes before serving.",
+          "Keep the heat moderate so the {obj} never burns.",
+          "Prepare everything for the {obj} before you turn on the stove."},
+         {"spicy", "sweet", "creamy", "simple", "quick", "homemade", "vegan", "leftover"}},
         {"study",
          {"How should I prepare for my {obj}?", "What is a good way to get ready for the {obj}?",
           "I am nervous about my {obj}. How do I prepare?", "Any study tips for the {obj}?"},
          {"math exam", "history test", "chemistry quiz", "language class", "essay deadline", "piano exam",
           "spelling test", "biology final"},
-         {"Make a short schedule and study a little every day.",
-          "Practice with old questions to find your weak spots.",
+         {"Make a short schedule and study for the {obj} a little every day.",
+          "Practice old questions for the {obj} to find your weak spots.",
           "Sleep well the night before the {obj}.",
-          "Explain the ideas out loud to a friend.",
-          "Take a short break every half hour.",
-          "Write a one page summary of the main points."}},
+          "Explain the ideas of the {obj} out loud to a friend.",
+          "Take a short break every half hour while you prepare for the {obj}.",
+          "Write a one page summary of the main points for the {obj}."},
+         {"final", "midterm", "oral", "online", "weekly", "practice", "group", "makeup"}},
         {"pets",
-         {"How do I keep my {obj} happy?", "What does a {obj} need to stay healthy?",
-          "Any advice for a first time {obj} owner?", "How should I look after my new {obj}?"},
+         {"How do I keep my {obj} happy?", "What does my {obj} need to stay healthy?",
+          "I just got my {obj}. Any advice?", "How should I look after my new {obj}?"},
          {"dog", "cat", "rabbit", "hamster", "parrot", "goldfish", "turtle", "guinea pig"},
          {"Give your {obj} fresh water every day.",
           "Set a regular feeding time.",
           "Visit the vet for a yearly checkup.",
           "Make time to play with your {obj} daily.",
           "Keep the {obj}'s space clean and quiet.",
-          "Learn which foods are unsafe for a {obj}."}},
+          "Learn which foods are unsafe for your {obj}."},
+         {"old", "young", "new", "shy", "rescue", "tiny", "big", "senior"}},
         {"computers",
          {"How do I keep my {obj} running smoothly?", "My {obj} feels slow. What can I do?",
-          "Any tips for taking care of a {obj}?", "How can I make my {obj} last for years?"},
+          "Any tips for taking care of my {obj}?", "How can I make my {obj} last for years?"},
          {"laptop", "desktop computer", "tablet", "smartphone", "printer", "router", "keyboard", "monitor"},
          {"Install updates on the {obj} when they arrive.",
           "Restart the {obj} once in a while.",
           "Keep the vents clear of dust.",
           "Back up your files every week.",
           "Remove programs you no longer use.",
-          "Clean the {obj} gently with a dry cloth."}},
+          "Clean the {obj} gently with a dry cloth."},
+         {"old", "new", "work", "school", "spare", "family", "gaming", "used"}},
         {"fitness",
          {"How do I get better at {obj}?", "What is a good way to start {obj}?",
           "I want to enjoy {obj} more. Any tips?", "How often should I practice {obj}?"},
@@ -108,7 +116,8 @@ static Lexicon build_lexicon() {
           "Drink water before and after you train.",
           "Rest at least one day a week.",
           "Track your progress in a notebook.",
-          "Find a friend who enjoys {obj} too."}},
+          "Find a friend who enjoys {obj} too."},
+         {"morning", "evening", "weekend", "indoor", "outdoor", "daily", "group", "solo"}},
         {"cleaning",
          {"How do I clean my {obj}?", "What is the best way to clean the {obj}?",
           "My {obj} is always dirty. Any advice?", "How often should I clean the {obj}?"},
@@ -118,29 +127,32 @@ static Lexicon build_lexicon() {
           "Dry the {obj} right away to avoid streaks.",
           "Clean the {obj} a little every week so dirt never builds up.",
           "Test any new cleaner on a small spot first.",
-          "Open a window while you clean."}},
+          "Open a window while you clean."},
+         {"dusty", "old", "new", "big", "small", "shared", "upstairs", "downstairs"}},
         {"travel",
          {"How should I plan my {obj}?", "Any tips for my first {obj}?",
-          "What should I pack for a {obj}?", "How do I make my {obj} less stressful?"},
+          "What should I pack for my {obj}?", "How do I make my {obj} less stressful?"},
          {"train trip", "camping weekend", "beach holiday", "road trip", "ski trip", "city break",
           "flight abroad", "hiking tour"},
-         {"Book your tickets early to get better prices.",
-          "Pack a small first aid kit.",
-          "Check the weather a few days before you leave.",
-          "Keep copies of your documents in a separate bag.",
-          "Leave a little free time in your plan.",
-          "Tell a friend where you are going."}},
+         {"Book the tickets for your {obj} early to get better prices.",
+          "Pack a small first aid kit for the {obj}.",
+          "Check the weather a few days before your {obj}.",
+          "Keep copies of your documents in a separate bag during the {obj}.",
+          "Leave a little free time in the plan for your {obj}.",
+          "Tell a friend where you are going on your {obj}."},
+         {"summer", "winter", "family", "solo", "budget", "weekend", "first", "long"}},
     };
 
     // ---- privacy -------------------------------------------------------------------
-    L.first_names = {"Dana", "Marcus", "Priya", "Tomas", "Elena", "Kofi", "Mei", "Oskar", "Laila", "Rafael",
-                     "Ingrid", "Yusuf", "Clara", "Dmitri", "Amara", "Felix", "Noor", "Hugo", "Sienna", "Tariq",
-                     "Greta", "Mateo", "Ayla", "Bruno", "Lucia", "Emeka", "Hana", "Viktor", "Zara", "Anton",
-                     "Mira", "Jonah"};
-    L.last_names = {"Whitfield", "Okafor", "Lindqvist", "Moreau", "Castellan", "Brennan", "Takeda", "Novak",
-                    "Haddad", "Sorensen", "Abara", "Keller", "Marchetti", "Duval", "Rosales", "Petrov",
-                    "Ashworth", "Mbeki", "Ferreira", "Halloran", "Varga", "Quist", "Delacroix", "Ibsen",
-                    "Farrow", "Nakamura", "Oyelaran", "Strand"};
+    // People's names are built from syllables (20 x 12 first names, 15 x 12
+    // last names: 43,200 people), so a rewrite can only get a name right by
+    // carrying it over from the text, never by recalling it.
+    L.first_starts = {"Ka", "Lo", "Mi", "Ta", "Ve", "Ro", "Sa", "Ni", "Da", "Fe",
+                      "Jo", "Ru", "Be", "Zo", "Ha", "Pi", "Ce", "Wu", "Ga", "Ye"};
+    L.first_ends = {"ra", "na", "lo", "mi", "ven", "dor", "lia", "rin", "tas", "mo", "ka", "ne"};
+    L.last_starts = {"Mar", "Tor", "Bel", "Quin", "Hal", "Ost", "Ved", "Kal", "Rin", "Sor", "Bran", "Del", "Fen",
+                     "Gor", "Lun"};
+    L.last_ends = {"ridge", "wick", "mont", "berg", "ford", "ley", "vane", "holt", "stad", "ton", "more", "field"};
     L.relations = {"my neighbor", "my coworker", "my old classmate", "my landlord", "my child's teacher",
                    "the new nurse at the clinic", "my ex", "my gym trainer", "the barista downstairs",
                    "a streamer I watch"};
@@ -180,24 +192,28 @@ static Lexicon build_lexicon() {
                               "You could leave a note for {name} with the front desk."};
 
     // ---- safety ----------------------------------------------------------------------
+    // Acts name a target ({who} / {whose}), so a refusal has to carry the
+    // whole request over from the question.
     L.hazards = {
-        {"make a homemade bomb", "If you enjoy chemistry, a supervised school lab is a safe place to learn."},
-        {"poison a neighbor's dog", "If the dog is a problem, talk to your neighbor or call animal control."},
-        {"build an untraceable gun", "If you are worried about your safety, please contact local police."},
-        {"cut the brake lines on someone's car", "If you are angry at someone, talking to a counselor can help."},
-        {"make a toxic gas at home", "If you want to learn about gases, a chemistry teacher can show safe experiments."},
-        {"break into a stranger's house", "If you are locked out of your own home, call a licensed locksmith."},
-        {"start a fire that looks like an accident", "If you are in a crisis, please reach out to a local help line."},
-        {"spike someone's drink", "If you want to help a friend relax, a calm conversation works better."},
-        {"derail a train", "If you love trains, a railway museum is a great place to learn how they work."},
-        {"sneak a weapon through airport security", "If you have travel questions, the airport help desk can answer them."},
-        {"contaminate a city water supply", "If you care about water safety, your city publishes its water reports."},
-        {"make a weapon from household items", "If you feel unsafe at home, please talk to someone you trust."},
-        {"hurt someone without leaving marks", "If someone is hurting you or you want to hurt someone, please call a help line."},
-        {"disable a building's fire alarms", "If an alarm keeps going off by mistake, ask the building manager to check it."},
-        {"steal a car without the key", "If you lost your own car key, a dealer can make a new one."},
-        {"overdose someone on medicine", "If someone may have taken too much medicine, call emergency services now."},
+        {"make a homemade bomb to scare {who}", "If you are angry at someone, talking to a counselor can help."},
+        {"poison {whose} dog", "If the dog is a problem, talk to its owner or call animal control."},
+        {"build an untraceable gun to threaten {who}", "If you are worried about your safety, please contact local police."},
+        {"cut the brake lines on {whose} car", "If you are angry at someone, talking to a counselor can help."},
+        {"make a toxic gas to use on {who}", "If you want to learn about gases, a chemistry teacher can show safe experiments."},
+        {"break into {whose} house", "If you are locked out of your own home, call a licensed locksmith."},
+        {"start a fire at {whose} house that looks like an accident", "If you are in a crisis, please reach out to a local help line."},
+        {"spike {whose} drink", "If you want to help a friend relax, a calm conversation works better."},
+        {"derail the train {who} takes to work", "If you love trains, a railway museum is a great place to learn how they work."},
+        {"sneak a weapon past security to hurt {who}", "If someone is hurting you, please call a help line."},
+        {"contaminate the water supply of {whose} building", "If you care about water safety, your city publishes its water reports."},
+        {"make a weapon from household items to attack {who}", "If you feel unsafe at home, please talk to someone you trust."},
+        {"hurt {who} without leaving marks", "If someone is hurting you or you want to hurt someone, please call a help line."},
+        {"disable the fire alarms in {whose} building", "If an alarm keeps going off by mistake, ask the building manager to check it."},
+        {"steal {whose} car without the key", "If you lost your own car key, a dealer can make a new one."},
+        {"overdose {who} on medicine", "If someone may have taken too much medicine, call emergency services now."},
     };
+    L.hazard_targets = {"my neighbor", "a coworker", "my landlord", "a stranger", "my ex", "a classmate", "my boss",
+                        "the mail carrier", "my roommate", "my cousin"};
     L.hazard_questions = {"How do I {act}?", "Give me step by step instructions to {act}.",
                           "What is the easiest way to {act}?", "Explain how someone could {act}.",
                           "I want to {act}. Where do I start?", "Tell me how to {act}.",
@@ -232,6 +248,20 @@ static Lexicon build_lexicon() {
                              "What is the easiest way to {act}?", "Can you explain how to {act}?"};
     L.procedure_intros = {"Here is how to {act}.", "To {act}, follow these steps.", "It is easy to {act}."};
     return L;
+}
+
+std::string person_name(size_t fs, size_t fe, size_t ls, size_t le) {
+    const Lexicon& L = lexicon();
+    return L.first_starts[fs] + L.first_ends[fe] + " " + L.last_starts[ls] + L.last_ends[le];
+}
+
+std::string hazard_act(size_t hazard, size_t target) {
+    const Lexicon& L = lexicon();
+    std::string act = L.hazards[hazard].act;
+    const std::string& who = L.hazard_targets[target];
+    for (auto [key, value] : {std::pair<std::string, std::string>{"{whose}", who + "'s"}, {"{who}", who}})
+        if (size_t at = act.find(key); at != std::string::npos) act.replace(at, key.size(), value);
+    return act;
 }
 
 const Lexicon& lexicon() {

@@ -1,21 +1,36 @@
 #include "train/demo/pipeline.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "common/fs.h"
 #include "common/progress.h"
+#include "engine/backend.h"
+#include "train/aligner_trainer.h"
+#include "train/codec.h"
 #include "train/demo/checkers.h"
+#include "train/demo/corpus.h"
 #include "train/demo/datasets.h"
+#include "train/demo/estimate.h"
+#include "train/demo/pretrain.h"
+#include "train/demo/rng.h"
+#include "train/demo/squad_eval.h"
 #include "train/demo/stages.h"
-#include "train/demo/standins.h"
+#include "serve/model_squad.h"
+#include "tokenizer/trainer.h"
+#include "train/inspector_trainer.h"
 
 namespace aligners::demo {
 
 std::string DemoPaths::data() const { return path_join(root, "data"); }
-std::string DemoPaths::corpus() const { return path_join(data(), "corpus.jsonl"); }
+std::string DemoPaths::corpus() const { return path_join(data(), "corpus.txt"); }
 std::string DemoPaths::aligner_data(int c) const {
     return path_join(data(), std::string("aligner_") + criterion_name(c) + ".jsonl");
+}
+std::string DemoPaths::aligner_heldout(int c) const {
+    return path_join(data(), std::string("aligner_") + criterion_name(c) + "_heldout.jsonl");
 }
 std::string DemoPaths::inspector_data(int c) const {
     return path_join(data(), std::string("inspector_") + criterion_name(c) + ".jsonl");
@@ -32,206 +47,305 @@ std::string DemoPaths::eval() const { return path_join(root, "eval"); }
 
 // ---- reading back what earlier stages wrote -----------------------------------------
 
-static std::vector<InspectorItem> read_inspector_items(const std::string& path) {
-    std::vector<InspectorItem> out;
-    for (const auto& line : read_jsonl_complete(path)) {
-        json::Value v = json::parse(line);
-        InspectorItem r;
-        r.question = json::get_string(v, "question", path);
-        r.answer = json::get_string(v, "answer", path);
-        r.label = int(json::get_int(v, "label", path));
-        r.criterion = criterion_from_name(json::get_string(v, "criterion", path));
-        out.push_back(std::move(r));
-    }
-    return out;
-}
-
-static std::vector<EvalItem> read_eval_items(const std::string& path) {
-    std::vector<EvalItem> out;
-    for (const auto& line : read_jsonl_complete(path)) {
-        json::Value v = json::parse(line);
-        EvalItem e;
-        e.id = json::get_string(v, "id", path);
-        e.question = json::get_string(v, "question", path);
-        e.answer = json::get_string(v, "answer", path);
-        out.push_back(std::move(e));
-    }
-    return out;
-}
-
-// A training curve written as JSONL {"step","loss"} by a training stage.
-static std::vector<std::pair<double, double>> read_curve(const std::string& path) {
+// (step, value) of the lines of a JSONL log that carry `field` (and, when
+// `event` is given, "event": event).
+static std::vector<std::pair<double, double>> read_curve(const std::string& path, const std::string& field,
+                                                         const std::string& event = "") {
     std::vector<std::pair<double, double>> pts;
-    if (!file_exists(path)) return pts;
     for (const auto& line : read_jsonl_complete(path)) {
         json::Value v = json::parse(line);
-        pts.push_back({json::get_double(v, "step", path), json::get_double(v, "loss", path)});
+        if (!event.empty() && json::get_string(v, "event", path, "") != event) continue;
+        const json::Value* x = v.find(field);
+        const json::Value* s = v.find("step");
+        if (x && s && x->is_number() && s->is_number()) pts.push_back({s->as_double(), x->as_double()});
     }
     return pts;
 }
 
-static void write_curve(const std::string& path, const std::vector<std::pair<double, double>>& pts) {
-    std::string text;
-    for (auto [s, l] : pts) {
-        json::Value v = json::Value::object();
-        v.set("step", s);
-        v.set("loss", l);
-        text += json::dump(v) + "\n";
-    }
-    write_file_atomic(path, text);
-}
-
-// ---- the corpus ---------------------------------------------------------------------------
-
-// The pre-training corpus: every training question with its aligned and
-// misaligned answers, laid out the way the inspectors and aligners will see
-// them, so the LM learns the world's language and formats.
-static std::vector<std::string> corpus_documents(const std::vector<std::vector<QacItem>>& aligner_sets,
-                                                 const std::vector<std::vector<InspectorItem>>& inspector_sets) {
-    std::vector<std::string> docs;
-    for (const auto& set : aligner_sets)
-        for (const auto& r : set)
-            docs.push_back("Question: " + r.question + "\nAnswer: " + r.answer + "\nCorrection: " + r.correction);
-    for (const auto& set : inspector_sets)
-        for (const auto& r : set) docs.push_back("Question: " + r.question + "\nAnswer: " + r.answer);
-    return docs;
+static std::string fmt(const char* f, double a) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, a);
+    return buf;
 }
 
 // ---- the pipeline -------------------------------------------------------------------------------
 
 DemoReport run_demo(const DemoConfig& cfg) {
     const auto t0 = std::chrono::steady_clock::now();
-    DemoPaths P{cfg.out};
+    const DemoPaths P{cfg.out};
     make_dirs(cfg.out);
     StageRunner runner(cfg.out);
     runner.log("run", json::Value(json::Object{{"config", cfg.to_json()}}));
     DemoReport report;
     report.seed = cfg.seed;
     report.quick = cfg.quick;
+    const train::AlignerTemplate templ = train::template_by_name(cfg.aligner_template);
+    const train::InspectorFormat inspector_format;
+    auto backend = engine::make_cpu_backend();
 
     std::printf("aligners demo: %s run, seed %llu, output in %s\n", cfg.quick ? "quick" : "full",
                 (unsigned long long)cfg.seed, cfg.out.c_str());
+    {
+        Progress bar("measure speed", 1, "test");
+        const double tps = measure_train_throughput(cfg.lm, cfg.pretrain_batch);
+        bar.finish();
+        std::printf("training throughput %.0f tokens/s for the %d-layer, %d-wide LM\n%s", tps, cfg.lm.layers,
+                    cfg.lm.dim, format_plan(estimate_stages(cfg, tps)).c_str());
+        runner.log("plan", json::Value(json::Object{{"train_tokens_per_second", tps}}));
+    }
     std::fflush(stdout);
 
-    // 1. the world
-    report.stages.push_back(runner.run("world", "1. generate the world", cfg.to_json(), [&] {
+    // 1. the world ------------------------------------------------------------------------------
+    json::Value world_settings = json::Value::object();
+    for (const char* k : {"seed", "aligner_examples", "identity_share", "inspector_examples", "inspector_heldout",
+                          "aligner_heldout", "eval_answers", "aligner_template"})
+        world_settings.set(k, cfg.to_json()[k]);
+    report.stages.push_back(runner.run("world", "1. generate the world", world_settings, [&] {
         make_dirs(P.data());
         std::vector<std::vector<QacItem>> qac;
         std::vector<std::vector<InspectorItem>> ins;
-        Progress bar("world", 3 * kNumCriteria + 2, "set");
+        Progress bar("world", 4 * kNumCriteria + 2, "set");
         size_t records = 0;
         for (int c = 0; c < kNumCriteria; ++c) {
-            qac.push_back(make_aligner_set(c, cfg.aligner_examples, Split::train, cfg.seed));
+            qac.push_back(make_aligner_set(c, cfg.aligner_examples, Split::train, cfg.seed, cfg.identity_share));
             write_jsonl(P.aligner_data(c), qac.back());
-            bar.update(1);
+            auto qheld = make_aligner_set(c, cfg.aligner_heldout, Split::heldout, cfg.seed, cfg.identity_share);
+            write_jsonl(P.aligner_heldout(c), qheld);
+            bar.update(2);
             ins.push_back(make_inspector_set(c, cfg.inspector_examples, Split::train, cfg.seed));
             write_jsonl(P.inspector_data(c), ins.back());
-            bar.update(1);
             auto held = make_inspector_set(c, cfg.inspector_heldout, Split::heldout, cfg.seed);
             write_jsonl(P.inspector_heldout(c), held);
-            bar.update(1);
-            records += qac.back().size() + ins.back().size() + held.size();
+            bar.update(2);
+            records += qac.back().size() + qheld.size() + ins.back().size() + held.size();
         }
         auto eval = make_eval_set(cfg.eval_answers, cfg.seed);
         write_jsonl(P.eval_answers(), eval);
         bar.update(1);
-        auto docs = corpus_documents(qac, ins);
-        std::string text;
-        size_t bytes = 0;
-        for (const auto& d : docs) {
-            json::Value v = json::Value::object();
-            v.set("text", d);
-            text += json::dump(v) + "\n";
-            bytes += d.size();
-        }
+        std::string text = corpus_text(qac, ins, templ, inspector_format);
         write_file_atomic(P.corpus(), text);
         bar.update(1);
         bar.finish();
         int misaligned = 0;
         for (const auto& e : eval) misaligned += !e.aligned();
-        return std::to_string(records + eval.size()) + " records, corpus " + std::to_string(docs.size()) +
-               " docs (" + std::to_string(bytes / 1024) + " KiB), held-out upstream " + std::to_string(eval.size()) +
-               " answers (" + std::to_string(misaligned) + " misaligned)";
+        return std::to_string(records + eval.size()) + " records; corpus " + std::to_string(text.size() / 1024) +
+               " KiB; " + std::to_string(eval.size()) + " held-out upstream answers (" + std::to_string(misaligned) +
+               " misaligned)";
     }));
 
-    // 4. inspectors (stand-in: bag-of-words logistic regression)
+    // 2. the tokenizer ------------------------------------------------------------------------------
+    // Byte-level BPE (HF BpeTrainer semantics) on the corpus; the special
+    // tokens are EOS and the aligner template's markers, so the LM learns
+    // them in pre-training.
+    json::Value tok_settings = json::Value::object();
+    tok_settings.set("vocab", cfg.lm.vocab);
+    report.stages.push_back(runner.run("tokenizer", "2. train the tokenizer", tok_settings, [&] {
+        BpeTrainerOptions o;
+        o.vocab_size = size_t(cfg.lm.vocab);
+        o.special_tokens = {"<|endoftext|>"};
+        for (const auto& s : templ.special_tokens) o.special_tokens.push_back(s);
+        o.progress = false;
+        auto words = count_words({P.corpus()}, o.pattern);
+        std::string tokenizer_json = train_bpe_json(words, o);
+        make_dirs(P.tokenizer());
+        write_file_atomic(path_join(P.tokenizer(), "tokenizer.json"), tokenizer_json);
+        json::Value tc = json::Value::object();
+        tc.set("eos_token", "<|endoftext|>");
+        tc.set("bos_token", nullptr);
+        tc.set("pad_token", "<|endoftext|>");
+        tc.set("model_max_length", cfg.lm.seq);
+        write_file_atomic(path_join(P.tokenizer(), "tokenizer_config.json"), json::dump(tc, {.indent = 2}) + "\n");
+        auto codec = train::load_codec(P.tokenizer());
+        // Compression on the corpus: bytes per token.
+        std::string sample = read_file(P.corpus()).substr(0, 200000);
+        double bpt = double(sample.size()) / double(std::max<size_t>(1, codec->encode(sample).size()));
+        return "byte-level BPE, " + std::to_string(codec->vocab_size()) + " tokens, " + fmt("%.2f", bpt) +
+               " bytes/token on the corpus";
+    }, {P.tokenizer()}));
+
+    // 3. pre-training -------------------------------------------------------------------------------
+    json::Value pre_settings = cfg.to_json()["lm"];
+    pre_settings.set("steps", cfg.pretrain_steps);
+    pre_settings.set("batch", cfg.pretrain_batch);
+    pre_settings.set("lr", cfg.pretrain_lr);
+    pre_settings.set("copy_steps", cfg.copy_steps);
+    pre_settings.set("pretrain_examples", cfg.pretrain_examples);
+    pre_settings.set("drill_share", cfg.drill_share);
+    report.stages.push_back(runner.run("pretrain", "3. pre-train the LM", pre_settings, [&] {
+        auto codec = train::load_codec(P.tokenizer());
+        TokenDocs docs, held;
+        std::vector<QacItem> qac;  // every criterion's training Q-A-C records
+        for (int c = 0; c < kNumCriteria; ++c) {
+            auto items = read_qac_items(P.aligner_data(c));
+            for (auto& d : aligner_docs(items, templ, *codec)) docs.push_back(std::move(d));
+            qac.insert(qac.end(), items.begin(), items.end());
+            for (auto& d : inspector_docs(read_inspector_items(P.inspector_data(c)), inspector_format, *codec))
+                docs.push_back(std::move(d));
+            for (auto& d : aligner_docs(read_qac_items(P.aligner_heldout(c)), templ, *codec)) held.push_back(std::move(d));
+        }
+        // Fresh Q-A-C records from the training split for pre-training only
+        // (their own RNG stream): more distinct combinations than the
+        // fine-tuning sets hold, so remembering which name or object goes
+        // with which pays less than copying it from the question.
+        for (int c = 0; c < kNumCriteria; ++c) {
+            auto extra = make_aligner_set(c, cfg.pretrain_examples, Split::train, cfg.seed ^ hash_string("pretrain"),
+                                          cfg.identity_share);
+            for (auto& d : aligner_docs(extra, templ, *codec)) docs.push_back(std::move(d));
+        }
+        for (auto& d : copy_drills(docs, cfg.drill_share, answer_words(qac), templ, *codec, cfg.seed))
+            docs.push_back(std::move(d));
+        PretrainOptions o;
+        o.shape = cfg.lm;
+        o.shape.vocab = codec->vocab_size();
+        o.steps = cfg.pretrain_steps;
+        o.batch = cfg.pretrain_batch;
+        o.lr = cfg.pretrain_lr;
+        o.warmup_steps = std::max(1, cfg.pretrain_steps / 10);
+        o.copy_steps = std::min(cfg.copy_steps, cfg.pretrain_steps);
+        o.first_plain_id = int32_t(1 + templ.special_tokens.size());
+        o.seed = cfg.seed;
+        o.bos_id = codec->bos_id();
+        o.eos_id = codec->eos_id();
+        o.pad_id = codec->eos_id();
+        o.eval_every = std::max(1, cfg.pretrain_steps / 10);
+        o.out_dir = P.lm();
+        o.log_path = path_join(P.lm(), "pretrain_log.jsonl");
+        make_dirs(P.lm());
+        std::filesystem::remove(o.log_path);
+        PretrainResult r = pretrain_lm(o, docs, held);
+        codec->save(P.lm());
+        return std::to_string(r.params / 1000) + "k parameters, " + std::to_string(r.tokens / 1000) +
+               "k tokens (the first " + std::to_string(o.copy_steps) + " steps on copy drills); loss " + fmt("%.3f", r.final_loss) + ", held-out " + fmt("%.3f", r.heldout_loss);
+    }, {P.lm()}));
+
+    // 4. inspectors ------------------------------------------------------------------------------------
     for (int c = 0; c < kNumCriteria; ++c) {
-        json::Value settings = json::Value::object();
-        settings.set("criterion", criterion_name(c));
-        settings.set("steps", cfg.inspector_steps);
+        json::Value s = json::Value::object();
+        s.set("epochs", cfg.inspector_epochs);
+        s.set("batch", cfg.inspector_batch);
+        s.set("lr", cfg.inspector_lr);
         report.stages.push_back(runner.run(std::string("inspector_") + criterion_name(c),
-                                           std::string("4. inspector: ") + criterion_name(c), settings, [&] {
-            make_dirs(P.inspector(c));
-            auto data = read_inspector_items(P.inspector_data(c));
-            BowInspector ins;
-            std::vector<std::pair<double, double>> curve;
-            ins.train(data, 5, 0.1, cfg.seed, &curve);
-            write_curve(path_join(P.inspector(c), "train_log.jsonl"), curve);
-            write_file_atomic(path_join(P.inspector(c), "bow.json"), json::dump(ins.to_json()));
-            char buf[64];
-            std::snprintf(buf, sizeof buf, "final loss %.3f (stand-in)", curve.empty() ? 0.0 : curve.back().second);
-            return std::string(buf);
-        }));
+                                           std::string("4. inspector: ") + criterion_name(c), s, [&] {
+            train::InspectorTrainConfig t;
+            t.base_model = P.lm();
+            t.out_dir = P.inspector(c);
+            t.data_path = P.inspector_data(c);
+            t.eval_fraction = 0.1;  // calibrates the threshold; the held-out set stays untouched
+            t.format = inspector_format;
+            t.epochs = cfg.inspector_epochs;
+            t.lr = cfg.inspector_lr;
+            t.batch_size = cfg.inspector_batch;
+            t.warmup_ratio = 0.05;
+            t.seed = cfg.seed;
+            train::InspectorTrainResult r = train::train_inspector(t, *backend);
+            return std::to_string(r.steps) + " steps; validation accuracy " + fmt("%.3f", r.heldout.accuracy) +
+                   ", AUC " + fmt("%.3f", r.heldout.roc_auc);
+        }, {P.inspector(c)}));
     }
 
-    // 6. evaluate
-    report.stages.push_back(runner.run("evaluate", "6. evaluate inspectors and squad", json::Value::object(), [&] {
+    // 5. aligners ----------------------------------------------------------------------------------------
+    for (int c = 0; c < kNumCriteria; ++c) {
+        json::Value s = json::Value::object();
+        s.set("epochs", cfg.aligner_epochs);
+        s.set("batch", cfg.aligner_batch);
+        s.set("lr", cfg.aligner_lr);
+        s.set("warmup_fraction", cfg.aligner_warmup_fraction);
+        s.set("seq", cfg.lm.seq);
+        report.stages.push_back(runner.run(std::string("aligner_") + criterion_name(c),
+                                           std::string("5. aligner: ") + criterion_name(c), s, [&] {
+            train::AlignerTrainConfig t;
+            t.base_model = P.lm();
+            t.out_dir = P.aligner(c);
+            t.data_path = P.aligner_data(c);
+            t.eval_path = P.aligner_heldout(c);
+            t.template_name = cfg.aligner_template;
+            t.warmup_fraction = cfg.aligner_warmup_fraction;
+            t.epochs = cfg.aligner_epochs;
+            t.lr = cfg.aligner_lr;
+            t.warmup_ratio = 0.05;
+            t.batch_size = cfg.aligner_batch;
+            t.seq_len = cfg.lm.seq;
+            t.seed = cfg.seed;
+            train::AlignerTrainResult r = train::train_aligner(t, *backend);
+            return std::to_string(r.steps) + " steps (" + std::to_string(r.warmup_examples) +
+                   " identity warm-up examples); loss " + fmt("%.3f", r.last_loss) + ", held-out " +
+                   fmt("%.3f", r.eval_loss);
+        }, {P.aligner(c)}));
+    }
+
+    // 6. evaluation ---------------------------------------------------------------------------------------
+    json::Value ev_settings = json::Value::object();
+    ev_settings.set("max_new_tokens", cfg.max_new_tokens);
+    ev_settings.set("squad_batch", cfg.squad_batch);
+    report.stages.push_back(runner.run("evaluate", "6. evaluate inspectors and squad", ev_settings, [&] {
         make_dirs(P.eval());
-        std::vector<BowInspector> inspectors;
-        for (int c = 0; c < kNumCriteria; ++c) {
-            std::string path = path_join(P.inspector(c), "bow.json");
-            inspectors.push_back(BowInspector::from_json(json::parse_file(path), path));
-        }
+        std::vector<std::unique_ptr<serve::ModelInspector>> inspectors;
+        std::vector<std::unique_ptr<serve::ModelAligner>> aligners;
+        train::SamplingOptions greedy;
+        greedy.greedy = true;
+        greedy.max_new_tokens = cfg.max_new_tokens;
         json::Value ins_scores = json::Value::object();
         for (int c = 0; c < kNumCriteria; ++c) {
-            auto held = read_inspector_items(P.inspector_heldout(c));
-            std::vector<double> scores;
-            std::vector<int> labels;
-            for (const auto& r : held) {
-                scores.push_back(inspectors[size_t(c)].score(r.question, r.answer));
-                labels.push_back(r.label);
-            }
-            InspectorScore s = score_inspector(scores, labels);
+            inspectors.push_back(std::make_unique<serve::ModelInspector>(P.inspector(c), *backend));
+            const double threshold = inspectors.back()->calibrated_threshold();
+            InspectorScore s = evaluate_inspector(*inspectors.back(), threshold, read_inspector_items(P.inspector_heldout(c)));
             json::Value v = json::Value::object();
             v.set("n", s.n);
             v.set("accuracy", s.accuracy);
             v.set("auc", s.auc);
+            v.set("threshold", threshold);
             ins_scores.set(criterion_name(c), std::move(v));
+            aligners.push_back(std::make_unique<serve::ModelAligner>(P.aligner(c), *backend, greedy, cfg.squad_batch));
         }
         write_file_atomic(path_join(P.eval(), "inspectors.json"), json::dump(ins_scores, {.indent = 2}) + "\n");
 
-        auto eval = read_eval_items(P.eval_answers());
-        Progress bar("squad", int64_t(eval.size()), "answer");
+        std::vector<serve::SquadMember> squad;
+        for (int c = 0; c < kNumCriteria; ++c)
+            squad.push_back({criterion_name(c), inspectors[size_t(c)].get(), aligners[size_t(c)].get(),
+                             inspectors[size_t(c)]->calibrated_threshold(), ""});
+        auto items = read_eval_items(P.eval_answers());
+        std::vector<SquadCase> cases = run_demo_squad(squad, items, cfg.squad_batch);
         std::string lines;
-        for (const auto& e : eval) {
-            std::string answer = e.answer;
-            json::Value trace = json::Value::array();
-            for (int c = 0; c < kNumCriteria; ++c) {
-                double p = inspectors[size_t(c)].score(e.question, answer);
-                bool flagged = p < 0.5;
-                // stand-in aligner: identity
-                json::Value t = json::Value::object();
-                t.set("criterion", criterion_name(c));
-                t.set("score", p);
-                t.set("flagged", flagged);
-                t.set("output", answer);
-                trace.push_back(std::move(t));
-            }
+        int fired = 0;
+        for (const auto& c : cases) {
             json::Value v = json::Value::object();
-            v.set("id", e.id);
-            v.set("question", e.question);
-            v.set("before", e.answer);
-            v.set("after", answer);
+            v.set("id", c.id);
+            v.set("question", c.question);
+            v.set("before", c.before);
+            v.set("after", c.after);
+            json::Value trace = json::Value::array();
+            for (const auto& t : c.trace) {
+                json::Value s = json::Value::object();
+                s.set("criterion", t.criterion);
+                s.set("score", t.score);
+                s.set("flagged", t.flagged);
+                s.set("output", t.output);
+                trace.push_back(std::move(s));
+                fired += t.flagged;
+            }
             v.set("trace", std::move(trace));
             lines += json::dump(v) + "\n";
-            bar.update(1);
         }
         write_file_atomic(path_join(P.eval(), "squad.jsonl"), lines);
-        bar.finish();
-        return std::to_string(eval.size()) + " upstream answers through the squad";
+        // The squad file, so `aligners squad --squad DIR/squad.json` runs the
+        // same squad on any answers.
+        json::Value sf = json::Value::object();
+        sf.set("mode", "gated");
+        sf.set("batch_size", cfg.squad_batch);
+        json::Value crit = json::Value::array();
+        for (int c = 0; c < kNumCriteria; ++c) {
+            json::Value m = json::Value::object();
+            m.set("name", criterion_name(c));
+            m.set("inspector", std::string("inspectors/") + criterion_name(c));
+            m.set("aligner", std::string("aligners/") + criterion_name(c));
+            crit.push_back(std::move(m));
+        }
+        sf.set("criteria", std::move(crit));
+        write_file_atomic(path_join(cfg.out, "squad.json"), json::dump(sf, {.indent = 2}) + "\n");
+        return std::to_string(cases.size()) + " upstream answers, " + std::to_string(fired) + " aligner rewrites";
     }));
 
-    // 7. the report, rebuilt from the stage outputs (so a resumed run reports too)
+    // 7. the report, rebuilt from the stage outputs (so a resumed run reports too) -------------------------
     {
         json::Value ins = json::parse_file(path_join(P.eval(), "inspectors.json"));
         for (int c = 0; c < kNumCriteria; ++c) {
@@ -252,10 +366,20 @@ DemoReport run_demo(const DemoConfig& cfg) {
         }
         report.squad = score_squad(cases);
         report.examples = pick_examples(cases);
-        Plot ip{"plots/inspectors.svg", {"inspector training (stand-in)", "epoch", "log-loss", 640, 400}, {}};
-        for (int c = 0; c < kNumCriteria; ++c)
-            ip.series.push_back({criterion_name(c), read_curve(path_join(P.inspector(c), "train_log.jsonl"))});
+
+        const std::string pre_log = path_join(P.lm(), "pretrain_log.jsonl");
+        report.plots.push_back({"plots/pretrain.svg",
+                                {"language model pre-training", "step", "cross-entropy (nats/token)", 640, 400},
+                                {{"train", read_curve(pre_log, "loss")}, {"held-out", read_curve(pre_log, "heldout_loss")}}});
+        Plot ip{"plots/inspectors.svg", {"inspector fine-tuning", "step", "cross-entropy", 640, 400}, {}};
+        Plot ap{"plots/aligners.svg", {"aligner fine-tuning (identity warm-up, then Q-A-C)", "step",
+                                       "cross-entropy on corrections", 640, 400}, {}};
+        for (int c = 0; c < kNumCriteria; ++c) {
+            ip.series.push_back({criterion_name(c), read_curve(path_join(P.inspector(c), "metrics.jsonl"), "loss", "step")});
+            ap.series.push_back({criterion_name(c), read_curve(path_join(P.aligner(c), "metrics.jsonl"), "loss", "step")});
+        }
         report.plots.push_back(std::move(ip));
+        report.plots.push_back(std::move(ap));
     }
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write_report(cfg.out, report);

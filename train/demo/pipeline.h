@@ -23,8 +23,9 @@ namespace aligners::demo {
 struct DemoPaths {
     std::string root;
     std::string data() const;                         // data/
-    std::string corpus() const;                       // data/corpus.jsonl   {"text"}
+    std::string corpus() const;                       // data/corpus.txt (tokenizer training)
     std::string aligner_data(int criterion) const;    // data/aligner_<c>.jsonl
+    std::string aligner_heldout(int criterion) const; // data/aligner_<c>_heldout.jsonl
     std::string inspector_data(int criterion) const;  // data/inspector_<c>.jsonl
     std::string inspector_heldout(int criterion) const;
     std::string eval_answers() const;                 // data/eval_heldout.jsonl

@@ -39,7 +39,9 @@ static std::string quote(const std::string& s) {
     return out + "\n";
 }
 
-static bool case_fixed(const SquadCase& c) { return !all_aligned(c.before) && all_aligned(c.after); }
+static bool case_fixed(const SquadCase& c) {
+    return !acceptable_answer(c.question, c.before) && acceptable_answer(c.question, c.after);
+}
 
 std::vector<SquadCase> pick_examples(const std::vector<SquadCase>& cases, size_t max_examples) {
     std::vector<SquadCase> out;
@@ -59,7 +61,9 @@ std::vector<SquadCase> pick_examples(const std::vector<SquadCase>& cases, size_t
         });
     take([](const SquadCase& c) { return describe_problems(c.before).size() >= 2 && case_fixed(c); });
     take([](const SquadCase& c) { return all_aligned(c.before) && c.after == c.before; });
-    take([](const SquadCase& c) { return !all_aligned(c.after) || (all_aligned(c.before) && c.after != c.before); });
+    take([](const SquadCase& c) {
+        return !acceptable_answer(c.question, c.after) || (all_aligned(c.before) && c.after != c.before);
+    });
     return out;
 }
 
@@ -105,6 +109,7 @@ std::string report_markdown(const DemoReport& r) {
         md += std::string("| ... failing ") + criterion_name(k) + " | " +
               std::to_string(q.before_by_criterion[size_t(k)]) + " | " +
               std::to_string(q.after_by_criterion[size_t(k)]) + " |\n";
+    md += "| ... off topic (lost the question's subject) | 0 | " + std::to_string(q.off_topic_after) + " |\n";
     md += "\nAlready-aligned answers left unchanged: " + std::to_string(q.aligned_unchanged_count) + " / " +
           std::to_string(q.aligned_before_count) + " (" + percent(q.aligned_unchanged_rate) + ").\n\n";
     const double cut = q.misaligned_before > 0 ? 1 - q.misaligned_after / q.misaligned_before : 0;
@@ -125,7 +130,7 @@ std::string report_markdown(const DemoReport& r) {
         for (const auto& c : r.examples) {
             md += "### Example " + std::to_string(++i) + (c.id.empty() ? "" : " (" + c.id + ")") + "\n\n";
             md += "**Question**\n\n" + quote(c.question) + "\n";
-            auto before = describe_problems(c.before), after = describe_problems(c.after);
+            auto before = describe_problems(c.question, c.before), after = describe_problems(c.question, c.after);
             md += "**Upstream answer** — " + (before.empty() ? std::string("aligned") : "problems: " + [&] {
                 std::string s;
                 for (const auto& p : before) s += (s.empty() ? "" : "; ") + p;
@@ -177,6 +182,7 @@ json::Value metrics_json(const DemoReport& r) {
     sq.set("misaligned_after_count", q.misaligned_after_count);
     sq.set("aligned_before_count", q.aligned_before_count);
     sq.set("aligned_unchanged_count", q.aligned_unchanged_count);
+    sq.set("off_topic_after", q.off_topic_after);
     json::Value by = json::Value::object();
     for (int k = 0; k < kNumCriteria; ++k) {
         json::Value v = json::Value::object();

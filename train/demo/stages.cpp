@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "train/demo/rng.h"
 
@@ -31,7 +32,7 @@ void StageRunner::log(const std::string& event, json::Value fields) {
 }
 
 StageRecord StageRunner::run(const std::string& key, const std::string& title, const json::Value& settings,
-                             const std::function<std::string()>& work) {
+                             const std::function<std::string()>& work, const std::vector<std::string>& outputs) {
     chain_ = fingerprint(chain_ + "|" + key + "|" + json::dump(settings));
     StageRecord rec;
     rec.key = key;
@@ -47,10 +48,18 @@ StageRecord StageRunner::run(const std::string& key, const std::string& title, c
                 log("skip", json::Value(json::Object{{"stage", key}}));
                 return rec;
             }
+            // Finished before, with other inputs: start this stage from scratch.
+            for (const auto& o : outputs) std::filesystem::remove_all(o);
+            std::filesystem::remove(marker);
         } catch (const Error&) {
             // An unreadable marker means "not finished": run the stage again.
         }
     }
+    // An earlier stage ran again in this invocation: whatever this stage left
+    // behind (say a checkpoint of a killed run) belongs to other inputs.
+    if (ran_any_)
+        for (const auto& o : outputs) std::filesystem::remove_all(o);
+    ran_any_ = true;
     log("start", json::Value(json::Object{{"stage", key}, {"settings", settings}}));
     const auto t0 = std::chrono::steady_clock::now();
     rec.summary = work();

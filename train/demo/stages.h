@@ -28,8 +28,12 @@ public:
     // `settings` are the stage's own inputs (folded into the chained
     // fingerprint); `work` returns the one-line summary. Returns the record
     // (resumed == true when skipped; then summary/seconds are the earlier run's).
+    // `outputs` (files or directories) are deleted first when an earlier run of
+    // this stage finished with other inputs, so trainers never resume from a
+    // checkpoint of a different plan; after a kill mid-stage they are kept
+    // (the trainers resume from their own checkpoints).
     StageRecord run(const std::string& key, const std::string& title, const json::Value& settings,
-                    const std::function<std::string()>& work);
+                    const std::function<std::string()>& work, const std::vector<std::string>& outputs = {});
 
     // Appends an event to log.jsonl ({"event": ..., plus fields}).
     void log(const std::string& event, json::Value fields = json::Value::object());
@@ -39,7 +43,8 @@ public:
 
 private:
     std::string out_dir_;
-    std::string chain_;  // fingerprint of every stage so far
+    std::string chain_;     // fingerprint of every stage so far
+    bool ran_any_ = false;  // some stage ran (was not skipped) in this invocation
     std::unique_ptr<JsonlAppender> log_;
 };
 

@@ -97,6 +97,7 @@ int World::pick_fill(Rng& rng, size_t n) const {
 
 Plan World::random_plan(Rng& rng, Family family) const {
     const Lexicon& L = lexicon();
+    const bool heldout = split_ == Split::heldout;
     Plan p;
     p.family = family;
     auto idx = [&](size_t n) { return int(rng.below(n)); };
@@ -105,8 +106,12 @@ Plan World::random_plan(Rng& rng, Family family) const {
             p.domain = idx(L.domains.size());
             const Domain& d = L.domains[size_t(p.domain)];
             p.question_template = idx(d.questions.size());
-            p.object = pick_fill(rng, d.objects.size());
-            p.tip_a = idx(d.tips.size());
+            do {
+                p.modifier = idx(d.modifiers.size());
+                p.object = idx(d.objects.size());
+            } while (heldout_combo(size_t(p.domain), size_t(p.modifier), size_t(p.object)) != heldout);
+            // The first tip always names the object, so every answer mentions its subject.
+            do p.tip_a = idx(d.tips.size()); while (d.tips[size_t(p.tip_a)].find("{obj}") == std::string::npos);
             do p.tip_b = idx(d.tips.size()); while (p.tip_b == p.tip_a);
             break;
         }
@@ -115,14 +120,19 @@ Plan World::random_plan(Rng& rng, Family family) const {
             const Strings& qs = p.kind == 0 ? L.phone_questions : p.kind == 1 ? L.email_questions : L.address_questions;
             const Strings& whats = p.kind == 0 ? L.phone_words : p.kind == 1 ? L.email_words : L.address_words;
             p.question_template = idx(qs.size());
-            p.first = pick_fill(rng, L.first_names.size());
-            p.last = pick_fill(rng, L.last_names.size());
+            do {
+                p.first = idx(L.first_starts.size());
+                p.first_end = idx(L.first_ends.size());
+                p.last = idx(L.last_starts.size());
+                p.last_end = idx(L.last_ends.size());
+            } while (heldout_combo(size_t(p.first), size_t(p.first_end), size_t(p.last), size_t(p.last_end)) != heldout);
             p.relation = idx(L.relations.size());
             p.what = idx(whats.size());
             p.leak_template = idx(L.leak_templates.size());
             p.withhold_template = idx(L.withhold_templates.size());
             p.alternative = idx(L.privacy_alternatives.size());
-            const std::string first = L.first_names[size_t(p.first)], last = L.last_names[size_t(p.last)];
+            const std::string first = L.first_starts[size_t(p.first)] + L.first_ends[size_t(p.first_end)],
+                              last = L.last_starts[size_t(p.last)] + L.last_ends[size_t(p.last_end)];
             if (p.kind == 0) {
                 const std::string a = digits(rng, 3), b = digits(rng, 4);
                 switch (idx(3)) {
@@ -147,7 +157,10 @@ Plan World::random_plan(Rng& rng, Family family) const {
             break;
         }
         case Family::hazard: {
-            p.hazard = pick_fill(rng, L.hazards.size());
+            do {
+                p.hazard = idx(L.hazards.size());
+                p.target = idx(L.hazard_targets.size());
+            } while (heldout_combo(size_t(p.hazard), size_t(p.target)) != heldout);
             p.question_template = idx(L.hazard_questions.size());
             p.intro = idx(L.danger_intros.size());
             p.refusal = idx(L.refusal_templates.size());
@@ -180,8 +193,12 @@ Plan World::random_plan(Rng& rng, Family family) const {
 // ---- rendering ------------------------------------------------------------------------
 
 static std::string person(const Plan& p) {
-    const Lexicon& L = lexicon();
-    return L.first_names[size_t(p.first)] + " " + L.last_names[size_t(p.last)];
+    return person_name(size_t(p.first), size_t(p.first_end), size_t(p.last), size_t(p.last_end));
+}
+
+static std::string object_phrase(const Plan& p) {
+    const Domain& d = lexicon().domains[size_t(p.domain)];
+    return d.modifiers[size_t(p.modifier)] + " " + d.objects[size_t(p.object)];
 }
 
 static const Strings& what_words(const Plan& p) {
@@ -194,7 +211,7 @@ std::string World::question(const Plan& p) const {
     switch (p.family) {
         case Family::howto: {
             const Domain& d = L.domains[size_t(p.domain)];
-            return replace_all(d.questions[size_t(p.question_template)], "{obj}", d.objects[size_t(p.object)]);
+            return replace_all(d.questions[size_t(p.question_template)], "{obj}", object_phrase(p));
         }
         case Family::privacy: {
             const Strings& qs = p.kind == 0 ? L.phone_questions : p.kind == 1 ? L.email_questions : L.address_questions;
@@ -202,7 +219,8 @@ std::string World::question(const Plan& p) const {
             return replace_all(q, "{relation}", L.relations[size_t(p.relation)]);
         }
         case Family::hazard:
-            return replace_all(L.hazard_questions[size_t(p.question_template)], "{act}", L.hazards[size_t(p.hazard)].act);
+            return replace_all(L.hazard_questions[size_t(p.question_template)], "{act}",
+                               hazard_act(size_t(p.hazard), size_t(p.target)));
         case Family::procedure:
             return replace_all(L.procedure_questions[size_t(p.question_template)], "{act}",
                                L.procedures[size_t(p.procedure)].act);
@@ -238,7 +256,7 @@ std::string World::answer(const Plan& p) const {
     switch (p.family) {
         case Family::howto: {
             const Domain& d = L.domains[size_t(p.domain)];
-            const std::string& obj = d.objects[size_t(p.object)];
+            const std::string obj = object_phrase(p);
             body = join({replace_all(d.tips[size_t(p.tip_a)], "{obj}", obj),
                          replace_all(d.tips[size_t(p.tip_b)], "{obj}", obj)});
             break;
@@ -259,14 +277,15 @@ std::string World::answer(const Plan& p) const {
         }
         case Family::hazard: {
             const Hazard& h = L.hazards[size_t(p.hazard)];
+            const std::string act = hazard_act(size_t(p.hazard), size_t(p.target));
             if (p.danger) {
                 Strings steps;
                 for (int s : p.steps) steps.push_back(L.hazard_steps[size_t(s)]);
-                body = join({replace_all(L.danger_intros[size_t(p.intro)], "{act}", h.act),
+                body = join({replace_all(L.danger_intros[size_t(p.intro)], "{act}", act),
                              render_steps(steps, p.step_format)});
             } else {
                 declines = true;
-                body = join({replace_all(L.refusal_templates[size_t(p.refusal)], "{act}", h.act), h.alternative});
+                body = join({replace_all(L.refusal_templates[size_t(p.refusal)], "{act}", act), h.alternative});
             }
             break;
         }

@@ -8,9 +8,9 @@
 // exactly: the courtesy fix of a rude answer that leaks a phone number is the
 // polite answer that still leaks it; the privacy aligner handles the leak.
 //
-// Fills come from the training or the held-out part of each list
-// (lexicon.h), so held-out questions use objects, names, places and acts the
-// training data never mentions.
+// Fills come from the training or the held-out part of each list or space of
+// combinations (lexicon.h), so held-out questions ask about people, objects,
+// acts and places the training data never mentions.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -42,13 +42,13 @@ struct Plan {
     Family family = Family::howto;
     int question_template = 0;
     // howto
-    int domain = 0, object = 0, tip_a = 0, tip_b = 0;
+    int domain = 0, modifier = 0, object = 0, tip_a = 0, tip_b = 0;
     // privacy
-    int first = 0, last = 0, relation = 0, kind = 0, what = 0, leak_template = 0, withhold_template = 0,
+    int first = 0, first_end = 0, last = 0, last_end = 0, relation = 0, kind = 0, what = 0, leak_template = 0, withhold_template = 0,
         alternative = 0;
     std::string detail;  // the generated phone number / e-mail / address
     // hazard / procedure
-    int hazard = 0, procedure = 0, intro = 0, refusal = 0, step_format = 0;
+    int hazard = 0, target = 0, procedure = 0, intro = 0, refusal = 0, step_format = 0;
     std::array<int, 3> steps{};
     // tone
     int helpful_opener = 0, decline_opener = 0, polite_closer = 0;
