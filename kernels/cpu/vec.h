@@ -13,6 +13,7 @@
 // fixed reduction tree. Results therefore differ from the portable path by
 // rounding, but never depend on timing or the thread count.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/cpu/cpu_features.h"
@@ -27,6 +28,21 @@ struct AdamWConsts {
     float eps;
     float grad_scale;  // clipping coefficient applied to the gradient
 };
+
+// One AdamW element: the portable loop and the SIMD tails both use it, so a
+// tail element sees the portable arithmetic. `static`: every translation unit
+// (ISA-flagged or not) keeps its own copy, so the linker can never hand the
+// portable path a copy compiled with AVX-512 flags.
+static inline void adamw_element(float& param, float& grad, float& m, float& v, const AdamWConsts& c,
+                                 bool zero_grad) {
+    float g = grad * c.grad_scale;
+    if (zero_grad) grad = 0.0f;
+    float p = param * c.decay;
+    m = m + (g - m) * (1.0f - c.beta1);
+    v = v * c.beta2 + (1.0f - c.beta2) * g * g;
+    float denom = std::sqrt(v) / c.bc2_sqrt + c.eps;
+    param = p - c.step_size * (m / denom);
+}
 
 struct VecKernels {
     // out = gelu_tanh(inp);  dinp = dout * gelu_tanh'(inp).

@@ -201,13 +201,7 @@ void adamw(float* param, float* grad, float* m, float* v, int64_t n, const AdamW
         store(param + i, p);
     }
     for (; i < n; ++i) {  // the same operations, one lane (all correctly rounded: identical)
-        float g = grad[i] * c.grad_scale;
-        if (zero_grad) grad[i] = 0.0f;
-        float p = param[i] * c.decay;
-        m[i] = m[i] + (g - m[i]) * (1.0f - c.beta1);
-        v[i] = v[i] * c.beta2 + (1.0f - c.beta2) * g * g;
-        float denom = std::sqrt(v[i]) / c.bc2_sqrt + c.eps;
-        param[i] = p - c.step_size * (m[i] / denom);
+        adamw_element(param[i], grad[i], m[i], v[i], c, zero_grad);
     }
 }
 
