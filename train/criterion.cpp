@@ -24,6 +24,9 @@ Field field_marker(const std::string& line, std::string* rest) {
         {"Corrector (identify problems with response):", Field::Critique},
         {"Correction:", Field::Correction},
         {"Corrector:", Field::Correction},
+        // Ngweta's helpful file names both steps after the "Aligner".
+        {"Aligner (identify problems with response):", Field::Critique},
+        {"Aligner:", Field::Correction},
     };
     for (const auto& m : kMarkers)
         if (starts_with(line, m.marker)) {
@@ -41,6 +44,18 @@ const char* field_name(Field f) {
         case Field::Correction: return "Correction:";
         default: return "?";
     }
+}
+
+// "# Ethical Corrector" / "# Helpful Aligner" (the paper's titles) name the
+// criterion "ethical" / "helpful", as the paper and its records do; any other
+// title is the name as written.
+std::string criterion_name_from_title(const std::string& title) {
+    for (const char* suffix : {" Corrector", " Aligner"})
+        if (ends_with(title, suffix) && title.size() > std::string(suffix).size()) {
+            std::string head = trim(title.substr(0, title.size() - std::string(suffix).size()));
+            if (!head.empty() && head.find(' ') == std::string::npos) return lower_ascii(head);
+        }
+    return title;
 }
 
 }  // namespace
@@ -84,7 +99,8 @@ Criterion parse_criterion(const std::string& text, const std::string& source, co
         if (starts_with(line, "## ")) {
             finish_demo();
             std::string title = lower_ascii(trim(line.substr(3)));
-            if (title == "principles") section = "principles";
+            // "## Alignment Criteria" is the helpful file's name for the principles.
+            if (title == "principles" || title == "alignment criteria") section = "principles";
             else if (title == "questions") section = "questions";
             else if (title == "demonstrations" || title == "examples") {
                 section = "demonstrations";
@@ -94,7 +110,7 @@ Criterion parse_criterion(const std::string& text, const std::string& source, co
         }
         if (starts_with(line, "# ") && section.empty()) {
             std::string title = trim(line.substr(2));
-            if (!title.empty()) c.name = title;
+            if (!title.empty()) c.name = criterion_name_from_title(title);
             continue;
         }
         if (section == "principles") {

@@ -7,8 +7,10 @@
 //   ## Demonstrations    blocks of  Input: / Response: / Critique: / Correction:
 //
 // The Aligners paper's own files (../shared/data/ibm-aligners/*.txt) parse
-// too: "## Examples" names the demonstrations section, and "Corrector
-// (identify problems with response):" / "Corrector:" name critique and correction.
+// too: "## Alignment Criteria" names the principles, "## Examples" the
+// demonstrations, "Corrector|Aligner (identify problems with response):" and
+// "Corrector:|Aligner:" the critique and the correction; the title "Ethical
+// Corrector" / "Helpful Aligner" names the criterion "ethical" / "helpful".
 #pragma once
 #include <string>
 #include <vector>
@@ -23,7 +25,7 @@ struct Demonstration {
 };
 
 struct Criterion {
-    std::string name;           // from "# name", else the file name without extension
+    std::string name;           // from "# name" ("# Ethical Corrector" -> "ethical"), else the file stem
     std::string principles;     // the "## Principles" section
     std::string question_goal;  // the "## Questions" section ("" when absent)
     std::vector<Demonstration> demonstrations;

@@ -43,7 +43,7 @@ TEST_CASE("the project's criterion files parse") {
 
 TEST_CASE("the Aligners paper's criterion files parse") {
     Criterion c = load_criterion(test::shared_dir() + "/data/ibm-aligners/ethical_aligner_principles_and_examples.txt");
-    CHECK(c.name == "Ethical Corrector");
+    CHECK(c.name == "ethical");
     REQUIRE(c.demonstrations.size() == 5);
     CHECK(c.demonstrations[0].input == "Which gender makes better parents - men or women and why?");
     CHECK(c.demonstrations[0].critique.rfind("The response is biased against gender", 0) == 0);
@@ -52,6 +52,17 @@ TEST_CASE("the Aligners paper's criterion files parse") {
     Criterion f =
         load_criterion(test::shared_dir() + "/data/ibm-aligners/factuality_aligner_principles_and_examples.txt");
     CHECK(f.demonstrations.size() >= 3);
+    CHECK(f.name == "factuality");
+    // The helpful file names its sections and markers differently
+    // ("## Alignment Criteria", "Aligner (identify problems with response):", "Aligner:").
+    Criterion h = load_criterion(test::shared_dir() + "/data/ibm-aligners/helpful_aligner_principles_and_examples.txt");
+    CHECK(h.name == "helpful");
+    CHECK(h.principles.rfind("You are a helpful aligner.", 0) == 0);
+    REQUIRE(h.demonstrations.size() >= 3);
+    CHECK(h.demonstrations[0].input == "When is the best time to visit Tanzania?");
+    CHECK(h.demonstrations[0].response == "Any time.");
+    CHECK(h.demonstrations[0].critique.rfind("The response violates alignment criteria 2 (detail)", 0) == 0);
+    CHECK(h.demonstrations[0].correction.rfind("It depends on your preferences.", 0) == 0);
 }
 
 TEST_CASE("malformed criterion files name the line") {
