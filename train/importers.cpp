@@ -1,5 +1,7 @@
 #include "train/importers.h"
 
+#include <functional>
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -151,51 +153,89 @@ static std::vector<Row> load_rows(const std::string& path, const std::string& re
     std::string text = read_maybe_gzip(path);
     size_t first = text.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
     if (first == std::string::npos) throw Error(path + ": empty file");
-    auto from_array = [&](const json::Array& arr) {
+    // An array element is a record (an object) or a bare question (a string,
+    // as in red-instruct's dangerousqa.json).
+    auto from_array = [&](const json::Array& arr, const std::string& topic) {
         for (size_t i = 0; i < arr.size(); ++i) {
-            std::string where = path + ": record " + std::to_string(i + 1);
-            if (!arr[i].is_object())
-                throw Error(where + ": expected a JSON object, got " + json::type_name(arr[i].type()));
-            rows.push_back({arr[i], where});
+            std::string where = path + ": record " + std::to_string(rows.size() + 1);
+            if (arr[i].is_string()) {
+                json::Value obj = json::Value::object();
+                obj.set("question", arr[i].as_string());
+                if (!topic.empty()) obj.set("topic", topic);
+                rows.push_back({std::move(obj), where});
+            } else if (arr[i].is_object()) {
+                rows.push_back({arr[i], where});
+            } else {
+                throw Error(where + ": expected a JSON object or a string, got " + json::type_name(arr[i].type()));
+            }
         }
     };
-    if (text[first] == '[') {
-        json::Value v;
-        try {
-            v = json::parse(text);
-        } catch (const json::ParseError& e) {
-            throw Error(path + ": " + e.what());
-        }
-        from_array(v.as_array());
-        return rows;
-    }
-    // One JSON object holding the records, or JSON Lines.
+    // JSON document or JSON Lines, by content: a file that parses as one JSON
+    // value is a document; otherwise each line must be one (JSON Lines). A
+    // pretty-printed document with an error is reported as the document's
+    // error, not as a bad first line of JSON Lines.
     json::Value whole;
-    bool single_object = false;
+    bool is_document = false;
+    std::string document_error;
     try {
         whole = json::parse(text);
-        single_object = whole.is_object();
-    } catch (const json::ParseError&) {
+        is_document = true;
+    } catch (const json::ParseError& e) {
+        document_error = e.what();
     }
-    if (single_object) {
-        const json::Value* arr = nullptr;
-        if (!records_field.empty()) {
-            arr = whole.find(records_field);
-            if (!arr || !arr->is_array())
-                throw Error(path + ": field '" + records_field + "': expected an array of records");
-        } else {
-            for (const auto& [key, value] : whole.as_object())
-                if (value.is_array() && !value.as_array().empty() && value.as_array()[0].is_object()) {
-                    if (arr) throw Error(path + ": several arrays of records; choose one with --records-field");
-                    arr = &value;
-                }
+    if (!is_document) {
+        size_t eol = text.find('\n', first);
+        std::string first_line = text.substr(first, eol == std::string::npos ? std::string::npos : eol - first);
+        bool first_line_is_json = true;
+        try {
+            (void)json::parse(first_line);
+        } catch (const json::ParseError&) {
+            first_line_is_json = false;
         }
-        if (arr) {  // otherwise: a one-record JSON Lines file
-            from_array(arr->as_array());
-            return rows;
-        }
+        if (!first_line_is_json) throw Error(path + ": not valid JSON or JSON Lines: " + document_error);
+        for_each_jsonl(path, [&](const json::Value& v, size_t line) { rows.push_back({v, where_line(path, line)}); });
+        return rows;
     }
-    for_each_jsonl(path, [&](const json::Value& v, size_t line) { rows.push_back({v, where_line(path, line)}); });
+    if (whole.is_array()) {
+        from_array(whole.as_array(), "");
+        return rows;
+    }
+    if (!whole.is_object()) throw Error(path + ": expected a JSON array or object, got " + json::type_name(whole.type()));
+    if (!records_field.empty()) {
+        const json::Value* arr = whole.find(records_field);
+        if (!arr || !arr->is_array()) throw Error(path + ": field '" + records_field + "': expected an array of records");
+        from_array(arr->as_array(), "");
+        return rows;
+    }
+    const json::Value* arr = nullptr;
+    for (const auto& [key, value] : whole.as_object())
+        if (value.is_array() && !value.as_array().empty() && value.as_array()[0].is_object()) {
+            if (arr) throw Error(path + ": several arrays of records; choose one with --records-field");
+            arr = &value;
+        }
+    if (arr) {
+        from_array(arr->as_array(), "");
+        return rows;
+    }
+    // A tree of topics whose leaves are lists of questions (red-instruct's
+    // harmfulqa.json / catqa: {"topic": {"subtopic": ["question", ...]}}); the
+    // topic path ("Social Sciences/Cultural Studies") is kept on each row.
+    std::function<void(const json::Value&, const std::string&)> walk = [&](const json::Value& node,
+                                                                           const std::string& topic) {
+        for (const auto& [key, value] : node.as_object()) {
+            std::string name = trim(key);
+            while (!name.empty() && name.back() == ':') name.pop_back();  // catqa writes "Drug:"
+            std::string sub = topic.empty() ? name : topic + "/" + name;
+            if (value.is_object()) walk(value, sub);
+            else if (value.is_array()) from_array(value.as_array(), sub);
+            else
+                throw Error(path + ": topic '" + sub + "': expected an object of topics or an array of questions, got " +
+                            json::type_name(value.type()));
+        }
+    };
+    walk(whole, "");
+    if (rows.empty())
+        throw Error(path + ": a JSON object with no array of records (name one with --records-field) and no questions");
     return rows;
 }
 
@@ -285,6 +325,7 @@ ImportResult import_questions(const std::string& path, const ImportOptions& opti
         QuestionRecord rec;
         rec.question = trim(text);
         rec.criterion = options.criterion;
+        if (const json::Value* t = row.value.find("topic"); t && t->is_string()) rec.topic = t->as_string();
         if (rec.question.empty()) { st.skip("empty question", row.where); continue; }
         if (options.dedupe && !seen.insert(rec.question).second) {
             st.skip("duplicate question", row.where);
