@@ -76,8 +76,12 @@ int cmd_eval(int argc, char** argv) {
         }
         add_inspector(name, dir, threshold, given);
     }
-    std::unique_ptr<serve::ClassifierJudge> judge;
-    if (!judge_dir.empty()) judge = std::make_unique<serve::ClassifierJudge>(judge_dir, *backend, batch_size);
+    std::unique_ptr<serve::ClassifierJudge> reward;
+    std::unique_ptr<serve::RewardComparisonJudge> judge;
+    if (!judge_dir.empty()) {
+        reward = std::make_unique<serve::ClassifierJudge>(judge_dir, *backend, batch_size);
+        judge = std::make_unique<serve::RewardComparisonJudge>(*reward, tie_margin);
+    }
     serve::EvalOptions o;
     o.batch_size = batch_size;
     o.tie_margin = tie_margin;

@@ -23,6 +23,14 @@ std::vector<float> InspectorJudge::reward(const std::vector<QaPair>& batch) {
     return log_odds(inspector_.score(batch), 1e-6);
 }
 
+std::vector<Verdict> RewardComparisonJudge::compare(const std::vector<QaPair>& original,
+                                                   const std::vector<QaPair>& corrected) {
+    std::vector<float> ro = reward_.reward(original), rc = reward_.reward(corrected);
+    if (ro.size() != original.size() || rc.size() != corrected.size())
+        throw Error("eval: judge returned the wrong number of rewards");
+    return verdicts_from_rewards(ro, rc, tie_margin_);
+}
+
 std::vector<EvalSample> read_eval_samples(const std::string& path, const std::string& corrected_field) {
     std::vector<EvalSample> out;
     train::for_each_jsonl(path, [&](const json::Value& v, size_t line) {
@@ -67,7 +75,7 @@ static double mean(const std::vector<float>& v) {
 }
 
 json::Value evaluate(const std::vector<EvalSample>& samples, const std::vector<EvalInspector>& inspectors,
-                     RewardModel* judge, const EvalOptions& o) {
+                     PairwiseJudge* judge, const EvalOptions& o) {
     std::vector<QaPair> before, after;
     std::vector<bool> changed;
     std::vector<double> ratios;
@@ -116,21 +124,20 @@ json::Value evaluate(const std::vector<EvalSample>& samples, const std::vector<E
     report.set("edit_ratio", ed);
 
     if (judge) {
-        std::vector<float> ro, rc;
+        std::vector<Verdict> verdicts;
         size_t bs = size_t(std::max(1, o.batch_size));
-        Progress bar("eval judge", int64_t(2 * samples.size()), "pair");
+        Progress bar("eval judge", int64_t(samples.size()), "pair");
         for (size_t i = 0; i < samples.size(); i += bs) {
             size_t end = std::min(samples.size(), i + bs);
             std::vector<QaPair> b(before.begin() + long(i), before.begin() + long(end));
             std::vector<QaPair> a(after.begin() + long(i), after.begin() + long(end));
-            std::vector<float> x = judge->reward(b), y = judge->reward(a);
-            if (x.size() != b.size() || y.size() != a.size()) throw Error("eval: judge returned the wrong number of rewards");
-            ro.insert(ro.end(), x.begin(), x.end());
-            rc.insert(rc.end(), y.begin(), y.end());
-            bar.update(int64_t(2 * (end - i)));
+            std::vector<Verdict> v = judge->compare(b, a);
+            if (v.size() != b.size()) throw Error("eval: judge returned the wrong number of verdicts");
+            verdicts.insert(verdicts.end(), v.begin(), v.end());
+            bar.update(int64_t(end - i));
         }
         bar.finish();
-        PairwiseResult p = pairwise(ro, rc, o.tie_margin);
+        PairwiseResult p = pairwise(verdicts);
         json::Value j = json::Value::object();
         if (!o.judge_name.empty()) j.set("name", o.judge_name);
         j.set("wins", int64_t(p.wins));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "serve/eval_metrics.h"
 #include "serve/squad.h"
 
 namespace aligners::serve {
@@ -18,6 +19,27 @@ class RewardModel {
 public:
     virtual ~RewardModel() = default;
     virtual std::vector<float> reward(const std::vector<QaPair>& batch) = 0;
+};
+
+// A judge that sees both answers to a question and says which it prefers
+// (a pairwise reward model such as PairRM, an LLM judge). `original[i]` and
+// `corrected[i]` share the question.
+class PairwiseJudge {
+public:
+    virtual ~PairwiseJudge() = default;
+    virtual std::vector<Verdict> compare(const std::vector<QaPair>& original, const std::vector<QaPair>& corrected) = 0;
+};
+
+// A pointwise reward model as a pairwise judge: rewards compared with a tie
+// margin, a hard decision (serve/eval_metrics.h).
+class RewardComparisonJudge : public PairwiseJudge {
+public:
+    RewardComparisonJudge(RewardModel& reward, double tie_margin) : reward_(reward), tie_margin_(tie_margin) {}
+    std::vector<Verdict> compare(const std::vector<QaPair>& original, const std::vector<QaPair>& corrected) override;
+
+private:
+    RewardModel& reward_;
+    double tie_margin_;
 };
 
 // Each probability p becomes its log-odds log(p / (1 - p)), p clamped to
@@ -51,13 +73,13 @@ struct EvalInspector {
 
 struct EvalOptions {
     int batch_size = 16;
-    double tie_margin = 0.0;
-    std::string judge_name;  // shown in the report
+    double tie_margin = 0.0;  // shown in the report (the judge applies it)
+    std::string judge_name;   // shown in the report
 };
 
 // The report (also what `aligners eval` writes).
 json::Value evaluate(const std::vector<EvalSample>& samples, const std::vector<EvalInspector>& inspectors,
-                     RewardModel* judge, const EvalOptions& options);
+                     PairwiseJudge* judge, const EvalOptions& options);
 
 // Scores pairs in batches of `batch_size` with a progress bar.
 std::vector<float> score_in_batches(Inspector& inspector, const std::vector<QaPair>& pairs, int batch_size,

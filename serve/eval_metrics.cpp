@@ -51,21 +51,28 @@ EditStats edit_stats(const std::vector<double>& ratios) {
     return s;
 }
 
-PairwiseResult pairwise(const std::vector<float>& orig, const std::vector<float>& corr, double tie_margin) {
+std::vector<Verdict> verdicts_from_rewards(const std::vector<float>& orig, const std::vector<float>& corr,
+                                           double tie_margin) {
     if (orig.size() != corr.size()) throw Error("pairwise: reward vectors differ in length");
-    PairwiseResult r;
-    if (orig.empty()) return r;
-    double pref_original = 0;
+    std::vector<Verdict> v(orig.size());
     for (size_t i = 0; i < orig.size(); ++i) {
         double d = double(corr[i]) - double(orig[i]);
-        if (d > tie_margin) ++r.wins;
-        else if (d < -tie_margin) ++r.losses;
-        else ++r.ties;
-        pref_original += 1.0 / (1.0 + std::exp(d));  // sigmoid(r_orig - r_corr)
+        v[i] = d > tie_margin ? Verdict::Corrected : d < -tie_margin ? Verdict::Original : Verdict::Tie;
     }
-    double n = double(orig.size());
+    return v;
+}
+
+PairwiseResult pairwise(const std::vector<Verdict>& verdicts) {
+    PairwiseResult r;
+    if (verdicts.empty()) return r;
+    for (Verdict v : verdicts) {
+        if (v == Verdict::Corrected) ++r.wins;
+        else if (v == Verdict::Original) ++r.losses;
+        else ++r.ties;
+    }
+    double n = double(verdicts.size());
     r.omega = (double(r.wins) - double(r.losses)) / n;
-    r.ngweta_win_rate = 1.0 - pref_original / n;
+    r.ngweta_win_rate = 1.0 - double(r.losses) / n;
     return r;
 }
 

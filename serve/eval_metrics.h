@@ -6,11 +6,15 @@
 //   before correction, the share that was changed anyway (the share left
 //   unchanged is reported too);
 // - edit ratios between original and corrected answers (serve/edit_ratio.h);
-// - pairwise judge comparison of corrected vs original from judge rewards:
-//     win if r_corrected - r_original > tie_margin, loss if < -tie_margin, else tie;
+// - pairwise judge comparison of corrected vs original from a judge's hard
+//   verdicts (a judge that sees both answers, serve/eval.h; a pointwise reward
+//   model compares its two rewards: win if r_corrected - r_original >
+//   tie_margin, loss if < -tie_margin, else tie):
 //     Ji et al.'s  omega = (wins - losses) / (wins + ties + losses);
-//     Ngweta et al.'s win rate = 1 - mean_i P(original_i preferred), with the
-//     Bradley-Terry preference P = sigmoid(r_original - r_corrected).
+//     Ngweta et al.'s win rate = 1 - mean_i [original_i preferred], the
+//     released code's 1 - mean(compare(original, aligned)) over boolean
+//     preferences: a tie is not a preference for the original, so it counts
+//     for the aligned answer there (ties are reported separately).
 #pragma once
 #include <cstddef>
 #include <string>
@@ -37,12 +41,18 @@ struct EditStats {
 };
 EditStats edit_stats(const std::vector<double>& ratios);
 
+// A judge's verdict on one (original, corrected) pair.
+enum class Verdict { Corrected, Tie, Original };  // which answer it prefers
+
+// A pointwise reward model's verdicts: compare the two rewards (hard decision).
+std::vector<Verdict> verdicts_from_rewards(const std::vector<float>& reward_original,
+                                           const std::vector<float>& reward_corrected, double tie_margin = 0.0);
+
 struct PairwiseResult {
-    size_t wins = 0, ties = 0, losses = 0;
-    double omega = 0;             // Ji et al.
-    double ngweta_win_rate = 0;   // Ngweta et al.
+    size_t wins = 0, ties = 0, losses = 0;  // corrected preferred / neither / original preferred
+    double omega = 0;             // Ji et al.: (W - L) / (W + T + L)
+    double ngweta_win_rate = 0;   // Ngweta et al.: 1 - L / (W + T + L)
 };
-PairwiseResult pairwise(const std::vector<float>& reward_original, const std::vector<float>& reward_corrected,
-                        double tie_margin = 0.0);
+PairwiseResult pairwise(const std::vector<Verdict>& verdicts);
 
 }  // namespace aligners::serve

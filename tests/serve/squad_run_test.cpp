@@ -157,7 +157,8 @@ TEST_CASE("evaluation report") {
     CHECK(samples[0].id == "a");
     CHECK(samples[1].id == "2");
     WordInspector ins("rude");
-    InspectorJudge judge(ins);
+    InspectorJudge reward(ins);
+    RewardComparisonJudge judge(reward, 0.0);
     EvalOptions o;
     o.batch_size = 3;
     o.judge_name = "ethical inspector";
@@ -176,9 +177,7 @@ TEST_CASE("evaluation report") {
     CHECK(r["judge"]["ties"].as_int() == 3);
     CHECK(r["judge"]["losses"].as_int() == 0);
     CHECK(r["judge"]["omega"].as_double() == doctest::Approx(0.25));
-    double d = 2 * std::log(4.0);  // logit(0.8) - logit(0.2)
-    double pref = (1 / (1 + std::exp(d)) + 3 * 0.5) / 4;
-    CHECK(r["judge"]["ngweta_win_rate"].as_double() == doctest::Approx(1 - pref).epsilon(1e-5));
+    CHECK(r["judge"]["ngweta_win_rate"].as_double() == doctest::Approx(1.0));  // no original preferred
 
     write_file_atomic(dir + "/bad.jsonl", "{\"question\":\"q\",\"answer\":\"a\"}\n");
     CHECK_THROWS_WITH_AS(read_eval_samples(dir + "/bad.jsonl"),

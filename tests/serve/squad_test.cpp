@@ -181,20 +181,29 @@ TEST_CASE("misalignment rate, alignment tax, edit stats") {
     CHECK(e.mean_changed == doctest::Approx(0.375));
 }
 
-TEST_CASE("pairwise judge: Ji's omega and Ngweta's win rate") {
-    PairwiseResult p = pairwise({0, 0, 1, 2}, {1, 0, 0, 2.5f});
+TEST_CASE("pairwise judge: Ji's omega and Ngweta's win rate from hard verdicts") {
+    // Rewards -> verdicts: d = r_corr - r_orig = 1, 0, -1, 0.5 -> win, tie, loss, win.
+    std::vector<Verdict> v = verdicts_from_rewards({0, 0, 1, 2}, {1, 0, 0, 2.5f});
+    CHECK(v == std::vector<Verdict>{Verdict::Corrected, Verdict::Tie, Verdict::Original, Verdict::Corrected});
+    PairwiseResult p = pairwise(v);
     CHECK(p.wins == 2);
     CHECK(p.ties == 1);
     CHECK(p.losses == 1);
-    CHECK(p.omega == doctest::Approx(0.25));
-    // 1 - mean(sigmoid(-1), sigmoid(0), sigmoid(1), sigmoid(-0.5))
-    double pref = (1 / (1 + std::exp(1.0)) + 0.5 + 1 / (1 + std::exp(-1.0)) + 1 / (1 + std::exp(0.5))) / 4;
-    CHECK(p.ngweta_win_rate == doctest::Approx(1 - pref));
-    CHECK(p.ngweta_win_rate == doctest::Approx(0.530615).epsilon(1e-5));
-    PairwiseResult margin = pairwise({0, 0, 1, 2}, {1, 0, 0, 2.5f}, 0.6);
+    CHECK(p.omega == doctest::Approx(0.25));  // (2 - 1) / 4
+    // Ngweta: 1 - mean(compare(orig, aligned)) with compare = "original
+    // preferred" (only the loss): 1 - 1/4, not the soft Bradley-Terry 0.5306.
+    CHECK(p.ngweta_win_rate == doctest::Approx(0.75));
+    PairwiseResult margin = pairwise(verdicts_from_rewards({0, 0, 1, 2}, {1, 0, 0, 2.5f}, 0.6));
     CHECK(margin.wins == 1);
     CHECK(margin.ties == 2);
+    CHECK(margin.losses == 1);
     CHECK(margin.omega == doctest::Approx(0.0));
+    CHECK(margin.ngweta_win_rate == doctest::Approx(0.75));
+    // All ties (nothing changed): omega 0; Ngweta's hard rate counts no loss.
+    PairwiseResult same = pairwise({Verdict::Tie, Verdict::Tie});
+    CHECK(same.omega == 0.0);
+    CHECK(same.ngweta_win_rate == 1.0);
+    CHECK(pairwise({}).wins == 0);
 }
 
 }  // TEST_SUITE
