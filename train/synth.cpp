@@ -377,6 +377,8 @@ json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& 
         std::vector<TopicEntry> topics = run_topics(cfg, crit, seeds, gen, log, &topic_stats);
         stats.set("topics", topic_stats);
         if (cfg.stop_after == "topics") return stats;
+        if (topics.empty())
+            throw Error("synth: stage 1 produced no usable topics (see " + cfg.out_dir + "/synth.log.jsonl)");
         questions = run_questions(cfg, crit, seeds, topics, gen, log, &question_stats);
         stats.set("questions", question_stats);
         if (cfg.stop_after == "questions") return stats;
@@ -410,6 +412,18 @@ json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& 
     pretty.indent = 2;
     write_file_atomic(path_join(cfg.out_dir, "stats.json"), json::dump(stats, pretty) + "\n");
     log.event("clean", cs);
+    // Empty outputs are a failed run, not a finished one: say why, loudly.
+    if (clean.qac.empty() || clean.inspector.empty()) {
+        std::string why = "synth: no records survived: stage 3 parsed " + std::to_string(items.size()) +
+                          " completions, cleaning kept " + std::to_string(clean.kept) + " of " +
+                          std::to_string(clean.input);
+        std::string reasons;
+        for (const auto& [reason, n] : clean.rejected)
+            reasons += (reasons.empty() ? "" : ", ") + reason + ": " + std::to_string(n);
+        if (!reasons.empty()) why += " (rejected: " + reasons + ")";
+        throw Error(why + "; " + cfg.out_dir + "/qac.jsonl and inspector.jsonl are empty; stage 3's completions are in " +
+                    cfg.out_dir + "/synth.log.jsonl");
+    }
     return stats;
 }
 

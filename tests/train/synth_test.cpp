@@ -444,4 +444,20 @@ TEST_CASE("a question pool replaces stages 1-2") {
     CHECK(gen.prompts_seen == 2);
 }
 
+TEST_CASE("a run whose stage 3 yields nothing usable fails loudly, with the reasons") {
+    std::string dir = test::scratch_dir("synth_nothing");
+    write_file_atomic(dir + "/q.jsonl", "{\"question\":\"Why is the sky blue?\"}\n{\"question\":\"Why do cats purr?\"}\n");
+    SynthConfig cfg;
+    cfg.out_dir = dir + "/out";
+    cfg.criterion_path = criteria_dir() + "helpfulness.txt";
+    cfg.questions_path = dir + "/q.jsonl";
+    ScriptedGenerator gen;  // answers "Why ..." questions with no markers at all
+    NgramEmbedder emb;
+    CHECK_THROWS_WITH_AS(run_synth(cfg, gen, emb),
+                         doctest::Contains("synth: no records survived: stage 3 parsed 2 completions, cleaning kept 0 "
+                                           "of 2 (rejected: parse failure: no Critique: marker: 2)"),
+                         Error);
+    CHECK(file_exists(cfg.out_dir + "/stats.json"));  // the counts stay inspectable
+}
+
 }  // TEST_SUITE
