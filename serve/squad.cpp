@@ -46,12 +46,38 @@ void apply(const SquadMember& member, std::vector<QaPair>& batch, const std::vec
         throw Error("aligner '" + member.criterion + "' returned " + std::to_string(out.size()) + " answers for " +
                     std::to_string(sub.size()) + " samples");
     for (size_t k = 0; k < which.size(); ++k) {
+        if (is_blank_rewrite(out[k])) {
+            traces[which[k]].empty_rewrites.push_back(member.criterion);
+            continue;
+        }
         batch[which[k]].answer = std::move(out[k]);
         traces[which[k]].fired.push_back(member.criterion);
     }
 }
 
 }  // namespace
+
+bool is_blank_rewrite(const std::string& text) {
+    static const char* kMarkers[] = {"[INIT]", "[ALIGNED]", "[DONE]"};
+    for (size_t i = 0; i < text.size();) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            ++i;
+            continue;
+        }
+        bool marker = false;
+        for (const char* m : kMarkers) {
+            size_t n = std::char_traits<char>::length(m);
+            if (text.compare(i, n, m) == 0) {
+                i += n;
+                marker = true;
+                break;
+            }
+        }
+        if (!marker) return false;
+    }
+    return true;
+}
 
 SquadBatchResult run_squad_batch(const std::vector<SquadMember>& squad, const std::vector<QaPair>& input,
                                  const SquadOptions& options) {

@@ -8,6 +8,8 @@
 //   3. in that order, each aligner rewrites only the samples whose current
 //      score for its criterion is below its threshold, and then all
 //      inspectors re-score the batch; each aligner runs at most once.
+//      A blank rewrite (an aligner that emitted end-of-text first) keeps the
+//      answer it was given: an empty answer must never pass as aligned.
 //
 // Unconditional mode (Ji et al.'s Aligner): every member's aligner rewrites
 // every sample, `stack` times in a row, in squad order; inspectors, when
@@ -63,6 +65,9 @@ struct SampleTrace {
     // the s-th step (empty rows for members without an inspector).
     std::vector<std::vector<float>> scores;
     std::vector<std::string> fired;  // criteria whose aligner rewrote this sample, in order
+    // Criteria whose aligner returned nothing usable (empty, whitespace or
+    // template markers only): the answer was kept as it was.
+    std::vector<std::string> empty_rewrites;
     double edit_ratio = 0;           // input answer vs final answer (serve/edit_ratio.h)
 };
 
@@ -71,6 +76,10 @@ struct SquadBatchResult {
     std::vector<double> initial_means; // batch-mean initial score per member (squad order); NaN without inspector
     std::vector<SampleTrace> samples;
 };
+
+// True when a rewrite holds no answer: empty, whitespace, or only the
+// aligner templates' markers ([INIT], [ALIGNED], [DONE]).
+bool is_blank_rewrite(const std::string& text);
 
 // Runs the squad over one batch. Throws Error on a squad that cannot run
 // (no members, a gated member without an inspector, an aligner missing).

@@ -38,6 +38,11 @@ json::Value trace_to_json(const train::QaRecord& input, const SquadBatchResult& 
     }
     v.set("order", order);
     v.set("fired", fired);
+    if (!t.empty_rewrites.empty()) {
+        json::Value empty = json::Value::array();
+        for (const auto& c : t.empty_rewrites) empty.push_back(c);
+        v.set("empty_rewrites", empty);  // aligners whose blank rewrite was not taken
+    }
     v.set("scores", scores);
     v.set("edit_ratio", t.edit_ratio);
     return v;

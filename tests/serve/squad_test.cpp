@@ -120,6 +120,31 @@ TEST_CASE("gated squad: thresholds are per member, ties keep squad order, aligne
     CHECK(r.samples[1].edit_ratio == 0.0);
 }
 
+TEST_CASE("a blank rewrite keeps the answer it was given, and is traced") {
+    // The inspector scores the empty answer "aligned" (it has no flaw), as a
+    // real one did: taking the blank rewrite would count as a win.
+    WordInspector a("x", 0.1f, 0.9f);
+    ReplaceAligner erase("bad x", ""), markers("bad x", " [DONE]\n"), fix("x", "fixed");
+    for (ReplaceAligner* aligner : {&erase, &markers}) {
+        std::vector<SquadMember> squad = {{"a", &a, aligner, 0.5, ""}};
+        SquadBatchResult r = run_squad_batch(squad, pairs({"bad x", "fine"}));
+        CHECK(r.samples[0].answer == "bad x");
+        CHECK(r.samples[0].fired.empty());
+        CHECK(r.samples[0].empty_rewrites == std::vector<std::string>{"a"});
+        CHECK(r.samples[0].edit_ratio == 0.0);
+        CHECK(r.samples[0].scores[1][0] == 0.1f);  // still misaligned after the step
+    }
+    std::vector<SquadMember> squad = {{"a", &a, &fix, 0.5, ""}};
+    SquadBatchResult r = run_squad_batch(squad, pairs({"bad x"}));
+    CHECK(r.samples[0].answer == "bad fixed");
+    CHECK(r.samples[0].empty_rewrites.empty());
+    CHECK(is_blank_rewrite(""));
+    CHECK(is_blank_rewrite(" \n\t"));
+    CHECK(is_blank_rewrite("[INIT] [ALIGNED][DONE]"));
+    CHECK(!is_blank_rewrite("[DONE] ok"));
+    CHECK(!is_blank_rewrite("."));
+}
+
 TEST_CASE("unconditional mode stacks one aligner n times on every sample") {
     ReplaceAligner plus("!", "!!");
     WordInspector trace("!!!!", 0.9f, 0.1f);
