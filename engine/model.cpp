@@ -168,7 +168,9 @@ void Model::save_hf_dir(const std::string& dir) {
     if (source_dir_.empty() || source_dir_ == dir) return;
     static const char* kFiles[] = {"tokenizer.json",   "tokenizer_config.json", "special_tokens_map.json",
                                    "vocab.json",       "merges.txt",            "tokenizer.model",
-                                   "generation_config.json", "added_tokens.json"};
+                                   "generation_config.json", "added_tokens.json",
+                                   "chat_template.jinja",  // where transformers 5 keeps the chat template
+                                   "chat_template.json"};
     for (const char* f : kFiles) {
         std::string src = path_join(source_dir_, f);
         if (file_exists(src)) write_file_atomic(path_join(dir, f), read_file(src));

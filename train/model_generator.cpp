@@ -9,15 +9,30 @@
 
 namespace aligners::train {
 
+std::string read_chat_template(const std::string& model_dir) {
+    // transformers 5 writes the template to chat_template.jinja; older
+    // versions keep it in tokenizer_config.json (a string, or a list of
+    // named templates of which "default" is used).
+    std::string jinja = path_join(model_dir, "chat_template.jinja");
+    if (file_exists(jinja)) return read_file(jinja);
+    std::string cfg = path_join(model_dir, "tokenizer_config.json");
+    if (!file_exists(cfg)) return "";
+    json::Value v = json::parse_file(cfg);
+    const json::Value* t = v.find("chat_template");
+    if (t && t->is_string()) return t->as_string();
+    if (t && t->is_array())
+        for (const auto& named : t->as_array())
+            if (named.is_object() && json::get_string(named, "name", cfg, "") == "default")
+                return json::get_string(named, "template", cfg, "");
+    return "";
+}
+
 ChatFormat chat_format(const std::string& name_in, const std::string& model_dir) {
     std::string name = name_in;
     if (name == "auto") {
         name = "raw";
-        std::string cfg = path_join(model_dir, "tokenizer_config.json");
-        if (file_exists(cfg)) {
-            json::Value v = json::parse_file(cfg);
-            const json::Value* t = v.find("chat_template");
-            std::string tmpl = t && t->is_string() ? t->as_string() : "";
+        std::string tmpl = read_chat_template(model_dir);
+        {
             if (tmpl.find("<|im_start|>") != std::string::npos) name = "chatml";
             else if (tmpl.find("<|start_header_id|>") != std::string::npos) name = "llama3";
             else if (tmpl.find("[INST]") != std::string::npos) name = "mistral";

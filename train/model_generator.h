@@ -27,8 +27,12 @@ struct ChatFormat {
     std::vector<std::string> stop_tokens;   // extra end-of-turn tokens (e.g. <|im_end|>)
 };
 
+// The model directory's chat template: chat_template.jinja (transformers 5),
+// else tokenizer_config.json's chat_template; "" when there is none.
+std::string read_chat_template(const std::string& model_dir);
+
 // "raw" | "chatml" | "llama3" | "mistral" | "auto" (auto reads the model
-// directory's tokenizer_config.json chat_template; raw when there is none).
+// directory's chat template, read_chat_template(); raw when there is none).
 ChatFormat chat_format(const std::string& name, const std::string& model_dir);
 
 class ModelGenerator : public TextGenerator {

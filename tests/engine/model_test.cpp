@@ -123,6 +123,17 @@ TEST_CASE("save_hf_dir then load is bit-identical") {
         CHECK(back->get_params() == m->get_params());
         CHECK(file_exists(path_join(out, "config.json")));
     }
+    // Tokenizer files travel with the weights, chat_template.jinja (transformers 5) included.
+    std::string src = test::scratch_dir("engine_save_src");
+    auto m = Model::load(fixture("qwen2"), *be, false);
+    m->save_hf_dir(src);
+    write_file_atomic(path_join(src, "tokenizer.json"), read_file(path_join(fixture("qwen2"), "config.json")));
+    write_file_atomic(path_join(src, "chat_template.jinja"), "{{ messages }}");
+    auto from_src = Model::load(src, *be, false);
+    std::string out = test::scratch_dir("engine_save_copy");
+    from_src->save_hf_dir(out);
+    CHECK(read_file(path_join(out, "chat_template.jinja")) == "{{ messages }}");
+    CHECK(file_exists(path_join(out, "tokenizer.json")));
 }
 
 TEST_CASE("resize_token_embeddings appends mean rows") {

@@ -107,6 +107,20 @@ TEST_CASE("chat formats") {
     CHECK(m.prefix + "hi" + m.suffix == "[INST] hi [/INST]");
     CHECK(chat_format("chatml", "").stop_tokens == std::vector<std::string>{"<|im_end|>"});
     CHECK_THROWS_AS(chat_format("jinja", ""), UsageError);
+    // transformers 5 keeps the template in chat_template.jinja, not in tokenizer_config.json.
+    std::string dir = test::scratch_dir("chat_template_jinja");
+    write_file_atomic(dir + "/tokenizer_config.json", "{\"eos_token\": \"<|im_end|>\"}");
+    CHECK(read_chat_template(dir).empty());
+    CHECK(chat_format("auto", dir).name == "raw");
+    write_file_atomic(dir + "/chat_template.jinja", "{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}");
+    CHECK(read_chat_template(dir).find("<|im_start|>") != std::string::npos);
+    CHECK(chat_format("auto", dir).name == "chatml");
+    // A list of named templates: "default" is the one.
+    std::string named = test::scratch_dir("chat_template_named");
+    write_file_atomic(named + "/tokenizer_config.json",
+                      "{\"chat_template\": [{\"name\": \"tool_use\", \"template\": \"x\"}, "
+                      "{\"name\": \"default\", \"template\": \"[INST] {{ m }}\"}]}");
+    CHECK(read_chat_template(named) == "[INST] {{ m }}");
 }
 
 }  // TEST_SUITE
