@@ -1,0 +1,104 @@
+// Chat templates rendered by our Jinja interpreter against transformers'
+// renderings (tests/fixtures/chat_templates.jsonl, made by
+// tools/oracle/make_chat_template_fixtures.py): the real Qwen3 and Llama 3
+// templates from ../shared/tokenizers and hand-written templates exercising
+// the Jinja features chat templates use. Byte-for-byte equality.
+#include <doctest/doctest.h>
+
+#include "common/fs.h"
+#include "common/json.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/jinja.h"
+#include "test_util.h"
+
+using namespace aligners;
+
+namespace {
+
+std::string render_str(const std::string& tmpl, const jinja::Value& ctx = jinja::Value::dict()) {
+    return jinja::Template::parse(tmpl, "t").render(ctx);
+}
+
+}  // namespace
+
+TEST_SUITE("tokenizer.jinja") {
+
+TEST_CASE("chat templates render exactly as transformers renders them") {
+    std::vector<std::string> lines = read_lines(test::fixtures_dir() + "/chat_templates.jsonl");
+    REQUIRE(lines.size() > 50);
+    json::Value head = json::parse(lines[0]);
+    const json::Value& conversations = head["conversations"];
+    json::Value tools = head["tools"];
+    size_t compared = 0, refused = 0;
+    for (size_t i = 1; i < lines.size(); ++i) {
+        if (lines[i].empty()) continue;
+        json::Value c = json::parse(lines[i]);
+        std::string conv = c["conversation"].as_string();
+        bool gen = c["add_generation_prompt"].as_bool();
+        std::optional<ChatTemplate> t;
+        std::string label;
+        if (const json::Value* dir = c.find("dir")) {
+            label = dir->as_string();
+            t = ChatTemplate::load(test::shared_dir() + "/tokenizers/" + dir->as_string());
+        } else {
+            label = c["template_name"].as_string();
+            t = ChatTemplate::from_text(c["template"].as_string(), c["special_tokens"], label);
+        }
+        REQUIRE(t.has_value());
+        json::Value extra = json::Value::object();
+        if (const json::Value* e = c.find("extra")) extra = *e;
+        if (c["tools"].as_bool()) extra.set("tools", tools);
+        CAPTURE(label);
+        CAPTURE(conv);
+        CAPTURE(gen);
+        if (const json::Value* err = c.find("error")) {
+            CHECK_THROWS_WITH_AS(t->render(conversations[conv], gen, extra), doctest::Contains(doctest::String(err->as_string().c_str())),
+                                 Error);
+            ++refused;
+            continue;
+        }
+        std::string got = t->render(conversations[conv], gen, extra);
+        CHECK(got == c["expected"].as_string());
+        ++compared;
+    }
+    CHECK(compared >= 70);
+    CHECK(refused >= 4);
+}
+
+TEST_CASE("whitespace control, trim_blocks and lstrip_blocks by hand") {
+    CHECK(render_str("a\n  {% if true %}\n  b\n  {% endif %}\nc") == "a\n  b\nc");
+    CHECK(render_str("a  {%- if true -%}  b  {%- endif -%}  c") == "abc");
+    CHECK(render_str("x {{ 'y' }} z") == "x y z");
+    CHECK(render_str("x\n  {{- 'y' -}}\n  z") == "xyz");
+    CHECK(render_str("a {# c #} b") == "a  b");
+    CHECK(render_str("line\n") == "line");  // keep_trailing_newline off
+    CHECK(render_str("{% for i in [1,2] %}{{ i }}{% endfor %}\n\n") == "12");  // trailing newline dropped, then trim_blocks
+    CHECK(render_str("  {%+ if true %}x{% endif %}") == "  x");  // '+' disables lstrip_blocks
+}
+
+TEST_CASE("errors name the template line and the construct") {
+    CHECK_THROWS_WITH_AS(jinja::Template::parse("a\n{% if x %}b", "tpl"),
+                         doctest::Contains("tpl:2: block not closed (expected 'elif' or 'else' or 'endif'"), Error);
+    CHECK_THROWS_WITH_AS(jinja::Template::parse("{{ x | nosuch }}", "tpl").render(jinja::Value::dict()),
+                         doctest::Contains("tpl:1: unsupported filter 'nosuch'"), Error);
+    CHECK_THROWS_WITH_AS(jinja::Template::parse("\n\n{% include 'x' %}", "tpl"),
+                         doctest::Contains("tpl:3: unsupported tag 'include'"), Error);
+    CHECK_THROWS_WITH_AS(render_str("{{ a.b }}"), doctest::Contains("'b' of an undefined value"), Error);
+    CHECK_THROWS_WITH_AS(render_str("{{ 1 + 'a' }}"),
+                         doctest::Contains("unsupported operand types for +: 'int' and 'str'"), Error);
+    CHECK_THROWS_WITH_AS(render_str("{{ raise_exception('no system role') }}"),
+                         doctest::Contains("the chat template raised: no system role"), Error);
+    CHECK_THROWS_WITH_AS(jinja::Template::parse("{{ 'abc }}", "tpl"), doctest::Contains("tpl:1"), Error);
+}
+
+TEST_CASE("a directory without a template has none; the template's BOS is in the text") {
+    CHECK(!ChatTemplate::load(test::shared_dir() + "/tokenizers/mistral").has_value());
+    std::optional<ChatTemplate> llama = ChatTemplate::load(test::shared_dir() + "/tokenizers/llama3");
+    REQUIRE(llama.has_value());
+    std::string p = llama->render_user_prompt("Hi");
+    CHECK(p.rfind("<|begin_of_text|>", 0) == 0);
+    CHECK(p == "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+               "<|start_header_id|>assistant<|end_header_id|>\n\n");  // transformers' apply_chat_template
+}
+
+}  // TEST_SUITE
