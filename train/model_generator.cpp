@@ -9,36 +9,21 @@
 
 namespace aligners::train {
 
-std::string read_chat_template(const std::string& model_dir) {
-    // transformers 5 writes the template to chat_template.jinja; older
-    // versions keep it in tokenizer_config.json (a string, or a list of
-    // named templates of which "default" is used).
-    std::string jinja = path_join(model_dir, "chat_template.jinja");
-    if (file_exists(jinja)) return read_file(jinja);
-    std::string cfg = path_join(model_dir, "tokenizer_config.json");
-    if (!file_exists(cfg)) return "";
-    json::Value v = json::parse_file(cfg);
-    const json::Value* t = v.find("chat_template");
-    if (t && t->is_string()) return t->as_string();
-    if (t && t->is_array())
-        for (const auto& named : t->as_array())
-            if (named.is_object() && json::get_string(named, "name", cfg, "") == "default")
-                return json::get_string(named, "template", cfg, "");
-    return "";
-}
-
 ChatFormat chat_format(const std::string& name_in, const std::string& model_dir) {
     std::string name = name_in;
-    if (name == "auto") {
-        name = "raw";
-        std::string tmpl = read_chat_template(model_dir);
-        {
-            if (tmpl.find("<|im_start|>") != std::string::npos) name = "chatml";
-            else if (tmpl.find("<|start_header_id|>") != std::string::npos) name = "llama3";
-            else if (tmpl.find("[INST]") != std::string::npos) name = "mistral";
-        }
-    }
     ChatFormat f;
+    if (name == "auto") {
+        f.chat_template = ChatTemplate::load(model_dir);
+        if (!f.chat_template) return f;  // raw
+        f.name = "template";
+        // End-of-turn tokens the template's family closes a turn with.
+        const std::string& tmpl = f.chat_template->source();
+        if (tmpl.find("<|im_end|>") != std::string::npos) f.stop_tokens.push_back("<|im_end|>");
+        if (tmpl.find("<|eot_id|>") != std::string::npos) f.stop_tokens.push_back("<|eot_id|>");
+        if (tmpl.find("<end_of_turn>") != std::string::npos) f.stop_tokens.push_back("<end_of_turn>");
+        if (tmpl.find("<|end|>") != std::string::npos) f.stop_tokens.push_back("<|end|>");
+        return f;
+    }
     f.name = name;
     if (name == "raw") return f;
     if (name == "chatml") {
@@ -56,6 +41,11 @@ ChatFormat chat_format(const std::string& name_in, const std::string& model_dir)
         throw UsageError("--chat: expected raw, auto, chatml, llama3 or mistral, got '" + name + "'");
     }
     return f;
+}
+
+std::string ChatFormat::render(const std::string& prompt) const {
+    if (chat_template) return chat_template->render_user_prompt(prompt);
+    return prefix + prompt + suffix;
 }
 
 std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& codec,
@@ -109,8 +99,8 @@ std::vector<std::string> ModelGenerator::generate(const std::vector<std::string>
         std::vector<std::vector<int32_t>> ids;
         for (size_t k = i; k < std::min(prompts.size(), i + size_t(batch_size_)); ++k) {
             std::vector<int32_t> p;
-            if (codec_->bos_id() >= 0) p.push_back(codec_->bos_id());
-            std::vector<int32_t> body = codec_->encode(format_.prefix + prompts[k] + format_.suffix);
+            if (format_.adds_bos() && codec_->bos_id() >= 0) p.push_back(codec_->bos_id());
+            std::vector<int32_t> body = codec_->encode(format_.render(prompts[k]));
             p.insert(p.end(), body.begin(), body.end());
             ids.push_back(std::move(p));
         }

@@ -3,36 +3,42 @@
 // sampler (greedy or sampled, repetition penalty, stop tokens and strings),
 // and decoded.
 //
-// Chat formats: the Jinja chat templates of tokenizer_config.json are not
-// evaluated; the single-user-turn forms of the supported families are built
-// in, and "auto" picks one by looking at the model's chat_template:
+// Chat formats: "auto" renders the model directory's own chat template (a
+// single user turn with the generation prompt, exactly as transformers'
+// apply_chat_template; tokenizer/chat_template.h), and is raw when the
+// directory has none. The single-user-turn forms of the supported families
+// are also built in, by name:
 //   raw      the prompt as is
 //   chatml   <|im_start|>user\n{p}<|im_end|>\n<|im_start|>assistant\n   (Qwen)
 //   llama3   <|start_header_id|>user<|end_header_id|>\n\n{p}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n
 //   mistral  [INST] {p} [/INST]
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/model.h"
+#include "tokenizer/chat_template.h"
 #include "train/codec.h"
 #include "train/generator.h"
 
 namespace aligners::train {
 
 struct ChatFormat {
-    std::string name = "raw";
-    std::string prefix, suffix;             // around the prompt
+    std::string name = "raw";               // "template" when the directory's template renders prompts
+    std::string prefix, suffix;             // around the prompt (built-in formats)
     std::vector<std::string> stop_tokens;   // extra end-of-turn tokens (e.g. <|im_end|>)
+    std::optional<ChatTemplate> chat_template;  // set for "template"
+
+    // The text to tokenize for one user prompt. With a template, the text
+    // holds the template's own BOS and is tokenized without adding one.
+    std::string render(const std::string& prompt) const;
+    bool adds_bos() const { return !chat_template.has_value(); }
 };
 
-// The model directory's chat template: chat_template.jinja (transformers 5),
-// else tokenizer_config.json's chat_template; "" when there is none.
-std::string read_chat_template(const std::string& model_dir);
-
-// "raw" | "chatml" | "llama3" | "mistral" | "auto" (auto reads the model
-// directory's chat template, read_chat_template(); raw when there is none).
+// "raw" | "chatml" | "llama3" | "mistral" | "auto" (auto renders the model
+// directory's chat template, ChatTemplate::load(); raw when there is none).
 ChatFormat chat_format(const std::string& name, const std::string& model_dir);
 
 class ModelGenerator : public TextGenerator {

@@ -60,7 +60,12 @@ TEST_CASE("synth: every stage runs on a tiny model and resumes without regenerat
     std::vector<std::string> stages34 = {"synth", "--model", model, "--criterion", "ethical", "--questions", pool,
                                          "--out", dir + "/out34", "--max-new-tokens", "24", "--seed", "3"};
     r = test::run_aligners(stages34);
-    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    // A random model's completions rarely parse: a run that yields no records
+    // fails loudly (exit 1, with the counts), and keeps its stage files and stats.
+    if (r.exit_code != 0) {
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find("synth: no records survived: stage 3 parsed 3 completions") != std::string::npos);
+    }
     CHECK(lines(dir + "/out34/pairs.jsonl") == 3);
     json::Value stats = json::parse_file(dir + "/out34/stats.json");
     CHECK(stats["pairs"]["questions"].as_int() == 3);

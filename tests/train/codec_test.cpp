@@ -99,28 +99,45 @@ TEST_CASE("model embedding for near-duplicate checks: mean token embedding") {
 
 TEST_CASE("chat formats") {
     std::string shared = test::shared_dir() + "/tokenizers/";
-    CHECK(chat_format("auto", shared + "qwen3").name == "chatml");
-    CHECK(chat_format("auto", shared + "llama3").name == "llama3");
+    // auto: the directory's own template, rendered as apply_chat_template does.
+    ChatFormat q = chat_format("auto", shared + "qwen3");
+    CHECK(q.name == "template");
+    CHECK(!q.adds_bos());
+    CHECK(q.stop_tokens == std::vector<std::string>{"<|im_end|>"});
+    CHECK(q.render("Hi") == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    ChatFormat l = chat_format("auto", shared + "llama3");
+    CHECK(l.stop_tokens == std::vector<std::string>{"<|eot_id|>"});
+    CHECK(l.render("Hi").rfind("<|begin_of_text|><|start_header_id|>user", 0) == 0);
     CHECK(chat_format("auto", shared + "gpt2").name == "raw");
     CHECK(chat_format("auto", shared + "mistral").name == "raw");  // no chat_template in this tokenizer_config
+    CHECK(chat_format("auto", shared + "mistral").adds_bos());
     ChatFormat m = chat_format("mistral", "");
-    CHECK(m.prefix + "hi" + m.suffix == "[INST] hi [/INST]");
+    CHECK(m.render("hi") == "[INST] hi [/INST]");
     CHECK(chat_format("chatml", "").stop_tokens == std::vector<std::string>{"<|im_end|>"});
     CHECK_THROWS_AS(chat_format("jinja", ""), UsageError);
-    // transformers 5 keeps the template in chat_template.jinja, not in tokenizer_config.json.
+    // transformers 5 keeps the template in chat_template.jinja, not in tokenizer_config.json;
+    // SmolLM2's adds a default system message that a built-in format would leave out.
     std::string dir = test::scratch_dir("chat_template_jinja");
     write_file_atomic(dir + "/tokenizer_config.json", "{\"eos_token\": \"<|im_end|>\"}");
-    CHECK(read_chat_template(dir).empty());
     CHECK(chat_format("auto", dir).name == "raw");
-    write_file_atomic(dir + "/chat_template.jinja", "{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}");
-    CHECK(read_chat_template(dir).find("<|im_start|>") != std::string::npos);
-    CHECK(chat_format("auto", dir).name == "chatml");
+    write_file_atomic(dir + "/chat_template.jinja",
+                      "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+                      "{{ '<|im_start|>system\\nYou are SmolLM<|im_end|>\\n' }}{% endif %}"
+                      "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+                      "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}\n");
+    ChatFormat j = chat_format("auto", dir);
+    CHECK(j.name == "template");
+    CHECK(j.render("Hi") == "<|im_start|>system\nYou are SmolLM<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+                            "<|im_start|>assistant\n");
     // A list of named templates: "default" is the one.
     std::string named = test::scratch_dir("chat_template_named");
     write_file_atomic(named + "/tokenizer_config.json",
                       "{\"chat_template\": [{\"name\": \"tool_use\", \"template\": \"x\"}, "
-                      "{\"name\": \"default\", \"template\": \"[INST] {{ m }}\"}]}");
-    CHECK(read_chat_template(named) == "[INST] {{ m }}");
+                      "{\"name\": \"default\", \"template\": \"[INST] {{ messages[0].content }}\"}]}");
+    CHECK(chat_format("auto", named).render("q") == "[INST] q");
+    // A template that does not parse fails clearly, naming the file.
+    write_file_atomic(dir + "/chat_template.jinja", "{% if %}");
+    CHECK_THROWS_WITH_AS(chat_format("auto", dir), doctest::Contains("chat_template.jinja:1"), Error);
 }
 
 }  // TEST_SUITE
