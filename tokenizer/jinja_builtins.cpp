@@ -446,14 +446,25 @@ Value binary(const std::string& op, const Value& a, const Value& b, const std::s
     if (op == ">=") return Value(compare(a, b, op, where) >= 0);
     if (op == "in") return Value(contains(b, a, where));
     if (op == "not in") return Value(!contains(b, a, where));
-    if (op == "~") return Value(a.str() + b.str());
+    auto bounded = [&](size_t n) {
+        if (n > kMaxTextBytes) throw Error(where + ": '" + op + "' would build a string over " + std::to_string(kMaxTextBytes) + " bytes");
+    };
+    if (op == "~") {
+        std::string x = a.str(), y = b.str();
+        bounded(x.size() + y.size());
+        return Value(x + y);
+    }
     bool nums = (a.is_number() || a.kind() == Value::Kind::Bool) && (b.is_number() || b.kind() == Value::Kind::Bool);
     bool ints = nums && a.kind() != Value::Kind::Float && b.kind() != Value::Kind::Float;
     if (op == "+") {
         if (ints) return Value(a.as_int() + b.as_int());
         if (nums) return Value(a.as_float() + b.as_float());
-        if (a.is_string() && b.is_string()) return Value(a.as_string() + b.as_string());
+        if (a.is_string() && b.is_string()) {
+            bounded(a.as_string().size() + b.as_string().size());
+            return Value(a.as_string() + b.as_string());
+        }
         if (a.is_list() && b.is_list()) {
+            bounded(a.items().size() + b.items().size());
             List out = a.items();
             out.insert(out.end(), b.items().begin(), b.items().end());
             return Value::list(out);
@@ -466,7 +477,7 @@ Value binary(const std::string& op, const Value& a, const Value& b, const std::s
         const Value* s = a.is_string() ? &a : b.is_string() ? &b : nullptr;
         const Value* k = a.is_string() ? &b : &a;
         if (s && (k->kind() == Value::Kind::Int)) {
-            if (k->as_int() > 1000000) throw Error(where + ": string repetition too large");
+            if (k->as_int() > 0) bounded(size_t(std::min<int64_t>(k->as_int(), int64_t(kMaxTextBytes) + 1)) * std::max<size_t>(1, s->as_string().size()));
             std::string out;
             for (int64_t i = 0; i < k->as_int(); ++i) out += s->as_string();
             return Value(out);

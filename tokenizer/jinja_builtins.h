@@ -8,6 +8,10 @@
 
 namespace aligners::jinja {
 
+// The longest string a template may build (output, concatenation,
+// repetition): bounded so a hostile template cannot exhaust memory.
+constexpr size_t kMaxTextBytes = size_t(64) << 20;
+
 // What filters and tests need from the renderer: evaluating and calling.
 class Evaluator {
 public:

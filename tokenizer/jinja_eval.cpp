@@ -51,7 +51,19 @@ private:
         return Flow::Normal;
     }
 
+    // Hostile templates are bounded: steps (no endless loops), nesting of
+    // macro calls (no stack exhaustion) and output size.
+    static constexpr int64_t kMaxSteps = 2'000'000;  // real chat templates take thousands
+    static constexpr int kMaxCallDepth = 100;
+    void count_step(const Node& n, const std::string& out) {
+        if (++steps_ > kMaxSteps)
+            throw Error(where(n.line) + ": the template ran more than " + std::to_string(kMaxSteps) + " steps");
+        if (out.size() > kMaxTextBytes)
+            throw Error(where(n.line) + ": the template's output exceeds " + std::to_string(kMaxTextBytes) + " bytes");
+    }
+
     Flow exec(const Node& n, std::string& out) {
+        count_step(n, out);
         switch (n.kind) {
             case Node::Kind::Root: return exec_body(n.body, out);
             case Node::Kind::Text: out += n.text; return Flow::Normal;
@@ -129,21 +141,30 @@ private:
         if (items.empty()) return exec_body(n.else_body, out);
         scopes_.push_back(Value::dict());
         const int64_t len = int64_t(items.size());
+        // One loop object, updated in place per iteration (its fields are
+        // read far more often than a new dict would be worth building).
+        auto index = std::make_shared<int64_t>(0);
+        Value loop = Value::dict();
+        for (const char* k : {"index", "index0", "revindex", "revindex0", "first", "last", "length", "previtem",
+                              "nextitem"})
+            loop.set(k, Value());
+        loop.set("cycle", Value::function("cycle", [index](CallArgs& a) {
+                     if (a.args.empty()) throw Error(a.where + ": loop.cycle() needs arguments");
+                     return a.args[size_t(*index) % a.args.size()];
+                 }));
+        Dict& f = loop.entries();
         for (int64_t i = 0; i < len; ++i) {
-            Value loop = Value::dict();
-            loop.set("index", Value(i + 1));
-            loop.set("index0", Value(i));
-            loop.set("revindex", Value(len - i));
-            loop.set("revindex0", Value(len - i - 1));
-            loop.set("first", Value(i == 0));
-            loop.set("last", Value(i == len - 1));
-            loop.set("length", Value(len));
-            loop.set("previtem", i > 0 ? items[size_t(i - 1)] : Value());
-            loop.set("nextitem", i + 1 < len ? items[size_t(i + 1)] : Value());
-            loop.set("cycle", Value::function("cycle", [i](CallArgs& a) {
-                         if (a.args.empty()) throw Error(a.where + ": loop.cycle() needs arguments");
-                         return a.args[size_t(i) % a.args.size()];
-                     }));
+            count_step(n, out);  // an empty body still costs a step per iteration
+            *index = i;
+            f[0].second = Value(i + 1);
+            f[1].second = Value(i);
+            f[2].second = Value(len - i);
+            f[3].second = Value(len - i - 1);
+            f[4].second = Value(i == 0);
+            f[5].second = Value(i == len - 1);
+            f[6].second = Value(len);
+            f[7].second = i > 0 ? items[size_t(i - 1)] : Value();
+            f[8].second = i + 1 < len ? items[size_t(i + 1)] : Value();
             assign("loop", loop);
             unpack(n.targets, items[size_t(i)], n.line);
             Flow f = exec_body(n.body, out);
@@ -169,6 +190,13 @@ private:
     Value make_macro(const Node& n, const Value* /*unused*/) {
         const Node* node = &n;
         return Value::function(n.targets[0], [this, node](CallArgs& a) {
+            if (call_depth_ >= kMaxCallDepth)
+                throw Error(a.where + ": macro calls nested deeper than " + std::to_string(kMaxCallDepth));
+            ++call_depth_;
+            struct Leave {
+                int& d;
+                ~Leave() { --d; }
+            } leave{call_depth_};
             scopes_.push_back(Value::dict());
             for (size_t i = 0; i < node->params.size(); ++i) {
                 Value v = a.get(i, node->params[i]);
@@ -264,6 +292,8 @@ private:
 
     std::string name_;
     std::vector<Value> scopes_;  // dicts, innermost last
+    int64_t steps_ = 0;
+    int call_depth_ = 0;
 };
 
 }  // namespace

@@ -299,6 +299,12 @@ public:
     }
 
     ExprPtr parse_expr() {
+        // Nesting is bounded so hostile text cannot exhaust the stack.
+        if (++depth_ > kMaxDepth) fail("expression nested deeper than " + std::to_string(kMaxDepth));
+        struct Leave {
+            int& d;
+            ~Leave() { --d; }
+        } leave{depth_};
         ExprPtr a = parse_or();
         while (skip_name("if")) {
             auto c = make(Expr::Op::Cond);
@@ -399,6 +405,11 @@ private:
         return a;
     }
     ExprPtr parse_unary(bool with_filter) {
+        if (++depth_ > kMaxDepth) fail("expression nested deeper than " + std::to_string(kMaxDepth));
+        struct Leave {
+            int& d;
+            ~Leave() { --d; }
+        } leave{depth_};
         ExprPtr node;
         if (peek_op("-") || peek_op("+")) {
             auto e = make(Expr::Op::Unary);
@@ -579,10 +590,12 @@ private:
         }
     }
 
+    static constexpr int kMaxDepth = 200;
     std::vector<Tok> t_;
     size_t p_ = 0;
     std::string where_;
     int line_;
+    int depth_ = 0;
 };
 
 // ---- statements -----------------------------------------------------------------
@@ -614,6 +627,11 @@ private:
     // Parses nodes until a block tag whose first word is in `ends`; that
     // word goes to *end and the tag's remaining text to rest_.
     Body parse_body(const std::vector<std::string>& ends, std::string* end, int open_line) {
+        if (++depth_ > 200) throw Error(where(open_line) + ": blocks nested deeper than 200");
+        struct Leave {
+            int& d;
+            ~Leave() { --d; }
+        } leave{depth_};
         Body body;
         while (i_ < c_.size()) {
             const Chunk& ch = c_[i_++];
@@ -773,6 +791,7 @@ private:
     size_t i_ = 0;
     std::string rest_;  // the text after the word that ended the last body
     int line_ = 0;
+    int depth_ = 0;
 };
 
 }  // namespace

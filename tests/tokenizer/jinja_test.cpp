@@ -91,6 +91,24 @@ TEST_CASE("errors name the template line and the construct") {
     CHECK_THROWS_WITH_AS(jinja::Template::parse("{{ 'abc }}", "tpl"), doctest::Contains("tpl:1"), Error);
 }
 
+TEST_CASE("hostile templates are bounded: nesting, recursion, loops, memory") {
+    std::string deep(5000, '(');
+    CHECK_THROWS_WITH_AS(jinja::Template::parse("{{ " + deep + "1" + std::string(5000, ')') + " }}", "t"),
+                         doctest::Contains("nested deeper than 200"), Error);
+    std::string blocks;
+    for (int i = 0; i < 500; ++i) blocks += "{% if true %}";
+    CHECK_THROWS_WITH_AS(jinja::Template::parse(blocks, "t"), doctest::Contains("blocks nested deeper than 200"), Error);
+    CHECK_THROWS_WITH_AS(render_str("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"),
+                         doctest::Contains("macro calls nested deeper than 100"), Error);
+    CHECK_THROWS_WITH_AS(
+        render_str("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"),
+        doctest::Contains("more than 2000000 steps"), Error);
+    CHECK_THROWS_WITH_AS(render_str("{% set s = namespace(v='xxxxxxxx') %}{% for i in range(40) %}"
+                                    "{% set s.v = s.v ~ s.v %}{% endfor %}"),
+                         doctest::Contains("would build a string over"), Error);
+    CHECK_THROWS_WITH_AS(render_str("{{ 'abc' * 100000000 }}"), doctest::Contains("would build a string over"), Error);
+}
+
 TEST_CASE("a directory without a template has none; the template's BOS is in the text") {
     CHECK(!ChatTemplate::load(test::shared_dir() + "/tokenizers/mistral").has_value());
     std::optional<ChatTemplate> llama = ChatTemplate::load(test::shared_dir() + "/tokenizers/llama3");
