@@ -210,8 +210,8 @@ ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
             for (size_t i = 0; i < e->size(); ++i) {
                 json::Value one = json::Value::object();
                 one.set("eos_token_id", e->as_array()[i]);
-                m.eos_token_ids.push_back(
-                    id_field(one, "eos_token_id", where + " eos_token_id[" + std::to_string(i) + "]", -1));
+                m.eos_token_ids.push_back(int_field(one, "eos_token_id", where + " eos_token_id[" + std::to_string(i) + "]",
+                                                    0, kMaxConfigTokenId));
             }
         } else {
             m.eos_token_ids.push_back(id_field(c, "eos_token_id", where, -1));

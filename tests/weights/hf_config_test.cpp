@@ -49,6 +49,9 @@ TEST_CASE("config.json: values are reported as written, never narrowed to int") 
     CHECK_THROWS_WITH_AS(parse_with(kLlama, "eos_token_id", "[1, 4294967297]"),
                          doctest::Contains("eos_token_id[1]: field 'eos_token_id': expected an integer in [0, 2147483647], got 4294967297"),
                          Error);
+    CHECK_THROWS_WITH_AS(parse_with(kLlama, "eos_token_id", "[1, null]"),
+                         doctest::Contains("eos_token_id[1]: field 'eos_token_id': expected integer, got null"), Error);
+    CHECK(parse_with(kLlama, "eos_token_id", "[1, 7]").eos_token_ids == std::vector<int>{1, 7});
     CHECK_THROWS_WITH_AS(parse_with(kLlama, "pad_token_id", "-7"),
                          doctest::Contains("field 'pad_token_id': expected an integer in [0, 2147483647], got -7"), Error);
     CHECK_THROWS_WITH_AS(parse_with(kLlama, "max_position_embeddings", "0"),
