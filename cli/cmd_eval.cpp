@@ -50,6 +50,10 @@ int cmd_eval(int argc, char** argv) {
     std::vector<std::unique_ptr<serve::ModelInspector>> owned;
     std::vector<serve::EvalInspector> inspectors;
     auto add_inspector = [&](const std::string& name, const std::string& dir, double threshold, bool given) {
+        for (const auto& e : inspectors)
+            if (e.name == name)
+                throw UsageError("--inspector: criterion '" + name + "' is given twice (each criterion once, "
+                                 "from --squad or --inspector)");
         owned.push_back(std::make_unique<serve::ModelInspector>(dir, *backend, batch_size));
         inspectors.push_back({name, owned.back().get(), given ? threshold : owned.back()->calibrated_threshold()});
     };

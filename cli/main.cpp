@@ -84,7 +84,12 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "aligners %s: error: %s\n", cmds[i].name, e.what());
             return 1;
         } catch (const std::bad_alloc&) {
-            std::fprintf(stderr, "aligners %s: error: out of memory\n", cmds[i].name);
+            // Allocations sized by input are checked where they happen and
+            // name their file, field and size; one that reaches here is a bug.
+            std::fprintf(stderr,
+                         "aligners %s: internal error: out of memory in an allocation no check anticipated "
+                         "(std::bad_alloc); please report the command and the sizes of its inputs\n",
+                         cmds[i].name);
             return 1;
         } catch (const std::exception& e) {
             std::fprintf(stderr, "aligners %s: internal error: %s\n", cmds[i].name, e.what());

@@ -182,27 +182,48 @@ private:
             error("nesting deeper than " + std::to_string(opt_.max_depth) + " levels");
     }
 
+    // Duplicate keys: an error with reject_duplicate_keys, else the last value
+    // wins in the first key's place (Python's json and serde_json, hence HF,
+    // behave so). Small objects are searched linearly; large ones (a
+    // tokenizer's vocabulary) through a hash index of member positions, so
+    // parsing stays linear in the object's size.
     Value parse_object(int depth) {
         check_depth(depth);
         ++p_;  // '{'
         Object obj;
         skip_ws();
         if (p_ < end_ && *p_ == '}') { ++p_; return Value(std::move(obj)); }
-        std::unordered_set<std::string> seen;  // only filled when rejecting duplicates
+        constexpr size_t kLinear = 16;
+        auto hash = [&obj](size_t i) { return std::hash<std::string_view>{}(obj[i].first); };
+        auto equal = [&obj](size_t a, size_t b) { return obj[a].first == obj[b].first; };
+        std::unordered_set<size_t, decltype(hash), decltype(equal)> index(0, hash, equal);
         for (;;) {
             skip_ws();
             if (p_ >= end_ || *p_ != '"') error("expected a string key in object, got " + describe_here());
             const char* key_at = p_;
             std::string key;
             parse_string(key);
-            if (opt_.reject_duplicate_keys && !seen.insert(key).second)
-                error_at(key_at, "duplicate key \"" + key + "\" in object");
             skip_ws();
             if (p_ >= end_ || *p_ != ':') error("expected ':' after object key, got " + describe_here());
             ++p_;
             skip_ws();
             Value v = parse_value(depth);
             obj.emplace_back(std::move(key), std::move(v));
+            size_t dup = obj.size() - 1;  // index of an earlier member with this key, if any
+            if (obj.size() <= kLinear) {
+                for (size_t i = 0; i + 1 < obj.size(); ++i)
+                    if (obj[i].first == obj.back().first) dup = i;
+                if (obj.size() == kLinear && dup == obj.size() - 1)
+                    for (size_t i = 0; i < obj.size(); ++i) index.insert(i);
+            } else {
+                auto [it, inserted] = index.insert(obj.size() - 1);
+                if (!inserted) dup = *it;
+            }
+            if (dup != obj.size() - 1) {
+                if (opt_.reject_duplicate_keys) error_at(key_at, "duplicate key \"" + obj.back().first + "\" in object");
+                obj[dup].second = std::move(obj.back().second);
+                obj.pop_back();
+            }
             skip_ws();
             if (p_ < end_ && *p_ == ',') { ++p_; continue; }
             if (p_ < end_ && *p_ == '}') { ++p_; break; }

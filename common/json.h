@@ -5,7 +5,9 @@
 // - Numbers stay exact: an integer literal that fits in int64 is an Int, every
 //   other number a Double (correctly rounded by std::from_chars).
 // - Objects keep their members in file order (a vector, not a map), so files
-//   round-trip and duplicate keys can be detected (ParseOptions).
+//   round-trip. A duplicate key is an error with reject_duplicate_keys; by
+//   default the last value wins, kept at the first key's position (as
+//   Python's json and Hugging Face's loaders do).
 // - Nesting depth is limited (default 512) instead of recursing without bound.
 // - Errors name the byte offset, line and column, and what was expected.
 #pragma once

@@ -11,6 +11,7 @@
 #include "common/json.h"
 #include "kernels/cpu/sampling.h"
 #include "weights/hf_names.h"
+#include "weights/safetensors.h"
 
 namespace aligners::engine {
 
@@ -31,9 +32,28 @@ Batch Batch::from_sequences(const std::vector<std::vector<int32_t>>& seqs, int32
     return b;
 }
 
+// An allocation the config asked for failed: say how much, for what and
+// which config.json sizes made it that large (never a bare "out of memory").
+[[noreturn]] static void throw_alloc_error(const ModelConfig& c, int64_t bytes, const char* what,
+                                           const std::string& where = "") {
+    std::string fields = "vocab_size " + std::to_string(c.vocab_size) + ", hidden_size " +
+                         std::to_string(c.hidden_size) + ", intermediate_size " + std::to_string(c.intermediate_size) +
+                         ", num_hidden_layers " + std::to_string(c.n_layers);
+    if (c.learned_positions) fields += ", max_position_embeddings " + std::to_string(c.max_position_embeddings);
+    char gib[32];
+    std::snprintf(gib, sizeof gib, "%.2f GiB", double(bytes) / double(1 << 30));
+    throw Error((where.empty() ? "" : where + ": ") + "out of memory: cannot allocate " + std::to_string(bytes) + " bytes (" + gib + ") for " +
+                what + " of this " + c.architecture + " (config.json: " + fields + ")");
+}
+
 Model::Model(const ModelConfig& c, Backend& backend, bool training)
     : cfg_(c), be_(backend), layout_(make_param_layout(c)) {
-    store_ = be_.alloc_params(layout_.total, training);
+    try {
+        store_ = be_.alloc_params(layout_.total, training);
+    } catch (const std::bad_alloc&) {
+        throw_alloc_error(cfg_, layout_.total * int64_t(sizeof(float)) * (training ? 4 : 2),
+                          training ? "the parameters, gradients and AdamW moments" : "the parameters and gradients");
+    }
     arena_ = std::make_unique<ActivationArena>(be_, cfg_, layout_.fc_rows);
 }
 
@@ -44,11 +64,26 @@ Model::~Model() {
 
 std::unique_ptr<Model> Model::load(const std::string& dir, Backend& backend, bool training) {
     ModelConfig c = load_model_config(dir);
-    std::unique_ptr<Model> m(new Model(c, backend, training));
+    // The weights' shapes are checked against config.json before anything of
+    // the model's size is allocated: the sizes that reach an allocation are
+    // those of tensors that exist in the file.
+    st::Checkpoint ckpt(dir);
+    check_hf_weights(ckpt, dir, c, make_param_layout(c));
+    std::unique_ptr<Model> m;
+    try {
+        m.reset(new Model(c, backend, training));
+    } catch (const Error& e) {
+        throw Error(dir + ": " + e.what());
+    }
     m->source_dir_ = is_directory(dir) ? dir : "";
-    std::vector<float> host(static_cast<size_t>(m->layout_.total));
+    std::vector<float> host;
+    try {
+        host.resize(static_cast<size_t>(m->layout_.total));
+    } catch (const std::bad_alloc&) {
+        throw_alloc_error(c, m->layout_.total * int64_t(sizeof(float)), "the weights read from disk", dir);
+    }
     std::vector<std::string> unused;
-    load_hf_weights(is_directory(dir) ? dir : dir, c, m->layout_, host.data(), &unused);
+    load_hf_weights(ckpt, dir, c, m->layout_, host.data(), &unused);
     if (!unused.empty()) {
         std::string list;
         for (size_t i = 0; i < unused.size() && i < 5; ++i) list += (i ? ", " : "") + unused[i];

@@ -88,6 +88,10 @@ json::Value evaluate(const std::vector<EvalSample>& samples, const std::vector<E
     json::Value report = json::Value::object();
     report.set("samples", int64_t(samples.size()));
 
+    for (size_t i = 0; i < inspectors.size(); ++i)
+        for (size_t k = 0; k < i; ++k)
+            if (inspectors[k].name == inspectors[i].name)
+                throw Error("eval: criterion '" + inspectors[i].name + "' is given twice (one inspector per criterion)");
     json::Value ins = json::Value::object();
     std::vector<std::vector<float>> before_scores;
     std::vector<double> thresholds;

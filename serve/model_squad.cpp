@@ -21,13 +21,9 @@ ModelInspector::ModelInspector(const std::string& dir, engine::Backend& backend,
                     "); train one with 'aligners train inspector'");
     model_ = train::load_classifier(dir, backend, false, 0);
     codec_ = train::load_codec(dir);
-    std::string meta = path_join(dir, "inspector.json");
-    if (file_exists(meta)) {
-        json::Value v = json::parse_file(meta);
-        format_.separator = json::get_string(v, "separator", meta, format_.separator);
-        format_.max_tokens = int(json::get_int(v, "max_tokens", meta, format_.max_tokens));
-        threshold_ = json::get_double(v, "threshold", meta, 0.5);
-    }
+    train::InspectorMeta meta = train::load_inspector_meta(dir);
+    format_ = meta.format;
+    threshold_ = meta.threshold;
 }
 
 std::vector<float> ModelInspector::score(const std::vector<QaPair>& batch) {
@@ -43,12 +39,7 @@ ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, con
     if (model_->config().seq_cls)
         throw Error(dir + ": an aligner must be a causal LM (got " + model_->config().architecture + ")");
     codec_ = train::load_codec(dir);
-    std::string meta = path_join(dir, "aligner.json");
-    template_ = train::ji_template();
-    if (file_exists(meta)) {
-        json::Value v = json::parse_file(meta);
-        if (const json::Value* t = v.find("template")) template_ = train::template_from_json(*t, meta + ": template");
-    }
+    template_ = train::load_aligner_template(dir);
     for (const auto& s : template_.special_tokens)
         if (codec_->token_id(s) < 0)
             throw Error(dir + ": the tokenizer lacks the template's special token '" + s + "'");

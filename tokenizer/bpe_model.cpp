@@ -89,10 +89,19 @@ void BpeModel::build(const std::vector<std::pair<std::string_view, uint32_t>>& v
     byte_level_words_ = byte_level_words;
     instance_ = g_next_instance.fetch_add(1);
 
+    // Tables are indexed by id, so the largest id bounds the memory: ids may
+    // leave holes, but only as many as kMaxIdHoles plus the number of
+    // entries (a 1 KB file must not ask for gigabytes).
     uint32_t max_id = 0;
-    for (const auto& [token, id] : vocab) max_id = std::max(max_id, id);
-    if (!vocab.empty() && max_id >= (1u << 26))
-        throw Error(where + ": vocabulary id " + std::to_string(max_id) + " is too large (ids must be < 67108864)");
+    std::string_view max_token;
+    for (const auto& [token, id] : vocab)
+        if (id >= max_id) max_id = id, max_token = token;
+    uint64_t limit = std::min<uint64_t>(kMaxId, 2 * uint64_t(vocab.size()) + kMaxIdHoles);
+    if (!vocab.empty() && max_id >= limit)
+        throw Error(where + ": model.vocab[\"" + std::string(max_token) + "\"]: id " + std::to_string(max_id) +
+                    " is too large for a vocabulary of " + std::to_string(vocab.size()) + " tokens (ids must be < " +
+                    std::to_string(limit) + ": 2 x the number of tokens + " + std::to_string(kMaxIdHoles) +
+                    ", at most " + std::to_string(kMaxId) + ")");
     id_to_token_.assign(vocab.empty() ? 0 : size_t(max_id) + 1, std::string());
     has_id_.assign(id_to_token_.size(), 0);
     token_to_id_.reserve(vocab.size());

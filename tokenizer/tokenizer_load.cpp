@@ -81,6 +81,12 @@ void build_added(Tokenizer::Impl& impl, const json::Value& root, const std::stri
     const json::Value* list = root.find("added_tokens");
     if (list && !list->is_null()) {
         if (!list->is_array()) throw Error(where + ": added_tokens must be an array");
+        // The next free id, kept as tokens are added (a scan per token made
+        // loading quadratic in the number of added tokens).
+        const uint32_t vocab = uint32_t(impl.model.vocab_size());
+        uint32_t next_free = vocab;
+        for (const tok::AddedToken& a : impl.added.tokens())
+            if (a.id >= vocab) next_free = std::max(next_free, a.id + 1);
         for (size_t i = 0; i < list->size(); ++i) {
             const json::Value& v = list->as_array()[i];
             std::string at = where + ": added_tokens[" + std::to_string(i) + "]";
@@ -94,12 +100,8 @@ void build_added(Tokenizer::Impl& impl, const json::Value& root, const std::stri
             int64_t file_id = json::get_int(v, "id", at);
             if (t.content.empty() || impl.added.find_content(t.content)) continue;
             uint32_t id = impl.model.token_to_id(t.content);
-            if (id == kNoId) {
-                uint32_t vocab = uint32_t(impl.model.vocab_size());
-                id = vocab;
-                for (const tok::AddedToken& a : impl.added.tokens())
-                    if (a.id >= vocab) id = std::max(id, a.id + 1);
-            }
+            if (id == kNoId) id = next_free;
+            if (id >= vocab) next_free = std::max(next_free, id + 1);
             if (int64_t(id) != file_id)
                 std::fprintf(stderr, "warning: %s: token \"%s\" is listed with id %lld but HF tokenizers assigns it id %u; using %u\n",
                              at.c_str(), t.content.c_str(), (long long)file_id, id, id);

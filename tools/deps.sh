@@ -9,6 +9,7 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v g++ >/dev/null || need+=(g++)
 if [ "${1:-}" = fuzz ]; then
   command -v clang++ >/dev/null || need+=(clang)
+  command -v jq >/dev/null || need+=(jq)  # run_fuzz.sh: tokenizer seeds from the component vectors
   ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || need+=(libclang-rt-dev)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0

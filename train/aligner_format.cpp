@@ -1,11 +1,13 @@
 #include "train/aligner_format.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <numeric>
 #include <random>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "train/text_util.h"
 
 namespace aligners::train {
@@ -52,21 +54,54 @@ json::Value template_to_json(const AlignerTemplate& t) {
     return v;
 }
 
+// The placeholders render_prompt fills; any other {word} in a prompt is a
+// typo that would silently stay in every prompt.
+static void check_placeholders(const std::string& prompt, const std::string& where) {
+    for (size_t open = prompt.find('{'); open != std::string::npos; open = prompt.find('{', open + 1)) {
+        size_t end = open + 1;
+        while (end < prompt.size() && (std::isalnum(static_cast<unsigned char>(prompt[end])) || prompt[end] == '_')) ++end;
+        if (end == open + 1 || end >= prompt.size() || prompt[end] != '}') continue;  // not a {word}
+        std::string name = prompt.substr(open, end + 1 - open);
+        if (name != "{question}" && name != "{answer}" && name != "{instruction}")
+            throw Error(where + ": field 'prompt': unknown placeholder '" + name +
+                        "' (known: {question}, {answer}, {instruction})");
+    }
+    for (const char* needed : {"{question}", "{answer}"})
+        if (prompt.find(needed) == std::string::npos)
+            throw Error(where + ": field 'prompt': must contain {question} and {answer}");
+}
+
 AlignerTemplate template_from_json(const json::Value& v, const std::string& where) {
+    if (!v.is_object()) throw Error(where + ": expected an object, got " + json::dump(v));
     AlignerTemplate t;
     t.name = json::get_string(v, "name", where, "custom");
     t.prompt = json::get_string(v, "prompt", where);
     t.target_prefix = json::get_string(v, "target_prefix", where, "");
     t.end_marker = json::get_string(v, "end_marker", where, "");
     t.append_eos = json::get_bool(v, "append_eos", where, true);
-    if (const json::Value* sp = v.find("special_tokens"); sp && sp->is_array())
+    if (const json::Value* sp = v.find("special_tokens"); sp && !sp->is_null()) {
+        if (!sp->is_array()) throw Error(where + ": field 'special_tokens': expected an array of strings");
         for (const auto& s : sp->as_array()) {
-            if (!s.is_string()) throw Error(where + ": field 'special_tokens': expected strings");
+            if (!s.is_string() || s.as_string().empty())
+                throw Error(where + ": field 'special_tokens': expected non-empty strings, got " + json::dump(s));
             t.special_tokens.push_back(s.as_string());
         }
-    if (t.prompt.find("{question}") == std::string::npos || t.prompt.find("{answer}") == std::string::npos)
-        throw Error(where + ": field 'prompt': must contain {question} and {answer}");
+    }
+    check_placeholders(t.prompt, where);
     return t;
+}
+
+AlignerTemplate load_aligner_template(const std::string& dir) {
+    std::string path = path_join(dir, "aligner.json");
+    if (!file_exists(path)) return ji_template();
+    json::Value v = json::parse_file(path);
+    if (!v.is_object()) throw Error(path + ": expected a JSON object");
+    if (const json::Value* kind = v.find("kind"); kind && !(kind->is_string() && kind->as_string() == "aligner"))
+        throw Error(path + ": field 'kind': expected \"aligner\", got " + json::dump(*kind) +
+                    " (is this directory an aligner?)");
+    const json::Value* t = v.find("template");
+    if (!t || t->is_null()) return ji_template();
+    return template_from_json(*t, path + ": template");
 }
 
 std::string render_prompt(const AlignerTemplate& t, const std::string& question, const std::string& answer,

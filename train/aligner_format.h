@@ -38,7 +38,13 @@ AlignerTemplate ngweta_template();
 AlignerTemplate template_by_name(const std::string& name);
 // Stored next to a trained aligner (aligner.json) and read back by the squad.
 json::Value template_to_json(const AlignerTemplate& t);
+// Validated: every {word} in the prompt is {question}, {answer} or
+// {instruction}, and the first two are present.
 AlignerTemplate template_from_json(const json::Value& v, const std::string& where);
+// The template of a trained aligner directory: <dir>/aligner.json's
+// "template" ("kind", when present, must be "aligner"); Ji et al.'s when the
+// file or the field is absent.
+AlignerTemplate load_aligner_template(const std::string& dir);
 
 std::string render_prompt(const AlignerTemplate& t, const std::string& question, const std::string& answer,
                           const std::string& instruction = "");

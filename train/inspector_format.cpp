@@ -3,8 +3,31 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/fs.h"
+#include "common/json.h"
 
 namespace aligners::train {
+
+InspectorMeta load_inspector_meta(const std::string& dir) {
+    InspectorMeta m;
+    std::string path = path_join(dir, "inspector.json");
+    if (!file_exists(path)) return m;
+    json::Value v = json::parse_file(path);
+    if (!v.is_object()) throw Error(path + ": expected a JSON object");
+    if (const json::Value* kind = v.find("kind"); kind && !(kind->is_string() && kind->as_string() == "inspector"))
+        throw Error(path + ": field 'kind': expected \"inspector\", got " + json::dump(*kind) +
+                    " (is this directory an inspector?)");
+    m.format.separator = json::get_string(v, "separator", path, m.format.separator);
+    int64_t max_tokens = json::get_int(v, "max_tokens", path, m.format.max_tokens);
+    if (max_tokens < kMinInspectorTokens || max_tokens > kMaxInspectorTokens)
+        throw Error(path + ": field 'max_tokens': expected an integer in [" + std::to_string(kMinInspectorTokens) +
+                    ", " + std::to_string(kMaxInspectorTokens) + "], got " + json::dump(v["max_tokens"]));
+    m.format.max_tokens = int(max_tokens);
+    m.threshold = json::get_double(v, "threshold", path, m.threshold);
+    if (!(m.threshold >= 0.0 && m.threshold <= 1.0))
+        throw Error(path + ": field 'threshold': expected a probability in [0, 1], got " + json::dump(v["threshold"]));
+    return m;
+}
 
 std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const TokenCodec& codec,
                                               const std::string& question, const std::string& answer) {

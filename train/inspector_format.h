@@ -17,6 +17,19 @@ struct InspectorFormat {
     int max_tokens = 512;
 };
 
+// What a trained inspector directory says about itself (inspector.json).
+struct InspectorMeta {
+    InspectorFormat format;
+    double threshold = 0.5;  // calibrated P(aligned) below which an answer counts as misaligned
+};
+constexpr int kMinInspectorTokens = 4;
+constexpr int kMaxInspectorTokens = 1 << 20;
+// Reads <dir>/inspector.json (absent: the defaults), validated: "kind" (when
+// present) is "inspector", "separator" a string, "max_tokens" an integer in
+// [kMinInspectorTokens, kMaxInspectorTokens], "threshold" a number in [0, 1].
+// Errors name the file, the field and the value as written.
+InspectorMeta load_inspector_meta(const std::string& dir);
+
 // When the pair is longer than max_tokens, the answer keeps at least half
 // the budget (its beginning), and the question keeps its end (the part next
 // to the answer).

@@ -1,6 +1,7 @@
 #include "weights/hf_config.h"
 
 #include <cmath>
+#include <optional>
 
 #include "common/error.h"
 #include "common/fs.h"
@@ -33,11 +34,34 @@ static std::string supported_list() {
     return s;
 }
 
-// An optional integer field that may be null.
-static int opt_int(const json::Value& c, const char* key, const std::string& where, int fallback) {
+// Integer fields are read in 64 bits and range-checked before any
+// arithmetic or narrowing to int, so a hostile config.json (0 heads, 2^53
+// layers, 1e15 widths) is an error naming the field and the value as written,
+// never a division by zero, a signed overflow or a truncated number.
+static int int_field(const json::Value& c, const char* key, const std::string& where, int64_t lo, int64_t hi,
+                     std::optional<int64_t> fallback = std::nullopt) {
     const json::Value* v = c.find(key);
-    if (!v || v->is_null()) return fallback;
-    return int(json::get_int(c, key, where));
+    if (!v || v->is_null()) {
+        if (fallback) return int(*fallback);
+        json::get(c, key, where);  // throws "... is missing"
+    }
+    int64_t x = json::get_int(c, key, where);
+    if (x < lo || x > hi)
+        throw Error(where + ": field '" + key + "': expected an integer in [" + std::to_string(lo) + ", " +
+                    std::to_string(hi) + "], got " + json::dump(*v));
+    return int(x);
+}
+
+// A token id (bos/eos/pad): null or absent gives `fallback`.
+static int id_field(const json::Value& c, const char* key, const std::string& where, int fallback) {
+    return int_field(c, key, where, 0, kMaxConfigTokenId, fallback);
+}
+
+static double positive_double(const json::Value& c, const char* key, const std::string& where, double fallback) {
+    double x = json::get_double(c, key, where, fallback);
+    if (!(x > 0) || !std::isfinite(x))
+        throw Error(where + ": field '" + key + "': expected a positive number, got " + json::dump(c[key]));
+    return x;
 }
 
 static void parse_rope(ModelConfig& m, const json::Value& c, const std::string& where) {
@@ -47,21 +71,25 @@ static void parse_rope(ModelConfig& m, const json::Value& c, const std::string& 
     if (params && params->is_null()) params = nullptr;
     const json::Value* scaling = c.find("rope_scaling");
     if (scaling && scaling->is_null()) scaling = nullptr;
-    m.rope_theta = json::get_double(c, "rope_theta", where, 10000.0);
+    m.rope_theta = positive_double(c, "rope_theta", where, 10000.0);
     const json::Value* s = params ? params : scaling;
     if (!s) return;
     if (!s->is_object()) throw Error(where + ": field '" + (params ? "rope_parameters" : "rope_scaling") + "': expected an object");
     std::string sw = where + (params ? " rope_parameters" : " rope_scaling");
-    if (params) m.rope_theta = json::get_double(*s, "rope_theta", sw, m.rope_theta);
+    if (params) m.rope_theta = positive_double(*s, "rope_theta", sw, m.rope_theta);
     std::string type = json::get_string(*s, "rope_type", sw, json::get_string(*s, "type", sw, "default"));
     m.rope_scaling.type = type;
     if (type == "default") return;
-    m.rope_scaling.factor = json::get_double(*s, "factor", sw);
+    if (!s->contains("factor")) json::get(*s, "factor", sw);  // "... is missing"
+    m.rope_scaling.factor = positive_double(*s, "factor", sw, 1.0);
     if (type == "linear") return;
     if (type == "llama3") {
-        m.rope_scaling.low_freq_factor = json::get_double(*s, "low_freq_factor", sw);
-        m.rope_scaling.high_freq_factor = json::get_double(*s, "high_freq_factor", sw);
-        m.rope_scaling.original_max_position_embeddings = json::get_int(*s, "original_max_position_embeddings", sw);
+        for (const char* k : {"low_freq_factor", "high_freq_factor", "original_max_position_embeddings"})
+            if (!s->contains(k)) json::get(*s, k, sw);  // "... is missing"
+        m.rope_scaling.low_freq_factor = positive_double(*s, "low_freq_factor", sw, 1.0);
+        m.rope_scaling.high_freq_factor = positive_double(*s, "high_freq_factor", sw, 4.0);
+        m.rope_scaling.original_max_position_embeddings =
+            int_field(*s, "original_max_position_embeddings", sw, 1, kMaxConfigPositions);
         if (!(m.rope_scaling.high_freq_factor > m.rope_scaling.low_freq_factor))
             throw Error(sw + ": high_freq_factor must be greater than low_freq_factor");
         return;
@@ -70,14 +98,18 @@ static void parse_rope(ModelConfig& m, const json::Value& c, const std::string& 
 }
 
 static void parse_gpt2(ModelConfig& m, const json::Value& c, const std::string& where) {
-    m.vocab_size = int(json::get_int(c, "vocab_size", where, 50257));
-    m.hidden_size = int(json::get_int(c, "n_embd", where, 768));
-    m.n_layers = int(json::get_int(c, "n_layer", where, 12));
-    m.n_heads = int(json::get_int(c, "n_head", where, 12));
+    m.vocab_size = int_field(c, "vocab_size", where, 1, kMaxConfigVocab, 50257);
+    m.hidden_size = int_field(c, "n_embd", where, 1, kMaxConfigWidth, 768);
+    m.n_layers = int_field(c, "n_layer", where, 1, kMaxConfigLayers, 12);
+    m.n_heads = int_field(c, "n_head", where, 1, kMaxConfigHeads, 12);
     m.n_kv_heads = m.n_heads;
-    m.max_position_embeddings = int(json::get_int(c, "n_positions", where, 1024));
-    m.intermediate_size = opt_int(c, "n_inner", where, 4 * m.hidden_size);
-    m.norm_eps = float(json::get_double(c, "layer_norm_epsilon", where, 1e-5));
+    m.max_position_embeddings = int_field(c, "n_positions", where, 1, kMaxConfigPositions, 1024);
+    m.intermediate_size = int_field(c, "n_inner", where, 1, kMaxConfigWidth, 4 * int64_t(m.hidden_size));
+    if (m.hidden_size % m.n_heads != 0)
+        throw Error(where + ": n_embd (" + std::to_string(m.hidden_size) + ") must be a multiple of n_head (" +
+                    std::to_string(m.n_heads) + ")");
+    m.head_dim = m.hidden_size / m.n_heads;
+    m.norm_eps = float(positive_double(c, "layer_norm_epsilon", where, 1e-5));
     std::string act = json::get_string(c, "activation_function", where, "gelu_new");
     if (act != "gelu_new" && act != "gelu_pytorch_tanh")
         throw Error(where + ": field 'activation_function': '" + act +
@@ -91,30 +123,36 @@ static void parse_gpt2(ModelConfig& m, const json::Value& c, const std::string& 
     m.learned_positions = true;
     m.qkv_bias = m.o_bias = m.mlp_bias = true;
     m.tie_word_embeddings = json::get_bool(c, "tie_word_embeddings", where, true);
-    m.bos_token_id = opt_int(c, "bos_token_id", where, 50256);
+    m.bos_token_id = id_field(c, "bos_token_id", where, 50256);
 }
 
 static void parse_llama_like(ModelConfig& m, const json::Value& c, const std::string& where) {
-    m.vocab_size = int(json::get_int(c, "vocab_size", where));
-    m.hidden_size = int(json::get_int(c, "hidden_size", where));
-    m.n_layers = int(json::get_int(c, "num_hidden_layers", where));
-    m.n_heads = int(json::get_int(c, "num_attention_heads", where));
-    m.n_kv_heads = opt_int(c, "num_key_value_heads", where, m.n_heads);
-    m.intermediate_size = int(json::get_int(c, "intermediate_size", where));
-    m.max_position_embeddings = int(json::get_int(c, "max_position_embeddings", where, 2048));
-    m.norm_eps = float(json::get_double(c, "rms_norm_eps", where, 1e-6));
+    m.vocab_size = int_field(c, "vocab_size", where, 1, kMaxConfigVocab);
+    m.hidden_size = int_field(c, "hidden_size", where, 1, kMaxConfigWidth);
+    m.n_layers = int_field(c, "num_hidden_layers", where, 1, kMaxConfigLayers);
+    m.n_heads = int_field(c, "num_attention_heads", where, 1, kMaxConfigHeads);
+    m.n_kv_heads = int_field(c, "num_key_value_heads", where, 1, kMaxConfigHeads, m.n_heads);
+    m.intermediate_size = int_field(c, "intermediate_size", where, 1, kMaxConfigWidth);
+    m.max_position_embeddings = int_field(c, "max_position_embeddings", where, 1, kMaxConfigPositions, 2048);
+    // head_dim may differ from hidden_size / heads (Qwen3); the default
+    // divides only after num_attention_heads is known to be positive.
+    m.head_dim = int_field(c, "head_dim", where, 1, kMaxConfigWidth, m.hidden_size / m.n_heads);
+    if (m.head_dim == 0)
+        throw Error(where + ": hidden_size (" + std::to_string(m.hidden_size) + ") is smaller than num_attention_heads (" +
+                    std::to_string(m.n_heads) + "), so the default head_dim would be 0; set head_dim");
+    m.norm_eps = float(positive_double(c, "rms_norm_eps", where, 1e-6));
     std::string act = json::get_string(c, "hidden_act", where, "silu");
     if (act != "silu") throw Error(where + ": field 'hidden_act': '" + act + "' is not supported (expected silu)");
     parse_rope(m, c, where);
     bool attention_bias = json::get_bool(c, "attention_bias", where, false);
     m.tie_word_embeddings = json::get_bool(c, "tie_word_embeddings", where, false);
-    m.bos_token_id = opt_int(c, "bos_token_id", where, -1);
+    m.bos_token_id = id_field(c, "bos_token_id", where, -1);
     switch (m.family) {
         case Family::Llama:
             m.qkv_bias = m.o_bias = attention_bias;
             m.mlp_bias = json::get_bool(c, "mlp_bias", where, false);
             break;
-        case Family::Mistral: m.sliding_window = opt_int(c, "sliding_window", where, 0); break;
+        case Family::Mistral: m.sliding_window = int_field(c, "sliding_window", where, 0, INT32_MAX, 0); break;
         case Family::Qwen2: m.qkv_bias = true; break;
         case Family::Qwen3:
             m.qkv_bias = m.o_bias = attention_bias;
@@ -125,7 +163,6 @@ static void parse_llama_like(ModelConfig& m, const json::Value& c, const std::st
     if ((m.family == Family::Qwen2 || m.family == Family::Qwen3) &&
         json::get_bool(c, "use_sliding_window", where, false))
         throw Error(where + ": field 'use_sliding_window': true is not supported");
-    if (m.sliding_window < 0) throw Error(where + ": field 'sliding_window': expected a positive integer or null");
     if (const json::Value* p = c.find("pretraining_tp"); p && p->is_int() && p->as_int() != 1)
         throw Error(where + ": field 'pretraining_tp': only 1 is supported");
 }
@@ -168,46 +205,42 @@ ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
         parse_gpt2(m, c, where);
     else
         parse_llama_like(m, c, where);
-    m.head_dim = opt_int(c, "head_dim", where, m.n_heads > 0 ? m.hidden_size / m.n_heads : 0);
-    if (m.family == Family::GPT2) m.head_dim = m.hidden_size / m.n_heads;
-
     if (const json::Value* e = c.find("eos_token_id"); e && !e->is_null()) {
-        if (e->is_array())
-            for (const auto& x : e->as_array()) m.eos_token_ids.push_back(int(x.as_int()));
-        else
-            m.eos_token_ids.push_back(int(json::get_int(c, "eos_token_id", where)));
+        if (e->is_array()) {
+            for (size_t i = 0; i < e->size(); ++i) {
+                json::Value one = json::Value::object();
+                one.set("eos_token_id", e->as_array()[i]);
+                m.eos_token_ids.push_back(int_field(one, "eos_token_id", where + " eos_token_id[" + std::to_string(i) + "]",
+                                                    0, kMaxConfigTokenId));
+            }
+        } else {
+            m.eos_token_ids.push_back(id_field(c, "eos_token_id", where, -1));
+        }
     } else if (m.family == Family::GPT2) {
         m.eos_token_ids.push_back(50256);
     }
-    m.pad_token_id = opt_int(c, "pad_token_id", where, -1);
+    m.pad_token_id = id_field(c, "pad_token_id", where, -1);
     if (m.seq_cls) {
         const json::Value* id2label = c.find("id2label");
-        if (id2label && id2label->is_object()) m.num_labels = int(id2label->size());
-        m.num_labels = opt_int(c, "num_labels", where, m.num_labels);
+        if (id2label && id2label->is_object()) m.num_labels = int(std::min<size_t>(id2label->size(), INT32_MAX));
+        int64_t labels = json::get_int(c, "num_labels", where, m.num_labels);
         std::string problem = json::get_string(c, "problem_type", where, "single_label_classification");
-        if (problem != "single_label_classification" || m.num_labels < 2)
-            throw Error(where + ": only single_label_classification with num_labels >= 2 is supported (got " +
-                        problem + ", num_labels " + std::to_string(m.num_labels) + ")");
+        if (problem != "single_label_classification" || labels < 2 || labels > kMaxConfigLabels)
+            throw Error(where + ": only single_label_classification with num_labels in [2, " +
+                        std::to_string(kMaxConfigLabels) + "] is supported (got " + problem + ", num_labels " +
+                        std::to_string(labels) + ")");
+        m.num_labels = int(labels);
     }
 
-    // Sanity of the sizes.
-    auto positive = [&](int v, const char* name) {
-        if (v <= 0) throw Error(where + ": '" + name + "' must be a positive integer, got " + std::to_string(v));
-    };
-    positive(m.vocab_size, "vocab_size");
-    positive(m.hidden_size, "hidden_size");
-    positive(m.n_layers, "num_hidden_layers");
-    positive(m.n_heads, "num_attention_heads");
-    positive(m.n_kv_heads, "num_key_value_heads");
-    positive(m.head_dim, "head_dim");
-    positive(m.intermediate_size, "intermediate_size");
-    positive(m.max_position_embeddings, "max_position_embeddings");
+    // Derived widths, in 64 bits: the engine keeps them in int.
     if (m.n_heads % m.n_kv_heads != 0)
         throw Error(where + ": num_attention_heads (" + std::to_string(m.n_heads) +
                     ") must be a multiple of num_key_value_heads (" + std::to_string(m.n_kv_heads) + ")");
     if (m.head_dim % 2 != 0 && !m.learned_positions) throw Error(where + ": head_dim must be even for RoPE");
-    if (m.family == Family::GPT2 && m.hidden_size % m.n_heads != 0)
-        throw Error(where + ": n_embd must be a multiple of n_head");
+    int64_t qkv = (int64_t(m.n_heads) + 2 * int64_t(m.n_kv_heads)) * m.head_dim;
+    if (qkv > 3 * kMaxConfigWidth)
+        throw Error(where + ": (num_attention_heads + 2 * num_key_value_heads) * head_dim = " + std::to_string(qkv) +
+                    " is larger than " + std::to_string(3 * kMaxConfigWidth));
     return m;
 }
 

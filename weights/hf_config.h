@@ -15,6 +15,17 @@
 
 namespace aligners {
 
+// Limits on config.json integers, checked before any arithmetic (far above
+// every published model; they keep products such as (H + 2 KV) * D and
+// 4 * n_embd inside int, and the per-layer tables small).
+constexpr int64_t kMaxConfigWidth = int64_t(1) << 24;      // hidden, intermediate, head_dim; (H+2KV)*D <= 3x
+constexpr int64_t kMaxConfigVocab = int64_t(1) << 26;      // vocab_size (as the tokenizer's id limit)
+constexpr int64_t kMaxConfigLayers = 4096;                 // num_hidden_layers / n_layer
+constexpr int64_t kMaxConfigHeads = 65536;                 // attention and key/value heads
+constexpr int64_t kMaxConfigPositions = int64_t(1) << 30;  // max_position_embeddings / n_positions
+constexpr int64_t kMaxConfigLabels = 65536;                // num_labels
+constexpr int64_t kMaxConfigTokenId = INT32_MAX;           // bos/eos/pad token ids
+
 enum class Family { GPT2, Llama, Mistral, Qwen2, Qwen3 };
 const char* family_name(Family f);  // "gpt2", "llama", ...
 

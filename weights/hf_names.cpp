@@ -93,28 +93,38 @@ static bool ignorable(const std::string& name, const ModelConfig& c) {
     return false;
 }
 
-void load_hf_weights(const std::string& path, const ModelConfig& c, const engine::ParamLayout& p, float* params,
-                     std::vector<std::string>* unused) {
-    st::Checkpoint ckpt(path);
+// The checkpoint tensor for `t` (by name or alias), checked against config.json.
+static const st::TensorView& checked_tensor(const st::Checkpoint& ckpt, const std::string& path, const ModelConfig& c,
+                                            const HfTensor& t) {
+    const st::TensorView* v = ckpt.find(t.name);
+    if (!v && !t.alias.empty()) v = ckpt.find(t.alias);
+    if (!v) throw Error(path + ": tensor '" + t.name + "' is missing (needed by " + c.architecture + ")");
+    if (!st::is_float(v->dtype))
+        throw Error(path + ": tensor '" + v->name + "' has dtype " + st::dtype_name(v->dtype) +
+                    ", expected a floating-point dtype");
+    if (v->shape != t.shape) {
+        auto str = [](const std::vector<int64_t>& s) {
+            std::string r = "[";
+            for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+            return r + "]";
+        };
+        throw Error(path + ": tensor '" + v->name + "' has shape " + str(v->shape) + ", expected " + str(t.shape) +
+                    " from config.json");
+    }
+    return *v;
+}
+
+void check_hf_weights(const st::Checkpoint& ckpt, const std::string& path, const ModelConfig& c,
+                      const engine::ParamLayout& p) {
+    for (const HfTensor& t : hf_tensor_map(c, p)) checked_tensor(ckpt, path, c, t);
+}
+
+void load_hf_weights(const st::Checkpoint& ckpt, const std::string& path, const ModelConfig& c,
+                     const engine::ParamLayout& p, float* params, std::vector<std::string>* unused) {
     std::set<std::string> used;
     std::vector<float> tmp;
     for (const HfTensor& t : hf_tensor_map(c, p)) {
-        const st::TensorView* v = ckpt.find(t.name);
-        if (!v && !t.alias.empty()) v = ckpt.find(t.alias);
-        if (!v)
-            throw Error(path + ": tensor '" + t.name + "' is missing (needed by " + c.architecture + ")");
-        if (!st::is_float(v->dtype))
-            throw Error(path + ": tensor '" + v->name + "' has dtype " + st::dtype_name(v->dtype) +
-                        ", expected a floating-point dtype");
-        if (v->shape != t.shape) {
-            auto str = [](const std::vector<int64_t>& s) {
-                std::string r = "[";
-                for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-                return r + "]";
-            };
-            throw Error(path + ": tensor '" + v->name + "' has shape " + str(v->shape) + ", expected " +
-                        str(t.shape) + " from config.json");
-        }
+        const st::TensorView* v = &checked_tensor(ckpt, path, c, t);
         used.insert(v->name);
         float* dst = params + t.offset;
         if (!t.transpose) {
@@ -130,6 +140,12 @@ void load_hf_weights(const std::string& path, const ModelConfig& c, const engine
     if (unused)
         for (const st::TensorView* v : ckpt.tensors())
             if (!used.count(v->name) && !ignorable(v->name, c)) unused->push_back(v->name);
+}
+
+void load_hf_weights(const std::string& path, const ModelConfig& c, const engine::ParamLayout& p, float* params,
+                     std::vector<std::string>* unused) {
+    st::Checkpoint ckpt(path);
+    load_hf_weights(ckpt, path, c, p, params, unused);
 }
 
 void save_hf_weights(const std::string& file, const ModelConfig& c, const engine::ParamLayout& p,

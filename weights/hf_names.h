@@ -11,6 +11,7 @@
 
 #include "engine/param_layout.h"
 #include "weights/hf_config.h"
+#include "weights/safetensors.h"
 
 namespace aligners {
 
@@ -31,6 +32,15 @@ std::vector<HfTensor> hf_tensor_map(const ModelConfig& c, const engine::ParamLay
 // lm_head.weight are skipped silently).
 void load_hf_weights(const std::string& path, const ModelConfig& c, const engine::ParamLayout& p, float* params,
                      std::vector<std::string>* unused);
+// The same from an open checkpoint (`path` names it in errors).
+void load_hf_weights(const st::Checkpoint& ckpt, const std::string& path, const ModelConfig& c,
+                     const engine::ParamLayout& p, float* params, std::vector<std::string>* unused);
+// Checks, without allocating anything of the model's size, that every tensor
+// the config asks for is present with a floating-point dtype and the shape
+// config.json implies: run it before allocating the parameters, so a config
+// that disagrees with its weights costs nothing.
+void check_hf_weights(const st::Checkpoint& ckpt, const std::string& path, const ModelConfig& c,
+                      const engine::ParamLayout& p);
 
 // Writes model.safetensors (F32, HF names and shapes) atomically.
 void save_hf_weights(const std::string& file, const ModelConfig& c, const engine::ParamLayout& p,

@@ -82,11 +82,36 @@ TEST_CASE("depth limit instead of stack overflow") {
     CHECK_THROWS_AS(json::parse(too), json::ParseError);
 }
 
-TEST_CASE("duplicate keys are detectable") {
-    CHECK(json::parse(R"({"a":1,"a":2})").size() == 2);
+TEST_CASE("duplicate keys: the last value wins at the first key's place, or an error when strict") {
+    // Python: json.loads('{"a":1,"b":2,"a":3}') == {"a": 3, "b": 2}, keys in that order.
+    Value v = json::parse(R"({"a":1,"b":2,"a":3})");
+    CHECK(v.size() == 2);
+    CHECK(json::dump(v) == R"({"a":3,"b":2})");
+    CHECK(json::get_int(v, "a", "x") == 3);
+    // Large objects go through the hash index: 40 keys, then every even one again.
+    std::string big = "{";
+    for (int i = 0; i < 40; ++i) big += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+    for (int i = 0; i < 40; i += 2) big += "\"k" + std::to_string(i) + "\":" + std::to_string(1000 + i) + ",";
+    big += "\"k15\":\"last\"}";
+    Value b = json::parse(big);
+    REQUIRE(b.size() == 40);
+    for (int i = 0; i < 40; ++i) {
+        CHECK(b.as_object()[size_t(i)].first == "k" + std::to_string(i));
+        if (i == 15) CHECK(b["k15"].as_string() == "last");
+        else CHECK(b.as_object()[size_t(i)].second.as_int() == (i % 2 ? i : 1000 + i));
+    }
+    // Duplicates crossing the linear/indexed boundary (the 16th and 17th members).
+    std::string edge = "{";
+    for (int i = 0; i < 15; ++i) edge += "\"e" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+    edge += "\"e3\":33,\"e3\":34,\"z\":1,\"e3\":35,\"z\":2}";
+    Value e = json::parse(edge);
+    CHECK(e.size() == 16);
+    CHECK(e["e3"].as_int() == 35);
+    CHECK(e["z"].as_int() == 2);
     json::ParseOptions strict;
     strict.reject_duplicate_keys = true;
     CHECK_THROWS_AS(json::parse(R"({"a":1,"a":2})", strict), json::ParseError);
+    CHECK_THROWS_AS(json::parse(big, strict), json::ParseError);
     CHECK_NOTHROW(json::parse(R"({"a":1,"b":{"a":2}})", strict));
 }
 
