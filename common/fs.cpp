@@ -218,6 +218,9 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     temp_ = target_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd_ < 0) throw Error(path_ + ": cannot create temporary file " + temp_ + ": " + errno_text());
+    // A replaced file keeps its permissions (a private 0600 file stays private).
+    struct stat st {};
+    if (::stat(target_.c_str(), &st) == 0) (void)::fchmod(fd_, st.st_mode & 07777);
 }
 
 AtomicFile::~AtomicFile() {

@@ -129,6 +129,13 @@ TEST_CASE("an output that is a symlink: the target is replaced, the link stays")
     CHECK(read_file(dir + "/real/target.json") == "new{}\n");
     CHECK(is_symlink(dir + "/link.json"));
 
+    // The replaced file keeps its permissions.
+    ::chmod((dir + "/real/target.json").c_str(), 0600);
+    write_file_atomic(dir + "/link.json", "private");
+    struct stat st {};
+    REQUIRE(::stat((dir + "/real/target.json").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+
     fs::create_symlink("loop2", dir + "/loop1");
     fs::create_symlink("loop1", dir + "/loop2");
     CHECK_THROWS_WITH_AS(write_file_atomic(dir + "/loop1", "x"), doctest::Contains("too many levels of symbolic links"),
