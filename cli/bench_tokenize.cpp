@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/line_reader.h"
 #include "common/thread_pool.h"
 #include "tokenizer/tokenizer.h"
 
@@ -28,36 +29,45 @@ bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-void add_documents(const std::string& path, std::vector<std::string>& docs) {
-    std::string data = read_maybe_gzip(path);
+// The benchmark keeps its input in memory; more than this is a mistake (or a
+// gzip bomb), not a benchmark.
+constexpr size_t kMaxInputBytes = size_t(1) << 30;
+
+void add_documents(const std::string& path, std::vector<std::string>& docs, size_t& total) {
+    LineReader in(path);  // streamed: a bomb stops at the limits, not after inflating
+    std::string name = is_stdio(path) ? "stdin" : path, line;
+    auto count = [&](size_t n) {
+        total += n;
+        if (total > kMaxInputBytes)
+            throw Error(name + ": more than " + std::to_string(kMaxInputBytes >> 20) +
+                        " MiB of input text; the benchmark holds its input in memory, give it less");
+    };
     if (ends_with(path, ".jsonl") || ends_with(path, ".jsonl.gz")) {
-        size_t number = 0;
-        for (size_t pos = 0; pos < data.size();) {
-            size_t end = data.find('\n', pos);
-            if (end == std::string::npos) end = data.size();
-            std::string_view line(data.data() + pos, end - pos);
-            pos = end + 1;
-            ++number;
-            if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        while (in.next(line)) {
+            size_t number = in.line_number();
+            if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
             json::Value v;
             try {
                 v = json::parse(line);
             } catch (const Error& e) {
-                throw Error(path + ": line " + std::to_string(number) + ": " + e.what());
+                throw Error(name + ": line " + std::to_string(number) + ": " + e.what());
             }
             const json::Value* text = v.find("text");
-            if (!text || !text->is_string()) throw Error(path + ": line " + std::to_string(number) + ": no \"text\" string");
+            if (!text || !text->is_string()) throw Error(name + ": line " + std::to_string(number) + ": no \"text\" string");
+            count(text->as_string().size());
             docs.push_back(text->as_string());
         }
         return;
     }
-    for (size_t pos = 0; pos < data.size();) {
-        size_t end = std::min(data.size(), pos + (64 << 10));
-        size_t nl = data.find('\n', end);
-        end = nl == std::string::npos ? data.size() : nl + 1;
-        docs.push_back(data.substr(pos, end - pos));
-        pos = end;
+    // Plain text: documents of about 64 KB, cut at line ends.
+    std::string doc;
+    while (in.next(line)) {
+        count(line.size() + 1);
+        doc += line;
+        doc += '\n';
+        if (doc.size() >= (64 << 10)) docs.push_back(std::move(doc)), doc.clear();
     }
+    if (!doc.empty()) docs.push_back(std::move(doc));
 }
 
 double cpu_now() {
@@ -112,7 +122,8 @@ int bench_tokenize(int argc, char** argv) {
     Tokenizer tok = Tokenizer::load(path);
     double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     std::vector<std::string> docs;
-    for (const std::string& f : files) add_documents(f, docs);
+    size_t total = 0;
+    for (const std::string& f : files) add_documents(f, docs, total);
     size_t bytes = 0;
     for (const std::string& d : docs) bytes += d.size();
     double mb = double(bytes) / 1e6;

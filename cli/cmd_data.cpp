@@ -20,8 +20,8 @@ static int data_import(int argc, char** argv) {
                 "input format: HH-RLHF {chosen,rejected} JSONL; PKU {question,answer,correction} JSON array or "
                 "JSONL; question pools (CSV/JSON/JSONL); labelled completions (CSV/JSON/JSONL)",
                 true);
-    args.positional("FILE", &input, "input file (gzip accepted)");
-    args.option("--out", &out, "OUT.jsonl", "output JSON Lines file (written atomically)", true);
+    args.positional("FILE", &input, "input file (gzip accepted; - = stdin, read as JSON or JSON Lines)");
+    args.option("--out", &out, "OUT.jsonl", "output JSON Lines file (written atomically; - = stdout)", true);
     args.option("--criterion", &o.criterion, "NAME", "store this criterion name in every record");
     args.option("--question-field", &o.question_field, "NAME",
                 "question field/column (default: first of question, prompt, input, instruction, goal)");

@@ -25,8 +25,13 @@ int cmd_eval(int argc, char** argv) {
     std::vector<std::string> inspector_specs;
     double tie_margin = 0;
     int batch_size = 16;
+    bool allow_partial = false;
     args.option("--input", &input, "FILE.jsonl",
-                "records with question, answer (original) and the corrected answer (squad output works as is)", true);
+                "records with question, answer (original) and the corrected answer (squad output works as is; "
+                "- = stdin)",
+                true);
+    args.flag("--allow-partial", &allow_partial,
+              "evaluate squad output that lacks its completion line (an interrupted run), with a warning");
     args.option("--corrected-field", &corrected_field, "NAME",
                 "field holding the corrected answer (default: final_answer, else correction)");
     args.option("--squad", &squad_path, "FILE.json", "use the squad file's inspectors and thresholds");
@@ -45,7 +50,7 @@ int cmd_eval(int argc, char** argv) {
         throw UsageError("nothing to measure with: give --squad, --inspector or --judge");
     if (tie_margin < 0) throw UsageError("--tie-margin: expected a non-negative number");
 
-    std::vector<serve::EvalSample> samples = serve::read_eval_samples(input, corrected_field);
+    std::vector<serve::EvalSample> samples = serve::read_eval_samples(input, corrected_field, allow_partial);
     auto backend = select_backend(device, attention);
     std::vector<std::unique_ptr<serve::ModelInspector>> owned;
     std::vector<serve::EvalInspector> inspectors;
@@ -96,7 +101,7 @@ int cmd_eval(int argc, char** argv) {
     pretty.indent = 2;
     std::string text = json::dump(report, pretty) + "\n";
     if (!out.empty()) write_file_atomic(out, text);
-    std::fputs(text.c_str(), stdout);
+    if (out.empty() || stdio_fd(out) != 1) std::fputs(text.c_str(), stdout);  // once on stdout
     return 0;
 }
 

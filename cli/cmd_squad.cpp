@@ -87,7 +87,10 @@ int cmd_squad(int argc, char** argv) {
                 "{question, answer} records to correct; with --upstream: {question} records to answer first", true);
     args.option("--upstream", &upstream, "DIR", "generate the answers with this model first");
     args.option("--chat", &chat, "FORMAT", "upstream prompt format: auto, raw, chatml, llama3, mistral");
-    args.option("--out", &out, "FILE.jsonl", "one line per sample: final answer and trace (resumable)", true);
+    args.option("--out", &out, "FILE.jsonl",
+                "one line per sample: final answer and trace, then a completion line (resumable; - = stdout, "
+                "not resumable)",
+                true);
     args.option("--batch-size", &batch_size, "N", "samples per squad batch (default: the squad file's, else 16)");
     args.option("--max-new-tokens", &max_new, "N", "longest correction an aligner may write");
     args.option("--upstream-max-new-tokens", &upstream_max_new, "N", "longest upstream answer");
@@ -98,8 +101,10 @@ int cmd_squad(int argc, char** argv) {
     args.option("--seed", &seed, "N", "sampling seed");
     args.epilog(
         "Aligners decode greedily. Output lines: {id, question, answer, final_answer, order, fired, scores,\n"
-        "edit_ratio}; a restart skips samples already in --out. With --upstream, the answers are kept in\n"
-        "OUT.upstream.jsonl (also resumable). A summary goes to stdout as JSON.\n");
+        "edit_ratio}, then {\"squad_complete\": {records, samples, fired, mean_edit_ratio}} once all are done\n"
+        "(eval refuses a file without it). A restart skips samples already in --out (a regular file only).\n"
+        "With --upstream, the answers are kept in OUT.upstream.jsonl (also resumable). A summary goes to\n"
+        "stdout as JSON (to stderr only, when --out is stdout).\n");
     std::string device, attention;
     add_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
@@ -153,7 +158,10 @@ int cmd_squad(int argc, char** argv) {
         up.repetition_penalty = float(repetition_penalty);
         up.max_new_tokens = upstream_max_new;
         up.seed = uint64_t(seed);
-        records = upstream_answers(upstream, input, out + ".upstream.jsonl", chat, up, batch_size, *backend);
+        // Streamed output (stdout, a pipe): nowhere to keep the answers beside it.
+        bool streamed = is_stream_output(out);
+        records = upstream_answers(upstream, input, streamed ? "/dev/null" : out + ".upstream.jsonl", chat, up,
+                                   batch_size, *backend);
     } else {
         records = train::read_qa_jsonl(input);
         if (records.empty()) throw Error(input + ": no {question, answer} records");
@@ -162,8 +170,9 @@ int cmd_squad(int argc, char** argv) {
     std::string fired;
     for (const auto& [c, n] : st.fired) fired += (fired.empty() ? "" : ", ") + c + " " + std::to_string(n);
     std::fprintf(stderr, "squad: %zu samples in %s (%zu now); rewrites: %s; mean edit ratio %.3f\n", st.samples,
-                 out.c_str(), st.processed_now, fired.empty() ? "none" : fired.c_str(), st.mean_edit_ratio);
-    std::printf("%s\n", json::dump(st.to_json()).c_str());
+                 display_name(out).c_str(), st.processed_now, fired.empty() ? "none" : fired.c_str(),
+                 st.mean_edit_ratio);
+    if (stdio_fd(out) != 1) std::printf("%s\n", json::dump(st.to_json()).c_str());
     return 0;
 }
 

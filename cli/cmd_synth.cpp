@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "engine/backend.h"
+#include "train/criterion.h"
 #include "train/model_embedder.h"
 #include "train/model_generator.h"
 #include "train/synth.h"
@@ -20,24 +21,19 @@
 namespace aligners::cli {
 
 // A bare criterion name (ethical, factuality, helpfulness) names a file in
-// $ALIGNERS_CRITERIA or in train/criteria/ of the source tree the binary
-// was built in (<binary dir>/../train/criteria).
+// $ALIGNERS_CRITERIA, else the criterion built into the binary
+// (train/criterion.h), so an installed binary needs no source tree.
 static std::string resolve_criterion(const std::string& arg) {
     if (arg.find('/') != std::string::npos || file_exists(arg)) return arg;
-    std::vector<std::string> dirs;
-    if (const char* env = std::getenv("ALIGNERS_CRITERIA"); env && *env) dirs.push_back(env);
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        std::string p(exe, size_t(n));
-        dirs.push_back(p.substr(0, p.find_last_of('/')) + "/../train/criteria");
-    }
-    for (const auto& d : dirs) {
-        std::string f = path_join(d, arg + ".txt");
+    if (const char* env = std::getenv("ALIGNERS_CRITERIA"); env && *env) {
+        std::string f = path_join(env, arg + ".txt");
         if (file_exists(f)) return f;
     }
-    throw Error("--criterion: '" + arg + "' is neither a file nor a built-in criterion (ethical, factuality, "
-                "helpfulness; looked in $ALIGNERS_CRITERIA and train/criteria/)");
+    if (train::builtin_criterion_text(arg)) return arg;  // load_criterion() reads the embedded text
+    std::string names;
+    for (const auto& n : train::builtin_criterion_names()) names += (names.empty() ? "" : ", ") + n;
+    throw Error("--criterion: '" + arg + "' is neither a file nor a built-in criterion (" + names +
+                "; $ALIGNERS_CRITERIA/NAME.txt is searched first)");
 }
 
 int cmd_synth(int argc, char** argv) {

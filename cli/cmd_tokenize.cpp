@@ -1,5 +1,6 @@
-// `aligners tokenize` and `aligners detokenize`: JSON Lines in on stdin, one
-// JSON line out per input line, in order.
+// `aligners tokenize` and `aligners detokenize`: JSON Lines in (stdin, or
+// --input FILE), one JSON line out per input line, in order (stdout, or
+// --out FILE written atomically).
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,24 +10,13 @@
 #include "cli/commands.h"
 #include "common/args.h"
 #include "common/error.h"
+#include "common/fs.h"
 #include "common/json.h"
 #include "tokenizer/tokenizer.h"
 
 namespace aligners::cli {
 
 namespace {
-
-std::string read_stdin() {
-    std::string data;
-    char buf[1 << 16];
-    for (;;) {
-        ssize_t r = ::read(0, buf, sizeof buf);
-        if (r < 0) throw Error("stdin: read failed");
-        if (r == 0) break;
-        data.append(buf, size_t(r));
-    }
-    return data;
-}
 
 // Non-blank lines of `data` (split on '\n' only: strings may contain U+2028),
 // with their 1-based line numbers.
@@ -44,22 +34,17 @@ std::vector<std::pair<size_t, std::string_view>> input_lines(const std::string& 
     return lines;
 }
 
-json::Value parse_line(size_t number, std::string_view line) {
+std::string where(const std::string& input, size_t number) {
+    return (is_stdio(input) ? std::string("stdin") : input) + " line " + std::to_string(number);
+}
+
+json::Value parse_line(const std::string& input, size_t number, std::string_view line) {
     try {
         json::Value v = json::parse(line);
         if (!v.is_object()) throw Error("expected a JSON object");
         return v;
     } catch (const Error& e) {
-        throw Error("stdin line " + std::to_string(number) + ": " + e.what());
-    }
-}
-
-void write_stdout(const std::string& out) {
-    size_t done = 0;
-    while (done < out.size()) {
-        ssize_t w = ::write(1, out.data() + done, out.size() - done);
-        if (w <= 0) throw Error("stdout: write failed");
-        done += size_t(w);
+        throw Error(where(input, number) + ": " + e.what());
     }
 }
 
@@ -72,32 +57,34 @@ int cmd_tokenize(int argc, char** argv) {
     args.option("--tokenizer", &path, "PATH", "tokenizer.json, a model directory, or a GPT-2 encoder.json+vocab.bpe directory",
                 true);
     args.flag("--add-special-tokens", &add_special, "apply the post-processor (e.g. BOS/EOS)");
+    std::string input = "-", out = "-";
+    args.option("--input", &input, "FILE", "JSON Lines to encode (default -: stdin)");
+    args.option("--out", &out, "FILE", "where the ids go (default -: stdout)");
     args.epilog("Example:\n  echo '{\"text\": \"Hello world\"}' | aligners tokenize --tokenizer ../shared/tokenizers/gpt2\n");
     if (!args.parse(argc, argv)) return 0;
 
     Tokenizer tok = Tokenizer::load(path);
-    std::string data = read_stdin();
+    std::string data = read_file(input);
     auto lines = input_lines(data);
     std::vector<std::string> texts;
     texts.reserve(lines.size());
     for (const auto& [number, line] : lines) {
-        json::Value v = parse_line(number, line);
+        json::Value v = parse_line(input, number, line);
         const json::Value* text = v.find("text");
-        if (!text || !text->is_string())
-            throw Error("stdin line " + std::to_string(number) + ": expected {\"text\": \"...\"}");
+        if (!text || !text->is_string()) throw Error(where(input, number) + ": expected {\"text\": \"...\"}");
         texts.push_back(text->as_string());
     }
     std::vector<std::vector<TokenId>> ids = tok.encode_batch(texts, add_special);
-    std::string out;
+    std::string text_out;
     for (const auto& seq : ids) {
-        out += "{\"ids\":[";
+        text_out += "{\"ids\":[";
         for (size_t i = 0; i < seq.size(); ++i) {
-            if (i) out += ',';
-            out += std::to_string(seq[i]);
+            if (i) text_out += ',';
+            text_out += std::to_string(seq[i]);
         }
-        out += "]}\n";
+        text_out += "]}\n";
     }
-    write_stdout(out);
+    write_file_atomic(out, text_out);
     return 0;
 }
 
@@ -108,28 +95,30 @@ int cmd_detokenize(int argc, char** argv) {
     args.option("--tokenizer", &path, "PATH", "tokenizer.json, a model directory, or a GPT-2 encoder.json+vocab.bpe directory",
                 true);
     args.flag("--skip-special-tokens", &skip_special, "leave out special tokens (BOS, EOS, ...)");
+    std::string input = "-", out = "-";
+    args.option("--input", &input, "FILE", "JSON Lines to decode (default -: stdin)");
+    args.option("--out", &out, "FILE", "where the text goes (default -: stdout)");
     if (!args.parse(argc, argv)) return 0;
 
     Tokenizer tok = Tokenizer::load(path);
-    std::string data = read_stdin();
-    std::string out;
+    std::string data = read_file(input);
+    std::string text_out;
     std::vector<TokenId> ids;
     for (const auto& [number, line] : input_lines(data)) {
-        json::Value v = parse_line(number, line);
+        json::Value v = parse_line(input, number, line);
         const json::Value* list = v.find("ids");
-        std::string where = "stdin line " + std::to_string(number);
-        if (!list || !list->is_array()) throw Error(where + ": expected {\"ids\": [...]}");
+        if (!list || !list->is_array()) throw Error(where(input, number) + ": expected {\"ids\": [...]}");
         ids.clear();
         for (const json::Value& id : list->as_array()) {
             if (!id.is_int() || id.as_int() < 0 || id.as_int() > INT32_MAX)
-                throw Error(where + ": ids must be non-negative integers");
+                throw Error(where(input, number) + ": ids must be non-negative integers");
             ids.push_back(TokenId(id.as_int()));
         }
-        out += "{\"text\":";
-        json::dump_string(out, tok.decode(ids, skip_special));
-        out += "}\n";
+        text_out += "{\"text\":";
+        json::dump_string(text_out, tok.decode(ids, skip_special));
+        text_out += "}\n";
     }
-    write_stdout(out);
+    write_file_atomic(out, text_out);
     return 0;
 }
 

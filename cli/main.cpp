@@ -53,7 +53,24 @@ static void print_usage(FILE* out) {
     int n = 0;
     const Command* cmds = commands(&n);
     for (int i = 0; i < n; ++i) std::fprintf(out, "  %-18s %s\n", cmds[i].name, cmds[i].summary);
-    std::fprintf(out, "\nRun 'aligners <command> --help' for a command's options.\n");
+    std::fprintf(out,
+                 "\nRun 'aligners <command> --help' for a command's options; 'aligners --version' (-V) prints\n"
+                 "the version.\n\n"
+                 "files:\n"
+                 "  '-' is stdin for an input and stdout for an output. Outputs are written atomically (temp\n"
+                 "  file + rename); a symlink's target is replaced, not the link; stdout, pipes and devices\n"
+                 "  are written into directly, never replaced. Inputs may be gzip-compressed (.gz).\n\n"
+                 "exit status:\n"
+                 "  0    success\n"
+                 "  1    error (bad input file, field or value; the message names it)\n"
+                 "  2    usage error (unknown command or flag, bad flag value)\n"
+                 "  130  interrupted by SIGINT (Ctrl-C); 143 terminated by SIGTERM\n\n"
+                 "environment:\n"
+                 "  ALIGNERS_THREADS    default worker threads (default: the number of cores)\n"
+                 "  ALIGNERS_CPU        force a CPU kernel path: avx512, avx2 or portable\n"
+                 "  ALIGNERS_CRITERIA   a directory of criterion files (NAME.txt) for synth --criterion NAME,\n"
+                 "                      searched before the built-in ethical, factuality, helpfulness\n"
+                 "  ALIGNERS_SHARED     tests only: the shared data directory (default ../shared)\n");
 }
 
 }  // namespace aligners::cli
@@ -70,7 +87,7 @@ int main(int argc, char** argv) {
         print_usage(stdout);
         return 0;
     }
-    if (name == "--version") name = "version";
+    if (name == "--version" || name == "-V") name = "version";
     int n = 0;
     const Command* cmds = commands(&n);
     for (int i = 0; i < n; ++i) {

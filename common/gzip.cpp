@@ -8,6 +8,7 @@
 #include "common/gzip.h"
 
 #include <cstring>
+#include <memory>
 
 #include "common/error.h"
 
@@ -73,16 +74,32 @@ struct Huffman {
     uint16_t symbol[320];          // symbols in canonical order
 };
 
-struct Inflater {
+}  // namespace
+
+// One DEFLATE stream, inflated in pieces: resume() runs until `out` holds
+// `limit` bytes (checked between symbols, so a piece overshoots by at most one
+// match or one stored block) or the stream ends. `out` keeps the last 32 KiB
+// already handed out (the back-reference window) before the new bytes, so
+// memory stays bounded however much the stream expands.
+struct gzip_detail::Inflater {
     const uint8_t* begin;
     const uint8_t* p;
     const uint8_t* end;
-    const std::string& where;
-    std::string& out;
-    size_t out_start;  // where this stream's output began: back-references may not reach before it
+    std::string where;
+    std::string out;        // window history, then bytes not yet handed out
+    size_t delivered = 0;   // out[0, delivered) has been handed out
+    uint64_t produced = 0;  // bytes of this stream so far: back-references may not reach before it
     uint64_t bits = 0;
     int nbits = 0;
     int padding = 0;  // zero bytes appended past the end of input, still in `bits`
+    bool done = false, in_block = false, final_block = false;
+    Huffman lit, dist;  // dynamic tables (each ~2.6 KB), rebuilt per block
+    const Huffman* cur_lit = nullptr;
+    const Huffman* cur_dist = nullptr;
+
+    Inflater(std::string_view data, std::string where_)
+        : begin(reinterpret_cast<const uint8_t*>(data.data())), p(begin), end(begin + data.size()),
+          where(std::move(where_)) {}
 
     [[noreturn]] void fail(const std::string& what) const {
         throw Error(where + ": corrupt gzip data: " + what + " (near compressed byte " +
@@ -181,7 +198,9 @@ struct Inflater {
         fail("invalid Huffman code");
     }
 
-    void codes(const Huffman& lit, const Huffman& dist) {
+    // Decodes symbols until end-of-block (true) or until `out` holds `limit`
+    // bytes (false: call again to continue the block).
+    bool codes(const Huffman& lit, const Huffman& dist, size_t limit) {
         static const uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
                                               31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
         static const uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
@@ -192,25 +211,28 @@ struct Inflater {
         static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                                6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
         for (;;) {
+            if (out.size() >= limit) return false;
             int sym = decode(lit);
             if (sym < 256) {
                 out.push_back(char(sym));
+                ++produced;
                 continue;
             }
-            if (sym == 256) return;
+            if (sym == 256) return true;
             sym -= 257;
             if (sym >= 29) fail("invalid length symbol " + std::to_string(sym + 257));
             size_t len = len_base[sym] + get(len_extra[sym]);
             int dsym = decode(dist);
             if (dsym >= 30) fail("invalid distance symbol " + std::to_string(dsym));
             size_t d = dist_base[dsym] + get(dist_extra[dsym]);
-            if (d > out.size() - out_start) fail("back-reference distance " + std::to_string(d) + " reaches before the start of the data");
-            size_t from = out.size() - d;
+            if (d > produced) fail("back-reference distance " + std::to_string(d) + " reaches before the start of the data");
+            size_t from = out.size() - d;  // the window keeps >= 32 KiB, the longest distance
             if (d >= len) {
                 out.append(out, from, len);
             } else {
                 for (size_t i = 0; i < len; ++i) out.push_back(out[from + i]);  // overlapping: byte by byte
             }
+            produced += len;
         }
     }
 
@@ -218,6 +240,7 @@ struct Inflater {
         get(nbits % 8);  // to a byte boundary
         uint32_t len = get(16), nlen = get(16);
         if (len != (~nlen & 0xFFFFu)) fail("stored block length does not match its complement");
+        produced += len;
         while (len > 0 && nbits >= 8) {  // bytes already in the bit buffer
             out.push_back(char(get(8)));
             --len;
@@ -227,36 +250,73 @@ struct Inflater {
         p += len;
     }
 
-    void run() {
+    static void fixed_tables(const Huffman** lit, const Huffman** dist) {
         static Huffman fixed_lit, fixed_dist;
-        static bool fixed_ready = [&] {
+        static bool fixed_ready = [] {
+            Inflater builder({}, "fixed tables");
             uint8_t l[288];
             for (int i = 0; i < 144; ++i) l[i] = 8;
             for (int i = 144; i < 256; ++i) l[i] = 9;
             for (int i = 256; i < 280; ++i) l[i] = 7;
             for (int i = 280; i < 288; ++i) l[i] = 8;
-            build(fixed_lit, l, 288, "fixed literal/length");
+            builder.build(fixed_lit, l, 288, "fixed literal/length");
             uint8_t d[32];  // 30 and 31 complete the code but are invalid symbols
             std::memset(d, 5, sizeof d);
-            build(fixed_dist, d, 32, "fixed distance");
+            builder.build(fixed_dist, d, 32, "fixed distance");
             return true;
         }();
         (void)fixed_ready;
-        Huffman lit, dist;  // dynamic tables (each ~2.6 KB), rebuilt per block
-        for (;;) {
-            uint32_t final_block = get(1);
+        *lit = &fixed_lit;
+        *dist = &fixed_dist;
+    }
+
+    // Inflates until `out` holds `limit` bytes or the final block is done
+    // (then `done` is set).
+    void resume(size_t limit) {
+        while (!done) {
+            if (in_block) {
+                if (!codes(*cur_lit, *cur_dist, limit)) return;
+                in_block = false;
+                if (final_block) finish();
+                continue;
+            }
+            if (out.size() >= limit) return;
+            final_block = get(1) != 0;
             uint32_t type = get(2);
-            if (type == 0) stored();
-            else if (type == 1) codes(fixed_lit, fixed_dist);
-            else if (type == 2) {
+            if (type == 0) {
+                stored();
+                if (final_block) finish();
+            } else if (type == 1) {
+                fixed_tables(&cur_lit, &cur_dist);
+                in_block = true;
+            } else if (type == 2) {
                 dynamic_tables(lit, dist);
-                codes(lit, dist);
-            } else fail("invalid block type 3");
-            if (final_block) break;
+                cur_lit = &lit;
+                cur_dist = &dist;
+                in_block = true;
+            } else {
+                fail("invalid block type 3");
+            }
         }
+    }
+
+    void finish() {
         get(nbits % 8);  // the stream ends on a byte boundary
         check_input();
+        done = true;
     }
+
+    // Appends about `chunk` more bytes (or the rest of the stream) to `dst`.
+    void pull(std::string& dst, size_t chunk) {
+        if (delivered == out.size() && out.size() > 2 * kWindow) {
+            out.erase(0, out.size() - kWindow);  // keep only the back-reference window
+            delivered = out.size();
+        }
+        resume(delivered + chunk);
+        dst.append(out, delivered, out.size() - delivered);
+        delivered = out.size();
+    }
+    static constexpr size_t kWindow = 32768;
 
     void dynamic_tables(Huffman& lit, Huffman& dist) {
         static const uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
@@ -295,78 +355,109 @@ struct Inflater {
     }
 };
 
-}  // namespace
-
 size_t inflate_raw(std::string_view data, std::string& out, const std::string& where) {
-    const auto* b = reinterpret_cast<const uint8_t*>(data.data());
-    Inflater inf{b, b, b + data.size(), where, out, out.size()};
-    inf.run();
+    gzip_detail::Inflater inf(data, where);
+    while (!inf.done) inf.pull(out, size_t(1) << 20);
     return inf.consumed();
 }
 
 // ---- gzip wrapper ----------------------------------------------------------------
 
-std::string gunzip(std::string_view data, const std::string& where) {
-    const auto* b = reinterpret_cast<const uint8_t*>(data.data());
-    size_t n = data.size(), pos = 0;
-    auto truncated = [&](const char* part) {
-        return Error(where + ": gzip data is truncated (in the " + std::string(part) + ")");
-    };
-    std::string out;
-    int member = 0;
-    while (pos < n) {
-        if (member > 0) {
-            // After a member: another member, or zero padding to the end.
-            if (n - pos < 2 || b[pos] != 0x1F || b[pos + 1] != 0x8B) {
-                for (size_t i = pos; i < n; ++i)
-                    if (b[i] != 0)
-                        throw Error(where + ": unexpected data after gzip member " + std::to_string(member) +
-                                    " at byte " + std::to_string(pos));
-                break;
-            }
+GunzipStream::GunzipStream(std::string_view data, std::string where) : data_(data), where_(std::move(where)) {}
+GunzipStream::~GunzipStream() = default;
+
+Error GunzipStream::truncated(const char* part) const {
+    return Error(where_ + ": gzip data is truncated (in the " + std::string(part) + ")");
+}
+
+// Parses a member header at pos_; false when only zero padding (or nothing) is left.
+bool GunzipStream::begin_member() {
+    const auto* b = reinterpret_cast<const uint8_t*>(data_.data());
+    size_t n = data_.size();
+    if (pos_ >= n && member_ > 0) return false;
+    if (member_ > 0) {
+        // After a member: another member, or zero padding to the end.
+        if (n - pos_ < 2 || b[pos_] != 0x1F || b[pos_ + 1] != 0x8B) {
+            for (size_t i = pos_; i < n; ++i)
+                if (b[i] != 0)
+                    throw Error(where_ + ": unexpected data after gzip member " + std::to_string(member_) + " at byte " +
+                                std::to_string(pos_));
+            return false;
         }
-        size_t start = pos;
-        if (n - pos < 10) throw truncated("header");
-        if (b[pos] != 0x1F || b[pos + 1] != 0x8B) throw Error(where + ": not gzip data (bad magic bytes)");
-        if (b[pos + 2] != 8)
-            throw Error(where + ": unsupported gzip compression method " + std::to_string(b[pos + 2]) + " (only 8, deflate)");
-        uint8_t flags = b[pos + 3];
-        if (flags & 0xE0) throw Error(where + ": corrupt gzip header: reserved flag bits set");
-        pos += 10;
-        if (flags & 0x04) {  // FEXTRA
-            if (n - pos < 2) throw truncated("header");
-            size_t xlen = b[pos] | size_t(b[pos + 1]) << 8;
-            pos += 2;
-            if (n - pos < xlen) throw truncated("header");
-            pos += xlen;
-        }
-        for (uint8_t bit : {uint8_t(0x08), uint8_t(0x10)}) {  // FNAME, FCOMMENT: zero-terminated
-            if (!(flags & bit)) continue;
-            while (pos < n && b[pos] != 0) ++pos;
-            if (pos >= n) throw truncated("header");
-            ++pos;
-        }
-        if (flags & 0x02) {  // FHCRC: low 16 bits of the header's CRC-32
-            if (n - pos < 2) throw truncated("header");
-            uint32_t want = b[pos] | uint32_t(b[pos + 1]) << 8;
-            if ((crc32(b + start, pos - start) & 0xFFFF) != want) throw Error(where + ": corrupt gzip header: header CRC mismatch");
-            pos += 2;
-        }
-        size_t out_before = out.size();
-        pos += inflate_raw(data.substr(pos), out, where);
-        if (n - pos < 8) throw truncated("trailer");
-        uint32_t want_crc = b[pos] | uint32_t(b[pos + 1]) << 8 | uint32_t(b[pos + 2]) << 16 | uint32_t(b[pos + 3]) << 24;
-        uint32_t want_size = b[pos + 4] | uint32_t(b[pos + 5]) << 8 | uint32_t(b[pos + 6]) << 16 | uint32_t(b[pos + 7]) << 24;
-        pos += 8;
-        size_t got = out.size() - out_before;
-        if (crc32(out.data() + out_before, got) != want_crc)
-            throw Error(where + ": corrupt gzip data: CRC-32 mismatch in member " + std::to_string(member + 1));
-        if (uint32_t(got) != want_size)
-            throw Error(where + ": corrupt gzip data: length mismatch in member " + std::to_string(member + 1) +
-                        " (trailer says " + std::to_string(want_size) + " mod 2^32, got " + std::to_string(got) + ")");
-        ++member;
     }
-    if (member == 0) throw Error(where + ": empty gzip file");
+    if (n == 0) throw Error(where_ + ": empty gzip file");
+    size_t start = pos_;
+    if (n - pos_ < 10) throw truncated("header");
+    if (b[pos_] != 0x1F || b[pos_ + 1] != 0x8B) throw Error(where_ + ": not gzip data (bad magic bytes)");
+    if (b[pos_ + 2] != 8)
+        throw Error(where_ + ": unsupported gzip compression method " + std::to_string(b[pos_ + 2]) + " (only 8, deflate)");
+    uint8_t flags = b[pos_ + 3];
+    if (flags & 0xE0) throw Error(where_ + ": corrupt gzip header: reserved flag bits set");
+    pos_ += 10;
+    if (flags & 0x04) {  // FEXTRA
+        if (n - pos_ < 2) throw truncated("header");
+        size_t xlen = b[pos_] | size_t(b[pos_ + 1]) << 8;
+        pos_ += 2;
+        if (n - pos_ < xlen) throw truncated("header");
+        pos_ += xlen;
+    }
+    for (uint8_t bit : {uint8_t(0x08), uint8_t(0x10)}) {  // FNAME, FCOMMENT: zero-terminated
+        if (!(flags & bit)) continue;
+        while (pos_ < n && b[pos_] != 0) ++pos_;
+        if (pos_ >= n) throw truncated("header");
+        ++pos_;
+    }
+    if (flags & 0x02) {  // FHCRC: low 16 bits of the header's CRC-32
+        if (n - pos_ < 2) throw truncated("header");
+        uint32_t want = b[pos_] | uint32_t(b[pos_ + 1]) << 8;
+        if ((crc32(b + start, pos_ - start) & 0xFFFF) != want)
+            throw Error(where_ + ": corrupt gzip header: header CRC mismatch");
+        pos_ += 2;
+    }
+    inf_ = std::make_unique<gzip_detail::Inflater>(data_.substr(pos_), where_);
+    crc_ = 0;
+    size_ = 0;
+    return true;
+}
+
+void GunzipStream::end_member() {
+    const auto* b = reinterpret_cast<const uint8_t*>(data_.data());
+    size_t n = data_.size();
+    pos_ += inf_->consumed();
+    inf_.reset();
+    ++member_;
+    if (n - pos_ < 8) throw truncated("trailer");
+    uint32_t want_crc = b[pos_] | uint32_t(b[pos_ + 1]) << 8 | uint32_t(b[pos_ + 2]) << 16 | uint32_t(b[pos_ + 3]) << 24;
+    uint32_t want_size = b[pos_ + 4] | uint32_t(b[pos_ + 5]) << 8 | uint32_t(b[pos_ + 6]) << 16 | uint32_t(b[pos_ + 7]) << 24;
+    pos_ += 8;
+    if (crc_ != want_crc) throw Error(where_ + ": corrupt gzip data: CRC-32 mismatch in member " + std::to_string(member_));
+    if (uint32_t(size_) != want_size)
+        throw Error(where_ + ": corrupt gzip data: length mismatch in member " + std::to_string(member_) +
+                    " (trailer says " + std::to_string(want_size) + " mod 2^32, got " + std::to_string(size_) + ")");
+}
+
+bool GunzipStream::read(std::string& out, size_t chunk) {
+    if (chunk == 0) chunk = 1;
+    size_t start = out.size();
+    while (!finished_ && out.size() - start < chunk) {
+        if (!inf_ && !begin_member()) {
+            finished_ = true;
+            break;
+        }
+        size_t before = out.size();
+        inf_->pull(out, chunk - (out.size() - start));
+        crc_ = crc32(out.data() + before, out.size() - before, crc_);
+        size_ += out.size() - before;
+        if (inf_->done) end_member();
+    }
+    return out.size() > start || !finished_;
+}
+
+std::string gunzip(std::string_view data, const std::string& where) {
+    GunzipStream in(data, where);
+    std::string out;
+    while (in.read(out, size_t(1) << 20)) {
+    }
     return out;
 }
 

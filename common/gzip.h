@@ -5,10 +5,48 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "common/error.h"
+
 namespace aligners {
+
+namespace gzip_detail {
+struct Inflater;
+}
+
+// Streaming decompression of a gzip file image held in memory (a mapped file):
+// read() hands out the data a piece at a time, so memory stays bounded by the
+// piece size plus a 32 KiB window, however far the data expands (gzip bombs).
+// Each member's CRC-32 and length are checked when its end is reached, so a
+// corrupt file throws only once its data has been read up to the damage.
+class GunzipStream {
+public:
+    GunzipStream(std::string_view data, std::string where);
+    ~GunzipStream();
+    GunzipStream(const GunzipStream&) = delete;
+    GunzipStream& operator=(const GunzipStream&) = delete;
+
+    // Appends about `chunk` more bytes (a little more at most: one match or
+    // stored block) to `out`; false once the whole file has been returned.
+    bool read(std::string& out, size_t chunk = size_t(1) << 16);
+
+private:
+    bool begin_member();
+    void end_member();
+    Error truncated(const char* part) const;
+
+    std::string_view data_;
+    std::string where_;
+    size_t pos_ = 0;
+    int member_ = 0;
+    bool finished_ = false;
+    std::unique_ptr<gzip_detail::Inflater> inf_;
+    uint32_t crc_ = 0;
+    uint64_t size_ = 0;
+};
 
 // True when `data` starts with the gzip magic bytes 1F 8B.
 bool is_gzip(std::string_view data);

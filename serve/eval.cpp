@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "common/progress.h"
 #include "serve/edit_ratio.h"
 #include "serve/eval_metrics.h"
+#include "serve/squad_run.h"
 #include "train/records.h"
 
 namespace aligners::serve {
@@ -31,10 +34,24 @@ std::vector<Verdict> RewardComparisonJudge::compare(const std::vector<QaPair>& o
     return verdicts_from_rewards(ro, rc, tie_margin_);
 }
 
-std::vector<EvalSample> read_eval_samples(const std::string& path, const std::string& corrected_field) {
+std::vector<EvalSample> read_eval_samples(const std::string& path, const std::string& corrected_field,
+                                          bool allow_partial) {
     std::vector<EvalSample> out;
+    std::string name = is_stdio(path) ? "stdin" : path;
+    bool squad_output = false;   // trace lines of `aligners squad`
+    int64_t complete = -1;       // records the completion line counts; -1 = none seen
+    size_t complete_line = 0;
     train::for_each_jsonl(path, [&](const json::Value& v, size_t line) {
-        std::string where = train::where_line(path, line);
+        std::string where = train::where_line(name, line);
+        if (complete >= 0)
+            throw Error(where + ": a record after the squad completion line (line " + std::to_string(complete_line) +
+                        "); the file was appended to after the run finished");
+        if (is_squad_complete_line(v)) {
+            complete = json::get_int(v[kSquadCompleteKey], "records", where);
+            complete_line = line;
+            return;
+        }
+        squad_output = squad_output || (v.contains("final_answer") && v.contains("fired") && v.contains("order"));
         EvalSample s;
         s.question = json::get_string(v, "question", where);
         s.original = json::get_string(v, "answer", where);
@@ -48,7 +65,20 @@ std::vector<EvalSample> read_eval_samples(const std::string& path, const std::st
         s.id = id && id->is_string() ? id->as_string() : std::to_string(line);
         out.push_back(std::move(s));
     });
-    if (out.empty()) throw Error(path + ": no samples");
+    std::string n = std::to_string(out.size());
+    if (complete >= 0 && complete != int64_t(out.size()))
+        throw Error(name + ":" + std::to_string(complete_line) + ": the squad completion line counts " +
+                    std::to_string(complete) + " records, the file has " + n + " (damaged or edited?)");
+    if (squad_output && complete < 0) {
+        std::string what = name + ": unfinished squad output: " + n +
+                           " records and no completion line (the squad run was killed or is still running)";
+        if (!allow_partial)
+            throw Error(what + "; rerun the same squad command to finish it, or pass --allow-partial to evaluate these " +
+                        n + " records");
+        std::fprintf(stderr, "eval: warning: %s; evaluating these %s records (--allow-partial)\n", what.c_str(),
+                     n.c_str());
+    }
+    if (out.empty()) throw Error(name + ": no samples");
     return out;
 }
 

@@ -62,8 +62,13 @@ struct EvalSample {
 
 // Reads JSONL with "question", "answer" (original) and the corrected answer
 // in `corrected_field` (default: "final_answer", the squad's output, or else
-// "correction").
-std::vector<EvalSample> read_eval_samples(const std::string& path, const std::string& corrected_field = "");
+// "correction"). Squad output (lines with final_answer, fired and order)
+// must end with the squad's completion line (serve/squad_run.h): without it
+// the file is an interrupted run and is refused (Error naming the file and the
+// record count) unless `allow_partial`, which evaluates what is there with a
+// warning on stderr. A completion line whose count disagrees is an Error.
+std::vector<EvalSample> read_eval_samples(const std::string& path, const std::string& corrected_field = "",
+                                          bool allow_partial = false);
 
 struct EvalInspector {
     std::string name;

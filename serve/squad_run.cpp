@@ -8,6 +8,8 @@
 
 namespace aligners::serve {
 
+bool is_squad_complete_line(const json::Value& v) { return v.is_object() && v.find(kSquadCompleteKey); }
+
 json::Value SquadRunStats::to_json() const {
     json::Value v = json::Value::object();
     v.set("samples", int64_t(samples));
@@ -56,7 +58,7 @@ SquadRunStats run_squad_jsonl(const std::vector<SquadMember>& squad, const Squad
         if (!ids.insert(r.id).second) throw Error("squad input: duplicate id '" + r.id + "'");
         id_list.push_back(r.id);
     }
-    train::ResumableLog log(output_path);
+    train::ResumableLog log(output_path, kSquadCompleteKey);
     SquadRunStats stats;
     stats.processed_now = train::run_resumable(
         log, id_list, size_t(std::max(1, batch_size)),
@@ -79,6 +81,16 @@ SquadRunStats run_squad_jsonl(const std::vector<SquadMember>& squad, const Squad
                 if (c.is_string()) ++stats.fired[c.as_string()];
     }
     if (stats.samples) stats.mean_edit_ratio = sum / double(stats.samples);
+    // The completion line: readers (eval) refuse a file without it, which is
+    // what a killed or still-running squad leaves.
+    json::Value done = json::Value::object();
+    done.set("records", int64_t(log.size()));
+    json::Value summary = stats.to_json();
+    for (auto& [key, value] : summary.as_object())
+        if (key != "processed_now") done.set(key, value);
+    json::Value trailer = json::Value::object();
+    trailer.set(kSquadCompleteKey, done);
+    log.finish(trailer);
     return stats;
 }
 

@@ -6,6 +6,13 @@
 //   "order" (criteria in the order the batch applied them), "fired" (criteria
 //   whose aligner rewrote this sample), "scores" ([{criterion: P(aligned)}]
 //   for the input and after each step), "edit_ratio"}.
+//
+// A finished run ends the file with one completion line,
+//   {"squad_complete": {"records": N, "samples", "fired", "mean_edit_ratio"}}
+// (N = trace lines above it), so a reader can tell a finished file from one
+// a killed or running squad left; a restart removes it, appends the missing
+// samples and writes a new one. Readers of trace lines skip it
+// (is_squad_complete_line).
 #pragma once
 #include <map>
 #include <string>
@@ -16,6 +23,10 @@
 #include "train/records.h"
 
 namespace aligners::serve {
+
+inline constexpr const char* kSquadCompleteKey = "squad_complete";
+// True for the completion line.
+bool is_squad_complete_line(const json::Value& v);
 
 struct SquadRunStats {
     size_t samples = 0;        // in the output file after this run

@@ -155,7 +155,40 @@ Criterion parse_criterion(const std::string& text, const std::string& source, co
     return c;
 }
 
+// Generated at build time by cmake/embed_criteria.cmake; ends with a null name.
+struct EmbeddedText {
+    const char* name;
+    const unsigned char* data;
+    size_t size;
+};
+extern const EmbeddedText kBuiltinCriteria[];
+
+static const std::vector<std::pair<std::string, std::string>>& builtin_criteria() {
+    static const std::vector<std::pair<std::string, std::string>> all = [] {
+        std::vector<std::pair<std::string, std::string>> v;
+        for (const EmbeddedText* e = kBuiltinCriteria; e->name; ++e)
+            v.emplace_back(e->name, std::string(reinterpret_cast<const char*>(e->data), e->size));
+        return v;
+    }();
+    return all;
+}
+
+std::vector<std::string> builtin_criterion_names() {
+    std::vector<std::string> names;
+    for (const auto& [name, text] : builtin_criteria()) names.push_back(name);
+    return names;
+}
+
+const std::string* builtin_criterion_text(const std::string& name) {
+    for (const auto& [n, text] : builtin_criteria())
+        if (n == name) return &text;
+    return nullptr;
+}
+
 Criterion load_criterion(const std::string& path) {
+    if (path.find('/') == std::string::npos && !file_exists(path))
+        if (const std::string* text = builtin_criterion_text(path))
+            return parse_criterion(*text, "built-in criterion '" + path + "'", path);
     std::string stem = path.substr(path.find_last_of('/') + 1);
     if (size_t dot = stem.find('.'); dot != std::string::npos) stem = stem.substr(0, dot);
     return parse_criterion(read_file(path), path, stem);

@@ -33,6 +33,13 @@ struct Criterion {
 
 // `source` names the text in errors ("<source>:<line>: ...").
 Criterion parse_criterion(const std::string& text, const std::string& source, const std::string& default_name);
+// A file, or, when no such file exists and `path` is a bare name, the
+// built-in criterion of that name (embedded in the binary at build time).
 Criterion load_criterion(const std::string& path);
+
+// The built-in criteria (train/criteria/*.txt, compiled in): names, and the
+// text of one (nullptr when there is none of that name).
+std::vector<std::string> builtin_criterion_names();
+const std::string* builtin_criterion_text(const std::string& name);
 
 }  // namespace aligners::train

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/fs.h"
+#include "common/line_reader.h"
 #include "train/csv.h"
 #include "train/records.h"
 #include "train/text_util.h"
@@ -139,25 +140,27 @@ static bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// A whole-document JSON input (an array, or an object spanning lines) is
+// read into memory up to this size; JSON Lines and CSV stream.
+static constexpr size_t kMaxJsonDocument = size_t(256) << 20;
+
 static std::vector<Row> load_rows(const std::string& path, const std::string& records_field) {
     std::vector<Row> rows;
+    std::string name = is_stdio(path) ? "stdin" : path;
     if (ends_with(path, ".csv") || ends_with(path, ".csv.gz")) {
         CsvTable t = read_csv(path);
         for (size_t i = 0; i < t.rows.size(); ++i) {
             json::Value obj = json::Value::object();
             for (size_t c = 0; c < t.header.size(); ++c) obj.set(t.header[c], t.rows[i][c]);
-            rows.push_back({std::move(obj), where_line(path, t.row_lines[i])});
+            rows.push_back({std::move(obj), where_line(name, t.row_lines[i])});
         }
         return rows;
     }
-    std::string text = read_maybe_gzip(path);
-    size_t first = text.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
-    if (first == std::string::npos) throw Error(path + ": empty file");
     // An array element is a record (an object) or a bare question (a string,
     // as in red-instruct's dangerousqa.json).
     auto from_array = [&](const json::Array& arr, const std::string& topic) {
         for (size_t i = 0; i < arr.size(); ++i) {
-            std::string where = path + ": record " + std::to_string(rows.size() + 1);
+            std::string where = name + ": record " + std::to_string(rows.size() + 1);
             if (arr[i].is_string()) {
                 json::Value obj = json::Value::object();
                 obj.set("question", arr[i].as_string());
@@ -170,72 +173,122 @@ static std::vector<Row> load_rows(const std::string& path, const std::string& re
             }
         }
     };
-    // JSON document or JSON Lines, by content: a file that parses as one JSON
-    // value is a document; otherwise each line must be one (JSON Lines). A
-    // pretty-printed document with an error is reported as the document's
-    // error, not as a bad first line of JSON Lines.
-    json::Value whole;
-    bool is_document = false;
-    std::string document_error;
-    try {
-        whole = json::parse(text);
-        is_document = true;
-    } catch (const json::ParseError& e) {
-        document_error = e.what();
-    }
-    if (!is_document) {
-        size_t eol = text.find('\n', first);
-        std::string first_line = text.substr(first, eol == std::string::npos ? std::string::npos : eol - first);
-        bool first_line_is_json = true;
-        try {
-            (void)json::parse(first_line);
-        } catch (const json::ParseError&) {
-            first_line_is_json = false;
+    // The member of a single JSON object holding the records; null = none (a one-record JSON Lines file).
+    auto records_of = [&](const json::Value& whole) -> const json::Value* {
+        const json::Value* arr = nullptr;
+        if (!records_field.empty()) {
+            arr = whole.find(records_field);
+            if (!arr || !arr->is_array())
+                throw Error(name + ": field '" + records_field + "': expected an array of records");
+            return arr;
         }
-        if (!first_line_is_json) throw Error(path + ": not valid JSON or JSON Lines: " + document_error);
-        for_each_jsonl(path, [&](const json::Value& v, size_t line) { rows.push_back({v, where_line(path, line)}); });
-        return rows;
-    }
-    if (whole.is_array()) {
-        from_array(whole.as_array(), "");
-        return rows;
-    }
-    if (!whole.is_object()) throw Error(path + ": expected a JSON array or object, got " + json::type_name(whole.type()));
-    if (!records_field.empty()) {
-        const json::Value* arr = whole.find(records_field);
-        if (!arr || !arr->is_array()) throw Error(path + ": field '" + records_field + "': expected an array of records");
-        from_array(arr->as_array(), "");
-        return rows;
-    }
-    const json::Value* arr = nullptr;
-    for (const auto& [key, value] : whole.as_object())
-        if (value.is_array() && !value.as_array().empty() && value.as_array()[0].is_object()) {
-            if (arr) throw Error(path + ": several arrays of records; choose one with --records-field");
-            arr = &value;
-        }
-    if (arr) {
-        from_array(arr->as_array(), "");
-        return rows;
-    }
+        for (const auto& [key, value] : whole.as_object())
+            if (value.is_array() && !value.as_array().empty() && value.as_array()[0].is_object()) {
+                if (arr) throw Error(name + ": several arrays of records; choose one with --records-field");
+                arr = &value;
+            }
+        return arr;
+    };
     // A tree of topics whose leaves are lists of questions (red-instruct's
     // harmfulqa.json / catqa: {"topic": {"subtopic": ["question", ...]}}); the
     // topic path ("Social Sciences/Cultural Studies") is kept on each row.
+    std::function<bool(const json::Value&)> is_topic_tree = [&](const json::Value& node) {
+        if (node.as_object().empty()) return false;
+        for (const auto& [key, value] : node.as_object()) {
+            if (value.is_object()) {
+                if (!is_topic_tree(value)) return false;
+            } else if (value.is_array()) {
+                for (const auto& q : value.as_array())
+                    if (!q.is_string()) return false;
+            } else {
+                return false;
+            }
+        }
+        return true;
+    };
     std::function<void(const json::Value&, const std::string&)> walk = [&](const json::Value& node,
                                                                            const std::string& topic) {
         for (const auto& [key, value] : node.as_object()) {
-            std::string name = trim(key);
-            while (!name.empty() && name.back() == ':') name.pop_back();  // catqa writes "Drug:"
-            std::string sub = topic.empty() ? name : topic + "/" + name;
+            std::string t = trim(key);
+            while (!t.empty() && t.back() == ':') t.pop_back();  // catqa writes "Drug:"
+            std::string sub = topic.empty() ? t : topic + "/" + t;
             if (value.is_object()) walk(value, sub);
-            else if (value.is_array()) from_array(value.as_array(), sub);
-            else
-                throw Error(path + ": topic '" + sub + "': expected an object of topics or an array of questions, got " +
-                            json::type_name(value.type()));
+            else from_array(value.as_array(), sub);
         }
     };
-    walk(whole, "");
-    if (rows.empty())
-        throw Error(path + ": a JSON object with no array of records (name one with --records-field) and no questions");
+
+    // The first non-blank line decides: JSON Lines (one whole JSON value on
+    // it) or one JSON document (an array, or an object spanning lines). A
+    // pretty-printed document with an error reports the document's error.
+    LineReader in(path);
+    std::string line;
+    auto blank = [](const std::string& l) { return l.find_first_not_of(" \t\r") == std::string::npos; };
+    bool any = false;
+    while (in.next(line)) {
+        if (in.line_number() == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
+        if (!blank(line)) {
+            any = true;
+            break;
+        }
+    }
+    if (!any) throw Error(name + ": empty file");
+    json::Value first;
+    bool document = line[line.find_first_not_of(" \t")] == '[';
+    if (!document) {
+        try {
+            first = json::parse(line);
+        } catch (const json::ParseError&) {
+            document = true;
+        }
+    }
+    if (document) {
+        std::string text = line + "\n";
+        while (in.next(line)) {
+            if (text.size() + line.size() >= kMaxJsonDocument)
+                throw Error(name + ": JSON document larger than " + std::to_string(kMaxJsonDocument >> 20) +
+                            " MiB; convert it to JSON Lines (one record per line), which is read as a stream");
+            text += line;
+            text += '\n';
+        }
+        json::Value v;
+        try {
+            v = json::parse(text);
+        } catch (const json::ParseError& e) {
+            throw Error(name + ": not valid JSON or JSON Lines: " + e.what());
+        }
+        if (v.is_array()) {
+            from_array(v.as_array(), "");
+            return rows;
+        }
+        if (!v.is_object()) throw Error(name + ": expected a JSON array or object, got " + json::type_name(v.type()));
+        if (const json::Value* arr = records_of(v)) from_array(arr->as_array(), "");
+        else if (is_topic_tree(v)) walk(v, "");
+        else rows.push_back({v, where_line(name, 1)});
+        return rows;
+    }
+    // JSON Lines, streamed.
+    auto add = [&](json::Value v, size_t line_no) {
+        if (!v.is_object())
+            throw Error(where_line(name, line_no) + ": expected a JSON object, got " + json::type_name(v.type()));
+        rows.push_back({std::move(v), where_line(name, line_no)});
+    };
+    add(std::move(first), in.line_number());
+    while (in.next(line)) {
+        if (blank(line)) continue;
+        json::Value v;
+        try {
+            v = json::parse(line);
+        } catch (const json::ParseError& e) {
+            throw Error(where_line(name, in.line_number()) + ": not valid JSON: " + e.what());
+        }
+        add(std::move(v), in.line_number());
+    }
+    if (rows.size() == 1)  // one object: maybe the records are in one of its members
+        if (const json::Value* arr = records_of(rows[0].value)) {
+            json::Array records = arr->as_array();
+            rows.clear();
+            from_array(records, "");
+        }
     return rows;
 }
 

@@ -2,30 +2,27 @@
 
 #include "common/error.h"
 #include "common/fs.h"
+#include "common/line_reader.h"
 
 namespace aligners::train {
 
 std::string where_line(const std::string& path, size_t line) { return path + ":" + std::to_string(line); }
 
 void for_each_jsonl(const std::string& path, const std::function<void(const json::Value&, size_t)>& fn) {
-    std::string text = read_maybe_gzip(path);
-    size_t line_no = 0, pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string::npos) end = text.size();
-        std::string_view line(text.data() + pos, end - pos);
-        pos = end + 1;
-        ++line_no;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    LineReader in(path);  // streamed: memory is one line, whatever the (decompressed) size
+    std::string name = is_stdio(path) ? "stdin" : path, line;
+    while (in.next(line)) {
+        size_t line_no = in.line_number();
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;
         json::Value v;
         try {
             v = json::parse(line);
         } catch (const json::ParseError& e) {
-            throw Error(where_line(path, line_no) + ": not valid JSON: " + e.what());
+            throw Error(where_line(name, line_no) + ": not valid JSON: " + e.what());
         }
         if (!v.is_object())
-            throw Error(where_line(path, line_no) + ": expected a JSON object, got " + json::type_name(v.type()));
+            throw Error(where_line(name, line_no) + ": expected a JSON object, got " + json::type_name(v.type()));
         fn(v, line_no);
     }
 }

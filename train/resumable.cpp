@@ -10,8 +10,11 @@
 
 namespace aligners::train {
 
-ResumableLog::ResumableLog(std::string path) : path_(std::move(path)) {
-    if (file_exists(path_)) {
+ResumableLog::ResumableLog(std::string path, std::string trailer_key)
+    : path_(std::move(path)), trailer_key_(std::move(trailer_key)) {
+    // Resume only from a regular file: stdout, a pipe or a device is written
+    // to, never read back (reading our own output pipe would wait forever).
+    if (is_regular_file(path_)) {
         std::string text = read_file(path_);
         size_t complete = text.rfind('\n');
         complete = complete == std::string::npos ? 0 : complete + 1;
@@ -21,6 +24,7 @@ ResumableLog::ResumableLog(std::string path) : path_(std::move(path)) {
                 throw Error(path_ + ": cannot cut off a torn last line: " + std::strerror(errno));
             text.resize(complete);
         }
+        if (!trailer_key_.empty()) cut_trailer(text);
         size_t pos = 0, line_no = 0;
         while (pos < text.size()) {
             size_t end = text.find('\n', pos);
@@ -43,6 +47,29 @@ ResumableLog::ResumableLog(std::string path) : path_(std::move(path)) {
         }
     }
     out_ = std::make_unique<JsonlAppender>(path_);
+}
+
+// A finished run's last line (an object with `trailer_key_`) comes off
+// before more work is appended; finish() writes a new one.
+void ResumableLog::cut_trailer(std::string& text) {
+    if (text.empty()) return;
+    size_t start = text.rfind('\n', text.size() - 2);
+    start = start == std::string::npos ? 0 : start + 1;
+    json::Value last;
+    try {
+        last = json::parse(std::string_view(text).substr(start, text.size() - 1 - start));
+    } catch (const json::ParseError&) {
+        return;  // reported with its line number below
+    }
+    if (!last.is_object() || !last.find(trailer_key_)) return;
+    if (::truncate(path_.c_str(), off_t(start)) != 0)
+        throw Error(path_ + ": cannot remove the completion line to resume: " + std::strerror(errno));
+    text.resize(start);
+}
+
+void ResumableLog::finish(const json::Value& trailer) {
+    if (trailer_key_.empty() || !trailer.find(trailer_key_)) throw Error(path_ + ": internal: trailer without its key");
+    out_->append_line(json::dump(trailer));
 }
 
 void ResumableLog::append(json::Value item) {

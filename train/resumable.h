@@ -2,7 +2,12 @@
 // work item, each an object with a string "id". A restart reads the file,
 // skips the ids already there and appends the rest, so a killed run loses at
 // most the batch in flight. A torn last line (killed mid-write) is cut off
-// when the file is opened.
+// when the file is opened. Only a regular file is read back: "-" (stdout), a
+// pipe or a device is only written to, so such a run starts from scratch.
+//
+// With a `trailer_key`, a finished run ends the file with one more line, an
+// object holding that key (finish()), so readers can tell a complete file
+// from an interrupted one; a restart removes it before appending.
 #pragma once
 #include <functional>
 #include <memory>
@@ -17,7 +22,7 @@ namespace aligners::train {
 
 class ResumableLog {
 public:
-    explicit ResumableLog(std::string path);
+    explicit ResumableLog(std::string path, std::string trailer_key = "");
 
     bool done(const std::string& id) const { return ids_.count(id) != 0; }
     // Finished items, in file order.
@@ -27,9 +32,13 @@ public:
 
     // Appends one finished item (must hold a string "id" not yet present).
     void append(json::Value item);
+    // Appends the completion line (an object holding the trailer key).
+    void finish(const json::Value& trailer);
 
 private:
-    std::string path_;
+    void cut_trailer(std::string& text);
+
+    std::string path_, trailer_key_;
     std::vector<json::Value> items_;
     std::unordered_set<std::string> ids_;
     std::unique_ptr<JsonlAppender> out_;

@@ -9,6 +9,7 @@
 
 #include "common/fs.h"
 #include "common/json.h"
+#include "serve/squad_run.h"
 #include "train/records.h"
 #include "test_util.h"
 #include "tests/train/tiny_models.h"
@@ -138,8 +139,12 @@ TEST_CASE("train, squad and eval: flagged answers get fixed, aligned ones are le
     r = test::run_aligners({"squad", "--squad", dir + "/squad.json", "--input", dir + "/answers.jsonl", "--out",
                             dir + "/corrected.jsonl", "--max-new-tokens", "12"});
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    int fixed = 0, untouched = 0;
+    int fixed = 0, untouched = 0, complete = 0;
     train::for_each_jsonl(dir + "/corrected.jsonl", [&](const json::Value& v, size_t line) {
+        if (serve::is_squad_complete_line(v)) {
+            complete += line == 11 && v["squad_complete"]["records"].as_int() == 10;
+            return;
+        }
         size_t i = line - 1;
         if (i % 2) {
             untouched += v["final_answer"].as_string() == words[i] && v["fired"].as_array().empty();
@@ -149,6 +154,15 @@ TEST_CASE("train, squad and eval: flagged answers get fixed, aligned ones are le
     });
     CHECK(untouched == 5);
     CHECK(fixed >= 4);
+    CHECK(complete == 1);
+
+    // Streamed to stdout (a pipe here): same lines, nothing read back (this used to hang forever).
+    for (const char* to : {"/dev/stdout", "-"}) {
+        r = test::run_aligners({"squad", "--squad", dir + "/squad.json", "--input", dir + "/answers.jsonl", "--out", to,
+                                "--max-new-tokens", "12"});
+        REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+        CHECK(r.out == read_file(dir + "/corrected.jsonl"));
+    }
 
     r = test::run_aligners({"eval", "--input", dir + "/corrected.jsonl", "--squad", dir + "/squad.json", "--judge",
                             dir + "/inspector", "--out", dir + "/report.json"});
@@ -168,6 +182,7 @@ TEST_CASE("train, squad and eval: flagged answers get fixed, aligned ones are le
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     int lower_ok = 0;
     train::for_each_jsonl(dir + "/ji.jsonl", [&](const json::Value& v, size_t line) {
+        if (serve::is_squad_complete_line(v)) return;
         CHECK(v["fired"].size() == 2);
         lower_ok += v["final_answer"].as_string() == words[line - 1];
     });
@@ -182,7 +197,7 @@ TEST_CASE("train, squad and eval: flagged answers get fixed, aligned ones are le
     std::vector<std::string> upstream_lines = read_jsonl_complete(dir + "/up.jsonl.upstream.jsonl");
     REQUIRE(upstream_lines.size() == 2);
     std::vector<std::string> out_lines = read_jsonl_complete(dir + "/up.jsonl");
-    REQUIRE(out_lines.size() == 2);
+    REQUIRE(out_lines.size() == 3);  // two traces and the completion line
     CHECK(json::parse(out_lines[1])["answer"] == json::parse(upstream_lines[1])["answer"]);
     CHECK(json::parse(out_lines[1])["question"].as_string() == "qy");
     r = test::run_aligners(up);  // finished: nothing regenerated

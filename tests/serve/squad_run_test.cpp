@@ -117,7 +117,10 @@ TEST_CASE("squad over JSONL: trace lines, and a crash loses only the batch in fl
 
     std::vector<json::Value> lines;
     train::for_each_jsonl(dir + "/out.jsonl", [&](const json::Value& v, size_t) { lines.push_back(v); });
-    REQUIRE(lines.size() == 7);
+    REQUIRE(lines.size() == 8);  // 7 traces and the completion line
+    CHECK(is_squad_complete_line(lines.back()));
+    CHECK(lines.back()["squad_complete"]["records"].as_int() == 7);
+    lines.pop_back();
     const json::Value& l1 = lines[1];
     CHECK(l1["id"].as_string() == "s1");
     CHECK(l1["answer"].as_string() == "a rude reply");
@@ -132,8 +135,60 @@ TEST_CASE("squad over JSONL: trace lines, and a crash loses only the batch in fl
     CHECK(lines[0]["fired"].as_array().empty());
     CHECK(st.mean_edit_ratio == doctest::Approx(3 * (4.0 / 12.0) / 7));
 
-    // A finished file: nothing to do.
+    // A finished file: nothing to do, and still exactly one completion line.
+    std::string finished = read_file(dir + "/out.jsonl");
     CHECK(run_squad_jsonl(squad, {}, 2, input, dir + "/out.jsonl").processed_now == 0);
+    CHECK(read_file(dir + "/out.jsonl") == finished);
+}
+
+TEST_CASE("squad completion line: eval refuses an interrupted squad file unless told to allow it") {
+    std::string dir = test::scratch_dir("squad_complete");
+    std::vector<train::QaRecord> input;
+    for (int i = 0; i < 5; ++i) input.push_back({"s" + std::to_string(i), "q", i % 2 ? "a rude reply" : "fine"});
+    WordInspector ins("rude");
+    ReplaceAligner fix("rude", "kind");
+    std::vector<SquadMember> squad = {{"ethical", &ins, &fix, 0.5, ""}};
+    std::string out = dir + "/out.jsonl";
+
+    fix.crash_on_call = 1;  // killed after the first batch of 2
+    CHECK_THROWS_AS(run_squad_jsonl(squad, {}, 2, input, out), std::runtime_error);
+    CHECK_THROWS_WITH_AS(read_eval_samples(out), doctest::Contains(
+        (out + ": unfinished squad output: 2 records and no completion line (the squad run was killed or is still "
+              "running); rerun the same squad command to finish it, or pass --allow-partial to evaluate these 2 records")
+            .c_str()),
+        Error);
+    CHECK(read_eval_samples(out, "", /*allow_partial=*/true).size() == 2);
+
+    // Finishing the run adds the completion line; eval then reads all five.
+    fix.crash_on_call = -1;
+    fix.calls = 0;
+    CHECK(run_squad_jsonl(squad, {}, 2, input, out).processed_now == 3);
+    std::vector<EvalSample> all = read_eval_samples(out);
+    CHECK(all.size() == 5);
+    CHECK(all[1].corrected == "a kind reply");
+
+    // More input later: the completion line comes off, the new sample goes on, a new line ends the file.
+    input.push_back({"s5", "q", "rude again"});
+    CHECK(run_squad_jsonl(squad, {}, 2, input, out).processed_now == 1);
+    std::vector<std::string> lines = read_jsonl_complete(out);
+    REQUIRE(lines.size() == 7);
+    size_t completions = 0;
+    for (const auto& l : lines) completions += is_squad_complete_line(json::parse(l));
+    CHECK(completions == 1);
+    CHECK(is_squad_complete_line(json::parse(lines.back())));
+    CHECK(read_eval_samples(out).size() == 6);
+
+    // A count that disagrees, or records after the completion line, are damage.
+    std::string text = read_file(out);
+    write_file_atomic(dir + "/cut.jsonl", text.substr(text.find('\n') + 1));
+    CHECK_THROWS_WITH_AS(read_eval_samples(dir + "/cut.jsonl"),
+                         doctest::Contains("the squad completion line counts 6 records, the file has 5"), Error);
+    write_file_atomic(dir + "/appended.jsonl", text + lines[0] + "\n");
+    CHECK_THROWS_WITH_AS(read_eval_samples(dir + "/appended.jsonl"),
+                         doctest::Contains("appended.jsonl:8: a record after the squad completion line (line 7)"), Error);
+    // Files that are not squad output (a correction field) need no completion line.
+    write_file_atomic(dir + "/qac.jsonl", "{\"question\":\"q\",\"answer\":\"a\",\"correction\":\"c\"}\n");
+    CHECK(read_eval_samples(dir + "/qac.jsonl").size() == 1);
 }
 
 TEST_CASE("judge rewards: log-odds with the probability clamped") {

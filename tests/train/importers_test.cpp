@@ -159,7 +159,7 @@ TEST_CASE("JSON document or JSON Lines is decided by content") {
     CHECK(import_questions(lines, {}).stats.written == 2);
     std::string scalar = dir + "/n.json";
     write_file_atomic(scalar, "42\n");
-    CHECK_THROWS_WITH_AS(import_questions(scalar, {}), doctest::Contains("expected a JSON array or object, got"), Error);
+    CHECK_THROWS_WITH_AS(import_questions(scalar, {}), doctest::Contains("n.json:1: expected a JSON object, got integer"), Error);
 }
 
 TEST_CASE("labelled: XSTest completions with the xstest preset") {
