@@ -244,6 +244,17 @@ TEST_CASE("SIGTERM stops at a step boundary with a checkpoint that resumes to th
         CHECK(b[i]["step"].as_int() == int64_t(i + 1));
         CHECK(b[i]["loss"].as_double() == a[i]["loss"].as_double());
     }
+    // SIGINT (Ctrl-C) stops the same way.
+    auto ctrl_c_model = engine::Model::load(base, *be, true);
+    int n = 0;
+    auto eval_then_ctrl_c = [&] {
+        if (++n == 2) std::raise(SIGINT);
+        return eval();
+    };
+    CHECK_THROWS_WITH_AS(run_train_loop(*ctrl_c_model, plan, config(dir + "/ctrl_c"), eval_then_ctrl_c),
+                         doctest::Contains("stopped by SIGINT after step 1 of 10"), Interrupted);
+    CHECK(json::parse_file(dir + "/ctrl_c/checkpoint/state.json")["step"].as_int() == 1);
+
     std::vector<json::Value> evals_logged = metric_events(dir + "/stopped", "eval");
     CHECK(evals_logged.size() == 11);  // step 0 and after each step, once each
     for (const auto& e : evals_logged) CHECK(e["eval_loss"].as_double() == 1.0);
