@@ -43,6 +43,7 @@ struct CommonFlags {
         a.option("--max-steps", &c.max_steps, "N", "stop after N optimizer steps (0 = all epochs)");
         a.option("--seed", &seed, "N", "seed for data order and splits");
         a.flag("--restart", &c.restart, "discard an existing checkpoint in --out and start over");
+        a.flag("--overwrite", &c.overwrite, "replace a finished model in --out trained with other settings or data");
         add_device_flag(a, &device, &attention);
     }
 
@@ -63,8 +64,11 @@ bool already_trained(const char* what, const train::TrainerResult& r) {
 }
 
 const char* kResumeNote =
-    "A killed run resumes from --out/checkpoint/ when started again with the same arguments; a finished run\n"
-    "is not retrained. Metrics: --out/metrics.jsonl (one line per step and per evaluation).\n";
+    "A killed run resumes from --out/checkpoint/ when started again with the same arguments; SIGINT/SIGTERM\n"
+    "save a checkpoint at the next step and exit 130/143, printing the command that resumes. A finished run\n"
+    "is not retrained; one with other settings or data is refused unless --overwrite. The summary file is\n"
+    "written last: until it is there, --out is not a usable model. Metrics: --out/metrics.jsonl (one line\n"
+    "per step and per evaluation).\n";
 
 int train_aligner_cmd(int argc, char** argv) {
     train::AlignerTrainConfig cfg;

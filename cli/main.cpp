@@ -45,6 +45,25 @@ int run_subcommand(int argc, char** argv, std::initializer_list<Subcommand> subs
     throw UsageError("unknown subcommand '" + sub + "' (expected: " + names + ")");
 }
 
+// The command line that resumes an interrupted run: this one, shell-quoted,
+// without --restart (which would throw the saved checkpoint away).
+static std::string resume_command(int argc, char** argv) {
+    std::string cmd;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--restart") continue;
+        bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                       "0123456789-_=./:,+@%") == std::string::npos;
+        if (!plain) {
+            std::string q = "'";
+            for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+            a = q + "'";
+        }
+        cmd += (cmd.empty() ? "" : " ") + a;
+    }
+    return cmd;
+}
+
 static void print_usage(FILE* out) {
     std::fprintf(out,
                  "usage: aligners <command> [options]\n\n"
@@ -94,6 +113,10 @@ int main(int argc, char** argv) {
         if (name != cmds[i].name) continue;
         try {
             return cmds[i].run(argc - 1, argv + 1);
+        } catch (const Interrupted& e) {
+            std::fprintf(stderr, "aligners %s: %s\nresume with: %s\n", cmds[i].name, e.what(),
+                         resume_command(argc, argv).c_str());
+            return 128 + e.signal;
         } catch (const UsageError& e) {
             std::fprintf(stderr, "aligners %s: %s\n", cmds[i].name, e.what());
             return 2;

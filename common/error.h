@@ -19,6 +19,14 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Work stopped by SIGINT/SIGTERM after saving its state (e.g. a training
+// checkpoint): the CLI prints the message and the command that resumes it,
+// and exits with 128 + signal (130, 143).
+struct Interrupted : std::runtime_error {
+    Interrupted(int sig, const std::string& message) : std::runtime_error(message), signal(sig) {}
+    int signal;
+};
+
 [[noreturn]] void fail(const std::string& message);
 [[noreturn]] void check_failed(const char* expr, const char* file, int line, const std::string& message);
 

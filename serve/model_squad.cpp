@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "train/inspector_trainer.h"
 #include "train/model_generator.h"
+#include "train/trainer_run.h"
 #include "train/text_util.h"
 #include "weights/hf_config.h"
 
@@ -15,6 +16,7 @@ namespace aligners::serve {
 
 ModelInspector::ModelInspector(const std::string& dir, engine::Backend& backend, int batch_size)
     : batch_size_(batch_size) {
+    train::check_trained_dir(dir, "inspector.json", "inspector");
     ModelConfig c = load_model_config(dir);
     if (!c.seq_cls)
         throw Error(dir + ": an inspector must be a *ForSequenceClassification model (got " + c.architecture +
@@ -35,6 +37,7 @@ std::vector<float> ModelInspector::score(const std::vector<QaPair>& batch) {
 ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, const train::SamplingOptions& sampling,
                            int batch_size)
     : sampling_(sampling), batch_size_(std::max(1, batch_size)) {
+    train::check_trained_dir(dir, "aligner.json", "aligner");
     model_ = engine::Model::load(dir, backend, false);
     if (model_->config().seq_cls)
         throw Error(dir + ": an aligner must be a causal LM (got " + model_->config().architecture + ")");

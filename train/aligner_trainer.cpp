@@ -134,23 +134,23 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     int32_t pad = pad_id(*codec);
 
     // Each phase runs all its epochs; an epoch's last step may be short.
-    PlanBuilder builder(cfg.grad_accum);
+    PlanBuilder builder(cfg.grad_accum, cfg.max_steps);
     auto add_phase = [&](const std::vector<TokenizedExample>& exs, const std::string& phase, uint64_t phase_seed) {
         if (exs.empty()) return;
-        for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
+        for (int epoch = 0; epoch < cfg.epochs && !builder.full(); ++epoch) {
             std::vector<size_t> order = shuffled(exs.size(), cfg.seed * 1000003u + phase_seed * 101u + uint64_t(epoch));
             std::vector<TokenizedExample> ordered;
             for (size_t i : order) ordered.push_back(exs[i]);
             std::vector<TokenBatch> batches = cfg.packing ? make_packed_batches(ordered, cfg.batch_size, cfg.seq_len, pad)
                                                           : make_padded_batches(ordered, cfg.batch_size, pad);
             for (const TokenBatch& tb : batches)
-                builder.add({to_engine_batch(tb, cfg.packing), real_tokens(tb)}, phase, epoch);
+                if (!builder.full()) builder.add({to_engine_batch(tb, cfg.packing), real_tokens(tb)}, phase, epoch);
             builder.close_step();
         }
     };
     add_phase(warm, "warmup", 1);
     add_phase(main, "main", 2);
-    std::vector<TrainStep> plan = builder.take(cfg.max_steps);
+    std::vector<TrainStep> plan = builder.take();
 
     json::Value settings = trainer_settings_json(
         cfg, {{"template", tmpl.name}},
@@ -160,7 +160,7 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
 
     // A finished run with the same plan: nothing to do.
     std::string summary_path = path_join(cfg.out_dir, "aligner.json");
-    if (json::Value prev = finished_summary(cfg, summary_path, fingerprint); !prev.is_null()) {
+    if (json::Value prev = prepare_out_dir(cfg, "train aligner", summary_path, settings, fingerprint); !prev.is_null()) {
         result.set_already_done(prev, int64_t(plan.size()));
         result.eval_loss = json::get_double(prev, "eval_loss", summary_path, std::nan(""));
         return result;
@@ -199,6 +199,7 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     s.set("warmup_examples", int64_t(result.warmup_examples));
     s.set("eval_examples", int64_t(result.eval_examples));
     s.set("dropped_too_long", int64_t(result.dropped_too_long));
+    s.set("first_train_loss", result.first_loss);
     s.set("final_train_loss", result.last_loss);
     if (!std::isnan(result.eval_loss)) s.set("eval_loss", result.eval_loss);
     save_trained_run(*model, *codec, cfg.out_dir, summary_path, s);

@@ -121,8 +121,8 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     BalancedSampler sampler(labels, cfg.batch_size, cfg.seed);
     int64_t micro_total = sampler.batches_per_epoch() * cfg.epochs;
     // One phase; steps run on across epoch boundaries.
-    PlanBuilder builder(cfg.grad_accum);
-    for (int64_t mb = 0; mb < micro_total; ++mb) {
+    PlanBuilder builder(cfg.grad_accum, cfg.max_steps);
+    for (int64_t mb = 0; mb < micro_total && !builder.full(); ++mb) {
         std::vector<size_t> idx = sampler.next();
         std::vector<std::vector<int32_t>> rows;
         MicroBatch m;
@@ -134,7 +134,7 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
         for (size_t i : idx) m.batch.labels.push_back(labels[i]);
         builder.add(std::move(m), "train", int(mb / sampler.batches_per_epoch()));
     }
-    std::vector<TrainStep> plan = builder.take(cfg.max_steps);
+    std::vector<TrainStep> plan = builder.take();
 
     json::Value settings = trainer_settings_json(
         cfg, {{"separator", cfg.format.separator}, {"max_tokens", cfg.format.max_tokens}}, {}, int64_t(plan.size()));
@@ -145,7 +145,8 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     result.train_examples = train.size();
     result.eval_examples = eval.size();
     std::string summary_path = path_join(cfg.out_dir, "inspector.json");
-    if (json::Value prev = finished_summary(cfg, summary_path, fingerprint); !prev.is_null()) {
+    if (json::Value prev = prepare_out_dir(cfg, "train inspector", summary_path, settings, fingerprint);
+        !prev.is_null()) {
         result.set_already_done(prev, int64_t(plan.size()));
         result.threshold = json::get_double(prev, "threshold", summary_path);
         return result;
@@ -188,6 +189,7 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     s.set("settings", settings);
     s.set("train_examples", int64_t(result.train_examples));
     s.set("eval_examples", int64_t(result.eval_examples));
+    s.set("first_train_loss", result.first_loss);
     s.set("final_train_loss", result.last_loss);
     save_trained_run(*model, *codec, cfg.out_dir, summary_path, s);
     result.summary = s;

@@ -1,5 +1,6 @@
 #include "train/train_loop.h"
 
+#include <csignal>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include "common/fs.h"
 #include "common/progress.h"
 #include "engine/optim.h"
+#include "train/stop_signals.h"
 #include "weights/safetensors.h"
 
 namespace aligners::train {
@@ -117,6 +119,30 @@ static int64_t load_checkpoint(const std::string& out_dir, engine::Model& model,
     return json::get_int(s, "step", dir);
 }
 
+// The metrics log of a run resumed at `step`: its complete lines up to that
+// step (lines without a step, like "start", are kept). Sets *first_loss to the
+// loss of step 1 when the log has it (the run's first loss, for the summary).
+static std::string metrics_up_to(const std::string& path, int64_t step, double* first_loss) {
+    std::string kept;
+    for (const std::string& line : read_jsonl_complete(path)) {
+        json::Value v;
+        try {
+            v = json::parse(line);
+        } catch (const Error&) {
+            continue;  // not ours to judge; a log line we cannot read is dropped
+        }
+        const json::Value* at = v.is_object() ? v.find("step") : nullptr;
+        if (at && at->is_number() && at->as_double() > double(step)) continue;
+        const json::Value* event = v.find("event");
+        const json::Value* loss = v.find("loss");
+        if (at && event && event->is_string() && event->as_string() == "step" && at->as_double() == 1 && loss &&
+            loss->is_number())
+            *first_loss = loss->as_double();
+        kept += line + "\n";
+    }
+    return kept;
+}
+
 LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& plan, const LoopConfig& cfg,
                           const std::function<json::Value()>& evaluate) {
     if (plan.empty()) throw Error(cfg.label + ": nothing to train on (no batches)");
@@ -138,9 +164,14 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
     model.zero_grad();
     engine::LrSchedule sched = engine::LrSchedule::with_warmup_ratio(cfg.lr, result.steps, cfg.warmup_ratio);
 
-    // A fresh run starts a fresh log; a resumed one continues it.
+    // A fresh run starts a fresh log; a resumed one continues it from the
+    // checkpoint's step (lines of later steps, logged before the kill, are
+    // dropped: they will be logged again).
     std::string metrics_path = path_join(cfg.out_dir, "metrics.jsonl");
-    if (result.resumed_from == 0) write_file_atomic(metrics_path, "");
+    if (result.resumed_from > 0) result.first_loss = std::nan("");  // from the log, else the first step run now
+    write_file_atomic(metrics_path, result.resumed_from == 0 ? std::string()
+                                                             : metrics_up_to(metrics_path, result.resumed_from,
+                                                                             &result.first_loss));
     JsonlAppender metrics(metrics_path);
     auto log_eval = [&](int64_t step) {
         if (!evaluate) return;
@@ -164,6 +195,7 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
         metrics.append_line(json::dump(r));
     }
 
+    StopSignals stop;
     Progress bar(cfg.label, result.steps, "step");
     bar.update(result.resumed_from, result.resumed_from ? "resumed" : "");
     auto t0 = std::chrono::steady_clock::now();
@@ -186,7 +218,7 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
         if (!std::isfinite(loss))
             throw Error(cfg.label + ": loss became " + std::to_string(loss) + " at step " + std::to_string(step + 1) +
                         " (try a lower --lr)");
-        if (step == result.resumed_from) result.first_loss = loss;
+        if (step == 0 || (step == result.resumed_from && std::isnan(result.first_loss))) result.first_loss = loss;
         result.last_loss = loss;
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts0).count();
         tokens_total += tokens;
@@ -212,10 +244,19 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
         bool last = step + 1 == result.steps;
         bool phase_end = !last && plan[size_t(step + 1)].phase != ts.phase;
         if (last || phase_end || (cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0)) log_eval(step + 1);
-        if (!last && (phase_end || (cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0)))
-            save_checkpoint(cfg.out_dir, model, step + 1, cfg.fingerprint);
+        bool checkpoint = phase_end || (cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0);
+        int sig = last ? 0 : stop.pending();
+        if (!last && (checkpoint || sig)) save_checkpoint(cfg.out_dir, model, step + 1, cfg.fingerprint);
+        if (sig) {
+            bar.finish();
+            throw Interrupted(sig, cfg.label + ": stopped by " + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                                       " after step " + std::to_string(step + 1) + " of " +
+                                       std::to_string(result.steps) + "; checkpoint saved in " +
+                                       checkpoint_dir(cfg.out_dir));
+        }
     }
     bar.finish();
+    if (std::isnan(result.first_loss)) result.first_loss = 0;  // resumed at the end with its log lost
     if (result.resumed_from == result.steps && evaluate) log_eval(result.steps);
     return result;
 }

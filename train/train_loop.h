@@ -6,8 +6,12 @@
 // <out>/checkpoint/ (written to a temporary directory, then swapped in by
 // rename, so a kill never leaves a half-written checkpoint). The plan's
 // fingerprint is stored with it; resuming with different data or settings is
-// refused. Every step appends a line to <out>/metrics.jsonl; a progress bar
-// shows loss, tokens/s and the ETA.
+// refused. Every step appends a line to <out>/metrics.jsonl (a resumed run
+// first cuts the log back to the checkpoint's step, so no step is logged
+// twice); a progress bar shows loss, tokens/s and the ETA.
+//
+// SIGINT/SIGTERM (train/stop_signals.h) stop the loop at the next step
+// boundary: it saves a checkpoint there and throws aligners::Interrupted.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -48,7 +52,7 @@ struct LoopResult {
     int64_t steps = 0;          // total steps in the plan
     int64_t resumed_from = 0;   // step the run started at (0 = fresh)
     double last_loss = 0;       // mean loss of the last step
-    double first_loss = 0;      // mean loss of the plan's first step taken in this run
+    double first_loss = 0;      // mean loss of the plan's first step (from metrics.jsonl when resumed)
     json::Value last_eval;      // the last evaluation (null when none)
 };
 

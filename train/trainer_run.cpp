@@ -1,16 +1,25 @@
 #include "train/trainer_run.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include "common/error.h"
 #include "common/fs.h"
 
 namespace aligners::train {
 
+namespace fs = std::filesystem;
+
+// More passes than any fine-tuning needs; beyond it, a typo (and a plan of
+// that many epochs) is more likely than intent. --max-steps cuts a plan.
+constexpr int kMaxEpochs = 10000;
+
 void check_trainer_settings(const TrainerSettings& s, const std::string& what) {
     if (s.out_dir.empty()) throw UsageError(what + ": --out is required");
     if (s.base_model.empty()) throw UsageError(what + ": --model is required");
-    if (s.epochs < 1) throw UsageError("--epochs: expected at least 1");
+    if (s.epochs < 1 || s.epochs > kMaxEpochs)
+        throw UsageError("--epochs: expected 1 to " + std::to_string(kMaxEpochs) + ", got " + std::to_string(s.epochs));
+    if (s.max_steps < 0) throw UsageError("--max-steps: expected 0 (all epochs) or more, got " + std::to_string(s.max_steps));
     if (s.grad_accum < 1) throw UsageError("--grad-accum: expected at least 1");
     if (!(s.eval_fraction >= 0 && s.eval_fraction < 1)) throw UsageError("--eval-fraction: expected [0, 1)");
 }
@@ -34,7 +43,13 @@ TokenCodec* trainer_codec(const TrainerSettings& s, TokenCodec* given, std::uniq
     return owned.get();
 }
 
+bool PlanBuilder::full() const {
+    if (max_steps_ <= 0 || int64_t(steps_.size()) < max_steps_) return false;
+    return !open_ || steps_.back().micro.size() >= grad_accum_;
+}
+
 void PlanBuilder::add(MicroBatch mb, const std::string& phase, int epoch) {
+    if (full()) return;
     if (!open_ || steps_.back().micro.size() >= grad_accum_) {
         TrainStep step;
         step.phase = phase;
@@ -46,8 +61,7 @@ void PlanBuilder::add(MicroBatch mb, const std::string& phase, int epoch) {
     steps_.back().micro.push_back(std::move(mb));
 }
 
-std::vector<TrainStep> PlanBuilder::take(int64_t max_steps) {
-    if (max_steps > 0 && int64_t(steps_.size()) > max_steps) steps_.resize(size_t(max_steps));
+std::vector<TrainStep> PlanBuilder::take() {
     open_ = false;
     return std::move(steps_);
 }
@@ -82,12 +96,66 @@ std::string run_fingerprint(const json::Value& settings, const PlanBuilder& plan
     return digest_hex(json::dump(settings) + plan.batches_digest());
 }
 
-json::Value finished_summary(const TrainerSettings& s, const std::string& summary_path,
-                             const std::string& fingerprint) {
-    if (s.restart || !file_exists(summary_path) || has_checkpoint(s.out_dir)) return {};
-    json::Value prev = json::parse_file(summary_path);
-    if (json::get_string(prev, "fingerprint", summary_path, "") != fingerprint) return {};
-    return prev;
+static void remove_summary(const std::string& path) {
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec) throw Error(path + ": cannot remove the previous run's summary: " + ec.message());
+}
+
+// "epochs 3 (finished run) vs 5 (now), lr ..." for the settings that differ.
+static std::string settings_diff(const json::Value& before, const json::Value& now) {
+    std::string out;
+    auto note = [&](const std::string& key, const json::Value* a, const json::Value* b) {
+        if (a && b && json::dump(*a) == json::dump(*b)) return;
+        out += (out.empty() ? "" : ", ") + key + " " + (a ? json::dump(*a) : "unset") + " (finished run) vs " +
+               (b ? json::dump(*b) : "unset") + " (now)";
+    };
+    if (now.is_object())
+        for (const auto& [key, value] : now.as_object()) note(key, before.find(key), &value);
+    if (before.is_object())
+        for (const auto& [key, value] : before.as_object())
+            if (!now.find(key)) note(key, &value, nullptr);
+    return out;
+}
+
+json::Value prepare_out_dir(const TrainerSettings& s, const std::string& what, const std::string& summary_path,
+                            const json::Value& settings, const std::string& fingerprint) {
+    const std::string& out = s.out_dir;
+    if (file_exists(summary_path)) {
+        json::Value prev = json::parse_file(summary_path);
+        const json::Value* fp = prev.is_object() ? prev.find("fingerprint") : nullptr;
+        bool same = fp && fp->is_string() && fp->as_string() == fingerprint;
+        if (same && !s.restart && !s.overwrite) {
+            remove_checkpoint(out);  // a kill between the summary and the checkpoint's removal
+            return prev;
+        }
+        if (!same && !s.overwrite) {
+            const json::Value* before = prev.is_object() ? prev.find("settings") : nullptr;
+            std::string diff = before ? settings_diff(*before, settings) : "";
+            throw UsageError(what + ": " + out + " already holds a finished model trained with " +
+                             (diff.empty() ? std::string("other data (same settings)")
+                                           : "other settings: " + diff) +
+                             "; pass --overwrite to replace it, or choose another --out");
+        }
+        // Replaced: from now on the directory is unfinished until the new summary.
+        remove_summary(summary_path);
+    } else if (!s.overwrite && !has_checkpoint(out) && !file_exists(path_join(out, "metrics.jsonl")) &&
+               (file_exists(path_join(out, "config.json")) || file_exists(path_join(out, "model.safetensors")))) {
+        throw UsageError(what + ": " + out + " holds a model that no training run is writing (config.json or "
+                         "model.safetensors, but no " + fs::path(summary_path).filename().string() +
+                         ", checkpoint/ or metrics.jsonl); pass --overwrite to replace it, or choose another --out");
+    }
+    return {};
+}
+
+void check_trained_dir(const std::string& dir, const std::string& summary_name, const std::string& kind) {
+    if (file_exists(path_join(dir, summary_name))) return;
+    std::string ckpt = checkpoint_dir(dir);
+    bool training = fs::exists(ckpt) || fs::exists(ckpt + ".old") || file_exists(path_join(dir, "metrics.jsonl"));
+    if (training)
+        throw Error(dir + ": an unfinished 'aligners train " + kind + "' output (no " + summary_name +
+                    ", which is written last; its model files may be partial or from an earlier run): run the "
+                    "same train command again to finish it");
 }
 
 LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const std::string& fingerprint) {
@@ -109,6 +177,7 @@ LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const
 
 void save_trained_run(engine::Model& model, const TokenCodec& codec, const std::string& out_dir,
                       const std::string& summary_path, const json::Value& summary) {
+    remove_summary(summary_path);  // prepare_out_dir() did; a caller that did not must not keep a stale one
     model.save_hf_dir(out_dir);
     codec.save(out_dir);
     json::DumpOptions pretty;

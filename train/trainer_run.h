@@ -1,11 +1,13 @@
 // What the aligner and inspector trainers share around run_train_loop
 // (train/train_loop.h): their common settings, building the plan of steps,
 // the run's fingerprint, and the life cycle of the output directory (a
-// finished run with the same fingerprint is not retrained; the summary file
-// is written after the model, and the checkpoint removed last).
+// finished run with the same fingerprint is not retrained, one with another
+// fingerprint is refused unless --overwrite; the summary file is written
+// after the model and marks the directory finished, the checkpoint is
+// removed last).
 //
 // A trainer is then: read and split its records, tokenize them, feed
-// micro-batches to a PlanBuilder, fingerprint, check finished_summary(),
+// micro-batches to a PlanBuilder, fingerprint, prepare_out_dir(),
 // run_train_loop(), save_trained_run().
 #pragma once
 #include <cstdint>
@@ -42,6 +44,7 @@ struct TrainerSettings {
     int64_t max_steps = 0;       // cut the plan to this many steps (0 = all epochs)
     uint64_t seed = 1;
     bool restart = false;        // discard an existing checkpoint
+    bool overwrite = false;      // replace a finished model trained with other settings or data
 
 protected:
     TrainerSettings(double default_eval_fraction, int default_batch_size)
@@ -58,7 +61,7 @@ struct TrainerResult {
     double first_loss = 0, last_loss = 0;
     json::Value summary;        // what the run's summary file holds
 
-    // A finished run found by finished_summary(): nothing was trained.
+    // A finished run found by prepare_out_dir(): nothing was trained.
     void set_already_done(json::Value finished, int64_t plan_steps);
     // What run_train_loop() did.
     void set_trained(const LoopResult& loop);
@@ -72,23 +75,29 @@ void check_trainer_settings(const TrainerSettings& s, const std::string& what);
 TokenCodec* trainer_codec(const TrainerSettings& s, TokenCodec* given, std::unique_ptr<TokenCodec>& owned);
 
 // Groups micro-batches into optimizer steps of grad_accum micro-batches and
-// digests every batch added (for the fingerprint).
+// digests every batch kept (for the fingerprint). With max_steps > 0 the
+// plan holds only the steps that will run: once it is full(), add() drops
+// batches, and trainers stop producing them (so `--epochs 10000
+// --max-steps 1` builds one step, not ten thousand epochs).
 class PlanBuilder {
 public:
-    explicit PlanBuilder(int grad_accum) : grad_accum_(size_t(grad_accum)) {}
+    explicit PlanBuilder(int grad_accum, int64_t max_steps = 0)
+        : grad_accum_(size_t(grad_accum)), max_steps_(max_steps) {}
     // Adds to the current step; a full (or closed) one is followed by a new
-    // step, which takes this phase and epoch.
+    // step, which takes this phase and epoch. Ignored once full().
     void add(MicroBatch mb, const std::string& phase, int epoch);
     // Ends the current step even when it is short (the end of an epoch).
     void close_step() { open_ = false; }
-    // The steps, cut to max_steps (0 = all). Batches cut off are still in
-    // the digest.
-    std::vector<TrainStep> take(int64_t max_steps);
-    // The digest of every batch added, as 16 hex digits.
+    // True when max_steps steps are complete: nothing more will be kept.
+    bool full() const;
+    // The steps.
+    std::vector<TrainStep> take();
+    // The digest of every batch kept, as 16 hex digits.
     std::string batches_digest() const;
 
 private:
     size_t grad_accum_;
+    int64_t max_steps_;
     bool open_ = false;
     std::vector<TrainStep> steps_;
     uint64_t digest_ = 1469598103934665603ull;  // FNV-1a offset basis
@@ -103,10 +112,27 @@ json::Value trainer_settings_json(const TrainerSettings& s, const json::Object& 
 // Identifies a run: its settings and the exact batches of its plan.
 std::string run_fingerprint(const json::Value& settings, const PlanBuilder& plan);
 
-// The summary at `summary_path` when it is of a finished run with this
-// fingerprint (nothing to train), else null. --restart always trains.
-json::Value finished_summary(const TrainerSettings& s, const std::string& summary_path,
-                             const std::string& fingerprint);
+// What a trainer does with its --out before training. The summary file
+// (aligner.json, inspector.json) is written last and marks a finished run:
+//  - a finished run with this fingerprint: returns its summary (nothing to
+//    train; a checkpoint left by a kill just before its removal is removed);
+//    --restart trains it again;
+//  - a finished run with another fingerprint: a UsageError naming the
+//    settings that differ, unless --overwrite;
+//  - a model directory no run is writing (config.json or model.safetensors
+//    without a summary, checkpoint/ or metrics.jsonl): a UsageError unless
+//    --overwrite;
+//  - otherwise (fresh, resumable, or replaced): removes a stale summary, so
+//    the directory reads as unfinished until save_trained_run(); returns null.
+// `what` names the command ("train aligner").
+json::Value prepare_out_dir(const TrainerSettings& s, const std::string& what, const std::string& summary_path,
+                            const json::Value& settings, const std::string& fingerprint);
+
+// Throws Error when `dir` is the output of a training run that has not
+// finished (no `summary_name` but a checkpoint/ or metrics.jsonl): its
+// model files may be missing, partial or from an earlier run. `kind` is
+// "aligner" or "inspector". Directories that are plain HF models pass.
+void check_trained_dir(const std::string& dir, const std::string& summary_name, const std::string& kind);
 
 // The train-loop settings of a run (`label` names the progress bar).
 LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const std::string& fingerprint);

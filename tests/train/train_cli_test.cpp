@@ -1,6 +1,6 @@
-// `aligners train`: flags and errors, and a real kill: a run SIGKILLed after
-// its first checkpoint resumes and ends with exactly the weights of an
-// uninterrupted run.
+// `aligners train`: flags and errors, and real kills: a run SIGKILLed after
+// its first checkpoint, or stopped by SIGTERM (exit 143, with the command
+// that resumes it), ends with exactly the weights of an uninterrupted run.
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -111,6 +111,40 @@ TEST_CASE("a killed aligner run resumes to the same weights as an uninterrupted 
     auto again = test::run_aligners(args(dir + "/killed"));
     CHECK(again.exit_code == 0);
     CHECK(again.err.find("already trained") != std::string::npos);
+
+    // SIGTERM: a checkpoint at the next step, exit 143 and the resume command.
+    a = args(dir + "/term");
+    std::string err_path = dir + "/term.err";
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        std::vector<char*> argv{const_cast<char*>(bin.c_str())};
+        for (auto& s : a) argv.push_back(const_cast<char*>(s.c_str()));
+        argv.push_back(nullptr);
+        int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(err, 2);
+        execv(bin.c_str(), argv.data());
+        _exit(127);
+    }
+    state = dir + "/term/checkpoint/state.json";
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!file_exists(state) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    kill(pid, SIGTERM);
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 143);
+    std::string err = read_file(err_path);
+    std::string command = bin;
+    for (const auto& s : a) command += " " + s;
+    CHECK(err.find("stopped by SIGTERM after step") != std::string::npos);
+    CHECK(err.find("resume with: " + command + "\n") != std::string::npos);
+    CHECK(!file_exists(dir + "/term/aligner.json"));
+    at = json::parse_file(state)["step"].as_int();
+    auto term_resumed = test::run_aligners(a);
+    REQUIRE(term_resumed.exit_code == 0);
+    CHECK(term_resumed.err.find("resumed at " + std::to_string(at)) != std::string::npos);
+    CHECK(read_file(dir + "/term/model.safetensors") == read_file(dir + "/full/model.safetensors"));
 }
 
 }  // TEST_SUITE
