@@ -164,7 +164,7 @@ int cmd_squad(int argc, char** argv) {
     std::fprintf(stderr, "squad: %zu samples in %s (%zu now); rewrites: %s; mean edit ratio %.3f\n", st.samples,
                  out.c_str(), st.processed_now, fired.empty() ? "none" : fired.c_str(), st.mean_edit_ratio);
     if (st.truncated)
-        std::fprintf(stderr, "squad: %zu samples were cut to fit a model's context (\"truncated\" in their lines)\n",
+        std::fprintf(stderr, "squad: cut to fit a model's context: %zu of the samples (\"truncated\" in their lines)\n",
                      st.truncated);
     std::printf("%s\n", json::dump(st.to_json()).c_str());
     return 0;

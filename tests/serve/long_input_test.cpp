@@ -74,6 +74,22 @@ TEST_CASE("a 200k-word record goes through the squad in seconds, cut to each mod
     CHECK(by_id["short2"].find("truncated") == nullptr);
     // The correction is bounded by max_new_tokens (16 bytes here): the ratio is about 1.
     CHECK(by_id["long_answer"]["edit_ratio"].as_double() > 0.99);
+
+    // The reproducer through the command: --max-new-tokens 1000000 on a
+    // 512-position aligner, one 200k-word answer (it never finished before).
+    json::Value rec = json::Value::object();
+    rec.set("id", "long");
+    rec.set("question", "Tell me everything.");
+    rec.set("answer", input[1].answer);
+    write_file_atomic(dir + "/long.jsonl", json::dump(rec) + "\n{\"id\": \"short\", \"question\": \"Hi?\", \"answer\": \"Hi.\"}\n");
+    t0 = std::chrono::steady_clock::now();
+    auto r = test::run_aligners({"squad", "--aligner", aligner, "--input", dir + "/long.jsonl", "--out",
+                                 dir + "/cli.jsonl", "--max-new-tokens", "1000000"});
+    took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(took < 15.0);
+    CHECK(json::parse(r.out)["truncated"].as_int() == 1);
+    CHECK(r.err.find("cut to fit a model's context: 1 of the samples") != std::string::npos);
 }
 
 TEST_CASE("aligner budgets: a huge max_new_tokens keeps half the positions, a template that cannot fit is refused") {
