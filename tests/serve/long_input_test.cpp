@@ -15,6 +15,7 @@
 #include "serve/squad_run.h"
 #include "test_util.h"
 #include "tests/train/tiny_models.h"
+#include "train/model_generator.h"
 #include "train/resumable.h"
 
 using namespace aligners;
@@ -117,6 +118,18 @@ TEST_CASE("aligner budgets: a huge max_new_tokens keeps half the positions, a te
         CHECK(msg.find(small + ": the aligner's prompt template takes") == 0);
         CHECK(msg.find("64 positions") != std::string::npos);
     }
+}
+
+TEST_CASE("upstream and synth prompts longer than the model's budget keep their end instead of failing") {
+    std::string dir = test::scratch_dir("long_input_generator");
+    auto be = engine::make_cpu_backend();
+    train::ModelGenerator gen(test::make_tiny_model(dir + "/lm", 35, false, 32, 2, 4, 64), *be, "raw", 4);
+    train::SamplingOptions o;
+    o.greedy = true;
+    o.max_new_tokens = 8;
+    std::vector<std::string> out = gen.generate({words(5000, 4), "Hi?"}, o);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].size() <= 8 * 3);  // at most 8 byte tokens (a bad byte decodes to 3)
 }
 
 }  // TEST_SUITE

@@ -61,6 +61,15 @@ TEST_CASE("render_within: short prompts untouched, long ones keep the question's
     CHECK(codec.decode(ids) == full.substr(0, 10) + full.substr(full.size() - 10));
 }
 
+TEST_CASE("render_within: a lone prompt (no answer) keeps its end, its wrapping whole") {
+    ByteCodec codec;
+    auto render = [&](const std::string& p, const std::string&) { return codec.encode("<user>" + p + "</user>"); };
+    bool cut = false;
+    std::vector<int32_t> ids = render_within(codec, 27, "first words ... the last ones", "", render, &cut);
+    CHECK(cut);
+    CHECK(codec.decode(ids) == "<user> the last ones</user>");
+}
+
 TEST_CASE("render_within: cuts inside a multi-byte character still fit the budget") {
     ByteCodec codec;
     auto render = [&](const std::string& q, const std::string& a) { return codec.encode(q + " | " + a); };
