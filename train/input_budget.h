@@ -33,6 +33,17 @@ struct PairCut {
 // How many tokens of a question and an answer to keep within `budget`.
 PairCut cut_pair(size_t question_tokens, size_t answer_tokens, size_t budget);
 
+// Tokens of a text's start (head) or end (tail) without encoding all of a
+// huge text: a window of 8 x (n + 16) bytes, doubled until it holds at least
+// n + 16 tokens, with its inner edge moved to a nearby whitespace byte (else
+// a character start) so the tokens kept beside the far edge are the whole
+// text's own. `whole`: the window was the whole text (ids = encode(text)).
+struct TextWindow {
+    std::vector<int32_t> ids;
+    bool whole = false;
+};
+TextWindow encode_window(const TokenCodec& codec, const std::string& text, size_t n, bool head);
+
 // Renders (question, answer) into prompt ids.
 using PromptRenderer = std::function<std::vector<int32_t>(const std::string& question, const std::string& answer)>;
 

@@ -10,11 +10,13 @@ namespace aligners::train {
 std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const TokenCodec& codec,
                                               const std::string& question, const std::string& answer,
                                               bool* truncated) {
-    std::vector<int32_t> q = codec.encode(question);
-    std::vector<int32_t> a = codec.encode(f.separator + answer);
     std::vector<int32_t> ids;
     if (codec.bos_id() >= 0) ids.push_back(codec.bos_id());
     size_t budget = f.max_tokens > int(ids.size()) ? size_t(f.max_tokens) - ids.size() : 1;
+    // Only the question's end and the answer's start can be kept: a huge
+    // text costs its windows, not its length (train/input_budget.h).
+    std::vector<int32_t> q = encode_window(codec, question, budget, false).ids;
+    std::vector<int32_t> a = encode_window(codec, f.separator + answer, budget, true).ids;
     PairCut cut = cut_pair(q.size(), a.size(), budget);
     q.erase(q.begin(), q.end() - long(cut.question_keep));
     a.resize(cut.answer_keep);

@@ -4,12 +4,15 @@
 // (one id per byte, so the counts are the texts' lengths).
 #include <doctest/doctest.h>
 
+#include <memory>
+#include <random>
 #include <string>
 
 #include "train/aligner_format.h"
 #include "train/codec.h"
 #include "train/input_budget.h"
 #include "train/inspector_format.h"
+#include "test_util.h"
 
 using namespace aligners;
 using namespace aligners::train;
@@ -96,6 +99,41 @@ TEST_CASE("inspector inputs: cut the same way, and say so") {
     // the separator opens the answer's part
     CHECK(tokenize_inspector_input(f, codec, "0123456789", "abcdefghij", &cut) == codec.encode("456789|abcd"));
     CHECK(cut);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("train.input_budget") {
+
+TEST_CASE("encode_window: a huge text's head and tail tokens equal the whole encoding's (GPT-2, Llama-3)") {
+    std::mt19937 rng(11);
+    std::string text;
+    while (text.size() < 300000) {
+        text += test::random_word(rng, 1 + int(rng() % 9));
+        text += (rng() % 7 == 0) ? ",  " : (rng() % 13 == 0) ? "\n" : " ";
+    }
+    std::string glued(200000, 'x');  // no whitespace: windows end at character starts
+    for (const char* name : {"gpt2", "llama3"}) {
+        CAPTURE(name);
+        std::unique_ptr<TokenCodec> codec = load_codec(test::shared_dir() + "/tokenizers/" + name);
+        for (const std::string* t : {&text, &glued}) {
+            std::vector<int32_t> full = codec->encode(*t);
+            for (size_t n : {1u, 100u, 512u}) {
+                CAPTURE(n);
+                TextWindow head = encode_window(*codec, *t, n, true), tail = encode_window(*codec, *t, n, false);
+                CHECK_FALSE(head.whole);
+                REQUIRE(head.ids.size() >= n);
+                REQUIRE(tail.ids.size() >= n);
+                CHECK(std::vector<int32_t>(head.ids.begin(), head.ids.begin() + long(n)) ==
+                      std::vector<int32_t>(full.begin(), full.begin() + long(n)));
+                CHECK(std::vector<int32_t>(tail.ids.end() - long(n), tail.ids.end()) ==
+                      std::vector<int32_t>(full.end() - long(n), full.end()));
+            }
+        }
+        TextWindow small = encode_window(*codec, "a short text", 100, true);
+        CHECK(small.whole);
+        CHECK(small.ids == codec->encode("a short text"));
+    }
 }
 
 }  // TEST_SUITE
