@@ -172,6 +172,9 @@ int cmd_squad(int argc, char** argv) {
     std::fprintf(stderr, "squad: %zu samples in %s (%zu now); rewrites: %s; mean edit ratio %.3f\n", st.samples,
                  display_name(out).c_str(), st.processed_now, fired.empty() ? "none" : fired.c_str(),
                  st.mean_edit_ratio);
+    if (st.truncated)
+        std::fprintf(stderr, "squad: cut to fit a model's context: %zu of the samples (\"truncated\" in their lines)\n",
+                     st.truncated);
     if (stdio_fd(out) != 1) std::printf("%s\n", json::dump(st.to_json()).c_str());
     return 0;
 }

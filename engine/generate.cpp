@@ -131,20 +131,31 @@ std::vector<Generation> generate(Model& model, const std::vector<std::vector<int
     if (B == 0) return {};
     if (g.max_new_tokens < 0) throw Error("generate: max_new_tokens must be >= 0");
     if (!g.stop_strings.empty() && !g.decode) throw Error("generate: stop strings need a tokenizer (decode)");
+    // Positions are the model's limit for every architecture (learned
+    // position tables and RoPE alike): a prompt must fit them, and each row
+    // stops ("length") once its next token would need a position past them.
+    // The KV cache is sized for what can actually be generated, so a huge
+    // max_new_tokens reserves nothing it cannot use.
+    const int64_t P = c.max_position_embeddings;
     int max_prompt = 0;
+    std::vector<int64_t> row_cap(static_cast<size_t>(B));  // tokens row b may generate
     for (int b = 0; b < B; ++b) {
         const auto& p = prompts[size_t(b)];
         if (p.empty()) throw Error("generate: prompt " + std::to_string(b) + " is empty");
+        if (int64_t(p.size()) > P)
+            throw Error("generate: prompt " + std::to_string(b) + " has " + std::to_string(p.size()) +
+                        " tokens; the model has " + std::to_string(P) +
+                        " positions (max_position_embeddings): shorten the prompt");
         for (int32_t id : p)
             if (id < 0 || id >= c.vocab_size)
                 throw Error("generate: prompt " + std::to_string(b) + " has token id " + std::to_string(id) +
                             " outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
         max_prompt = std::max(max_prompt, int(p.size()));
+        // The last generated token is never fed back, so it needs no position.
+        row_cap[size_t(b)] = std::min<int64_t>(g.max_new_tokens, P - int64_t(p.size()) + 1);
     }
-    const int Tmax = max_prompt + g.max_new_tokens;
-    if (c.learned_positions && Tmax > c.max_position_embeddings)
-        throw Error("generate: prompt + max_new_tokens = " + std::to_string(Tmax) + " exceeds the model's " +
-                    std::to_string(c.max_position_embeddings) + " positions");
+    const int64_t longest = *std::max_element(row_cap.begin(), row_cap.end());
+    const int Tmax = int(std::min<int64_t>(int64_t(max_prompt) + g.max_new_tokens, P));
     std::vector<int32_t> stops = g.stop_token_ids;
     if (stops.empty() && g.stop_at_eos) stops = c.eos_token_ids;
 
@@ -172,7 +183,7 @@ std::vector<Generation> generate(Model& model, const std::vector<std::vector<int
     }
     dec.step(ids, pos, start, gather, max_prompt);
     std::vector<int32_t> next(static_cast<size_t>(B));
-    for (int step = 0; step < g.max_new_tokens; ++step) {
+    for (int64_t step = 0; step < longest; ++step) {
         model.backend().sample_tokens(next.data(), dec.logits(), B, c.vocab_size, g.sampling, history, rng.data());
         bool all_done = true;
         for (int b = 0; b < B; ++b) {
@@ -191,15 +202,19 @@ std::vector<Generation> generate(Model& model, const std::vector<std::vector<int
                         out[size_t(b)].finish_reason = "stop_string";
                     }
             }
-            if (!done[size_t(b)] && step + 1 == g.max_new_tokens) out[size_t(b)].finish_reason = "length";
+            if (!done[size_t(b)] && int64_t(out[size_t(b)].tokens.size()) == row_cap[size_t(b)]) {
+                done[size_t(b)] = true;
+                out[size_t(b)].finish_reason = "length";
+            }
             all_done &= done[size_t(b)];
         }
-        if (all_done || step + 1 == g.max_new_tokens) break;
-        // Decode: one token per row at its own position (finished rows idle along).
+        if (all_done) break;
+        // Decode: one token per row at its own position; finished rows idle
+        // along at position 0 (their cache is no longer read).
         std::vector<int32_t> one(static_cast<size_t>(B)), p1(static_cast<size_t>(B)), g1(static_cast<size_t>(B));
         for (int b = 0; b < B; ++b) {
             one[size_t(b)] = history[size_t(b)].back();
-            p1[size_t(b)] = int32_t(history[size_t(b)].size() - 1);
+            p1[size_t(b)] = done[size_t(b)] ? 0 : int32_t(history[size_t(b)].size() - 1);
             start[size_t(b)] = p1[size_t(b)];
             g1[size_t(b)] = b;
         }

@@ -8,6 +8,13 @@
 // Sampling follows HF (engine/backend.h SamplingArgs); each row draws from
 // its own generator seeded by (seed, row), so results do not depend on the
 // batch composition.
+//
+// Positions bound every architecture alike (GPT-2's learned table and RoPE's
+// max_position_embeddings): a prompt longer than the model's positions is an
+// Error; a row whose next token would need a position past them stops with
+// finish_reason "length" (so a prompt of L tokens gets at most P - L + 1 new
+// tokens), and the KV cache holds min(longest prompt + max_new_tokens, P)
+// positions, whatever max_new_tokens asks for.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -30,7 +37,7 @@ struct GenerateConfig {
 
 struct Generation {
     std::vector<int32_t> tokens;  // generated ids (a stop token is included)
-    std::string finish_reason;    // "stop_token", "stop_string" or "length"
+    std::string finish_reason;    // "stop_token", "stop_string" or "length" (max_new_tokens or the model's positions)
 };
 
 std::vector<Generation> generate(Model& model, const std::vector<std::vector<int32_t>>& prompts,

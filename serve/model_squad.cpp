@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "train/input_budget.h"
 #include "train/inspector_trainer.h"
 #include "train/model_generator.h"
 #include "train/trainer_run.h"
@@ -26,12 +27,20 @@ ModelInspector::ModelInspector(const std::string& dir, engine::Backend& backend,
     train::InspectorMeta meta = train::load_inspector_meta(dir);
     format_ = meta.format;
     threshold_ = meta.threshold;
+    // The input must also fit the model's positions.
+    format_.max_tokens = std::min(format_.max_tokens, model_->config().max_position_embeddings);
 }
 
 std::vector<float> ModelInspector::score(const std::vector<QaPair>& batch) {
+    std::vector<bool> truncated;
+    return score_noting_truncation(batch, truncated);
+}
+
+std::vector<float> ModelInspector::score_noting_truncation(const std::vector<QaPair>& batch,
+                                                           std::vector<bool>& truncated) {
     std::vector<std::pair<std::string, std::string>> pairs;
     for (const auto& p : batch) pairs.emplace_back(p.question, p.answer);
-    return train::classifier_scores(*model_, *codec_, format_, pairs, batch_size_);
+    return train::classifier_scores(*model_, *codec_, format_, pairs, batch_size_, &truncated);
 }
 
 ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, const train::SamplingOptions& sampling,
@@ -52,14 +61,40 @@ ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, con
     for (int32_t id : model_->config().eos_token_ids) stop_ids_.push_back(id);
     if (codec_->eos_id() >= 0) stop_ids_.push_back(codec_->eos_id());
     if (!marker.empty() && stop_ids_.empty()) sampling_.stop.push_back(marker);
+    // Long inputs are cut to what leaves max_new_tokens of room (at least
+    // half the positions stay for the prompt); the template must fit with
+    // room to spare for some of the question and answer.
+    const int positions = model_->config().max_position_embeddings;
+    prompt_budget_ = size_t(train::prompt_budget(positions, sampling_.max_new_tokens));
+    size_t overhead = train::tokenize_prompt(template_, *codec_, "", "", "").size();
+    if (overhead + 16 > prompt_budget_)
+        throw Error(dir + ": the aligner's prompt template takes " + std::to_string(overhead) + " of the " +
+                    std::to_string(prompt_budget_) + " prompt tokens its " + std::to_string(positions) +
+                    " positions leave beside max_new_tokens " + std::to_string(sampling_.max_new_tokens) +
+                    "; it needs at least 16 more for the question and answer");
 }
 
 std::vector<std::string> ModelAligner::rewrite(const std::vector<QaPair>& batch, const std::string& instruction) {
+    std::vector<bool> truncated;
+    return rewrite_noting_truncation(batch, instruction, truncated);
+}
+
+std::vector<std::string> ModelAligner::rewrite_noting_truncation(const std::vector<QaPair>& batch,
+                                                                 const std::string& instruction,
+                                                                 std::vector<bool>& truncated) {
+    auto render = [&](const std::string& q, const std::string& a) {
+        return train::tokenize_prompt(template_, *codec_, q, a, instruction);
+    };
     std::vector<std::string> out;
+    truncated.assign(batch.size(), false);
     for (size_t i = 0; i < batch.size(); i += size_t(batch_size_)) {
         std::vector<std::vector<int32_t>> prompts;
-        for (size_t k = i; k < std::min(batch.size(), i + size_t(batch_size_)); ++k)
-            prompts.push_back(train::tokenize_prompt(template_, *codec_, batch[k].question, batch[k].answer, instruction));
+        for (size_t k = i; k < std::min(batch.size(), i + size_t(batch_size_)); ++k) {
+            bool cut = false;
+            prompts.push_back(
+                train::render_within(*codec_, prompt_budget_, batch[k].question, batch[k].answer, render, &cut));
+            truncated[k] = cut;
+        }
         for (std::string& text : train::generate_texts(*model_, *codec_, prompts, sampling_, stop_ids_))
             out.push_back(train::extract_correction(template_, text));
     }

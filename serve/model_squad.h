@@ -24,6 +24,10 @@ class ModelInspector : public Inspector {
 public:
     ModelInspector(const std::string& dir, engine::Backend& backend, int batch_size = 16);
     std::vector<float> score(const std::vector<QaPair>& batch) override;
+    // Inputs over inspector.json's max_tokens, or over the model's positions
+    // when those are fewer, are cut as train/input_budget.h says.
+    std::vector<float> score_noting_truncation(const std::vector<QaPair>& batch, std::vector<bool>& truncated) override;
+    int max_tokens() const { return format_.max_tokens; }
     double calibrated_threshold() const { return threshold_; }
     engine::Model& model() { return *model_; }
 
@@ -42,7 +46,12 @@ public:
     ModelAligner(const std::string& dir, engine::Backend& backend, const train::SamplingOptions& sampling,
                  int batch_size = 8);
     std::vector<std::string> rewrite(const std::vector<QaPair>& batch, const std::string& instruction) override;
+    // Prompts over the budget (the model's positions minus max_new_tokens,
+    // train/input_budget.h) keep the question's end and the answer's start.
+    std::vector<std::string> rewrite_noting_truncation(const std::vector<QaPair>& batch, const std::string& instruction,
+                                                       std::vector<bool>& truncated) override;
     const train::AlignerTemplate& templ() const { return template_; }
+    size_t prompt_budget() const { return prompt_budget_; }
 
 private:
     std::unique_ptr<engine::Model> model_;
@@ -51,6 +60,7 @@ private:
     train::SamplingOptions sampling_;
     std::vector<int32_t> stop_ids_;
     int batch_size_;
+    size_t prompt_budget_ = 0;  // prompt tokens at most
 };
 
 // A 2-label classifier (an inspector or any *ForSequenceClassification

@@ -13,14 +13,29 @@ namespace {
 
 // scores[member][sample] for the current answers; members without an
 // inspector get an empty row.
-std::vector<std::vector<float>> score_all(const std::vector<SquadMember>& squad, const std::vector<QaPair>& batch) {
+// Notes in each sample's trace the model that saw it truncated (once).
+void note_truncated(std::vector<SampleTrace>& traces, const std::vector<size_t>& which,
+                    const std::vector<bool>& truncated, const std::string& model) {
+    for (size_t k = 0; k < which.size() && k < truncated.size(); ++k) {
+        if (!truncated[k]) continue;
+        std::vector<std::string>& t = traces[which[k]].truncated;
+        if (std::find(t.begin(), t.end(), model) == t.end()) t.push_back(model);
+    }
+}
+
+std::vector<std::vector<float>> score_all(const std::vector<SquadMember>& squad, const std::vector<QaPair>& batch,
+                                          std::vector<SampleTrace>& traces) {
     std::vector<std::vector<float>> scores(squad.size());
+    std::vector<size_t> everyone(batch.size());
+    std::iota(everyone.begin(), everyone.end(), size_t(0));
     for (size_t m = 0; m < squad.size(); ++m) {
         if (!squad[m].inspector) continue;
-        scores[m] = squad[m].inspector->score(batch);
+        std::vector<bool> truncated;
+        scores[m] = squad[m].inspector->score_noting_truncation(batch, truncated);
         if (scores[m].size() != batch.size())
             throw Error("inspector '" + squad[m].criterion + "' returned " + std::to_string(scores[m].size()) +
                         " scores for " + std::to_string(batch.size()) + " samples");
+        note_truncated(traces, everyone, truncated, squad[m].criterion + " inspector");
     }
     return scores;
 }
@@ -41,7 +56,8 @@ void apply(const SquadMember& member, std::vector<QaPair>& batch, const std::vec
     if (which.empty()) return;
     std::vector<QaPair> sub;
     for (size_t i : which) sub.push_back(batch[i]);
-    std::vector<std::string> out = member.aligner->rewrite(sub, member.instruction);
+    std::vector<bool> truncated;
+    std::vector<std::string> out = member.aligner->rewrite_noting_truncation(sub, member.instruction, truncated);
     if (out.size() != sub.size())
         throw Error("aligner '" + member.criterion + "' returned " + std::to_string(out.size()) + " answers for " +
                     std::to_string(sub.size()) + " samples");
@@ -53,6 +69,7 @@ void apply(const SquadMember& member, std::vector<QaPair>& batch, const std::vec
         batch[which[k]].answer = std::move(out[k]);
         traces[which[k]].fired.push_back(member.criterion);
     }
+    note_truncated(traces, which, truncated, member.criterion + " aligner");
 }
 
 }  // namespace
@@ -94,7 +111,7 @@ SquadBatchResult run_squad_batch(const std::vector<SquadMember>& squad, const st
     std::vector<QaPair> batch = input;
     if (input.empty()) return result;
 
-    std::vector<std::vector<float>> scores = score_all(squad, batch);
+    std::vector<std::vector<float>> scores = score_all(squad, batch, result.samples);
     record_stage(result.samples, scores);
     for (size_t m = 0; m < squad.size(); ++m) {
         double mean = std::nan("");
@@ -113,7 +130,7 @@ SquadBatchResult run_squad_batch(const std::vector<SquadMember>& squad, const st
                 if (double(scores[m][i]) < squad[m].threshold) below.push_back(i);
             apply(squad[m], batch, below, result.samples);
             result.order.push_back(squad[m].criterion);
-            scores = score_all(squad, batch);
+            scores = score_all(squad, batch, result.samples);
             record_stage(result.samples, scores);
         }
     } else {
@@ -123,7 +140,7 @@ SquadBatchResult run_squad_batch(const std::vector<SquadMember>& squad, const st
             for (int s = 0; s < options.stack; ++s) {
                 apply(member, batch, everyone, result.samples);
                 result.order.push_back(member.criterion);
-                scores = score_all(squad, batch);
+                scores = score_all(squad, batch, result.samples);
                 record_stage(result.samples, scores);
             }
     }

@@ -34,6 +34,14 @@ public:
     virtual ~Inspector() = default;
     // P(aligned) in [0, 1] for each pair.
     virtual std::vector<float> score(const std::vector<QaPair>& batch) = 0;
+    // score(), also telling which pairs were too long for the model and were
+    // scored on a truncated input (train/input_budget.h); `truncated` is left
+    // empty when none was. Scripted inspectors truncate nothing.
+    virtual std::vector<float> score_noting_truncation(const std::vector<QaPair>& batch,
+                                                       std::vector<bool>& truncated) {
+        truncated.clear();
+        return score(batch);
+    }
 };
 
 class Aligner {
@@ -42,6 +50,14 @@ public:
     // A corrected answer for each pair; `instruction` is optional extra text
     // for the aligner's prompt (Ji's controllable refinement), "" for none.
     virtual std::vector<std::string> rewrite(const std::vector<QaPair>& batch, const std::string& instruction) = 0;
+    // rewrite(), also telling which pairs were cut to fit the model's prompt
+    // budget (train/input_budget.h); `truncated` is left empty when none was.
+    virtual std::vector<std::string> rewrite_noting_truncation(const std::vector<QaPair>& batch,
+                                                               const std::string& instruction,
+                                                               std::vector<bool>& truncated) {
+        truncated.clear();
+        return rewrite(batch, instruction);
+    }
 };
 
 struct SquadMember {
@@ -69,6 +85,9 @@ struct SampleTrace {
     // template markers only): the answer was kept as it was.
     std::vector<std::string> empty_rewrites;
     double edit_ratio = 0;           // input answer vs final answer (serve/edit_ratio.h)
+    // Models that saw this sample truncated to fit their context, once each:
+    // "<criterion> inspector" / "<criterion> aligner", in order of first cut.
+    std::vector<std::string> truncated;
 };
 
 struct SquadBatchResult {

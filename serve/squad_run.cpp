@@ -18,6 +18,7 @@ json::Value SquadRunStats::to_json() const {
     for (const auto& [k, n] : fired) f.set(k, int64_t(n));
     v.set("fired", f);
     v.set("mean_edit_ratio", mean_edit_ratio);
+    v.set("truncated", int64_t(truncated));
     return v;
 }
 
@@ -47,6 +48,11 @@ json::Value trace_to_json(const train::QaRecord& input, const SquadBatchResult& 
     }
     v.set("scores", scores);
     v.set("edit_ratio", t.edit_ratio);
+    if (!t.truncated.empty()) {  // absent when every model saw the whole sample
+        json::Value cut = json::Value::array();
+        for (const auto& m : t.truncated) cut.push_back(m);
+        v.set("truncated", cut);
+    }
     return v;
 }
 
@@ -79,6 +85,7 @@ SquadRunStats run_squad_jsonl(const std::vector<SquadMember>& squad, const Squad
         if (const json::Value* f = v.find("fired"); f && f->is_array())
             for (const auto& c : f->as_array())
                 if (c.is_string()) ++stats.fired[c.as_string()];
+        if (const json::Value* t = v.find("truncated"); t && t->is_array() && !t->as_array().empty()) ++stats.truncated;
     }
     if (stats.samples) stats.mean_edit_ratio = sum / double(stats.samples);
     // The completion line: readers (eval) refuse a file without it, which is

@@ -5,7 +5,9 @@
 // Output line: {"id", "question", "answer" (the input answer), "final_answer",
 //   "order" (criteria in the order the batch applied them), "fired" (criteria
 //   whose aligner rewrote this sample), "scores" ([{criterion: P(aligned)}]
-//   for the input and after each step), "edit_ratio"}.
+//   for the input and after each step), "edit_ratio", and "truncated" (only
+//   when a model saw the sample cut to fit its context: ["<criterion>
+//   inspector" | "<criterion> aligner", ...], train/input_budget.h)}.
 //
 // A finished run ends the file with one completion line,
 //   {"squad_complete": {"records": N, "samples", "fired", "mean_edit_ratio"}}
@@ -33,6 +35,7 @@ struct SquadRunStats {
     size_t processed_now = 0;  // by this run
     std::map<std::string, size_t> fired;  // criterion -> samples it rewrote (whole file)
     double mean_edit_ratio = 0;
+    size_t truncated = 0;  // samples (whole file) some model saw truncated
     json::Value to_json() const;
 };
 

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "train/input_budget.h"
 
 namespace aligners::train {
 
@@ -30,18 +31,19 @@ InspectorMeta load_inspector_meta(const std::string& dir) {
 }
 
 std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const TokenCodec& codec,
-                                              const std::string& question, const std::string& answer) {
-    std::vector<int32_t> q = codec.encode(question);
-    std::vector<int32_t> a = codec.encode(f.separator + answer);
+                                              const std::string& question, const std::string& answer,
+                                              bool* truncated) {
     std::vector<int32_t> ids;
     if (codec.bos_id() >= 0) ids.push_back(codec.bos_id());
     size_t budget = f.max_tokens > int(ids.size()) ? size_t(f.max_tokens) - ids.size() : 1;
-    if (q.size() + a.size() > budget) {
-        size_t a_keep = std::min(a.size(), std::max(budget > q.size() ? budget - q.size() : 0, budget / 2));
-        size_t q_keep = std::min(q.size(), budget - a_keep);
-        q.erase(q.begin(), q.end() - long(q_keep));
-        a.resize(a_keep);
-    }
+    // Only the question's end and the answer's start can be kept: a huge
+    // text costs its windows, not its length (train/input_budget.h).
+    std::vector<int32_t> q = encode_window(codec, question, budget, false).ids;
+    std::vector<int32_t> a = encode_window(codec, f.separator + answer, budget, true).ids;
+    PairCut cut = cut_pair(q.size(), a.size(), budget);
+    q.erase(q.begin(), q.end() - long(cut.question_keep));
+    a.resize(cut.answer_keep);
+    if (truncated) *truncated = cut.truncated;
     ids.insert(ids.end(), q.begin(), q.end());
     ids.insert(ids.end(), a.begin(), a.end());
     return ids;

@@ -32,9 +32,11 @@ InspectorMeta load_inspector_meta(const std::string& dir);
 
 // When the pair is longer than max_tokens, the answer keeps at least half
 // the budget (its beginning), and the question keeps its end (the part next
-// to the answer).
+// to the answer): train/input_budget.h's cut_pair. `*truncated` tells
+// whether anything was cut.
 std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const TokenCodec& codec,
-                                              const std::string& question, const std::string& answer);
+                                              const std::string& question, const std::string& answer,
+                                              bool* truncated = nullptr);
 
 // Draws class-balanced batches of example indices, deterministically for a seed.
 class BalancedSampler {

@@ -48,14 +48,19 @@ std::unique_ptr<engine::Model> load_classifier(const std::string& dir, engine::B
 }
 
 std::vector<float> classifier_scores(engine::Model& model, const TokenCodec& codec, const InspectorFormat& format,
-                                     const std::vector<std::pair<std::string, std::string>>& pairs, int batch_size) {
+                                     const std::vector<std::pair<std::string, std::string>>& pairs, int batch_size,
+                                     std::vector<bool>* truncated) {
     std::vector<float> out;
+    if (truncated) truncated->assign(pairs.size(), false);
     int32_t pad = pad_id(codec);
     size_t bs = size_t(std::max(1, batch_size));
     for (size_t i = 0; i < pairs.size(); i += bs) {
         std::vector<std::vector<int32_t>> seqs;
-        for (size_t k = i; k < std::min(pairs.size(), i + bs); ++k)
-            seqs.push_back(tokenize_inspector_input(format, codec, pairs[k].first, pairs[k].second));
+        for (size_t k = i; k < std::min(pairs.size(), i + bs); ++k) {
+            bool cut = false;
+            seqs.push_back(tokenize_inspector_input(format, codec, pairs[k].first, pairs[k].second, &cut));
+            if (truncated) (*truncated)[k] = cut;
+        }
         engine::Batch b = engine::Batch::from_sequences(seqs, pad, false);
         model.forward(b);
         std::vector<float> probs = model.class_probs();

@@ -45,8 +45,10 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& config, engine:
 std::unique_ptr<engine::Model> load_classifier(const std::string& dir, engine::Backend& backend, bool training,
                                                uint64_t seed);
 
-// P(aligned) for each (question, answer), in batches.
+// P(aligned) for each (question, answer), in batches; `truncated`, when
+// given, receives which pairs were cut to format.max_tokens.
 std::vector<float> classifier_scores(engine::Model& model, const TokenCodec& codec, const InspectorFormat& format,
-                                     const std::vector<std::pair<std::string, std::string>>& pairs, int batch_size);
+                                     const std::vector<std::pair<std::string, std::string>>& pairs, int batch_size,
+                                     std::vector<bool>* truncated = nullptr);
 
 }  // namespace aligners::train

@@ -6,6 +6,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "engine/generate.h"
+#include "train/input_budget.h"
 
 namespace aligners::train {
 
@@ -94,16 +95,21 @@ std::vector<std::string> ModelGenerator::generate(const std::vector<std::string>
     if (codec_->eos_id() >= 0) stops.push_back(codec_->eos_id());
     for (const auto& t : format_.stop_tokens)
         if (int32_t id = codec_->token_id(t); id >= 0) stops.push_back(id);
+    // A prompt longer than the budget keeps its end (train/input_budget.h);
+    // the chat wrapping is never cut.
+    auto render = [&](const std::string& prompt, const std::string&) {
+        std::vector<int32_t> p;
+        if (format_.adds_bos() && codec_->bos_id() >= 0) p.push_back(codec_->bos_id());
+        std::vector<int32_t> body = codec_->encode(format_.render(prompt));
+        p.insert(p.end(), body.begin(), body.end());
+        return p;
+    };
+    const size_t budget = size_t(prompt_budget(model_->config().max_position_embeddings, o.max_new_tokens));
     std::vector<std::string> out;
     for (size_t i = 0; i < prompts.size(); i += size_t(batch_size_)) {
         std::vector<std::vector<int32_t>> ids;
-        for (size_t k = i; k < std::min(prompts.size(), i + size_t(batch_size_)); ++k) {
-            std::vector<int32_t> p;
-            if (format_.adds_bos() && codec_->bos_id() >= 0) p.push_back(codec_->bos_id());
-            std::vector<int32_t> body = codec_->encode(format_.render(prompts[k]));
-            p.insert(p.end(), body.begin(), body.end());
-            ids.push_back(std::move(p));
-        }
+        for (size_t k = i; k < std::min(prompts.size(), i + size_t(batch_size_)); ++k)
+            ids.push_back(render_within(*codec_, budget, prompts[k], "", render, nullptr));
         SamplingOptions batch_opts = o;
         batch_opts.seed = o.seed + i;
         std::vector<std::string> texts = generate_texts(*model_, *codec_, ids, batch_opts, stops);

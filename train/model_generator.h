@@ -1,7 +1,8 @@
 // A TextGenerator on an engine model: prompts are wrapped in a chat format
 // (or left raw), tokenized, generated in batches with the engine's KV-cache
 // sampler (greedy or sampled, repetition penalty, stop tokens and strings),
-// and decoded.
+// and decoded. A prompt longer than the model's prompt budget (positions
+// minus max_new_tokens, train/input_budget.h) keeps its end.
 //
 // Chat formats: "auto" renders the model directory's own chat template (a
 // single user turn with the generation prompt, exactly as transformers'

@@ -6,10 +6,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "engine/generate.h"
@@ -151,6 +153,49 @@ TEST_CASE("seeded sampling is reproducible, stays inside top-k, and stops at sto
     auto stopped = generate(*model, {{5, 6, 7}}, greedy);
     CHECK(stopped[0].finish_reason == "stop_token");
     CHECK(stopped[0].tokens.size() <= 3);
+}
+
+TEST_CASE("positions bound generation alike for RoPE and GPT-2: rows stop at the last position, long prompts are refused") {
+    auto be = make_cpu_backend();
+    for (const char* name : {"qwen2", "gpt2"}) {
+        CAPTURE(name);
+        auto model = Model::load(fixture(name), *be, false);
+        const int P = model->config().max_position_embeddings;  // 64 (RoPE), 32 (learned)
+        auto prompt = [](int n) {
+            std::vector<int32_t> p;
+            for (int i = 0; i < n; ++i) p.push_back(5 + i % 40);
+            return p;
+        };
+        GenerateConfig g;
+        g.stop_at_eos = false;
+        g.max_new_tokens = 100;
+        // A prompt of L tokens leaves P - L + 1 new tokens (the last one is never fed back).
+        auto near_end = generate(*model, {prompt(P - 5)}, g);
+        CHECK(near_end[0].tokens.size() == 6);
+        CHECK(near_end[0].finish_reason == "length");
+        // Each row stops at its own limit; a row that stopped does not disturb the others.
+        auto both = generate(*model, {prompt(P - 5), prompt(3)}, g);
+        CHECK(both[0].tokens == near_end[0].tokens);
+        CHECK(both[1].tokens.size() == size_t(std::min(100, P - 3 + 1)));
+        CHECK(both[1].tokens == generate(*model, {prompt(3)}, g)[0].tokens);
+        CHECK(generate(*model, {prompt(P)}, g)[0].tokens.size() == 1);
+        // --max-new-tokens 1000000: what fits the positions, nothing more reserved or generated.
+        g.max_new_tokens = 1000000;
+        auto huge = generate(*model, {prompt(3)}, g);
+        CHECK(huge[0].tokens.size() == size_t(P - 2));
+        CHECK(huge[0].finish_reason == "length");
+        g.max_new_tokens = std::numeric_limits<int>::max();
+        CHECK(generate(*model, {prompt(3)}, g)[0].tokens.size() == size_t(P - 2));
+        // A prompt past the positions is an error naming them.
+        try {
+            generate(*model, {prompt(3), prompt(P + 1)}, g);
+            FAIL("expected an Error");
+        } catch (const Error& e) {
+            CHECK(std::string(e.what()) == "generate: prompt 1 has " + std::to_string(P + 1) +
+                                               " tokens; the model has " + std::to_string(P) +
+                                               " positions (max_position_embeddings): shorten the prompt");
+        }
+    }
 }
 
 TEST_CASE("aligners generate: ids, JSONL batch mode, bad flags") {

@@ -13,7 +13,7 @@
 namespace test {
 
 inline std::string make_tiny_model(const std::string& dir, uint64_t seed, bool classifier = false, int hidden = 32,
-                                   int layers = 2, int heads = 4) {
+                                   int layers = 2, int heads = 4, int positions = 512) {
     using namespace aligners;
     json::Value c = json::parse(R"({"architectures":["LlamaForCausalLM"],"vocab_size":257,"hidden_size":32,
         "intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
@@ -24,6 +24,7 @@ inline std::string make_tiny_model(const std::string& dir, uint64_t seed, bool c
     c.set("num_hidden_layers", layers);
     c.set("num_attention_heads", heads);
     c.set("num_key_value_heads", heads >= 2 ? heads / 2 : 1);
+    c.set("max_position_embeddings", positions);
     if (classifier) {
         json::Value archs = json::Value::array();
         archs.push_back("LlamaForSequenceClassification");
