@@ -1,7 +1,13 @@
 // Post-processors: the special tokens add_special_tokens puts around one
-// encoded sequence. Supported (HF names): TemplateProcessing (its "single"
-// template), BertProcessing, RobertaProcessing, ByteLevel (changes offsets
-// only, so no ids), Sequence.
+// encoded sequence or a pair, and the token-type ids of the result.
+// Supported (HF names): TemplateProcessing ("single" and "pair" templates),
+// BertProcessing, RobertaProcessing, ByteLevel (changes offsets only, so no
+// ids), Sequence (each processor works on what the previous one produced).
+//
+// Type ids follow HF: sequence A starts as 0 and B as 1; a template piece's
+// type_id overrides them; BertProcessing keeps them (its separators are 0
+// after A, 1 after B); RobertaProcessing makes every type id 0 (even
+// without special tokens).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,17 +17,34 @@
 
 namespace aligners::tok {
 
+// Ids and token-type ids of one sequence (or of a processed pair).
+struct TypedIds {
+    std::vector<int32_t> ids, type_ids;
+};
+
 class PostProcessor {
 public:
     static PostProcessor from_json(const json::Value& v, const std::string& where);
 
-    bool adds_tokens() const { return !prefix_.empty() || !suffix_.empty(); }
-    // Wraps ids[first..] in the template's special tokens.
+    // Wraps ids[first..] in the single template's special tokens.
     void apply(std::vector<int32_t>& ids, size_t first) const;
+    // HF post_process: one sequence (b == nullptr) or a pair, with or without
+    // special tokens, into one TypedIds. `where` names the tokenizer in errors.
+    TypedIds process(TypedIds a, TypedIds* b, bool add_special_tokens, const std::string& where) const;
 
 private:
+    struct Piece {
+        int sequence = -1;               // -1: special tokens; 0: A; 1: B
+        std::vector<int32_t> ids;        // special tokens
+        int type_id = -1;                // -1: keep the sequence's own type ids
+    };
+    struct Processor {
+        std::vector<Piece> single, pair;
+        bool has_pair = true;
+        bool zero_types = false;  // RobertaProcessing
+    };
     void add_json(const json::Value& v, const std::string& where);
-    std::vector<int32_t> prefix_, suffix_;
+    std::vector<Processor> processors_;
 };
 
 }  // namespace aligners::tok

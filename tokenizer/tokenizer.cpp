@@ -197,6 +197,37 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special_t
     return ids;
 }
 
+Encoding Tokenizer::encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens) const {
+    tok::TypedIds a, b;
+    encode_into(text, false, a.ids);
+    encode_into(pair, false, b.ids);
+    a.type_ids.assign(a.ids.size(), 0);
+    b.type_ids.assign(b.ids.size(), 1);
+    tok::TypedIds out = impl_->post_processor.process(std::move(a), &b, add_special_tokens, impl_->where);
+    return Encoding{std::move(out.ids), std::move(out.type_ids)};
+}
+
+Encoding Tokenizer::encode_typed(std::string_view text, bool add_special_tokens) const {
+    tok::TypedIds a;
+    encode_into(text, false, a.ids);
+    a.type_ids.assign(a.ids.size(), 0);
+    tok::TypedIds out = impl_->post_processor.process(std::move(a), nullptr, add_special_tokens, impl_->where);
+    return Encoding{std::move(out.ids), std::move(out.type_ids)};
+}
+
+std::vector<Encoding> Tokenizer::encode_pair_batch(const std::vector<std::string>& texts,
+                                                   const std::vector<std::string>& pairs, bool add_special_tokens) const {
+    if (texts.size() != pairs.size())
+        throw Error("encode_pair_batch: " + std::to_string(texts.size()) + " texts but " + std::to_string(pairs.size()) +
+                    " pairs (expected one pair per text)");
+    std::vector<Encoding> out(texts.size());
+    ThreadPool::global().parallel_for(int64_t(texts.size()), [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+            out[size_t(i)] = encode_pair(texts[size_t(i)], pairs[size_t(i)], add_special_tokens);
+    });
+    return out;
+}
+
 std::vector<std::vector<TokenId>> Tokenizer::encode_batch(const std::vector<std::string>& texts,
                                                           bool add_special_tokens) const {
     std::vector<std::vector<TokenId>> out(texts.size());
