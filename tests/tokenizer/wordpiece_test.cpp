@@ -328,4 +328,18 @@ TEST_CASE("BertNormalizer options: strip_accents null follows lowercase") {
     CHECK(run(R"("lowercase":false)", "中文") == " 中  文 ");
 }
 
+TEST_CASE("tokenize command: WordPiece, text_pair lines with type ids") {
+    auto r = test::run_aligners({"tokenize", "--tokenizer", minilm_dir(), "--add-special-tokens"},
+                                "{\"text\": \"Is it?\", \"text_pair\": \"Yes.\"}\n{\"text\": \"Hello world\"}\n");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out ==
+          "{\"ids\":[101,2003,2009,1029,102,2748,1012,102],\"type_ids\":[0,0,0,0,0,1,1,1]}\n"
+          "{\"ids\":[101,7592,2088,102]}\n");
+    r = test::run_aligners({"detokenize", "--tokenizer", minilm_dir()}, "{\"ids\":[101,7592,2088,102]}\n");
+    CHECK(r.out == "{\"text\":\"[CLS] hello world [SEP]\"}\n");
+    r = test::run_aligners({"tokenize", "--tokenizer", minilm_dir()}, "{\"text\": \"a\", \"text_pair\": 3}\n");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("stdin line 1: \"text_pair\" must be a string, got 3") != std::string::npos);
+}
+
 }
