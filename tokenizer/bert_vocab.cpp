@@ -3,12 +3,14 @@
 // tokenizer.json transformers' BertTokenizerFast makes of them (its
 // BertConverter): BertNormalizer, BertPreTokenizer, WordPiece with "##",
 // "[CLS] $A [SEP]" / "[CLS] $A [SEP] $B:1 [SEP]:1" and the WordPiece decoder.
+#include <cstdlib>
 #include <map>
 #include <unordered_map>
 
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "tokenizer/hash_maps.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/unicode.h"
 
@@ -90,22 +92,45 @@ std::string bert_vocab_json(const std::string& dir) {
     int64_t cls_id = id_of(cls, "cls_token"), sep_id = id_of(sep, "sep_token");
     id_of(unk, "unk_token");
 
-    // The special tokens, matched in raw text; in id order as transformers lists them.
-    std::map<int64_t, std::string> specials;
-    for (const std::string* t : {&pad, &unk, &cls, &sep, &mask})
-        if (auto it = last.find(*t); it != last.end()) specials[int64_t(it->second)] = *t;
-    json::Value added = json::Value::array();
-    for (const auto& [id, content] : specials) {
+    // Added tokens, matched in the raw text: tokenizer_config.json's
+    // added_tokens_decoder {"id": {"content", flags...}} when present, and the
+    // role tokens found in the vocabulary (special, normalized=false), in id order.
+    std::map<int64_t, json::Value> added_by_id;
+    if (const json::Value* decoder = config.find("added_tokens_decoder"); decoder && !decoder->is_null()) {
+        if (!decoder->is_object()) throw Error(config_path + ": added_tokens_decoder must be an object {\"id\": {...}}");
+        for (const auto& [key, entry] : decoder->as_object()) {
+            std::string at = config_path + ": added_tokens_decoder[\"" + key + "\"]";
+            char* end = nullptr;
+            long long id = std::strtoll(key.c_str(), &end, 10);
+            if (key.empty() || *end != '\0' || id < 0 || id >= tok::kMaxTokenIds)
+                throw Error(at + ": the key must be a token id (a non-negative integer below " +
+                            std::to_string(tok::kMaxTokenIds) + ")");
+            json::Value t = json::Value::object();
+            t.set("id", int64_t(id));
+            t.set("content", json::get_string(entry, "content", at));
+            for (const char* flag_name : {"single_word", "lstrip", "rstrip"})
+                t.set(flag_name, json::get_bool(entry, flag_name, at, false));
+            bool special = json::get_bool(entry, "special", at, false);
+            t.set("normalized", json::get_bool(entry, "normalized", at, !special));
+            t.set("special", special);
+            added_by_id[id] = std::move(t);
+        }
+    }
+    for (const std::string* role_token : {&pad, &unk, &cls, &sep, &mask}) {
+        auto it = last.find(*role_token);
+        if (it == last.end() || added_by_id.count(int64_t(it->second))) continue;
         json::Value t = json::Value::object();
-        t.set("id", id);
-        t.set("content", content);
+        t.set("id", int64_t(it->second));
+        t.set("content", *role_token);
         t.set("single_word", false);
         t.set("lstrip", false);
         t.set("rstrip", false);
         t.set("normalized", false);
         t.set("special", true);
-        added.push_back(std::move(t));
+        added_by_id[int64_t(it->second)] = std::move(t);
     }
+    json::Value added = json::Value::array();
+    for (auto& [id, t] : added_by_id) added.push_back(std::move(t));
 
     auto piece = [](const char* kind, const std::string& id, int type_id) {
         json::Value inner = json::Value::object();

@@ -91,8 +91,9 @@ void BpeModel::build(const std::vector<std::pair<std::string_view, uint32_t>>& v
 
     uint32_t max_id = 0;
     for (const auto& [token, id] : vocab) max_id = std::max(max_id, id);
-    if (!vocab.empty() && max_id >= (1u << 26))
-        throw Error(where + ": vocabulary id " + std::to_string(max_id) + " is too large (ids must be < 67108864)");
+    if (!vocab.empty() && max_id >= kMaxTokenIds)
+        throw Error(where + ": vocabulary id " + std::to_string(max_id) + " is too large (ids must be < " +
+                    std::to_string(kMaxTokenIds) + ")");
     id_to_token_.assign(vocab.empty() ? 0 : size_t(max_id) + 1, std::string());
     has_id_.assign(id_to_token_.size(), 0);
     token_to_id_.reserve(vocab.size());

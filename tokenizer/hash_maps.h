@@ -12,6 +12,8 @@
 namespace aligners::tok {
 
 constexpr uint32_t kNoId = UINT32_MAX;
+// Token ids must be below this (id tables are sized by the largest id).
+constexpr uint32_t kMaxTokenIds = 1u << 26;
 
 inline uint32_t load32(const char* p) {
     uint32_t v;

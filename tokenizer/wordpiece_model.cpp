@@ -12,7 +12,12 @@ void WordPieceModel::build(const std::vector<std::pair<std::string_view, uint32_
     options_ = options;
     where_ = where;
     uint32_t limit = 0;
-    for (const auto& [token, id] : vocab) limit = std::max(limit, id + 1);
+    for (const auto& [token, id] : vocab) {
+        if (id >= kMaxTokenIds)
+            throw Error(where + ": vocabulary id " + std::to_string(id) + " (\"" + std::string(token) +
+                        "\") is too large (ids must be < " + std::to_string(kMaxTokenIds) + ")");
+        limit = std::max(limit, id + 1);
+    }
     id_to_token_.assign(limit, std::string());
     has_id_.assign(limit, 0);
     token_to_id_.reserve(vocab.size());

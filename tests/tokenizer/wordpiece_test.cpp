@@ -175,6 +175,16 @@ TEST_CASE("vocab.txt + tokenizer_config.json load as tokenizer.json does") {
     std::remove((dir + "/tokenizer_config.json").c_str());
     Tokenizer tiny = Tokenizer::load(dir);
     CHECK(tiny.encode("a b c x", true) == std::vector<TokenId>{4, 0, 1, 2, 3, 5});
+    // added_tokens_decoder: more added tokens (a new one gets the next id).
+    write_file_atomic(dir + "/tokenizer_config.json",
+                      R"({"added_tokens_decoder": {"6": {"content": "<New>", "special": true}, "0": {"content": "a"}}})");
+    Tokenizer more = Tokenizer::load(dir);
+    CHECK(more.encode("b<New>a", true) == std::vector<TokenId>{4, 1, 6, 0, 5});
+    CHECK(more.is_special(6));
+    CHECK(more.decode(std::vector<TokenId>{1, 6, 0}, true) == "b a");
+    write_file_atomic(dir + "/tokenizer_config.json", R"({"added_tokens_decoder": {"x": {"content": "<New>"}}})");
+    CHECK_THROWS_WITH_AS(Tokenizer::load(dir), doctest::Contains("added_tokens_decoder[\"x\"]: the key must be a token id"),
+                         Error);
 }
 
 TEST_CASE("HF's BERT character classes on every code point (Unicode 8.0 categories)") {
