@@ -41,13 +41,15 @@ void PostProcessor::add_json(const json::Value& v, const std::string& where) {
         return;
     } else if (type == "BertProcessing") {
         int32_t cls = token_pair_id(v, "cls", where), sep = token_pair_id(v, "sep", where);
-        p.single = {special(cls, 0), sequence(0), special(sep, 0)};
-        p.pair = {special(cls, 0), sequence(0), special(sep, 0), sequence(1), special(sep, 1)};
+        p.kind = Processor::Wrap;
+        p.single = {special(cls, 0), sequence(0), special(sep, 0)};  // [CLS] A [SEP]
+        p.pair = {sequence(0), special(sep, 1)};                     // B [SEP]:1
     } else if (type == "RobertaProcessing") {
         int32_t cls = token_pair_id(v, "cls", where), sep = token_pair_id(v, "sep", where);
+        p.kind = Processor::Wrap;
         p.zero_types = true;
-        p.single = {special(cls, 0), sequence(0), special(sep, 0)};
-        p.pair = {special(cls, 0), sequence(0), special(sep, 0), special(sep, 0), sequence(1), special(sep, 0)};
+        p.single = {special(cls, 0), sequence(0), special(sep, 0)};  // <s> A </s>
+        p.pair = {special(sep, 0), sequence(0), special(sep, 0)};    // </s> B </s>
     } else if (type == "TemplateProcessing") {
         const json::Value& specials = json::get(v, "special_tokens", where);
         auto parse = [&](const char* name, bool is_pair) {
@@ -105,32 +107,52 @@ TypedIds PostProcessor::process(TypedIds a, TypedIds* b, bool add_special_tokens
     std::vector<TypedIds> seqs;
     seqs.push_back(std::move(a));
     if (b) seqs.push_back(std::move(*b));
+    // Lays out `pieces` with `seqs` into `out` (special tokens only when asked).
+    auto lay_out = [&](const std::vector<Piece>& pieces, const std::vector<const TypedIds*>& from,
+                       std::vector<TypedIds>& out) {
+        for (const Piece& piece : pieces) {
+            if (piece.sequence < 0) {
+                if (add_special_tokens)
+                    out.push_back(TypedIds{piece.ids, std::vector<int32_t>(piece.ids.size(), piece.type_id)});
+                continue;
+            }
+            TypedIds s = *from[size_t(piece.sequence)];
+            if (piece.type_id >= 0) s.type_ids.assign(s.ids.size(), piece.type_id);
+            out.push_back(std::move(s));
+        }
+    };
     for (const Processor& p : processors_) {
         if (p.zero_types)
             for (TypedIds& s : seqs) s.type_ids.assign(s.ids.size(), 0);
-        if (!add_special_tokens) continue;
-        if (seqs.size() == 2 && !p.has_pair)
-            throw Error(where + ": post_processor: the template has no \"pair\" entry, so pairs cannot be encoded");
-        const std::vector<Piece>& pieces = seqs.size() == 1 ? p.single : p.pair;
-        TypedIds out;
-        for (const Piece& piece : pieces) {
-            if (piece.sequence < 0) {
-                out.ids.insert(out.ids.end(), piece.ids.begin(), piece.ids.end());
-                out.type_ids.insert(out.type_ids.end(), piece.ids.size(), piece.type_id);
-                continue;
+        std::vector<TypedIds> out;
+        if (p.kind == Processor::Wrap) {
+            if (!add_special_tokens) continue;
+            for (size_t i = 0; i < seqs.size(); ++i) {
+                std::vector<TypedIds> parts;
+                lay_out(i == 0 ? p.single : p.pair, {&seqs[i]}, parts);
+                TypedIds wrapped;
+                for (const TypedIds& part : parts) {
+                    wrapped.ids.insert(wrapped.ids.end(), part.ids.begin(), part.ids.end());
+                    wrapped.type_ids.insert(wrapped.type_ids.end(), part.type_ids.begin(), part.type_ids.end());
+                }
+                out.push_back(std::move(wrapped));
             }
-            const TypedIds& s = seqs[size_t(piece.sequence)];
-            out.ids.insert(out.ids.end(), s.ids.begin(), s.ids.end());
-            if (piece.type_id < 0) out.type_ids.insert(out.type_ids.end(), s.type_ids.begin(), s.type_ids.end());
-            else out.type_ids.insert(out.type_ids.end(), s.ids.size(), piece.type_id);
+        } else {
+            if (seqs.size() > 2)
+                throw Error(where + ": post_processor: a TemplateProcessing after another processor got " +
+                            std::to_string(seqs.size()) + " sequences (it takes one or a pair)");
+            if (seqs.size() == 2 && !p.has_pair)
+                throw Error(where + ": post_processor: the template has no \"pair\" entry, so pairs cannot be encoded");
+            std::vector<const TypedIds*> from;
+            for (const TypedIds& s : seqs) from.push_back(&s);
+            lay_out(seqs.size() == 1 ? p.single : p.pair, from, out);
         }
-        seqs.assign(1, std::move(out));
+        seqs.swap(out);
     }
-    // HF merges what is left (a pair without special tokens) in order.
-    TypedIds merged = std::move(seqs[0]);
-    for (size_t i = 1; i < seqs.size(); ++i) {
-        merged.ids.insert(merged.ids.end(), seqs[i].ids.begin(), seqs[i].ids.end());
-        merged.type_ids.insert(merged.type_ids.end(), seqs[i].type_ids.begin(), seqs[i].type_ids.end());
+    TypedIds merged;
+    for (const TypedIds& s : seqs) {
+        merged.ids.insert(merged.ids.end(), s.ids.begin(), s.ids.end());
+        merged.type_ids.insert(merged.type_ids.end(), s.type_ids.begin(), s.type_ids.end());
     }
     return merged;
 }

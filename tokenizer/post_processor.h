@@ -4,6 +4,13 @@
 // BertProcessing, RobertaProcessing, ByteLevel (changes offsets only, so no
 // ids), Sequence (each processor works on what the previous one produced).
 //
+// As in HF, each processor maps the list of sequences to a new list, and the
+// list is concatenated at the end: BertProcessing and RobertaProcessing wrap
+// each sequence in its own special tokens (nothing without special tokens);
+// TemplateProcessing lays out its single or pair template, one sequence per
+// piece (its special tokens only with special tokens, but always in the
+// template's order and with its type ids).
+//
 // Type ids follow HF: sequence A starts as 0 and B as 1; a template piece's
 // type_id overrides them; BertProcessing keeps them (its separators are 0
 // after A, 1 after B); RobertaProcessing makes every type id 0 (even
@@ -34,11 +41,15 @@ public:
 
 private:
     struct Piece {
-        int sequence = -1;               // -1: special tokens; 0: A; 1: B
+        int sequence = -1;               // -1: special tokens; else the sequence (0: A, 1: B)
         std::vector<int32_t> ids;        // special tokens
         int type_id = -1;                // -1: keep the sequence's own type ids
     };
     struct Processor {
+        // Template: the single and pair templates. Wrap (Bert, Roberta): the
+        // pieces around the first sequence and around each later one, where
+        // a sequence piece stands for the sequence being wrapped.
+        enum Kind { Template, Wrap } kind = Template;
         std::vector<Piece> single, pair;
         bool has_pair = true;
         bool zero_types = false;  // RobertaProcessing

@@ -17,6 +17,14 @@ need Python.
       to its first 400 characters:
       {"pair": i, "text", "text_pair", "ids", "type_ids", "ids_plain", "type_ids_plain"}
       (with and without special tokens).
+  tests/fixtures/tokenizer/pairs.jsonl
+      pair encoding (ids and type ids, with and without special tokens) for
+      every post-processor kind: the shared gpt2 / llama3 / qwen3 / mistral
+      tokenizers on a few short corpus pairs, and small WordPiece tokenizers
+      with BertProcessing, RobertaProcessing, TemplateProcessing (odd type
+      ids), Sequence [ByteLevel, TemplateProcessing] and no post-processor:
+      {"name", "path" (under ../shared) or "tokenizer" (tokenizer.json), "cases": [
+        {"text", "text_pair", "ids", "type_ids", "ids_plain", "type_ids_plain"}]}
   tests/fixtures/tokenizer/bert_chars.json
       every code point's class under BertNormalizer / BertPreTokenizer, as
       sorted [first, last] ranges: "removed" (clean_text drops it), "space"
@@ -31,7 +39,9 @@ Run from the repository root (the HF model hub is never used; the tokenizer
 is read from ../shared or $ALIGNERS_SHARED):
 
     pip install tokenizers==0.22.2
-    python3 tools/oracle/make_wordpiece_vectors.py
+    python3 tools/oracle/make_wordpiece_vectors.py [--no-chars]
+
+(--no-chars skips bert_chars.json, the slow part: a minute or two.)
 """
 import gzip
 import json
@@ -93,6 +103,61 @@ def char_classes():
     return {k: ranges(v) for k, v in sets.items()}
 
 
+def tiny_wordpiece(post):
+    vocab = {"[UNK]": 0, "un": 1, "##aff": 2, "##able": 3, "a": 4, "##ff": 5, "[CLS]": 6, "[SEP]": 7, ".": 8, ",": 9,
+             "do": 10, "not": 11}
+    return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": [],
+            "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                           "strip_accents": None, "lowercase": True},
+            "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": post,
+            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+            "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                      "max_input_chars_per_word": 100, "vocab": vocab}}
+
+
+def pair_vectors(shared, docs):
+    def cases_of(tok, pairs):
+        tok.no_truncation()
+        tok.no_padding()
+        out = []
+        for a, b in pairs:
+            e, p = tok.encode(a, b), tok.encode(a, b, add_special_tokens=False)
+            out.append({"text": a, "text_pair": b, "ids": e.ids, "type_ids": e.type_ids,
+                        "ids_plain": p.ids, "type_ids_plain": p.type_ids})
+        return out
+
+    entries = []
+    corpus_pairs = [(docs[i]["text"][:120], docs[i + 1]["text"][:120]) for i in range(0, 300, 15)]
+    for name in ["gpt2", "llama3", "qwen3", "mistral"]:
+        path = f"tokenizers/{name}"
+        tok = Tokenizer.from_file(os.path.join(shared, path, "tokenizer.json"))
+        entries.append({"name": name, "path": path, "cases": cases_of(tok, corpus_pairs)})
+    specials = {"[CLS]": {"id": "[CLS]", "ids": [6], "tokens": ["[CLS]"]},
+                "[SEP]": {"id": "[SEP]", "ids": [7], "tokens": ["[SEP]"]}}
+    template = {"type": "TemplateProcessing",
+                "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 1}}, {"Sequence": {"id": "A", "type_id": 2}}],
+                "pair": [{"Sequence": {"id": "B", "type_id": 2}}, {"SpecialToken": {"id": "[SEP]", "type_id": 3}},
+                         {"Sequence": {"id": "A", "type_id": 4}}, {"SpecialToken": {"id": "[CLS]", "type_id": 0}}],
+                "special_tokens": specials}
+    processors = {
+        "none": None,
+        "bert": {"type": "BertProcessing", "sep": ["[SEP]", 7], "cls": ["[CLS]", 6]},
+        "roberta": {"type": "RobertaProcessing", "sep": ["[SEP]", 7], "cls": ["[CLS]", 6], "trim_offsets": True,
+                    "add_prefix_space": False},
+        "template": template,
+        "sequence": {"type": "Sequence", "processors": [
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}, template]},
+        "bert_then_template": {"type": "Sequence", "processors": [
+            {"type": "BertProcessing", "sep": ["[SEP]", 7], "cls": ["[CLS]", 6]}, template]},
+    }
+    tiny_pairs = [("un", "a"), ("Unaffable, do", "not a."), ("", "a"), ("a", ""), ("", ""), ("zzz un", "[SEP] a")]
+    for name, post in processors.items():
+        tj = tiny_wordpiece(post)
+        tok = Tokenizer.from_str(json.dumps(tj))
+        entries.append({"name": "wordpiece_" + name, "tokenizer": tj, "cases": cases_of(tok, tiny_pairs)})
+    return entries
+
+
 def main():
     if tokenizers.__version__ != "0.22.2":
         print(f"warning: tokenizers {tokenizers.__version__}, the vectors were made with 0.22.2", file=sys.stderr)
@@ -125,6 +190,15 @@ def main():
         f.write(gzip.compress(data, compresslevel=9, mtime=0))
     print(f"wrote {path}: {len(docs)} documents, {len(docs) - 1} pairs, {os.path.getsize(path)} bytes")
 
+    path = os.path.join(out_dir, "pairs.jsonl")
+    with open(path, "w") as f:
+        f.write(f"# generated by tools/oracle/make_wordpiece_vectors.py with HF tokenizers {tokenizers.__version__}\n")
+        for entry in pair_vectors(shared, docs):
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    print(f"wrote {path}")
+
+    if "--no-chars" in sys.argv:
+        return
     classes = char_classes()
     path = os.path.join(out_dir, "bert_chars.json")
     with open(path, "w") as f:
