@@ -1,4 +1,5 @@
-// Pair encoding (ids and token-type ids, with and without special tokens)
+// Pair encoding (ids and token-type ids, with and without special tokens,
+// and of the first text alone)
 // against Hugging Face tokenizers for every post-processor kind: the shared
 // BPE tokenizers on short corpus pairs, and small WordPiece tokenizers with
 // BertProcessing, RobertaProcessing, TemplateProcessing, Sequence and none.
@@ -49,6 +50,13 @@ TEST_CASE("pair encoding and type ids match HF tokenizers for every post-process
             CHECK(show(with.type_ids) == show(ints_of(c["type_ids"])));
             CHECK(show(without.ids) == show(ints_of(c["ids_plain"])));
             CHECK(show(without.type_ids) == show(ints_of(c["type_ids_plain"])));
+            // The text alone: ids as encode() gives them, type ids from encode_typed().
+            Encoding single = tok.encode_typed(c["text"].as_string(), true);
+            CHECK(show(single.ids) == show(ints_of(c["single_ids"])));
+            CHECK(show(tok.encode(c["text"].as_string(), true)) == show(ints_of(c["single_ids"])));
+            CHECK(show(single.type_ids) == show(ints_of(c["single_type_ids"])));
+            CHECK(show(tok.encode_typed(c["text"].as_string(), false).type_ids) ==
+                  show(ints_of(c["single_type_ids_plain"])));
             ++cases;
         }
     }

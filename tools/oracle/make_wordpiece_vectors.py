@@ -24,7 +24,8 @@ need Python.
       with BertProcessing, RobertaProcessing, TemplateProcessing (odd type
       ids), Sequence [ByteLevel, TemplateProcessing] and no post-processor:
       {"name", "path" (under ../shared) or "tokenizer" (tokenizer.json), "cases": [
-        {"text", "text_pair", "ids", "type_ids", "ids_plain", "type_ids_plain"}]}
+        {"text", "text_pair", "ids", "type_ids", "ids_plain", "type_ids_plain",
+         "single_ids", "single_type_ids", "single_type_ids_plain" (of text alone)}]}
   tests/fixtures/tokenizer/bert_chars.json
       every code point's class under BertNormalizer / BertPreTokenizer, as
       sorted [first, last] ranges: "removed" (clean_text drops it), "space"
@@ -122,8 +123,10 @@ def pair_vectors(shared, docs):
         out = []
         for a, b in pairs:
             e, p = tok.encode(a, b), tok.encode(a, b, add_special_tokens=False)
+            s, sp = tok.encode(a), tok.encode(a, add_special_tokens=False)
             out.append({"text": a, "text_pair": b, "ids": e.ids, "type_ids": e.type_ids,
-                        "ids_plain": p.ids, "type_ids_plain": p.type_ids})
+                        "ids_plain": p.ids, "type_ids_plain": p.type_ids,
+                        "single_ids": s.ids, "single_type_ids": s.type_ids, "single_type_ids_plain": sp.type_ids})
         return out
 
     entries = []
