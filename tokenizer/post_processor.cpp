@@ -157,6 +157,11 @@ TypedIds PostProcessor::process(TypedIds a, TypedIds* b, bool add_special_tokens
     return merged;
 }
 
+size_t PostProcessor::added_tokens(bool pair, const std::string& where) const {
+    TypedIds b;
+    return process(TypedIds{}, pair ? &b : nullptr, true, where).ids.size();
+}
+
 void PostProcessor::apply(std::vector<int32_t>& ids, size_t first) const {
     if (processors_.empty()) return;
     TypedIds a;

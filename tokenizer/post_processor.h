@@ -38,6 +38,8 @@ public:
     // HF post_process: one sequence (b == nullptr) or a pair, with or without
     // special tokens, into one TypedIds. `where` names the tokenizer in errors.
     TypedIds process(TypedIds a, TypedIds* b, bool add_special_tokens, const std::string& where) const;
+    // How many special tokens process() adds to one sequence or a pair (HF added_tokens).
+    size_t added_tokens(bool pair, const std::string& where) const;
 
 private:
     struct Piece {

@@ -16,9 +16,11 @@
 //     Encoding e = bert.encode_pair("question", "answer", /*add_special_tokens=*/true);
 //     // e.ids, e.type_ids (same length); one text with type ids: encode_typed(text, true)
 //     std::vector<Encoding> many = bert.encode_pair_batch(questions, answers, true);
+//     Encoding cut = bert.encode_pair(q, a, true, /*max_length=*/512);  // HF longest_first truncation
 //
-// encode() never truncates or pads (the tokenizer.json "truncation" and
-// "padding" settings are ignored): the caller decides what fits a model.
+// Nothing pads, and only an explicit max_length truncates (the tokenizer.json
+// "truncation" and "padding" settings are ignored): the caller decides what
+// fits a model.
 // Encoding follows HF's pipeline: added tokens are split out of the raw text,
 // each remaining piece is normalized, split on normalized added tokens,
 // pre-tokenized into words, and each word is encoded by the BPE model; with
@@ -76,12 +78,20 @@ public:
     // pair template (with add_special_tokens) or the two concatenated
     // (without); type ids start as 0 for `text` and 1 for `pair`. Error when
     // the tokenizer has no pair template.
-    Encoding encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens) const;
-    // HF encode(text): ids as encode() gives them, with their type ids.
-    Encoding encode_typed(std::string_view text, bool add_special_tokens) const;
+    //
+    // max_length > 0: at most that many ids, special tokens included, by HF's
+    // truncation (strategy longest_first, direction right, stride 0 -- what
+    // transformers' tokenizer(text, pair, truncation=True, max_length=N)
+    // does): the longer text loses its last tokens first. Error when
+    // max_length cannot even hold the special tokens. 0: no truncation.
+    Encoding encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens,
+                         size_t max_length = 0) const;
+    // HF encode(text): ids as encode() gives them, with their type ids
+    // (max_length as for encode_pair).
+    Encoding encode_typed(std::string_view text, bool add_special_tokens, size_t max_length = 0) const;
     // encode_pair over texts[i], pairs[i] on the global thread pool (same sizes, else Error).
     std::vector<Encoding> encode_pair_batch(const std::vector<std::string>& texts, const std::vector<std::string>& pairs,
-                                            bool add_special_tokens) const;
+                                            bool add_special_tokens, size_t max_length = 0) const;
     // Ids -> text. Ids with no token are skipped (as HF does); invalid UTF-8
     // from byte tokens becomes U+FFFD.
     std::string decode(std::span<const TokenId> ids, bool skip_special_tokens = false) const;
@@ -124,6 +134,7 @@ public:
     struct Impl;  // opaque (tokenizer/tokenizer_impl.h)
 
 private:
+    void truncate_for(std::vector<TokenId>& a, std::vector<TokenId>* b, bool add_special_tokens, size_t max_length) const;
     std::unique_ptr<Impl> impl_;
 };
 

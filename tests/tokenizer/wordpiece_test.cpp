@@ -126,6 +126,45 @@ void check_vectors(const Tokenizer& tok) {
     }
     MESSAGE("pairs equal to HF: " << ok << "/" << v.pairs.size());
     CHECK(ok == v.pairs.size());
+
+    // HF's longest_first truncation to max_length, special tokens included.
+    // (A max_length below the pair's 3 special tokens wraps around in HF --
+    // no truncation at all; here it is an Error.)
+    ok = reported = 0;
+    size_t refused = 0;
+    for (size_t i = 0; i < v.singles.size(); ++i) {
+        const json::Value& c = v.singles[i];
+        size_t max_length = size_t(c["max_length"].as_int());
+        Encoding e = tok.encode_typed(v.texts[i], true, max_length);
+        bool good = e.ids == ids_of(c["ids_trunc"]) && e.type_ids == std::vector<int32_t>(e.ids.size(), 0);
+        ok += good;
+        if (!good && reported++ < 3) CHECK_MESSAGE(show(e.ids) == show(ids_of(c["ids_trunc"])), "document " << i);
+    }
+    for (size_t i = 0; i < v.pairs.size(); ++i) {
+        const json::Value& p = v.pairs[i];
+        size_t max_length = size_t(p["max_length"].as_int());
+        if (max_length < 3) {
+            CHECK_THROWS_WITH_AS(tok.encode_pair(a[i], b[i], true, max_length),
+                                 doctest::Contains("cannot hold the 3 special tokens of a pair"), Error);
+            ++refused;
+        } else {
+            Encoding e = tok.encode_pair(a[i], b[i], true, max_length);
+            bool good = e.ids == ids_of(p["ids_trunc"]) && e.type_ids == ids_of(p["type_ids_trunc"]);
+            ok += good;
+            if (!good && reported++ < 6) {
+                INFO("pair " << i << " max_length " << max_length);
+                CHECK(show(e.ids) == show(ids_of(p["ids_trunc"])));
+                CHECK(show(e.type_ids) == show(ids_of(p["type_ids_trunc"])));
+            }
+        }
+        Encoding plain = tok.encode_pair(a[i], b[i], false, max_length);
+        bool good = plain.ids == ids_of(p["ids_plain_trunc"]);
+        ok += good;
+        if (!good && reported++ < 6) CHECK_MESSAGE(show(plain.ids) == show(ids_of(p["ids_plain_trunc"])), "pair " << i);
+    }
+    MESSAGE("truncated encodings equal to HF: " << ok << ", refused " << refused);
+    CHECK(refused > 0);
+    CHECK(ok + refused == v.singles.size() + 2 * v.pairs.size());
 }
 
 // A small WordPiece tokenizer.json with the given post-processor / decoder / model extras.
@@ -286,6 +325,17 @@ TEST_CASE("WordPiece model, post-processors and decoder by hand") {
     CHECK(e.ids == std::vector<TokenId>{6, 1, 7, 4, 7});
     CHECK(e.type_ids == std::vector<int32_t>{0, 0, 0, 1, 1});
     CHECK(bert.encode("un", true) == std::vector<TokenId>{6, 1, 7});
+    // Truncation, longest first: the short side stays whole while the long one can make room.
+    e = bert.encode_pair("un un un un", "a", false, 3);
+    CHECK(e.ids == std::vector<TokenId>{1, 1, 4});
+    e = bert.encode_pair("un un un un", "a a a", true, 6);  // 3 for the texts: 3 / 2 each, the odd one to the longer
+    CHECK(e.ids == std::vector<TokenId>{6, 1, 1, 7, 4, 7});
+    CHECK(e.type_ids == std::vector<int32_t>{0, 0, 0, 0, 1, 1});
+    e = bert.encode_pair("un un un", "a a a", true, 6);     // equally long: the odd one to the second
+    CHECK(e.ids == std::vector<TokenId>{6, 1, 7, 4, 4, 7});
+    CHECK(bert.encode_typed("un un un", true, 3).ids == std::vector<TokenId>{6, 1, 7});
+    CHECK_THROWS_WITH_AS(bert.encode_typed("un", true, 1), doctest::Contains("max_length 1 cannot hold the 2 special tokens"),
+                         Error);
     // RobertaProcessing: <s> A </s> </s> B </s>, and every type id 0, even without special tokens.
     Tokenizer roberta =
         Tokenizer::from_json(tiny_wordpiece(R"({"type":"RobertaProcessing","sep":["[SEP]",7],"cls":["[CLS]",6]})"));
