@@ -38,10 +38,13 @@ void WordPieceModel::build(const std::vector<std::pair<std::string_view, uint32_
 
 void WordPieceModel::tokenize(std::string_view word, std::vector<int32_t>& out) const {
     auto unk = [&]() {
-        if (unk_id_ == kNoId)
+        if (unk_id_ == kNoId) {
+            size_t shown = std::min<size_t>(word.size(), 64);
+            while (shown < word.size() && shown > 0 && (uint8_t(word[shown]) & 0xC0) == 0x80) --shown;
             throw Error(where_ + ": model.unk_token \"" + options_.unk_token +
-                        "\" is not in the vocabulary, but the word \"" + std::string(word.substr(0, 64)) +
-                        "\" needs it");
+                        "\" is not in the vocabulary, but the word \"" + std::string(word.substr(0, shown)) +
+                        (shown < word.size() ? "...\"" : "\"") + " needs it");
+        }
         out.push_back(int32_t(unk_id_));
     };
     size_t chars = 0;
@@ -59,9 +62,7 @@ void WordPieceModel::tokenize(std::string_view word, std::vector<int32_t>& out) 
         uint32_t id = kNoId;
         while (end > start) {
             std::string_view piece = word.substr(start, end - start);
-            if (start == 0) id = token_to_id_.find(piece);
-            else if (prefix.empty()) id = token_to_id_.find(piece);
-            else id = continuation_.find(piece);
+            id = start == 0 || prefix.empty() ? token_to_id_.find(piece) : continuation_.find(piece);
             if (id != kNoId) break;
             do --end;
             while (end > start && (uint8_t(word[end]) & 0xC0) == 0x80);
