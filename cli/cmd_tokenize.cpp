@@ -51,38 +51,63 @@ json::Value parse_line(const std::string& input, size_t number, std::string_view
 }  // namespace
 
 int cmd_tokenize(int argc, char** argv) {
-    ArgParser args("aligners tokenize", "Encode text to token ids: {\"text\": ...} lines on stdin -> {\"ids\": [...]} lines.");
+    ArgParser args("aligners tokenize",
+                   "Encode text to token ids: {\"text\": ...} lines on stdin -> {\"ids\": [...]} lines; a line with\n"
+                   "\"text_pair\" too is encoded as a pair (e.g. BERT's [CLS] A [SEP] B [SEP]) -> {\"ids\", \"type_ids\"}.");
     std::string path;
     bool add_special = false;
-    args.option("--tokenizer", &path, "PATH", "tokenizer.json, a model directory, or a GPT-2 encoder.json+vocab.bpe directory",
-                true);
-    args.flag("--add-special-tokens", &add_special, "apply the post-processor (e.g. BOS/EOS)");
+    args.option("--tokenizer", &path, "PATH",
+                "tokenizer.json, a model directory, a GPT-2 encoder.json+vocab.bpe or a BERT vocab.txt directory", true);
+    args.flag("--add-special-tokens", &add_special, "apply the post-processor (e.g. BOS/EOS, [CLS]/[SEP])");
     std::string input = "-", out = "-";
     args.option("--input", &input, "FILE", "JSON Lines to encode (default -: stdin)");
     args.option("--out", &out, "FILE", "where the ids go (default -: stdout)");
-    args.epilog("Example:\n  echo '{\"text\": \"Hello world\"}' | aligners tokenize --tokenizer ../shared/tokenizers/gpt2\n");
+    args.epilog("Examples:\n  echo '{\"text\": \"Hello world\"}' | aligners tokenize --tokenizer ../shared/tokenizers/gpt2\n"
+                "  echo '{\"text\": \"Is it?\", \"text_pair\": \"Yes.\"}' | aligners tokenize --add-special-tokens \\\n"
+                "      --tokenizer ../shared/models/all-MiniLM-L6-v2\n");
     if (!args.parse(argc, argv)) return 0;
 
     Tokenizer tok = Tokenizer::load(path);
     std::string data = read_file(input);
     auto lines = input_lines(data);
-    std::vector<std::string> texts;
-    texts.reserve(lines.size());
+    std::vector<std::string> texts, pair_texts, pairs;
+    std::vector<std::pair<bool, size_t>> order;  // (is a pair, index in texts or pair_texts)
     for (const auto& [number, line] : lines) {
         json::Value v = parse_line(input, number, line);
         const json::Value* text = v.find("text");
         if (!text || !text->is_string()) throw Error(where(input, number) + ": expected {\"text\": \"...\"}");
-        texts.push_back(text->as_string());
+        const json::Value* pair = v.find("text_pair");
+        if (pair && !pair->is_string())
+            throw Error(where(input, number) + ": \"text_pair\" must be a string, got " + json::dump(*pair));
+        if (pair) {
+            order.push_back({true, pair_texts.size()});
+            pair_texts.push_back(text->as_string());
+            pairs.push_back(pair->as_string());
+        } else {
+            order.push_back({false, texts.size()});
+            texts.push_back(text->as_string());
+        }
     }
     std::vector<std::vector<TokenId>> ids = tok.encode_batch(texts, add_special);
+    std::vector<Encoding> pair_ids = tok.encode_pair_batch(pair_texts, pairs, add_special);
     std::string text_out;
-    for (const auto& seq : ids) {
-        text_out += "{\"ids\":[";
+    auto append_list = [&](const char* key, const std::vector<TokenId>& seq) {
+        text_out += key;
+        text_out += "[";
         for (size_t i = 0; i < seq.size(); ++i) {
             if (i) text_out += ',';
             text_out += std::to_string(seq[i]);
         }
-        text_out += "]}\n";
+        text_out += "]";
+    };
+    for (const auto& [is_pair, i] : order) {
+        if (is_pair) {
+            append_list("{\"ids\":", pair_ids[i].ids);
+            append_list(",\"type_ids\":", pair_ids[i].type_ids);
+        } else {
+            append_list("{\"ids\":", ids[i]);
+        }
+        text_out += "}\n";
     }
     write_file_atomic(out, text_out);
     return 0;
@@ -92,8 +117,8 @@ int cmd_detokenize(int argc, char** argv) {
     ArgParser args("aligners detokenize", "Decode token ids to text: {\"ids\": [...]} lines on stdin -> {\"text\": ...} lines.");
     std::string path;
     bool skip_special = false;
-    args.option("--tokenizer", &path, "PATH", "tokenizer.json, a model directory, or a GPT-2 encoder.json+vocab.bpe directory",
-                true);
+    args.option("--tokenizer", &path, "PATH",
+                "tokenizer.json, a model directory, a GPT-2 encoder.json+vocab.bpe or a BERT vocab.txt directory", true);
     args.flag("--skip-special-tokens", &skip_special, "leave out special tokens (BOS, EOS, ...)");
     std::string input = "-", out = "-";
     args.option("--input", &input, "FILE", "JSON Lines to decode (default -: stdin)");

@@ -89,19 +89,9 @@ void BpeModel::build(const std::vector<std::pair<std::string_view, uint32_t>>& v
     byte_level_words_ = byte_level_words;
     instance_ = g_next_instance.fetch_add(1);
 
-    // Tables are indexed by id, so the largest id bounds the memory: ids may
-    // leave holes, but only as many as kMaxIdHoles plus the number of
-    // entries (a 1 KB file must not ask for gigabytes).
+    // Tables are indexed by id, so the largest id bounds the memory.
     uint32_t max_id = 0;
-    std::string_view max_token;
-    for (const auto& [token, id] : vocab)
-        if (id >= max_id) max_id = id, max_token = token;
-    uint64_t limit = std::min<uint64_t>(kMaxId, 2 * uint64_t(vocab.size()) + kMaxIdHoles);
-    if (!vocab.empty() && max_id >= limit)
-        throw Error(where + ": model.vocab[\"" + std::string(max_token) + "\"]: id " + std::to_string(max_id) +
-                    " is too large for a vocabulary of " + std::to_string(vocab.size()) + " tokens (ids must be < " +
-                    std::to_string(limit) + ": 2 x the number of tokens + " + std::to_string(kMaxIdHoles) +
-                    ", at most " + std::to_string(kMaxId) + ")");
+    if (!vocab.empty()) max_id = checked_max_token_id(vocab, where);
     id_to_token_.assign(vocab.empty() ? 0 : size_t(max_id) + 1, std::string());
     has_id_.assign(id_to_token_.size(), 0);
     token_to_id_.reserve(vocab.size());
@@ -390,6 +380,21 @@ void BpeModel::tokenize(std::string_view word, uint64_t h, std::vector<int32_t>&
         huge->word.assign(word);
         huge->ids.assign(syms.begin(), syms.end());
     }
+}
+
+uint32_t checked_max_token_id(const std::vector<std::pair<std::string_view, uint32_t>>& vocab,
+                              const std::string& where) {
+    uint32_t max_id = 0;
+    std::string_view max_token;
+    for (const auto& [token, id] : vocab)
+        if (id >= max_id) max_id = id, max_token = token;
+    uint64_t limit = std::min<uint64_t>(kMaxTokenIds, 2 * uint64_t(vocab.size()) + kMaxTokenIdHoles);
+    if (!vocab.empty() && max_id >= limit)
+        throw Error(where + ": model.vocab[\"" + std::string(max_token) + "\"]: id " + std::to_string(max_id) +
+                    " is too large for a vocabulary of " + std::to_string(vocab.size()) + " tokens (ids must be < " +
+                    std::to_string(limit) + ": 2 x the number of tokens + " + std::to_string(kMaxTokenIdHoles) +
+                    ", at most " + std::to_string(kMaxTokenIds) + ")");
+    return max_id;
 }
 
 }  // namespace aligners::tok

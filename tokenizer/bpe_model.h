@@ -39,9 +39,7 @@ public:
         std::fill(std::begin(ascii_id_), std::end(ascii_id_), kNoId);
         std::fill(std::begin(byte_fallback_id_), std::end(byte_fallback_id_), kNoId);
     }
-    // Id limits: the largest id must be < min(kMaxId, 2 x entries + kMaxIdHoles).
-    static constexpr uint64_t kMaxId = uint64_t(1) << 26;
-    static constexpr uint64_t kMaxIdHoles = 65536;
+    // Ids are limited by checked_max_token_id() (tokenizer/hash_maps.h).
     // vocab: (token, id) pairs; merges: (left, right) token pairs in rank
     // order. Throws Error (prefixed with `where`) when a merge names a token
     // that is not in the vocabulary.

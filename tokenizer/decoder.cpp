@@ -49,9 +49,13 @@ void Decoder::add_json(const json::Value& v, const std::string& where, std::vect
         s.content = single_char(v, "replacement", where, "\xE2\x96\x81");
         if (const json::Value* scheme = v.find("prepend_scheme")) s.prepend = scheme->as_string() != "never";
         else s.prepend = json::get_bool(v, "add_prefix_space", where, true);
+    } else if (type == "WordPiece") {
+        s.kind = Step::WordPiece;
+        s.pattern = json::get_string(v, "prefix", where, "##");
+        s.cleanup = json::get_bool(v, "cleanup", where, true);
     } else {
         throw Error(where + ": unsupported decoder type \"" + type +
-                    "\" (supported: ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence)");
+                    "\" (supported: ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, WordPiece, Sequence)");
     }
     steps.push_back(std::move(s));
 }
@@ -72,6 +76,23 @@ std::string byte_level_token_bytes(const std::string& token) {
     std::string out;
     if (!byte_level_to_bytes(token, out)) return token;
     return out;
+}
+
+// Rust's str::replace: every non-overlapping occurrence, left to right.
+static void replace_all(std::string& t, std::string_view from, std::string_view to) {
+    if (t.find(from) == std::string::npos) return;
+    std::string out;
+    for (size_t i = 0;;) {
+        size_t at = t.find(from, i);
+        if (at == std::string::npos) {
+            out.append(t, i, std::string::npos);
+            break;
+        }
+        out.append(t, i, at - i);
+        out += to;
+        i = at + from.size();
+    }
+    t.swap(out);
 }
 
 static int hex_digit(char c) {
@@ -111,20 +132,7 @@ void Decoder::apply(const Step& step, std::vector<std::string>& tokens) {
             return;
         }
         case Step::Replace:
-            for (std::string& t : tokens) {
-                std::string out;
-                for (size_t i = 0;;) {
-                    size_t at = t.find(step.pattern, i);
-                    if (at == std::string::npos) {
-                        out.append(t, i, std::string::npos);
-                        break;
-                    }
-                    out.append(t, i, at - i);
-                    out += step.content;
-                    i = at + step.pattern.size();
-                }
-                t.swap(out);
-            }
+            for (std::string& t : tokens) replace_all(t, step.pattern, step.content);
             return;
         case Step::ByteFallback: {
             // A run of <0xNN> tokens becomes its UTF-8 text when valid, else
@@ -171,6 +179,23 @@ void Decoder::apply(const Step& step, std::vector<std::string>& tokens) {
                 // (HF panics when the two cuts overlap; we return the empty string.)
                 for (size_t i = cut_start; i + cut_stop < cs.size(); ++i) out += cs[i];
                 t.swap(out);
+            }
+            return;
+        case Step::WordPiece:
+            // A token after the first loses its prefix or gets a space; then
+            // (cleanup) HF's fixed list of tokenization artifacts is undone
+            // inside each token, in this order.
+            for (size_t k = 0; k < tokens.size(); ++k) {
+                std::string& t = tokens[k];
+                if (k != 0) {
+                    if (t.starts_with(step.pattern)) t.erase(0, step.pattern.size());
+                    else t.insert(0, 1, ' ');
+                }
+                if (!step.cleanup) continue;
+                static const std::pair<const char*, const char*> kCleanup[] = {
+                    {" .", "."},   {" ?", "?"},     {" !", "!"},   {" ,", ","},   {" ' ", "'"},   {" n't", "n't"},
+                    {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+                for (const auto& [from, to] : kCleanup) replace_all(t, from, to);
             }
             return;
         case Step::Metaspace:

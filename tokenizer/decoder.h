@@ -1,5 +1,5 @@
 // Decoders: token strings -> text. Supported (HF names): ByteLevel, Replace
-// (literal pattern), ByteFallback, Fuse, Strip, Metaspace, Sequence. Without
+// (literal pattern), ByteFallback, Fuse, Strip, Metaspace, WordPiece, Sequence. Without
 // a decoder, tokens are joined with spaces (as HF does).
 #pragma once
 #include <string>
@@ -23,11 +23,12 @@ public:
 
 private:
     struct Step {
-        enum Kind { ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace } kind;
+        enum Kind { ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, WordPiece } kind;
         explicit Step(Kind k) : kind(k) {}
-        std::string pattern, content;  // Replace; Strip/Metaspace: content = the character
+        std::string pattern, content;  // Replace; Strip/Metaspace: content = the character; WordPiece: pattern = prefix
         int start = 0, stop = 0;       // Strip
         bool prepend = true;           // Metaspace: prepend_scheme != never
+        bool cleanup = true;           // WordPiece
     };
     static void add_json(const json::Value& v, const std::string& where, std::vector<Step>& steps);
     static void apply(const Step& step, std::vector<std::string>& tokens);

@@ -12,6 +12,17 @@
 namespace aligners::tok {
 
 constexpr uint32_t kNoId = UINT32_MAX;
+// Token ids must be below this (id tables are sized by the largest id).
+constexpr uint32_t kMaxTokenIds = 1u << 26;
+// Ids may leave holes, but only this many beyond the number of entries.
+constexpr uint64_t kMaxTokenIdHoles = 65536;
+
+// The largest id of `vocab`, checked so that id-indexed tables stay in
+// proportion to the file: ids must be < min(kMaxTokenIds, 2 x entries +
+// kMaxTokenIdHoles), so a 1 KB file cannot ask for gigabytes. `where`
+// prefixes the error ("<file>: model.vocab[...]").
+uint32_t checked_max_token_id(const std::vector<std::pair<std::string_view, uint32_t>>& vocab,
+                              const std::string& where);
 
 inline uint32_t load32(const char* p) {
     uint32_t v;

@@ -44,9 +44,18 @@ void Normalizer::add_json(const json::Value& v, const std::string& where, std::v
         s.left = json::get_bool(v, "strip_left", where, true);
         s.right = json::get_bool(v, "strip_right", where, true);
         steps.push_back(s);
+    } else if (type == "BertNormalizer") {
+        Step s{Step::Bert};
+        s.clean_text = json::get_bool(v, "clean_text", where, true);
+        s.chinese_chars = json::get_bool(v, "handle_chinese_chars", where, true);
+        s.lowercase = json::get_bool(v, "lowercase", where, true);
+        // strip_accents: null (or absent) means "as lowercase", as in HF.
+        const json::Value* strip = v.find("strip_accents");
+        s.strip_accents = strip && !strip->is_null() ? json::get_bool(v, "strip_accents", where, false) : s.lowercase;
+        steps.push_back(s);
     } else {
         throw Error(where + ": unsupported normalizer type \"" + type +
-                    "\" (supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Strip, Sequence)");
+                    "\" (supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Strip, BertNormalizer, Sequence)");
     }
 }
 
@@ -78,6 +87,46 @@ static std::string_view strip(std::string_view s, bool left, bool right) {
     return s;
 }
 
+// HF's BertNormalizer, in its order: clean text (drop NUL, U+FFFD and
+// control characters; whitespace -> ' '), spaces around CJK ideographs,
+// strip accents (NFD, then drop nonspacing marks), lowercase.
+void Normalizer::bert(const Step& step, const std::string& in, std::string& out) {
+    std::string a, b;
+    for (size_t i = 0; i < in.size();) {
+        int len;
+        uint32_t cp = decode_utf8(in.data() + i, &len);
+        i += size_t(len);
+        if (step.clean_text) {
+            bool tab_or_newline = cp == '\t' || cp == '\n' || cp == '\r';
+            if (cp == 0 || cp == 0xFFFD || (!tab_or_newline && bert_is_control(cp))) continue;
+            if (tab_or_newline || is_whitespace(cp)) cp = ' ';
+        }
+        if (step.chinese_chars && bert_is_chinese_char(cp)) {
+            a += ' ';
+            append_utf8(a, cp);
+            a += ' ';
+        } else {
+            append_utf8(a, cp);
+        }
+    }
+    if (step.strip_accents) {
+        normalize(a, NormForm::NFD, b);
+        a.clear();
+        for (size_t i = 0; i < b.size();) {
+            int len;
+            uint32_t cp = decode_utf8(b.data() + i, &len);
+            if (!bert_is_nonspacing_mark(cp)) a.append(b, i, size_t(len));
+            i += size_t(len);
+        }
+    }
+    if (step.lowercase) {
+        out.clear();
+        lowercase(a, out);
+    } else {
+        out.swap(a);
+    }
+}
+
 void Normalizer::apply(std::string_view in, std::string& out) const {
     std::string a(in), b;
     for (const Step& step : steps_) {
@@ -106,6 +155,7 @@ void Normalizer::apply(std::string_view in, std::string& out) const {
                 }
                 break;
             case Step::Strip: b = strip(a, step.left, step.right); break;
+            case Step::Bert: bert(step, a, b); break;
         }
         a.swap(b);
     }

@@ -1,6 +1,6 @@
 // Normalizers: text -> text before pre-tokenization, applied to each piece of
 // the input between added tokens. Supported (HF names): NFC, NFD, NFKC, NFKD,
-// Lowercase, Prepend, Replace (literal pattern), Strip, Sequence.
+// Lowercase, Prepend, Replace (literal pattern), Strip, BertNormalizer, Sequence.
 #pragma once
 #include <string>
 #include <string_view>
@@ -21,11 +21,14 @@ public:
 
 private:
     struct Step {
-        enum Kind { NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Strip } kind;
+        enum Kind { NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Strip, Bert } kind;
         explicit Step(Kind k, std::string t = {}, std::string c = {}) : kind(k), text(std::move(t)), content(std::move(c)) {}
         std::string text, content;  // Prepend: text; Replace: text -> content
         bool left = false, right = false;  // Strip
+        // BertNormalizer (strip_accents already resolved: null follows lowercase)
+        bool clean_text = true, chinese_chars = true, strip_accents = true, lowercase = true;
     };
+    static void bert(const Step& step, const std::string& in, std::string& out);
     static void add_json(const json::Value& v, const std::string& where, std::vector<Step>& steps);
     std::vector<Step> steps_;
 };

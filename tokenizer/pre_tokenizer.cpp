@@ -64,9 +64,11 @@ void PreTokenizer::add_json(const json::Value& v, const std::string& where, std:
         s.individual_digits = json::get_bool(v, "individual_digits", where, false);
     } else if (type == "WhitespaceSplit") {
         s.kind = Step::WhitespaceSplit;
+    } else if (type == "BertPreTokenizer") {
+        s.kind = Step::Bert;
     } else {
         throw Error(where + ": unsupported pre_tokenizer type \"" + type +
-                    "\" (supported: ByteLevel, Split, Metaspace, Digits, WhitespaceSplit, Sequence)");
+                    "\" (supported: ByteLevel, Split, Metaspace, Digits, WhitespaceSplit, BertPreTokenizer, Sequence)");
     }
     steps.push_back(std::move(s));
 }
@@ -282,6 +284,31 @@ void PreTokenizer::apply_step(const Step& step, const Piece& in, std::vector<Pie
             char_spans([](uint32_t cp) { return is_whitespace(cp); });
             split_spans(in, spans, Behavior::Removed, false, out);
             return;
+        case Step::Bert: {
+            // HF: split on whitespace (removed), then each word on punctuation
+            // (isolated); one pass does both.
+            PieceWriter w(out);
+            size_t word = 0;
+            auto flush = [&](size_t end) {
+                if (word < end) w.push(text.substr(word, end - word), in.at_origin && word == 0);
+            };
+            for (size_t i = 0; i < text.size();) {
+                int len;
+                uint32_t cp = decode_utf8(text.data() + i, &len);
+                size_t next = i + size_t(len);
+                if (is_whitespace(cp)) {
+                    flush(i);
+                    word = next;
+                } else if (bert_is_punctuation(cp)) {
+                    flush(i);
+                    w.push(text.substr(i, next - i), in.at_origin && i == 0);
+                    word = next;
+                }
+                i = next;
+            }
+            flush(text.size());
+            return;
+        }
     }
     split_spans(in, spans, step.behavior, step.invert, out);
 }

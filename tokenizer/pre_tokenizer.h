@@ -2,7 +2,7 @@
 // Supported (HF names): ByteLevel (with/without use_regex, add_prefix_space),
 // Split (String patterns, and the GPT-2 / Llama-3 / Qwen2 regexes as
 // hand-written matchers; every SplitDelimiterBehavior, invert), Metaspace,
-// Digits, WhitespaceSplit, Sequence.
+// Digits, WhitespaceSplit, BertPreTokenizer, Sequence.
 //
 // ByteLevel maps bytes to GPT-2 characters. When it is the last step the
 // mapping is left to the BPE model (byte_level_words()): words stay raw
@@ -48,7 +48,7 @@ public:
 private:
     enum class Behavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
     struct Step {
-        enum Kind { ByteLevel, SplitRegex, SplitLiteral, Metaspace, Digits, WhitespaceSplit } kind;
+        enum Kind { ByteLevel, SplitRegex, SplitLiteral, Metaspace, Digits, WhitespaceSplit, Bert } kind;
         explicit Step(Kind k) : kind(k) {}
         // ByteLevel
         bool add_prefix_space = false, use_regex = true, map_bytes = true;

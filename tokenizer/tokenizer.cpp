@@ -197,6 +197,79 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special_t
     return ids;
 }
 
+namespace {
+
+// HF truncate_encodings, strategy longest_first (direction right, stride 0):
+// a pair keeps the shorter side whole when the longer one can make room,
+// else max_length / 2 tokens each (the odd one to the longer side, or to the
+// second when both are as long).
+void truncate_longest_first(std::vector<TokenId>& a, std::vector<TokenId>* b, size_t max_length) {
+    size_t total = a.size() + (b ? b->size() : 0);
+    if (max_length > 0 && total <= max_length) return;
+    if (!b) {
+        a.resize(std::min(a.size(), max_length));
+        return;
+    }
+    size_t n1 = a.size(), n2 = b->size();
+    bool swap = n1 > n2;
+    if (swap) std::swap(n1, n2);
+    n2 = n1 > max_length ? n1 : std::max(n1, max_length - n1);
+    if (n1 + n2 > max_length) {
+        n1 = max_length / 2;
+        n2 = n1 + max_length % 2;
+    }
+    if (swap) std::swap(n1, n2);
+    a.resize(std::min(a.size(), n1));
+    b->resize(std::min(b->size(), n2));
+}
+
+}  // namespace
+
+Encoding Tokenizer::encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens,
+                                size_t max_length) const {
+    tok::TypedIds a, b;
+    encode_into(text, false, a.ids);
+    encode_into(pair, false, b.ids);
+    if (max_length > 0) truncate_for(a.ids, &b.ids, add_special_tokens, max_length);
+    a.type_ids.assign(a.ids.size(), 0);
+    b.type_ids.assign(b.ids.size(), 1);
+    tok::TypedIds out = impl_->post_processor.process(std::move(a), &b, add_special_tokens, impl_->where);
+    return Encoding{std::move(out.ids), std::move(out.type_ids)};
+}
+
+Encoding Tokenizer::encode_typed(std::string_view text, bool add_special_tokens, size_t max_length) const {
+    tok::TypedIds a;
+    encode_into(text, false, a.ids);
+    if (max_length > 0) truncate_for(a.ids, nullptr, add_special_tokens, max_length);
+    a.type_ids.assign(a.ids.size(), 0);
+    tok::TypedIds out = impl_->post_processor.process(std::move(a), nullptr, add_special_tokens, impl_->where);
+    return Encoding{std::move(out.ids), std::move(out.type_ids)};
+}
+
+// Truncates before post-processing, leaving room for its special tokens (as HF does).
+void Tokenizer::truncate_for(std::vector<TokenId>& a, std::vector<TokenId>* b, bool add_special_tokens,
+                             size_t max_length) const {
+    size_t added = add_special_tokens ? impl_->post_processor.added_tokens(b != nullptr, impl_->where) : 0;
+    if (max_length < added)
+        throw Error("encode: max_length " + std::to_string(max_length) + " cannot hold the " + std::to_string(added) +
+                    " special tokens of " + (b ? "a pair" : "one sequence"));
+    truncate_longest_first(a, b, max_length - added);
+}
+
+std::vector<Encoding> Tokenizer::encode_pair_batch(const std::vector<std::string>& texts,
+                                                   const std::vector<std::string>& pairs, bool add_special_tokens,
+                                                   size_t max_length) const {
+    if (texts.size() != pairs.size())
+        throw Error("encode_pair_batch: " + std::to_string(texts.size()) + " texts but " + std::to_string(pairs.size()) +
+                    " pairs (expected one pair per text)");
+    std::vector<Encoding> out(texts.size());
+    ThreadPool::global().parallel_for(int64_t(texts.size()), [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+            out[size_t(i)] = encode_pair(texts[size_t(i)], pairs[size_t(i)], add_special_tokens, max_length);
+    });
+    return out;
+}
+
 std::vector<std::vector<TokenId>> Tokenizer::encode_batch(const std::vector<std::string>& texts,
                                                           bool add_special_tokens) const {
     std::vector<std::vector<TokenId>> out(texts.size());

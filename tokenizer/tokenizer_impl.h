@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "tokenizer/added_vocab.h"
-#include "tokenizer/bpe_model.h"
 #include "tokenizer/decoder.h"
+#include "tokenizer/model.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/post_processor.h"
 #include "tokenizer/pre_tokenizer.h"
@@ -19,7 +19,7 @@ namespace aligners {
 struct Tokenizer::Impl {
     tok::Normalizer normalizer;
     tok::PreTokenizer pre_tokenizer;
-    tok::BpeModel model;
+    tok::Model model;  // BPE or WordPiece
     tok::AddedVocab added;
     tok::PostProcessor post_processor;
     tok::Decoder decoder;
@@ -39,5 +39,9 @@ struct Tokenizer::Impl {
     uint32_t add_token(const std::string& content, bool special);
     std::optional<uint32_t> lookup(std::string_view token) const;
 };
+
+// BERT's vocab.txt (+ tokenizer_config.json) in DIR as the equivalent
+// tokenizer.json text (tokenizer/bert_vocab.cpp).
+std::string bert_vocab_json(const std::string& dir);
 
 }  // namespace aligners

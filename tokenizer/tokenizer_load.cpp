@@ -38,16 +38,8 @@ void check_empty_affix(const json::Value& model, const char* key, const std::str
                     " is not supported (only null or \"\" for byte-level and SentencePiece-style BPE)");
 }
 
-void build_model(Tokenizer::Impl& impl, const json::Value& model, const std::string& where) {
-    std::string type = json::get_string(model, "type", where + ": model", "BPE");
-    if (type != "BPE")
-        throw Error(where + ": model type \"" + type + "\" is not supported (only BPE)");
-    const json::Value* dropout = model.find("dropout");
-    if (dropout && !dropout->is_null())
-        throw Error(where + ": model.dropout = " + json::dump(*dropout) + " is not supported (only null)");
-    check_empty_affix(model, "continuing_subword_prefix", where);
-    check_empty_affix(model, "end_of_word_suffix", where);
-
+// model.vocab {token: id} -> (token, id) pairs (views into the JSON value).
+std::vector<std::pair<std::string_view, uint32_t>> read_vocab(const json::Value& model, const std::string& where) {
     const json::Value& vocab_v = json::get(model, "vocab", where + ": model");
     if (!vocab_v.is_object()) throw Error(where + ": model.vocab must be an object {token: id}");
     std::vector<std::pair<std::string_view, uint32_t>> vocab;
@@ -57,6 +49,33 @@ void build_model(Tokenizer::Impl& impl, const json::Value& model, const std::str
             throw Error(where + ": model.vocab[\"" + token + "\"]: expected a non-negative integer id");
         vocab.push_back({token, uint32_t(id.as_int())});
     }
+    return vocab;
+}
+
+void build_wordpiece(Tokenizer::Impl& impl, const json::Value& model, const std::string& where) {
+    std::string at = where + ": model";
+    tok::WordPieceOptions options;
+    options.unk_token = json::get_string(model, "unk_token", at, "[UNK]");
+    options.continuing_subword_prefix = json::get_string(model, "continuing_subword_prefix", at, "##");
+    int64_t max_chars = json::get_int(model, "max_input_chars_per_word", at, 100);
+    if (max_chars < 0) throw Error(at + ".max_input_chars_per_word = " + std::to_string(max_chars) + " (expected >= 0)");
+    options.max_input_chars_per_word = size_t(max_chars);
+    impl.model.kind = tok::Model::WordPiece;
+    impl.model.wordpiece.build(read_vocab(model, where), options, where);
+}
+
+void build_model(Tokenizer::Impl& impl, const json::Value& model, const std::string& where) {
+    std::string type = json::get_string(model, "type", where + ": model", "BPE");
+    if (type == "WordPiece") return build_wordpiece(impl, model, where);
+    if (type != "BPE")
+        throw Error(where + ": model type \"" + type + "\" is not supported (only BPE and WordPiece)");
+    const json::Value* dropout = model.find("dropout");
+    if (dropout && !dropout->is_null())
+        throw Error(where + ": model.dropout = " + json::dump(*dropout) + " is not supported (only null)");
+    check_empty_affix(model, "continuing_subword_prefix", where);
+    check_empty_affix(model, "end_of_word_suffix", where);
+
+    std::vector<std::pair<std::string_view, uint32_t>> vocab = read_vocab(model, where);
     const json::Value& merges_v = json::get(model, "merges", where + ": model");
     if (!merges_v.is_array()) throw Error(where + ": model.merges must be an array");
     std::vector<std::pair<std::string_view, std::string_view>> merges;
@@ -71,7 +90,7 @@ void build_model(Tokenizer::Impl& impl, const json::Value& model, const std::str
     options.fuse_unk = json::get_bool(model, "fuse_unk", model_where, false);
     options.byte_fallback = json::get_bool(model, "byte_fallback", model_where, false);
     options.ignore_merges = json::get_bool(model, "ignore_merges", model_where, false);
-    impl.model.build(vocab, merges, options, impl.pre_tokenizer.byte_level_words(), where);
+    impl.model.bpe.build(vocab, merges, options, impl.pre_tokenizer.byte_level_words(), where);
 }
 
 // HF deserializes added_tokens by adding them one by one (add_tokens), so a
@@ -227,7 +246,7 @@ Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& wh
         if (msg.rfind(where, 0) == 0) throw;
         throw Error(where + ": " + msg);
     }
-    if (impl.model.options().unk_token) impl.unk = impl.lookup(*impl.model.options().unk_token);
+    if (auto unk = impl.model.unk_token()) impl.unk = impl.lookup(*unk);
     impl.json_text.assign(json_text);
     impl.refresh_id_tables();
     return t;
@@ -244,7 +263,13 @@ Tokenizer Tokenizer::load(const std::string& path) {
                 if (auto id = t.impl_->lookup("<|endoftext|>")) t.impl_->bos = t.impl_->eos = t.impl_->unk = *id;
                 return t;
             }
-            throw Error(path + ": no tokenizer.json (nor GPT-2's encoder.json + vocab.bpe) in this directory");
+            if (file_exists(path_join(path, "vocab.txt"))) {
+                Tokenizer t = from_json(bert_vocab_json(path), path_join(path, "vocab.txt"));
+                std::string config = path_join(path, "tokenizer_config.json");
+                if (file_exists(config)) apply_config(*t.impl_, config);
+                return t;
+            }
+            throw Error(path + ": no tokenizer.json (nor GPT-2's encoder.json + vocab.bpe, nor BERT's vocab.txt) in this directory");
         }
     } else {
         if (!file_exists(path)) throw Error(path + ": no such file or directory (expected tokenizer.json or a model directory)");
@@ -287,11 +312,17 @@ void Tokenizer::save(const std::string& path) const {
 
 std::string Tokenizer::describe() const {
     const Impl& m = *impl_;
-    std::string s = "BPE, " + std::to_string(vocab_size()) + " tokens (" + std::to_string(m.model.merge_count()) +
+    if (m.model.is_wordpiece()) {
+        std::string s = "WordPiece, " + std::to_string(vocab_size()) + " tokens (" +
+                        std::to_string(m.added.tokens().size()) + " added)";
+        return s + (m.normalizer.empty() ? "" : ", normalizer");
+    }
+    const tok::BpeModel& bpe = m.model.bpe;
+    std::string s = "BPE, " + std::to_string(vocab_size()) + " tokens (" + std::to_string(bpe.merge_count()) +
                     " merges, " + std::to_string(m.added.tokens().size()) + " added)";
-    s += m.model.byte_level_words() ? ", byte-level" : "";
-    s += m.model.options().byte_fallback ? ", byte fallback" : "";
-    s += m.model.options().ignore_merges ? ", ignore_merges" : "";
+    s += bpe.byte_level_words() ? ", byte-level" : "";
+    s += bpe.options().byte_fallback ? ", byte fallback" : "";
+    s += bpe.options().ignore_merges ? ", ignore_merges" : "";
     s += m.normalizer.empty() ? "" : ", normalizer";
     return s;
 }

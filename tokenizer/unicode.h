@@ -34,6 +34,7 @@ constexpr uint32_t kPropNfdNo = 1u << 9;
 constexpr uint32_t kPropNfkcNotYes = 1u << 10;
 constexpr uint32_t kPropNfkdNo = 1u << 11;
 constexpr uint32_t kPropNormKnown = 1u << 12;  // has normalization data (assigned by normalization_version())
+constexpr uint32_t kPropAssigned8 = 1u << 13;  // assigned by Unicode 8.0
 constexpr int kPropCccShift = 16;
 
 namespace detail {
@@ -56,6 +57,37 @@ inline bool gc_is_number(uint32_t props) {  // \p{N}
 }
 inline bool is_whitespace(uint32_t cp) { return unicode_props(cp) & kPropWhiteSpace; }
 inline int combining_class(uint32_t cp) { return int(unicode_props(cp) >> kPropCccShift) & 255; }
+
+// ---- BERT character classes ---------------------------------------------------
+// HF's BertNormalizer and BertPreTokenizer take general categories from the
+// unicode_categories crate, whose tables are Unicode 8.0: a character assigned
+// later is not punctuation, control or a nonspacing mark there. So these are
+// the current category restricted to 8.0's characters, plus the few
+// characters whose category changed since 8.0. (Unassigned characters, Cn,
+// count as neither: the crate's "other" test leaves them out.)
+inline bool bert_is_control(uint32_t cp) {  // Cc, Cf, Co, Cs (clean_text removes them)
+    uint32_t p = unicode_props(cp), g = p & kPropGcMask;
+    return (p & kPropAssigned8) && g >= kCc && g <= kCo;
+}
+inline bool bert_is_punctuation(uint32_t cp) {  // ASCII punctuation or P* (BertPreTokenizer isolates them)
+    if (cp < 128) return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
+    if (cp == 0x166D || cp == 0x111C9) return true;  // Po in 8.0 (So since 12.0, Mn since 11.0)
+    uint32_t p = unicode_props(cp), g = p & kPropGcMask;
+    return (p & kPropAssigned8) && g >= kPc && g <= kPo;
+}
+inline bool bert_is_nonspacing_mark(uint32_t cp) {  // Mn (strip_accents removes them after NFD)
+    if (cp == 0x1734) return true;  // Mn in 8.0 (Mc since 14.0)
+    // Mn now, but Lo (U+1885, U+1886), Mc (U+A9BD) or Po (U+111C9) in 8.0.
+    if (cp == 0x1885 || cp == 0x1886 || cp == 0xA9BD || cp == 0x111C9) return false;
+    uint32_t p = unicode_props(cp);
+    return (p & kPropAssigned8) && (p & kPropGcMask) == kMn;
+}
+// The CJK ideograph blocks handle_chinese_chars puts spaces around (HF's list).
+inline bool bert_is_chinese_char(uint32_t cp) {
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
+           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+}
 
 // The UCD version the tables were generated from, e.g. "15.0.0".
 const char* unicode_version();

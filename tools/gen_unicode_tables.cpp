@@ -23,6 +23,10 @@
 // implement Unicode 9.0 and leave later characters untouched, and we match
 // it. Normalization properties of a character never change once assigned,
 // so 15.0's data restricted to 9.0's characters is 9.0's data.
+//
+// One more bit marks the characters Unicode 8.0 assigned: HF's BertNormalizer
+// and BertPreTokenizer classify characters with the unicode_categories crate,
+// whose tables are Unicode 8.0 (see tokenizer/unicode.h, bert_*).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -125,6 +129,7 @@ constexpr uint32_t kNfdNo = 1u << 9;       // NFD_QC = No
 constexpr uint32_t kNfkcNotYes = 1u << 10; // NFKC_QC = No or Maybe
 constexpr uint32_t kNfkdNo = 1u << 11;     // NFKD_QC = No
 constexpr uint32_t kNormKnown = 1u << 12; // assigned by kNormalizationAge: has normalization data
+constexpr uint32_t kAssigned8 = 1u << 13;  // assigned by Unicode 8.0 (HF's BERT character classes)
 constexpr int kCccShift = 16;
 
 // Unicode version (major * 100 + minor) whose characters get normalization data.
@@ -259,6 +264,7 @@ int main(int argc, char** argv) {
         for (uint32_t c = a; c <= b; ++c) age[c] = version;
     });
     for (uint32_t c = 0; c < kMaxCp; ++c) {
+        if (age[c] <= 800) value[c] |= kAssigned8;
         if (age[c] <= kNormalizationAge) {
             value[c] |= kNormKnown;
             continue;

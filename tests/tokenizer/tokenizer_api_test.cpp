@@ -143,13 +143,13 @@ TEST_CASE("malformed or unsupported tokenizer.json: errors name the field") {
           std::string::npos);
     CHECK(error_of(tiny_json("null", R"(,"continuing_subword_prefix":"##")")).find("continuing_subword_prefix") !=
           std::string::npos);
-    CHECK(error_of(R"({"model":{"type":"WordPiece","vocab":{}}})").find("model type \"WordPiece\" is not supported") !=
+    CHECK(error_of(R"({"model":{"type":"Unigram","vocab":{}}})").find("model type \"Unigram\" is not supported") !=
           std::string::npos);
     CHECK(error_of("{\"model\": ").find("t.json: ") == 0);
     CHECK(error_of(R"({"normalizer":{"type":"Precompiled"},"model":{"vocab":{},"merges":[]}})")
               .find("normalizer: unsupported normalizer type \"Precompiled\"") != std::string::npos);
-    CHECK(error_of(R"({"decoder":{"type":"WordPiece"},"model":{"vocab":{},"merges":[]}})")
-              .find("decoder: unsupported decoder type \"WordPiece\"") != std::string::npos);
+    CHECK(error_of(R"({"decoder":{"type":"CTC"},"model":{"vocab":{},"merges":[]}})")
+              .find("decoder: unsupported decoder type \"CTC\"") != std::string::npos);
     CHECK(error_of(R"({"model":{"vocab":{"a":-1},"merges":[]}})").find("model.vocab[\"a\"]") != std::string::npos);
     CHECK_THROWS_WITH_AS(Tokenizer::load("/nonexistent/tok"), doctest::Contains("/nonexistent/tok"), Error);
 }
