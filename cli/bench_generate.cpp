@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/bench_device.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -73,7 +74,7 @@ int bench_generate(int argc, char** argv) {
     args.option("--prompt", &prompt, "N", "prompt tokens (default 16)");
     args.option("--new-tokens", &new_tokens, "N", "tokens to decode (default 32)");
     args.option("--batch", &batch, "B", "rows decoded together (default 1)");
-    args.option("--threads", &threads, "N", "CPU threads (default: all)");
+    add_threads_flag(args, &threads);
     args.option("--reps", &reps, "N", "best of N timings and bandwidth sweeps (default 3)");
     std::string device = "cpu", attention = "flash";
     bench_device_flag(args, &device, &attention);
@@ -81,7 +82,7 @@ int bench_generate(int argc, char** argv) {
     if (layers <= 0 || heads <= 0 || dim <= 0 || vocab <= 1 || prompt <= 0 || new_tokens <= 1 || batch <= 0 ||
         reps <= 0)
         throw UsageError("sizes must be positive (and --new-tokens >= 2)");
-    if (threads > 0) ThreadPool::set_default_threads(threads);
+    apply_threads(threads);
     auto be = bench_backend(device, attention);
     const double peak = bench_device_peak(device);
     ModelConfig cfg =

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/bench_device.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -59,14 +60,14 @@ int bench_train(int argc, char** argv) {
     args.option("--batch", &batch, "B", "rows per step (default 4)");
     args.option("--steps", &steps, "S", "timed steps (default 5)");
     args.option("--warmup", &warmup, "N", "untimed steps first (default 1)");
-    args.option("--threads", &threads, "N", "CPU threads (default: all)");
+    add_threads_flag(args, &threads);
     std::string device = "cpu", attention = "flash";
     bench_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
     if (layers <= 0 || heads <= 0 || dim <= 0 || vocab <= 1 || seq <= 0 || batch <= 0 || steps <= 0)
         throw UsageError("sizes must be positive");
     if (dim % heads != 0) throw UsageError("--dim must be a multiple of --heads");
-    if (threads > 0) ThreadPool::set_default_threads(threads);
+    apply_threads(threads);
 
     auto be = bench_backend(device, attention);
     const double peak = bench_device_peak(device);

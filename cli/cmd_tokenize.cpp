@@ -49,6 +49,8 @@ json::Value parse_line(size_t number, std::string_view line) {
         json::Value v = json::parse(line);
         if (!v.is_object()) throw Error("expected a JSON object");
         return v;
+    } catch (const json::ParseError& e) {
+        throw Error("stdin line " + std::to_string(number) + ": not valid JSON: " + json::jsonl_error(e));
     } catch (const Error& e) {
         throw Error("stdin line " + std::to_string(number) + ": " + e.what());
     }
