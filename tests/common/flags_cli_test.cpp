@@ -258,6 +258,17 @@ TEST_CASE("train-tokenizer: vocabulary below the byte alphabet, empty or repeate
     CHECK(r.err.find("(257 tokens)") != std::string::npos);
 }
 
+TEST_CASE("demo --set values follow the flag rules: 64-bit integers quoted as written, learning rates, shares") {
+    Args demo = {"demo", "--quick", "--out", "/dev/null/demo"};
+    refused(demo + Args{"--set", "pretrain_steps=1000000000000000"},
+            "--set pretrain_steps: expected an integer in [0, 2147483647], got '1000000000000000'");
+    refused(demo + Args{"--set", "pretrain_steps=-1"}, "--set pretrain_steps: expected an integer in [0, 2147483647]");
+    refused(demo + Args{"--set", "pretrain_lr=1e30"}, "--set pretrain_lr: expected a number in (0, 1], got '1e30'");
+    refused(demo + Args{"--set", "aligner_lr=0"}, "--set aligner_lr: expected a number in (0, 1], got '0'");
+    refused(demo + Args{"--set", "drill_share=2"}, "--set drill_share: expected a number in [0, 1], got '2'");
+    refused(demo + Args{"--seed", "-1"}, "--seed: expected an integer >= 0, got '-1'");
+}
+
 TEST_CASE("a JSON Lines syntax error names its line once") {
     std::string dir = test::scratch_dir("cli_flags_jsonl");
     write_file_atomic(dir + "/bad.jsonl", "{\"question\":\"q\",\"answer\":\"a\",\"final_answer\":\"b\"}\n{\"question\": }\n");
