@@ -128,6 +128,14 @@ TEST_CASE("squad: each token budget names its own flag; batch size and stack are
     refused(squad + Args{"--batch-size", "0"}, "--batch-size: expected an integer >= 1, got '0'");
     refused(squad + Args{"--batch-size", "-1"}, "--batch-size: expected an integer >= 1, got '-1'");
     refused(squad + Args{"--stack", "0"}, "--stack: expected an integer >= 1, got '0'");
+    // The squad file's counts too: checked in 64 bits, the value quoted.
+    write_file_atomic(dir + "/s.json", R"({"criteria": [{"name": "a", "aligner": "x", "inspector": "y"}],
+                                           "batch_size": 1000000000000000})");
+    r = test::run_aligners({"squad", "--squad", dir + "/s.json", "--input", dir + "/none.jsonl", "--out",
+                            dir + "/o.jsonl"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("s.json: field 'batch_size': expected an integer in [1, 2147483647], got 1000000000000000") !=
+          std::string::npos);
 }
 
 TEST_CASE("synth: counts and cleaning bounds") {
