@@ -43,11 +43,11 @@ void add_documents(const std::string& path, std::vector<std::string>& docs) {
             json::Value v;
             try {
                 v = json::parse(line);
-            } catch (const Error& e) {
-                throw Error(path + ": line " + std::to_string(number) + ": " + e.what());
+            } catch (const json::ParseError& e) {
+                throw Error(path + ":" + std::to_string(number) + ": not valid JSON: " + json::jsonl_error(e));
             }
             const json::Value* text = v.find("text");
-            if (!text || !text->is_string()) throw Error(path + ": line " + std::to_string(number) + ": no \"text\" string");
+            if (!text || !text->is_string()) throw Error(path + ":" + std::to_string(number) + ": no \"text\" string");
             docs.push_back(text->as_string());
         }
         return;

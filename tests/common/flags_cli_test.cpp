@@ -238,6 +238,10 @@ TEST_CASE("eval --out and generate --output that cannot be written fail before t
                             "/missing/dir/o.jsonl"});
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("--out: cannot write '/missing/dir/o.jsonl'") != std::string::npos);
+    r = test::run_aligners({"data", "import", "--format", "questions", dir + "/missing.jsonl", "--out",
+                            "/missing/dir/q.jsonl"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("--out: cannot write '/missing/dir/q.jsonl'") != std::string::npos);
 }
 
 TEST_CASE("train-tokenizer: vocabulary below the byte alphabet, empty or repeated specials, --out a file") {
@@ -287,6 +291,12 @@ TEST_CASE("a JSON Lines syntax error names its line once") {
     r = test::run_aligners({"tokenize", "--tokenizer", test::shared_dir() + "/tokenizers/gpt2"}, "nope\n");
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("stdin line 1: not valid JSON: column 1 (byte 0)") != std::string::npos);
+    CHECK(r.err.find("line 1, column") == std::string::npos);
+    write_file_atomic(dir + "/bench.jsonl", "{\"text\": \"a\"}\n{\"text\" 1}\n");
+    r = test::run_aligners({"bench", "tokenize", "--tokenizer", test::shared_dir() + "/tokenizers/gpt2", "--repeat", "1",
+                            dir + "/bench.jsonl"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("bench.jsonl:2: not valid JSON: column 9 (byte 8)") != std::string::npos);
     CHECK(r.err.find("line 1, column") == std::string::npos);
 }
 
