@@ -281,6 +281,15 @@ TEST_CASE("demo --set values follow the flag rules: 64-bit integers quoted as wr
     refused(demo + Args{"--seed", "-1"}, "--seed: expected an integer >= 0, got '-1'");
 }
 
+TEST_CASE("bench sizes name the flag that is wrong") {
+    refused({"bench", "train", "--layers", "0"}, "--layers: expected an integer >= 1, got '0'");
+    refused({"bench", "train", "--seq", "-4"}, "--seq: expected an integer >= 1, got '-4'");
+    refused({"bench", "generate", "--new-tokens", "1"}, "--new-tokens: expected an integer >= 2, got '1'");
+    refused({"bench", "generate", "--vocab", "1"}, "--vocab: expected an integer >= 2, got '1'");
+    refused({"bench", "gemm", "--m", "0"}, "--m: expected an integer >= 1, got '0'");
+    refused({"bench", "tokenize", "--tokenizer", "t", "--repeat", "0", "f"}, "--repeat: expected an integer >= 1, got '0'");
+}
+
 TEST_CASE("a JSON Lines syntax error names its line once") {
     std::string dir = test::scratch_dir("cli_flags_jsonl");
     write_file_atomic(dir + "/bad.jsonl", "{\"question\":\"q\",\"answer\":\"a\",\"final_answer\":\"b\"}\n{\"question\": }\n");
