@@ -98,7 +98,7 @@ int cmd_generate(int argc, char** argv) {
     args.option("--seed", &seed, "N", "sampling seed");
     args.option("--stop-ids", &stop_ids, "IDS", "comma-separated stop token ids (default: the config's eos)");
     args.flag("--ignore-eos", &no_eos, "do not stop at the end-of-sequence token");
-    args.repeated("--stop", &stop_strings, "TEXT", "stop when the completion contains TEXT (repeatable)");
+    args.repeated("--stop", &stop_strings, "TEXT", "stop when the completion contains TEXT");
     args.option("--batch", &batch, "N", "prompts per batch in JSONL mode", ranges::count());
     add_threads_flag(args, &threads);
     args.epilog(

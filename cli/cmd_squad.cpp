@@ -94,7 +94,7 @@ int cmd_squad(int argc, char** argv) {
     args.set_default_text("--batch-size", "the squad file's, else 16");
     args.option("--max-new-tokens", &max_new, "N", "longest correction an aligner may write", ranges::count());
     args.option("--upstream-max-new-tokens", &upstream_max_new, "N", "longest upstream answer", ranges::count());
-    add_sampling_flags(args, &sampling, "the upstream model (the repetition penalty also the aligners)");
+    add_sampling_flags(args, &sampling, "for the upstream model", "for the upstream model and the aligners");
     args.option("--seed", &seed, "N", "sampling seed");
     add_threads_flag(args, &threads);
     args.epilog(

@@ -22,14 +22,16 @@ void apply_threads(int threads) {
     else ThreadPool::env_threads();  // validates the variable now, before any work
 }
 
-void add_sampling_flags(ArgParser& args, SamplingFlags* s, const std::string& applies_to) {
-    std::string tail = applies_to.empty() ? "" : "; " + applies_to;
+void add_sampling_flags(ArgParser& args, SamplingFlags* s, const std::string& sampling_note,
+                        const std::string& penalty_note) {
+    std::string tail = sampling_note.empty() ? "" : "; " + sampling_note;
+    std::string penalty_tail = penalty_note.empty() ? "" : "; " + penalty_note;
     args.option("--temperature", &s->temperature, "T", "sampling temperature (0 = greedy)" + tail,
                 ranges::non_negative());
     args.option("--top-p", &s->top_p, "P", "nucleus sampling: smallest set of tokens with this mass (1 = off)" + tail,
                 ranges::top_p());
     args.option("--top-k", &s->top_k, "K", "keep the K most likely tokens (0 = off)" + tail, ranges::non_negative());
-    args.option("--repetition-penalty", &s->repetition_penalty, "R", "HF/CTRL repetition penalty (1 = off)" + tail,
+    args.option("--repetition-penalty", &s->repetition_penalty, "R", "HF/CTRL repetition penalty (1 = off)" + penalty_tail,
                 ranges::positive());
 }
 

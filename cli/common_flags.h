@@ -27,8 +27,10 @@ struct SamplingFlags {
     int top_k = 0;
     bool greedy() const { return temperature == 0; }
 };
-// `applies_to` ends each help line (e.g. "the upstream model"); empty: nothing.
-void add_sampling_flags(ArgParser& args, SamplingFlags* s, const std::string& applies_to = "");
+// `sampling_note` ends the help of temperature, top-p and top-k (e.g. "with
+// --sample"), `penalty_note` that of the repetition penalty; empty: nothing.
+void add_sampling_flags(ArgParser& args, SamplingFlags* s, const std::string& sampling_note = "",
+                        const std::string& penalty_note = "");
 
 // An output file named by `flag`: "-" (stdout) passes; otherwise the path
 // must not be a directory and its directory must exist and be writable.
