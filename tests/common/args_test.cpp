@@ -7,6 +7,7 @@
 
 #include "common/args.h"
 #include "common/error.h"
+#include "common/thread_pool.h"
 
 using namespace aligners;
 
@@ -179,6 +180,20 @@ TEST_CASE("ranges are declared with the option and checked at parse time, quotin
     float wd = 0;
     CHECK(range_error("--weight-decay", &wd, ranges::non_negative(), {"--weight-decay", "1e39"}) ==
           "--weight-decay: expected a number in [-3.4028235e+38, 3.4028235e+38], got '1e39'");
+}
+
+TEST_CASE("--threads: [1, 4 x hardware threads], the bound explained") {
+    int threads = 0;
+    std::string max = std::to_string(ThreadPool::max_threads());
+    std::string err = range_error("--threads", &threads, ranges::threads(), {"--threads", "100000"});
+    CHECK(err.find("--threads: expected an integer in [1, " + max + "] (at most 4 x the ") == 0);
+    CHECK(err.find("got '100000'") != std::string::npos);
+    CHECK(range_error("--threads", &threads, ranges::threads(), {"--threads", "-1"}).find("got '-1'") !=
+          std::string::npos);
+    CHECK(range_error("--threads", &threads, ranges::threads(), {"--threads", "0"}).find("got '0'") !=
+          std::string::npos);
+    CHECK(range_error("--threads", &threads, ranges::threads(), {"--threads", max}).empty());
+    CHECK(threads == ThreadPool::max_threads());
 }
 
 TEST_CASE("--help shows each option's range next to its default") {

@@ -81,16 +81,21 @@ TEST_SUITE("cli.flags") {
 
 TEST_CASE("--threads is bounded to [1, 4 x cores] in every command that computes; so is ALIGNERS_THREADS") {
     std::string dir = test::scratch_dir("cli_flags_threads");
+    // One above the bound (not 100000: a regressed binary would then try to
+    // start that many threads; the parse-level test in args_test.cpp uses it).
     std::string max = std::to_string(ThreadPool::max_threads());
+    std::string above = std::to_string(ThreadPool::max_threads() + 1);
     for (const Args& cmd : computing_commands(dir)) {
-        refused(cmd + Args{"--threads", "100000"}, "--threads: expected an integer in [1, " + max + "]");
+        refused(cmd + Args{"--threads", above},
+                "--threads: expected an integer in [1, " + max + "] (at most 4 x the " +
+                    std::to_string(ThreadPool::max_threads() / 4) + " hardware thread");
         refused(cmd + Args{"--threads", "-1"}, "got '-1'");
         refused(cmd + Args{"--threads", "0"}, "got '0'");
         refused(cmd + Args{"--threads", "many"}, "--threads: expected an integer, got 'many'");
         ScopedEnv env("ALIGNERS_THREADS", "abc");
         refused(cmd, "ALIGNERS_THREADS: expected an integer, got 'abc'");
     }
-    ScopedEnv env("ALIGNERS_THREADS", "100000");
+    ScopedEnv env("ALIGNERS_THREADS", above);
     refused(computing_commands(dir)[0], "ALIGNERS_THREADS: expected an integer in [1, " + max + "]");
 }
 
