@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/thread_pool.h"
@@ -23,25 +24,23 @@ int bench_gemm(int argc, char** argv) {
     double min_seconds = 0.3;
     bool trans_a = false, trans_b = false;
     std::string path_name = "auto", clock_name = "wall";
-    args.option("--m", &m, "M", "rows of C");
-    args.option("--n", &n, "N", "columns of C");
-    args.option("--k", &k, "K", "inner dimension");
-    args.option("--threads", &threads, "T", "threads (0: ALIGNERS_THREADS or all cores)");
+    args.option("--m", &m, "M", "rows of C", ranges::count());
+    args.option("--n", &n, "N", "columns of C", ranges::count());
+    args.option("--k", &k, "K", "inner dimension", ranges::count());
+    add_threads_flag(args, &threads);
     args.flag("--trans-a", &trans_a, "A is stored transposed (K x M)");
     args.flag("--trans-b", &trans_b, "B is stored transposed (N x K)");
     args.choice("--path", &path_name, {"auto", "portable", "avx2", "avx512"}, "CPU code path");
-    args.option("--reps", &reps, "R", "timed repetitions (best is reported)");
+    args.option("--reps", &reps, "R", "timed repetitions (best is reported)", ranges::count());
     args.option("--min-seconds", &min_seconds, "S", "each repetition repeats the call for at least S seconds");
     args.choice("--clock", &clock_name, {"wall", "cpu"},
                 "wall: elapsed time; cpu: process CPU time / threads (for a loaded machine)");
     if (!args.parse(argc, argv)) return 0;
-    if (m <= 0 || n <= 0 || k <= 0) throw UsageError("--m, --n, --k must be positive");
-    if (reps <= 0) throw UsageError("--reps must be positive");
 
     cpu::CpuPath path = path_name == "auto" ? cpu::cpu_path() : cpu::parse_cpu_path(path_name);
     if (!cpu::cpu_path_supported(path))
         throw Error("--path " + path_name + ": not supported on this CPU (" + cpu::cpu_features_string() + ")");
-    if (threads > 0) ThreadPool::set_default_threads(threads);
+    apply_threads(threads);
     ThreadPool& pool = ThreadPool::global();
 
     const int lda = trans_a ? m : k, ldb = trans_b ? k : n, ldc = n;

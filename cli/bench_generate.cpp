@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/bench_device.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -65,23 +66,21 @@ int bench_generate(int argc, char** argv) {
     int layers = 12, heads = 12, kv_heads = 0, dim = 768, vocab = 50257, prompt = 16, new_tokens = 32, batch = 1,
         threads = 0, reps = 3;
     args.choice("--arch", &arch, {"gpt2", "llama"}, "model family (default gpt2)");
-    args.option("--layers", &layers, "L", "layers (default 12)");
-    args.option("--heads", &heads, "H", "attention heads (default 12)");
-    args.option("--kv-heads", &kv_heads, "KV", "key/value heads, llama only (default: --heads)");
-    args.option("--dim", &dim, "C", "hidden size (default 768)");
-    args.option("--vocab", &vocab, "V", "vocabulary (default 50257)");
-    args.option("--prompt", &prompt, "N", "prompt tokens (default 16)");
-    args.option("--new-tokens", &new_tokens, "N", "tokens to decode (default 32)");
-    args.option("--batch", &batch, "B", "rows decoded together (default 1)");
-    args.option("--threads", &threads, "N", "CPU threads (default: all)");
-    args.option("--reps", &reps, "N", "best of N timings and bandwidth sweeps (default 3)");
+    args.option("--layers", &layers, "L", "layers", ranges::count());
+    args.option("--heads", &heads, "H", "attention heads", ranges::count());
+    args.option("--kv-heads", &kv_heads, "KV", "key/value heads, llama only", ranges::non_negative());
+    args.set_default_text("--kv-heads", "--heads");
+    args.option("--dim", &dim, "C", "hidden size", ranges::count());
+    args.option("--vocab", &vocab, "V", "vocabulary", Range::at_least(2));
+    args.option("--prompt", &prompt, "N", "prompt tokens", ranges::count());
+    args.option("--new-tokens", &new_tokens, "N", "tokens to decode", Range::at_least(2));
+    args.option("--batch", &batch, "B", "rows decoded together", ranges::count());
+    add_threads_flag(args, &threads);
+    args.option("--reps", &reps, "N", "best of N timings and bandwidth sweeps", ranges::count());
     std::string device = "cpu", attention = "flash";
     bench_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
-    if (layers <= 0 || heads <= 0 || dim <= 0 || vocab <= 1 || prompt <= 0 || new_tokens <= 1 || batch <= 0 ||
-        reps <= 0)
-        throw UsageError("sizes must be positive (and --new-tokens >= 2)");
-    if (threads > 0) ThreadPool::set_default_threads(threads);
+    apply_threads(threads);
     auto be = bench_backend(device, attention);
     const double peak = bench_device_peak(device);
     ModelConfig cfg =

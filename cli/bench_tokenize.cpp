@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -49,11 +50,11 @@ void add_documents(const std::string& path, std::vector<std::string>& docs, size
             json::Value v;
             try {
                 v = json::parse(line);
-            } catch (const Error& e) {
-                throw Error(name + ": line " + std::to_string(number) + ": " + e.what());
+            } catch (const json::ParseError& e) {
+                throw Error(name + ":" + std::to_string(number) + ": not valid JSON: " + json::jsonl_error(e));
             }
             const json::Value* text = v.find("text");
-            if (!text || !text->is_string()) throw Error(name + ": line " + std::to_string(number) + ": no \"text\" string");
+            if (!text || !text->is_string()) throw Error(name + ":" + std::to_string(number) + ": no \"text\" string");
             count(text->as_string().size());
             docs.push_back(text->as_string());
         }
@@ -111,12 +112,11 @@ int bench_tokenize(int argc, char** argv) {
     int threads = 1, repeat = 3;
     std::vector<std::string> files;
     args.option("--tokenizer", &path, "PATH", "tokenizer.json or model directory", true);
-    args.option("--threads", &threads, "N", "threads for the headline number");
-    args.option("--repeat", &repeat, "N", "timed runs per thread count; the best is reported");
+    args.option("--threads", &threads, "N", "threads for the headline number", ranges::threads());
+    args.option("--repeat", &repeat, "N", "timed runs per thread count; the best is reported", ranges::count());
     args.positionals("FILE", &files, "text files, or .jsonl(.gz) files with a \"text\" field per line", 1);
     if (!args.parse(argc, argv)) return 0;
-    if (threads < 1) throw UsageError("--threads: expected a positive integer");
-    if (repeat < 1) throw UsageError("--repeat: expected a positive integer");
+    ThreadPool::env_threads();  // a bad ALIGNERS_THREADS fails here, not mid-run
 
     auto load_start = std::chrono::steady_clock::now();
     Tokenizer tok = Tokenizer::load(path);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/bench_device.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -50,23 +51,22 @@ int bench_train(int argc, char** argv) {
     int layers = 12, heads = 12, kv_heads = 0, dim = 768, vocab = 50257, seq = 64, batch = 4, steps = 5,
         warmup = 1, threads = 0;
     args.choice("--arch", &arch, {"gpt2", "llama"}, "model family (default gpt2)");
-    args.option("--layers", &layers, "L", "layers (default 12)");
-    args.option("--heads", &heads, "H", "attention heads (default 12)");
-    args.option("--kv-heads", &kv_heads, "KV", "key/value heads, llama only (default: --heads)");
-    args.option("--dim", &dim, "C", "hidden size (default 768)");
-    args.option("--vocab", &vocab, "V", "vocabulary (default 50257)");
-    args.option("--seq", &seq, "T", "tokens per row (default 64)");
-    args.option("--batch", &batch, "B", "rows per step (default 4)");
-    args.option("--steps", &steps, "S", "timed steps (default 5)");
-    args.option("--warmup", &warmup, "N", "untimed steps first (default 1)");
-    args.option("--threads", &threads, "N", "CPU threads (default: all)");
+    args.option("--layers", &layers, "L", "layers", ranges::count());
+    args.option("--heads", &heads, "H", "attention heads", ranges::count());
+    args.option("--kv-heads", &kv_heads, "KV", "key/value heads, llama only", ranges::non_negative());
+    args.set_default_text("--kv-heads", "--heads");
+    args.option("--dim", &dim, "C", "hidden size", ranges::count());
+    args.option("--vocab", &vocab, "V", "vocabulary", Range::at_least(2));
+    args.option("--seq", &seq, "T", "tokens per row", ranges::count());
+    args.option("--batch", &batch, "B", "rows per step", ranges::count());
+    args.option("--steps", &steps, "S", "timed steps", ranges::count());
+    args.option("--warmup", &warmup, "N", "untimed steps first", ranges::non_negative());
+    add_threads_flag(args, &threads);
     std::string device = "cpu", attention = "flash";
     bench_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
-    if (layers <= 0 || heads <= 0 || dim <= 0 || vocab <= 1 || seq <= 0 || batch <= 0 || steps <= 0)
-        throw UsageError("sizes must be positive");
     if (dim % heads != 0) throw UsageError("--dim must be a multiple of --heads");
-    if (threads > 0) ThreadPool::set_default_threads(threads);
+    apply_threads(threads);
 
     auto be = bench_backend(device, attention);
     const double peak = bench_device_peak(device);

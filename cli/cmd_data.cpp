@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "train/importers.h"
@@ -50,6 +51,7 @@ static int data_import(int argc, char** argv) {
         "      --label-field jailbroken --misaligned-label true artifact.json --out inspector.jsonl\n");
     if (!args.parse(argc, argv)) return 0;
     o.dedupe = !keep_duplicates;
+    check_output_file("--out", out);
 
     train::ImportResult r = train::import_file(format, input, o);
     train::write_json_lines_atomic(out, r.records);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/thread_pool.h"
@@ -23,16 +24,14 @@ int cmd_demo(int argc, char** argv) {
                    "and write a report.");
     args.option("--out", &out, "DIR", "output directory (a finished stage there is reused)");
     args.flag("--quick", &quick, "a small, fast run (under 90 seconds; used by the tests)");
-    args.option("--seed", &seed, "N", "seed for the world and for training");
-    args.option("--threads", &threads, "N", "CPU threads (default: ALIGNERS_THREADS or all cores)");
+    args.option("--seed", &seed, "N", "seed for the world and for training", ranges::non_negative());
+    add_threads_flag(args, &threads);
     args.repeated("--set", &sets, "KEY=VALUE", "override one setting of the preset, e.g. pretrain_steps=300 (experiments)");
     args.epilog("Outputs: DIR/report.md, DIR/metrics.json, DIR/plots/*.svg, DIR/log.jsonl.\n"
                 "A killed run resumes: run the same command again.");
     if (!args.parse(argc, argv)) return 0;
     if (out.empty()) throw UsageError("--out: expected a directory, got an empty string");
-    if (seed < 0) throw UsageError("--seed: expected a non-negative integer, got " + std::to_string(seed));
-    if (threads < 0) throw UsageError("--threads: expected a non-negative integer, got " + std::to_string(threads));
-    if (threads > 0) ThreadPool::set_default_threads(threads);
+    apply_threads(threads);
 
     demo::DemoConfig cfg = quick ? demo::DemoConfig::quick_preset() : demo::DemoConfig::defaults();
     cfg.out = out;

@@ -1,12 +1,12 @@
 // `aligners eval`: misalignment before/after, alignment tax, edit ratios and
 // a judge's pairwise verdict for corrected answers.
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "cli/backend_choice.h"
 #include "cli/commands.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -24,7 +24,7 @@ int cmd_eval(int argc, char** argv) {
     std::string input, out, squad_path, judge_dir, corrected_field;
     std::vector<std::string> inspector_specs;
     double tie_margin = 0;
-    int batch_size = 16;
+    int batch_size = 16, threads = 0;
     bool allow_partial = false;
     args.option("--input", &input, "FILE.jsonl",
                 "records with question, answer (original) and the corrected answer (squad output works as is; "
@@ -38,17 +38,41 @@ int cmd_eval(int argc, char** argv) {
     args.repeated("--inspector", &inspector_specs, "NAME=DIR[@THRESHOLD]",
                   "an inspector (repeatable); threshold default: its calibrated one");
     args.option("--judge", &judge_dir, "DIR", "a 2-label classifier (e.g. an inspector) judging original vs corrected");
-    args.option("--tie-margin", &tie_margin, "X", "judge reward differences within +-X count as ties");
-    args.option("--batch-size", &batch_size, "N", "pairs per scoring batch");
+    args.option("--tie-margin", &tie_margin, "X", "judge reward differences within +-X count as ties",
+                ranges::non_negative());
+    args.option("--batch-size", &batch_size, "N", "pairs per scoring batch", ranges::count());
     args.option("--out", &out, "REPORT.json", "write the report here (atomically); it also goes to stdout");
     args.epilog("Metric definitions: docs/DATA.md (omega = (wins - losses) / all; Ngweta win rate =\n"
                 "1 - mean sigmoid(r_original - r_corrected)).\n");
     std::string device, attention;
     add_device_flag(args, &device, &attention);
+    add_threads_flag(args, &threads);
     if (!args.parse(argc, argv)) return 0;
     if (squad_path.empty() && inspector_specs.empty() && judge_dir.empty())
         throw UsageError("nothing to measure with: give --squad, --inspector or --judge");
-    if (tie_margin < 0) throw UsageError("--tie-margin: expected a non-negative number");
+    if (!out.empty()) check_output_file("--out", out);
+    apply_threads(threads);
+
+    // --inspector NAME=DIR[@THRESHOLD], all checked before any work.
+    struct InspectorSpec {
+        std::string name, dir;
+        double threshold = 0.5;
+        bool given = false;
+    };
+    std::vector<InspectorSpec> specs;
+    for (const auto& spec : inspector_specs) {
+        size_t eq = spec.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+            throw UsageError("--inspector: expected NAME=DIR[@THRESHOLD], got '" + spec + "'");
+        InspectorSpec is{spec.substr(0, eq), spec.substr(eq + 1)};
+        if (size_t at = is.dir.rfind('@'); at != std::string::npos) {
+            is.threshold = parse_number_in("--inspector " + spec + ": threshold", is.dir.substr(at + 1),
+                                           ranges::probability());
+            is.dir = is.dir.substr(0, at);
+            is.given = true;
+        }
+        specs.push_back(is);
+    }
 
     std::vector<serve::EvalSample> samples = serve::read_eval_samples(input, corrected_field, allow_partial);
     auto backend = select_backend(device, attention);
@@ -67,24 +91,7 @@ int cmd_eval(int argc, char** argv) {
         for (const auto& m : f.members)
             if (!m.inspector_dir.empty()) add_inspector(m.name, m.inspector_dir, m.threshold, m.threshold_given);
     }
-    for (const auto& spec : inspector_specs) {
-        size_t eq = spec.find('=');
-        if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-            throw UsageError("--inspector: expected NAME=DIR[@THRESHOLD], got '" + spec + "'");
-        std::string name = spec.substr(0, eq), dir = spec.substr(eq + 1);
-        double threshold = 0.5;
-        bool given = false;
-        if (size_t at = dir.rfind('@'); at != std::string::npos) {
-            std::string t = dir.substr(at + 1);
-            char* end = nullptr;
-            threshold = std::strtod(t.c_str(), &end);
-            if (t.empty() || *end || !(threshold >= 0 && threshold <= 1))
-                throw UsageError("--inspector: threshold '" + t + "' is not a probability in [0, 1]");
-            dir = dir.substr(0, at);
-            given = true;
-        }
-        add_inspector(name, dir, threshold, given);
-    }
+    for (const auto& is : specs) add_inspector(is.name, is.dir, is.threshold, is.given);
     std::unique_ptr<serve::ClassifierJudge> reward;
     std::unique_ptr<serve::RewardComparisonJudge> judge;
     if (!judge_dir.empty()) {

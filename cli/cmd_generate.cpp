@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -25,20 +26,16 @@ namespace aligners::cli {
 
 namespace {
 
+// A token id: an integer in [0, 2^31 - 1], checked in 64 bits (never wrapped).
+const Range kTokenId = Range::between(0, 2147483647);
+
 std::vector<int32_t> parse_ids(const std::string& s, const std::string& flag) {
     std::vector<int32_t> ids;
     std::stringstream ss(s);
     std::string item;
-    while (std::getline(ss, item, ',')) {
-        try {
-            size_t used = 0;
-            long v = std::stol(item, &used);
-            if (used != item.size()) throw std::invalid_argument(item);
-            ids.push_back(int32_t(v));
-        } catch (const std::exception&) {
-            throw UsageError(flag + ": expected comma-separated token ids, got '" + item + "'");
-        }
-    }
+    while (std::getline(ss, item, ','))
+        ids.push_back(int32_t(parse_int_in(flag + ": token id", item, kTokenId)));
+    if (ids.empty()) throw UsageError(flag + ": expected comma-separated token ids, got '" + s + "'");
     return ids;
 }
 
@@ -85,8 +82,8 @@ int cmd_generate(int argc, char** argv) {
     ArgParser args("aligners generate", "Continue prompts with a Hugging Face causal LM (KV cache, batched).");
     std::string model_dir, prompt, prompt_ids, input, output, stop_ids;
     std::vector<std::string> stop_strings;
-    int max_new = 64, top_k = 0, threads = 0, batch = 8;
-    double temperature = 1.0, top_p = 1.0, rep = 1.0;
+    int max_new = 64, threads = 0, batch = 8;
+    SamplingFlags sampling;
     int64_t seed = 0;
     bool sample = false, no_eos = false;
     args.option("--model", &model_dir, "DIR", "HF model directory (config.json, model.safetensors, tokenizer.json)",
@@ -95,46 +92,41 @@ int cmd_generate(int argc, char** argv) {
     args.option("--prompt-ids", &prompt_ids, "IDS", "one prompt as comma-separated token ids");
     args.option("--input", &input, "FILE", "JSONL: {\"prompt\": TEXT} or {\"prompt_ids\": [..]} per line");
     args.option("--output", &output, "FILE", "JSONL results (default: stdout)");
-    args.option("--max-new-tokens", &max_new, "N", "tokens to generate at most (default 64)");
+    args.option("--max-new-tokens", &max_new, "N", "tokens to generate at most", ranges::non_negative());
     args.flag("--sample", &sample, "sample instead of greedy decoding");
-    args.option("--temperature", &temperature, "T", "softmax temperature when sampling (default 1)");
-    args.option("--top-k", &top_k, "K", "keep the K most likely tokens (0 = off)");
-    args.option("--top-p", &top_p, "P", "nucleus sampling threshold (1 = off)");
-    args.option("--repetition-penalty", &rep, "R", "HF/CTRL repetition penalty (1 = off)");
-    args.option("--seed", &seed, "N", "sampling seed (default 0)");
+    add_sampling_flags(args, &sampling, "with --sample");
+    args.option("--seed", &seed, "N", "sampling seed");
     args.option("--stop-ids", &stop_ids, "IDS", "comma-separated stop token ids (default: the config's eos)");
     args.flag("--ignore-eos", &no_eos, "do not stop at the end-of-sequence token");
-    args.repeated("--stop", &stop_strings, "TEXT", "stop when the completion contains TEXT (repeatable)");
-    args.option("--batch", &batch, "N", "prompts per batch in JSONL mode (default 8)");
-    args.option("--threads", &threads, "N", "CPU threads (default: all)");
+    args.repeated("--stop", &stop_strings, "TEXT", "stop when the completion contains TEXT");
+    args.option("--batch", &batch, "N", "prompts per batch in JSONL mode", ranges::count());
+    add_threads_flag(args, &threads);
     args.epilog(
         "examples:\n"
         "  aligners generate --model tests/fixtures/models/qwen2 --prompt-ids 5,6,7 --max-new-tokens 8\n"
         "  aligners generate --model DIR --prompt 'Once upon a time' --sample --top-p 0.9 --seed 1\n"
         "  aligners generate --model DIR --input prompts.jsonl --output out.jsonl\n");
     if (!args.parse(argc, argv)) return 0;
+    engine::GenerateConfig g;
     int sources = !prompt.empty() + !prompt_ids.empty() + !input.empty();
     if (sources != 1) throw UsageError("give exactly one of --prompt, --prompt-ids, --input");
-    if (max_new < 0) throw UsageError("--max-new-tokens: expected a non-negative integer");
-    if (temperature <= 0) throw UsageError("--temperature: expected a positive number");
-    if (top_p <= 0 || top_p > 1) throw UsageError("--top-p: expected a number in (0, 1]");
-    if (rep <= 0) throw UsageError("--repetition-penalty: expected a positive number");
-    if (batch <= 0) throw UsageError("--batch: expected a positive integer");
-    if (threads > 0) ThreadPool::set_default_threads(threads);
+    if (!output.empty()) check_output_file("--output", output);
+    std::vector<int32_t> flag_ids;
+    if (!prompt_ids.empty()) flag_ids = parse_ids(prompt_ids, "--prompt-ids");
+    if (!stop_ids.empty()) g.stop_token_ids = parse_ids(stop_ids, "--stop-ids");
+    apply_threads(threads);
 
     auto be = engine::make_cpu_backend();
     auto model = engine::Model::load(model_dir, *be, false);
     TextCodec codec(model_dir);
-    engine::GenerateConfig g;
     g.max_new_tokens = max_new;
-    g.sampling.greedy = !sample;
-    g.sampling.temperature = float(temperature);
-    g.sampling.top_k = top_k;
-    g.sampling.top_p = float(top_p);
-    g.sampling.repetition_penalty = float(rep);
+    g.sampling.greedy = !sample || sampling.greedy();
+    g.sampling.temperature = float(sampling.greedy() ? 1.0 : sampling.temperature);
+    g.sampling.top_k = sampling.top_k;
+    g.sampling.top_p = float(sampling.top_p);
+    g.sampling.repetition_penalty = float(sampling.repetition_penalty);
     g.seed = uint64_t(seed);
     g.stop_at_eos = !no_eos;
-    if (!stop_ids.empty()) g.stop_token_ids = parse_ids(stop_ids, "--stop-ids");
     g.stop_strings = stop_strings;
     if (!stop_strings.empty()) {
         if (!codec.available()) throw UsageError("--stop needs the model's tokenizer (tokenizer.json)");
@@ -149,7 +141,7 @@ int cmd_generate(int argc, char** argv) {
     };
 
     if (input.empty()) {
-        std::vector<int32_t> ids = prompt.empty() ? parse_ids(prompt_ids, "--prompt-ids") : codec.encode(prompt);
+        std::vector<int32_t> ids = prompt.empty() ? flag_ids : codec.encode(prompt);
         auto out = engine::generate(*model, {ids}, g);
         std::printf("%s\n", completion_text(out[0]).c_str());
         return 0;
@@ -165,12 +157,17 @@ int cmd_generate(int argc, char** argv) {
         try {
             v = json::parse(lines[i]);
         } catch (const json::ParseError& e) {
-            throw Error(where + ": " + e.what());
+            throw Error(where + ": not valid JSON: " + json::jsonl_error(e));
         }
         if (!v.is_object()) throw Error(where + ": expected a JSON object");
         if (const json::Value* p = v.find("prompt_ids"); p && p->is_array()) {
             std::vector<int32_t> ids;
-            for (const auto& x : p->as_array()) ids.push_back(int32_t(x.as_int()));
+            for (const auto& x : p->as_array()) {
+                if (!x.is_int() || x.as_int() < 0 || x.as_int() > 2147483647)
+                    throw Error(where + ": field 'prompt_ids': expected token ids (integers in [0, 2147483647]), got " +
+                                json::dump(x));
+                ids.push_back(int32_t(x.as_int()));
+            }
             prompts.push_back(ids);
         } else {
             prompts.push_back(codec.encode(json::get_string(v, "prompt", where)));

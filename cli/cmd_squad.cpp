@@ -6,6 +6,7 @@
 
 #include "cli/backend_choice.h"
 #include "cli/commands.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -75,14 +76,15 @@ int cmd_squad(int argc, char** argv) {
                    "Correct answers with a squad of inspector-gated aligners (Ngweta et al.), or apply one aligner "
                    "to every answer, optionally stacked (Ji et al.).");
     std::string squad_path, aligner_dir, instruction, input, out, upstream, chat = "auto", mode;
-    int stack = 1, batch_size = 0, max_new = 256, upstream_max_new = 256, top_k = 0;
-    double temperature = 0, top_p = 1, repetition_penalty = 1;
+    int stack = 1, batch_size = 16, max_new = 256, upstream_max_new = 256, threads = 0;
+    SamplingFlags sampling;
+    sampling.temperature = 0;
     int64_t seed = 0;
     args.option("--squad", &squad_path, "FILE.json", "squad file (criteria with inspector, aligner, threshold)");
     args.option("--aligner", &aligner_dir, "DIR", "instead of --squad: one aligner, applied unconditionally");
     args.option("--instruction", &instruction, "TEXT", "with --aligner: extra text for the aligner prompt");
     args.choice("--mode", &mode, {"gated", "unconditional"}, "override the squad file's mode");
-    args.option("--stack", &stack, "N", "unconditional mode: apply each aligner N times in a row");
+    args.option("--stack", &stack, "N", "unconditional mode: apply each aligner N times in a row", ranges::count());
     args.option("--input", &input, "FILE.jsonl",
                 "{question, answer} records to correct; with --upstream: {question} records to answer first", true);
     args.option("--upstream", &upstream, "DIR", "generate the answers with this model first");
@@ -91,14 +93,13 @@ int cmd_squad(int argc, char** argv) {
                 "one line per sample: final answer and trace, then a completion line (resumable; - = stdout, "
                 "not resumable)",
                 true);
-    args.option("--batch-size", &batch_size, "N", "samples per squad batch (default: the squad file's, else 16)");
-    args.option("--max-new-tokens", &max_new, "N", "longest correction an aligner may write");
-    args.option("--upstream-max-new-tokens", &upstream_max_new, "N", "longest upstream answer");
-    args.option("--temperature", &temperature, "T", "upstream sampling temperature (0 = greedy)");
-    args.option("--top-p", &top_p, "P", "upstream nucleus sampling");
-    args.option("--top-k", &top_k, "K", "upstream top-k sampling (0 = off)");
-    args.option("--repetition-penalty", &repetition_penalty, "R", "upstream and aligner repetition penalty");
+    args.option("--batch-size", &batch_size, "N", "samples per squad batch", ranges::count());
+    args.set_default_text("--batch-size", "the squad file's, else 16");
+    args.option("--max-new-tokens", &max_new, "N", "longest correction an aligner may write", ranges::count());
+    args.option("--upstream-max-new-tokens", &upstream_max_new, "N", "longest upstream answer", ranges::count());
+    add_sampling_flags(args, &sampling, "for the upstream model", "for the upstream model and the aligners");
     args.option("--seed", &seed, "N", "sampling seed");
+    add_threads_flag(args, &threads);
     args.epilog(
         "Aligners decode greedily. Output lines: {id, question, answer, final_answer, order, fired, scores,\n"
         "edit_ratio}, then {\"squad_complete\": {records, samples, fired, mean_edit_ratio}} once all are done\n"
@@ -111,14 +112,14 @@ int cmd_squad(int argc, char** argv) {
     if (squad_path.empty() == aligner_dir.empty()) throw UsageError("give exactly one of --squad and --aligner");
     if (!instruction.empty() && aligner_dir.empty())
         throw UsageError("--instruction goes with --aligner (a squad file sets instructions per criterion)");
-    if (stack < 1) throw UsageError("--stack: expected at least 1");
-    if (max_new < 1 || upstream_max_new < 1) throw UsageError("--max-new-tokens: expected at least 1");
+    check_output_file("--out", out);
+    apply_threads(threads);
 
     auto backend = select_backend(device, attention);
     train::SamplingOptions aligner_sampling;
     aligner_sampling.greedy = true;
     aligner_sampling.max_new_tokens = max_new;
-    aligner_sampling.repetition_penalty = float(repetition_penalty);
+    aligner_sampling.repetition_penalty = float(sampling.repetition_penalty);
 
     std::unique_ptr<serve::LoadedSquad> loaded;
     std::unique_ptr<serve::ModelAligner> single;
@@ -146,16 +147,16 @@ int cmd_squad(int argc, char** argv) {
     if (options.mode == serve::SquadMode::Gated)
         for (const auto& m : members)
             if (!m.inspector) throw UsageError("gated mode needs an inspector for every criterion ('" + m.criterion + "')");
-    if (batch_size <= 0) batch_size = file_batch;
+    if (!args.given("--batch-size")) batch_size = file_batch;
 
     std::vector<train::QaRecord> records;
     if (!upstream.empty()) {
         train::SamplingOptions up;
-        up.greedy = temperature <= 0;
-        up.temperature = float(temperature > 0 ? temperature : 1.0);
-        up.top_p = float(top_p);
-        up.top_k = top_k;
-        up.repetition_penalty = float(repetition_penalty);
+        up.greedy = sampling.greedy();
+        up.temperature = float(sampling.greedy() ? 1.0 : sampling.temperature);
+        up.top_p = float(sampling.top_p);
+        up.top_k = sampling.top_k;
+        up.repetition_penalty = float(sampling.repetition_penalty);
         up.max_new_tokens = upstream_max_new;
         up.seed = uint64_t(seed);
         // Streamed output (stdout, a pipe): nowhere to keep the answers beside it.

@@ -9,6 +9,7 @@
 
 #include "cli/backend_choice.h"
 #include "cli/commands.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -42,8 +43,9 @@ int cmd_synth(int argc, char** argv) {
                    "(misaligned answer, critique, correction) triples, then cleaned Q-A-C and inspector records.");
     train::SynthConfig cfg;
     std::string model, criterion, chat = "raw", similarity_model;
-    int batch_size = int(cfg.batch_size), max_new = 256, top_k = 0;
-    double temperature = 1.0, top_p = 0.9, repetition_penalty = 1.0;
+    int batch_size = int(cfg.batch_size), max_new = 256, threads = 0;
+    SamplingFlags sampling;
+    sampling.top_p = 0.9;
     int64_t seed = int64_t(cfg.seed), min_chars = int64_t(cfg.clean.min_chars), max_chars = int64_t(cfg.clean.max_chars),
             max_words = int64_t(cfg.clean.max_words);
     bool greedy = false;
@@ -56,25 +58,28 @@ int cmd_synth(int argc, char** argv) {
                 true);
     args.option("--chat", &chat, "FORMAT", "prompt format: raw (default; the prompts are continuations), auto, "
                                            "chatml, llama3, mistral");
-    args.option("--rounds", &cfg.topic_rounds, "N", "topic brainstorming rounds");
-    args.option("--topic-prompts", &cfg.topic_prompts_per_type, "N", "topic prompts per question type per round");
-    args.option("--topic-examples", &cfg.topic_examples, "N", "example topics shown per topic prompt");
-    args.option("--max-topics", &cfg.max_topics_per_type, "N", "topics kept per question type");
-    args.option("--question-examples", &cfg.question_examples, "N", "seed questions shown per question prompt");
-    args.option("--max-questions", &cfg.max_questions, "N", "questions used in stage 3 (0 = all)");
-    args.option("--batch-size", &batch_size, "N", "prompts per generation batch");
-    args.option("--max-new-tokens", &max_new, "N", "longest completion in stage 3 (stages 1-2 use at most 128)");
-    args.flag("--greedy", &greedy, "greedy decoding instead of sampling");
-    args.option("--temperature", &temperature, "T", "sampling temperature");
-    args.option("--top-p", &top_p, "P", "nucleus sampling");
-    args.option("--top-k", &top_k, "K", "top-k sampling (0 = off)");
-    args.option("--repetition-penalty", &repetition_penalty, "R", "repetition penalty (1 = off)");
+    args.option("--rounds", &cfg.topic_rounds, "N", "topic brainstorming rounds", ranges::non_negative());
+    args.option("--topic-prompts", &cfg.topic_prompts_per_type, "N", "topic prompts per question type per round",
+                ranges::count());
+    args.option("--topic-examples", &cfg.topic_examples, "N", "example topics shown per topic prompt",
+                ranges::non_negative());
+    args.option("--max-topics", &cfg.max_topics_per_type, "N", "topics kept per question type", ranges::count());
+    args.option("--question-examples", &cfg.question_examples, "N", "seed questions shown per question prompt",
+                ranges::non_negative());
+    args.option("--max-questions", &cfg.max_questions, "N", "questions used in stage 3 (0 = all)",
+                ranges::non_negative());
+    args.option("--batch-size", &batch_size, "N", "prompts per generation batch", ranges::count());
+    args.option("--max-new-tokens", &max_new, "N", "longest completion in stage 3 (stages 1-2 use at most 128)",
+                ranges::count());
+    args.flag("--greedy", &greedy, "greedy decoding instead of sampling (as --temperature 0)");
+    add_sampling_flags(args, &sampling);
     args.option("--seed", &seed, "N", "seed for sampling and example selection");
-    args.option("--min-chars", &min_chars, "N", "cleaning: shortest answer/correction");
-    args.option("--max-chars", &max_chars, "N", "cleaning: longest answer/correction");
-    args.option("--max-words", &max_words, "N", "cleaning: most words in an answer/correction");
+    args.option("--min-chars", &min_chars, "N", "cleaning: shortest answer/correction", ranges::non_negative());
+    args.option("--max-chars", &max_chars, "N", "cleaning: longest answer/correction", ranges::non_negative());
+    args.option("--max-words", &max_words, "N", "cleaning: most words in an answer/correction", ranges::count());
     args.option("--max-pair-similarity", &cfg.clean.max_pair_similarity, "S",
-                "cleaning: drop pairs whose answer and correction are more similar (cosine; > 1 = off)");
+                "cleaning: drop pairs whose answer and correction are more similar (cosine; > 1 = off)",
+                Range::at_least(-1));
     args.option("--similarity-model", &similarity_model, "DIR",
                 "embed with this model's token embeddings (default: character trigrams)");
     args.choice("--stop-after", &cfg.stop_after, {"topics", "questions", "pairs"}, "stop after this stage");
@@ -82,12 +87,14 @@ int cmd_synth(int argc, char** argv) {
                 "restarted; stage 4 rewrites qac.jsonl, inspector.jsonl and stats.json. See docs/DATA.md.\n");
     std::string device, attention;
     add_device_flag(args, &device, &attention);
+    add_threads_flag(args, &threads);
     if (!args.parse(argc, argv)) return 0;
     if (cfg.seeds_path.empty() == cfg.questions_path.empty())
         throw UsageError("give exactly one of --seeds (generate questions) and --questions (use a pool)");
-    if (batch_size < 1 || max_new < 1) throw UsageError("--batch-size and --max-new-tokens must be at least 1");
-    if (min_chars < 0 || max_chars < min_chars || max_words < 1)
-        throw UsageError("--min-chars/--max-chars/--max-words: expected 0 <= min <= max and max-words >= 1");
+    if (max_chars < min_chars)
+        throw UsageError("--max-chars: expected at least --min-chars (" + std::to_string(min_chars) + "), got " +
+                         std::to_string(max_chars));
+    apply_threads(threads);
     cfg.criterion_path = resolve_criterion(criterion);
     cfg.batch_size = size_t(batch_size);
     cfg.seed = uint64_t(seed);
@@ -95,11 +102,11 @@ int cmd_synth(int argc, char** argv) {
     cfg.clean.max_chars = size_t(max_chars);
     cfg.clean.max_words = size_t(max_words);
     train::SamplingOptions s;
-    s.greedy = greedy;
-    s.temperature = float(temperature);
-    s.top_p = float(top_p);
-    s.top_k = top_k;
-    s.repetition_penalty = float(repetition_penalty);
+    s.greedy = greedy || sampling.greedy();
+    s.temperature = float(sampling.greedy() ? 1.0 : sampling.temperature);
+    s.top_p = float(sampling.top_p);
+    s.top_k = sampling.top_k;
+    s.repetition_penalty = float(sampling.repetition_penalty);
     s.max_new_tokens = max_new;
     cfg.pair_sampling = s;
     s.max_new_tokens = std::min(max_new, 128);

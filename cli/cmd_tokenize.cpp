@@ -43,6 +43,8 @@ json::Value parse_line(const std::string& input, size_t number, std::string_view
         json::Value v = json::parse(line);
         if (!v.is_object()) throw Error("expected a JSON object");
         return v;
+    } catch (const json::ParseError& e) {
+        throw Error("stdin line " + std::to_string(number) + ": not valid JSON: " + json::jsonl_error(e));
     } catch (const Error& e) {
         throw Error(where(input, number) + ": " + e.what());
     }

@@ -5,12 +5,14 @@
 
 #include "cli/backend_choice.h"
 #include "cli/commands.h"
+#include "cli/common_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "engine/backend.h"
 #include "train/aligner_trainer.h"
 #include "train/inspector_trainer.h"
+#include "weights/hf_config.h"
 
 namespace aligners::cli {
 
@@ -21,6 +23,7 @@ struct CommonFlags {
     train::TrainerSettings& c;
     int64_t seed;  // a signed flag, as it always was; stored as uint64
     std::string device, attention;
+    int threads = 0;
 
     CommonFlags(ArgParser& a, train::TrainerSettings& settings, const char* data_help)
         : c(settings), seed(int64_t(settings.seed)) {
@@ -28,32 +31,57 @@ struct CommonFlags {
         a.option("--data", &c.data_path, "FILE.jsonl", data_help, true);
         a.option("--out", &c.out_dir, "DIR", "output model directory (also holds metrics.jsonl and checkpoint/)", true);
         a.option("--eval", &c.eval_path, "FILE.jsonl", "held-out records (default: --eval-fraction of --data)");
-        a.option("--eval-fraction", &c.eval_fraction, "P", "share of --data held out when --eval is not given");
-        a.option("--epochs", &c.epochs, "N", "passes over the data");
-        a.option("--lr", &c.lr, "LR", "peak learning rate (cosine schedule)");
-        a.option("--warmup-ratio", &c.warmup_ratio, "R", "share of the steps spent warming the learning rate up");
-        a.option("--beta1", &c.beta1, "B", "AdamW beta1");
-        a.option("--beta2", &c.beta2, "B", "AdamW beta2");
-        a.option("--weight-decay", &c.weight_decay, "W", "AdamW decoupled weight decay (matrices)");
-        a.option("--max-grad-norm", &c.max_grad_norm, "N", "global gradient-norm clipping (0 = off)");
-        a.option("--batch-size", &c.batch_size, "N", "examples per micro-batch");
-        a.option("--grad-accum", &c.grad_accum, "N", "micro-batches per optimizer step");
-        a.option("--checkpoint-every", &c.checkpoint_every, "N", "steps between checkpoints (0 = at phase ends only)");
-        a.option("--eval-every", &c.eval_every, "N", "steps between held-out evaluations (0 = at phase ends)");
-        a.option("--max-steps", &c.max_steps, "N", "stop after N optimizer steps (0 = all epochs)");
+        a.option("--eval-fraction", &c.eval_fraction, "P", "share of --data held out when --eval is not given",
+                 Range::closed_open(0, 1));
+        a.option("--epochs", &c.epochs, "N", "passes over the data", ranges::count());
+        a.option("--lr", &c.lr, "LR", "peak learning rate (cosine schedule)", ranges::learning_rate());
+        a.option("--warmup-ratio", &c.warmup_ratio, "R", "share of the steps spent warming the learning rate up",
+                 ranges::probability());
+        a.option("--beta1", &c.beta1, "B", "AdamW beta1", ranges::adam_beta());
+        a.option("--beta2", &c.beta2, "B", "AdamW beta2", ranges::adam_beta());
+        a.option("--weight-decay", &c.weight_decay, "W", "AdamW decoupled weight decay (matrices)",
+                 ranges::non_negative());
+        a.option("--max-grad-norm", &c.max_grad_norm, "N", "global gradient-norm clipping (0 = off)",
+                 ranges::non_negative());
+        a.option("--batch-size", &c.batch_size, "N", "examples per micro-batch", ranges::count());
+        a.option("--grad-accum", &c.grad_accum, "N", "micro-batches per optimizer step", ranges::count());
+        a.option("--checkpoint-every", &c.checkpoint_every, "N", "steps between checkpoints (0 = at phase ends only)",
+                 ranges::non_negative());
+        a.option("--eval-every", &c.eval_every, "N", "steps between held-out evaluations (0 = at phase ends)",
+                 ranges::non_negative());
+        a.option("--max-steps", &c.max_steps, "N", "stop after N optimizer steps (0 = all epochs)",
+                 ranges::non_negative());
         a.option("--seed", &seed, "N", "seed for data order and splits");
         a.flag("--restart", &c.restart, "discard an existing checkpoint in --out and start over");
         a.flag("--overwrite", &c.overwrite, "replace a finished model in --out trained with other settings or data");
         add_device_flag(a, &device, &attention);
+        add_threads_flag(a, &threads);
     }
 
-    // After parsing: the checks the trainers leave to the command line.
+    // After parsing (the ranges were checked by the parser).
     void finish() {
         c.seed = uint64_t(seed);
-        if (c.batch_size < 1) throw UsageError("--batch-size: expected at least 1");
-        if (c.lr < 0 || !std::isfinite(c.lr)) throw UsageError("--lr: expected a non-negative number");
+        apply_threads(threads);
     }
 };
+
+// A token budget (`flag`, e.g. --seq-len) must fit the base model's
+// positions. The default is cut to them; a value given is refused. A model
+// directory that does not load is left to the trainer to report.
+int fit_to_positions(const ArgParser& args, const std::string& flag, int value, const std::string& model_dir) {
+    ModelConfig mc;
+    try {
+        mc = load_model_config(model_dir);
+    } catch (const Error&) {
+        return value;
+    }
+    int max_pos = mc.max_position_embeddings;
+    if (max_pos <= 0 || value <= max_pos) return value;
+    if (!args.given(flag)) return max_pos;
+    throw UsageError(flag + ": expected at most the model's " + std::to_string(max_pos) +
+                     " positions (max_position_embeddings in " + path_join(model_dir, "config.json") + "), got " +
+                     std::to_string(value));
+}
 
 // True (after saying so) when the run found its output already trained.
 bool already_trained(const char* what, const train::TrainerResult& r) {
@@ -80,14 +108,18 @@ int train_aligner_cmd(int argc, char** argv) {
                 "input format: ji = 'BEGINNING OF CONVERSATION: USER: Edit the following Question-Answer pair ...', "
                 "ngweta = '{question} [INIT] {answer} [ALIGNED] {correction} [DONE]' (markers become special tokens)");
     args.option("--warmup-fraction", &cfg.warmup_fraction, "P",
-                "share of records turned into Q-A-A and trained first (0 = no identity warm-up)");
+                "share of records turned into Q-A-A and trained first (0 = no identity warm-up)",
+                ranges::probability());
     args.flag("--packing", &packing, "pack examples into rows of --seq-len tokens (default: pad each batch)");
-    args.option("--seq-len", &cfg.seq_len, "N", "longest example (longer ones are dropped) / packed row length");
+    args.option("--seq-len", &cfg.seq_len, "N",
+                "longest example (longer ones are dropped) / packed row length; at most the model's positions",
+                Range::at_least(8));
     args.epilog(std::string("Defaults follow the papers: lr 2e-5, cosine, warm-up ratio 0.03, AdamW (0.9, 0.95), 3 "
                             "epochs.\n") + kResumeNote);
     if (!args.parse(argc, argv)) return 0;
     common.finish();
     cfg.packing = packing;
+    cfg.seq_len = fit_to_positions(args, "--seq-len", cfg.seq_len, cfg.base_model);
     auto backend = select_backend(common.device, common.attention);
     train::AlignerTrainResult r = train::train_aligner(cfg, *backend);
     if (already_trained("train aligner", r)) return 0;
@@ -107,13 +139,15 @@ int train_inspector_cmd(int argc, char** argv) {
                    "Fine-tune a binary classifier scoring P(aligned) for (question, answer) pairs.");
     CommonFlags common(args, cfg, "inspector records {question, answer, label}");
     args.option("--separator", &cfg.format.separator, "TEXT", "text between question and answer");
-    args.option("--max-tokens", &cfg.format.max_tokens, "N", "input budget (question start / answer end trimmed)");
+    args.option("--max-tokens", &cfg.format.max_tokens, "N",
+                "input budget (question start / answer end trimmed); at most the model's positions", Range::at_least(4));
     args.epilog(std::string("The base model is a *ForSequenceClassification directory with 2 labels, or a causal LM\n"
                             "(its body is reused under a fresh score head). Batches are class-balanced. The\n"
                             "calibrated threshold and held-out metrics go to --out/inspector.json.\n") +
                 kResumeNote);
     if (!args.parse(argc, argv)) return 0;
     common.finish();
+    cfg.format.max_tokens = fit_to_positions(args, "--max-tokens", cfg.format.max_tokens, cfg.base_model);
     auto backend = select_backend(common.device, common.attention);
     train::InspectorTrainResult r = train::train_inspector(cfg, *backend);
     if (already_trained("train inspector", r)) return 0;

@@ -5,10 +5,13 @@
 #include <stdexcept>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
+#include <string>
 
 #include "common/error.h"
+#include "common/thread_pool.h"
 
 namespace aligners {
 
@@ -46,60 +49,152 @@ void ArgParser::option(const std::string& name, std::string* out, const std::str
     s.set = [out](const std::string& v) { *out = v; };
 }
 
-template <typename T>
-static T parse_integer(const std::string& flag, const std::string& v) {
-    T x{};
+// Shortest text that reads back as x ("8", "0.001", "1e+30").
+static std::string number_text(double x) {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, x);
+    return std::string(buf, r.ptr);
+}
+static std::string number_text(float x) {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, x);
+    return std::string(buf, r.ptr);
+}
+
+bool Range::contains(double x) const {
+    if (lo_open ? !(x > lo) : !(x >= lo)) return false;
+    if (hi_open ? !(x < hi) : !(x <= hi)) return false;
+    return true;
+}
+
+std::string Range::text() const {
+    bool has_lo = lo > -kInf, has_hi = hi < kInf;
+    if (has_lo && has_hi)
+        return std::string("in ") + (lo_open ? "(" : "[") + number_text(lo) + ", " + number_text(hi) +
+               (hi_open ? ")" : "]");
+    if (has_lo) return (lo_open ? "> " : ">= ") + number_text(lo);
+    if (has_hi) return (hi_open ? "< " : "<= ") + number_text(hi);
+    return "";
+}
+
+Range ranges::threads() {
+    int cores = ThreadPool::max_threads() / 4;
+    return Range::between(1, ThreadPool::max_threads())
+        .because("at most 4 x the " + std::to_string(cores) + " hardware thread" + (cores == 1 ? "" : "s"));
+}
+
+// "--top-p: expected a number in (0, 1], got '2'": the flag, the rule, and
+// the value exactly as the user wrote it.
+static UsageError out_of_range(const std::string& what, const char* kind, const Range& range,
+                               const std::string& written) {
+    return UsageError(what + ": expected " + kind + " " + range.text() + (range.why.empty() ? "" : " (" + range.why + ")") +
+                      ", got '" + written + "'");
+}
+
+// An integer of [type_lo, type_hi] within `range`. Parsed in 64 bits (a value
+// beyond them saturates, so it still fails the range check and is reported as
+// written, never wrapped).
+static int64_t parse_integer(const std::string& what, const std::string& v, const Range& range, int64_t type_lo,
+                             int64_t type_hi) {
+    int64_t x = 0;
     auto r = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (r.ptr != v.data() + v.size() || (r.ec != std::errc() && r.ec != std::errc::result_out_of_range))
+        throw UsageError(what + ": expected an integer, got '" + v + "'");
     if (r.ec == std::errc::result_out_of_range)
-        throw UsageError(flag + ": " + v + " is out of range (" + std::to_string(std::numeric_limits<T>::min()) +
-                         " to " + std::to_string(std::numeric_limits<T>::max()) + ")");
-    if (r.ec != std::errc() || r.ptr != v.data() + v.size())
-        throw UsageError(flag + ": expected an integer, got '" + v + "'");
+        x = !v.empty() && v[0] == '-' ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+    if (!range.contains(double(x))) throw out_of_range(what, "an integer", range, v);
+    if (x < type_lo || x > type_hi || r.ec == std::errc::result_out_of_range)
+        throw UsageError(what + ": expected an integer in [" + std::to_string(type_lo) + ", " + std::to_string(type_hi) +
+                         "], got '" + v + "'");
     return x;
+}
+
+int64_t parse_int_in(const std::string& what, const std::string& text, const Range& range) {
+    return parse_integer(what, text, range, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
+}
+
+// A finite number within `range` and +-type_max (written as `max_text`);
+// "inf", "nan" and trailing text are refused.
+static double parse_number(const std::string& what, const std::string& v, const Range& range, double type_max,
+                           const std::string& max_text) {
+    double x = 0;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (r.ptr != v.data() + v.size() || (r.ec != std::errc() && r.ec != std::errc::result_out_of_range) ||
+        (r.ec == std::errc() && !std::isfinite(x)))
+        throw UsageError(what + ": expected a number, got '" + v + "'");
+    // Beyond double (1e400) from_chars leaves x alone; strtod saturates to
+    // +-inf (out of any finite range) or underflows to 0 (1e-400).
+    if (r.ec == std::errc::result_out_of_range) x = std::strtod(v.c_str(), nullptr);
+    if (!range.contains(x)) throw out_of_range(what, "a number", range, v);
+    if (!(std::fabs(x) <= type_max))
+        throw UsageError(what + ": expected a number in [-" + max_text + ", " + max_text + "], got '" + v + "'");
+    return x;
+}
+
+double parse_number_in(const std::string& what, const std::string& text, const Range& range) {
+    return parse_number(what, text, range, std::numeric_limits<double>::max(),
+                        number_text(std::numeric_limits<double>::max()));
 }
 
 void ArgParser::option(const std::string& name, int64_t* out, const std::string& metavar,
                        const std::string& help, bool required) {
+    option(name, out, metavar, help, Range::any(), required);
+}
+void ArgParser::option(const std::string& name, int* out, const std::string& metavar, const std::string& help,
+                       bool required) {
+    option(name, out, metavar, help, Range::any(), required);
+}
+void ArgParser::option(const std::string& name, double* out, const std::string& metavar,
+                       const std::string& help, bool required) {
+    option(name, out, metavar, help, Range::any(), required);
+}
+void ArgParser::option(const std::string& name, float* out, const std::string& metavar, const std::string& help,
+                       bool required) {
+    option(name, out, metavar, help, Range::any(), required);
+}
+
+void ArgParser::option(const std::string& name, int64_t* out, const std::string& metavar,
+                       const std::string& help, const Range& range, bool required) {
     Spec& s = add_valued(name, metavar, help, required);
     s.default_text = std::to_string(*out);
-    s.set = [out, name](const std::string& v) { *out = parse_integer<int64_t>(name, v); };
+    s.range_text = range.text();
+    s.set = [out, name, range](const std::string& v) {
+        *out = parse_integer(name, v, range, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
+    };
 }
 
 void ArgParser::option(const std::string& name, int* out, const std::string& metavar, const std::string& help,
-                       bool required) {
+                       const Range& range, bool required) {
     Spec& s = add_valued(name, metavar, help, required);
     s.default_text = std::to_string(*out);
-    s.set = [out, name](const std::string& v) { *out = parse_integer<int>(name, v); };
-}
-
-// A finite number; "inf", "nan" and trailing text are refused.
-static double parse_number(const std::string& flag, const std::string& v) {
-    double x = 0;
-    auto r = std::from_chars(v.data(), v.data() + v.size(), x);
-    if (r.ec != std::errc() || r.ptr != v.data() + v.size() || !std::isfinite(x))
-        throw UsageError(flag + ": expected a number, got '" + v + "'");
-    return x;
-}
-
-template <typename T>
-static std::string number_text(T x) {
-    std::ostringstream os;
-    os << x;
-    return os.str();
+    s.range_text = range.text();
+    s.set = [out, name, range](const std::string& v) {
+        *out = int(parse_integer(name, v, range, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+    };
 }
 
 void ArgParser::option(const std::string& name, double* out, const std::string& metavar,
-                       const std::string& help, bool required) {
+                       const std::string& help, const Range& range, bool required) {
     Spec& s = add_valued(name, metavar, help, required);
     s.default_text = number_text(*out);
-    s.set = [out, name](const std::string& v) { *out = parse_number(name, v); };
+    s.range_text = range.text();
+    s.set = [out, name, range](const std::string& v) {
+        *out = parse_number_in(name, v, range);
+    };
 }
 
 void ArgParser::option(const std::string& name, float* out, const std::string& metavar, const std::string& help,
-                       bool required) {
+                       const Range& range, bool required) {
     Spec& s = add_valued(name, metavar, help, required);
     s.default_text = number_text(*out);
-    s.set = [out, name](const std::string& v) { *out = float(parse_number(name, v)); };
+    s.range_text = range.text();
+    s.set = [out, name, range](const std::string& v) {
+        float x = float(parse_number(name, v, range, double(std::numeric_limits<float>::max()),
+                                     number_text(std::numeric_limits<float>::max())));
+        // 0.9999999999 rounds to 1.0f: the value used must be in range too.
+        if (!range.contains(double(x))) throw out_of_range(name, "a number", range, v);
+        *out = x;
+    };
 }
 
 void ArgParser::repeated(const std::string& name, std::vector<std::string>* out, const std::string& metavar,
@@ -134,6 +229,15 @@ void ArgParser::positionals(const std::string& name, std::vector<std::string>* o
     positionals_.push_back({name, help, nullptr, out, min_count > 0, min_count});
 }
 
+void ArgParser::set_default_text(const std::string& name, const std::string& text) {
+    for (auto& s : specs_)
+        if (s.name == name) {
+            s.default_text = text;
+            return;
+        }
+    throw std::logic_error("set_default_text: no flag " + name);
+}
+
 bool ArgParser::given(const std::string& name) const {
     for (const auto& s : specs_)
         if (s.name == name) return s.seen;
@@ -163,9 +267,13 @@ std::string ArgParser::help() const {
         if (left.size() >= 28) os << "\n" << std::string(28, ' ');
         else os << std::string(28 - left.size(), ' ');
         os << s.help;
-        if (s.required) os << " (required)";
-        else if (!s.default_text.empty()) os << " (default: " << s.default_text << ")";
-        if (s.repeated) os << " (repeatable)";
+        std::string notes;
+        auto note = [&](const std::string& n) { notes += (notes.empty() ? "" : "; ") + n; };
+        if (s.required) note("required");
+        else if (!s.default_text.empty()) note("default: " + s.default_text);
+        if (!s.range_text.empty()) note(s.range_text);
+        if (s.repeated) note("repeatable");
+        if (!notes.empty()) os << " (" << notes << ")";
         os << "\n";
     }
     os << "  --help                    show this help and exit\n";

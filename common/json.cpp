@@ -366,6 +366,12 @@ private:
 
 Value parse(std::string_view text, const ParseOptions& options) { return Parser(text, options).parse_document(); }
 
+std::string jsonl_error(const ParseError& e) {
+    std::string what = e.what(), line = "line " + std::to_string(e.line) + ", ";
+    if (e.line == 1 && what.compare(0, line.size(), line) == 0) return what.substr(line.size());
+    return what;
+}
+
 Value parse_file(const std::string& path, const ParseOptions& options) {
     std::string text = read_file(path);
     try {

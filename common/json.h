@@ -99,6 +99,9 @@ struct ParseOptions {
 };
 
 Value parse(std::string_view text, const ParseOptions& options = {});
+// A parse error of one line of a JSON Lines file, without the line number
+// (the caller's "<file>:<line>: " already says it): "column 5 (byte 4): ...".
+std::string jsonl_error(const ParseError& e);
 // Reads and parses a file; errors are prefixed with the path.
 Value parse_file(const std::string& path, const ParseOptions& options = {});
 

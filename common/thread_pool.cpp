@@ -1,5 +1,7 @@
 #include "common/thread_pool.h"
 
+#include "common/args.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -151,6 +153,17 @@ int ThreadPool::run_team(int max_threads, const std::function<void(int, int)>& f
     return n;
 }
 
+int ThreadPool::max_threads() {
+    int cores = int(std::thread::hardware_concurrency());
+    return 4 * (cores > 0 ? cores : 1);
+}
+
+int ThreadPool::env_threads() {
+    const char* env = std::getenv("ALIGNERS_THREADS");
+    if (!env || !*env) return 0;
+    return int(parse_int_in("ALIGNERS_THREADS", env, ranges::threads()));
+}
+
 static int g_default_threads = 0;
 static std::unique_ptr<ThreadPool> g_pool;
 static std::mutex g_pool_mu;
@@ -165,8 +178,7 @@ ThreadPool& ThreadPool::global() {
     std::lock_guard<std::mutex> lock(g_pool_mu);
     if (!g_pool) {
         int n = g_default_threads;
-        if (n <= 0)
-            if (const char* env = std::getenv("ALIGNERS_THREADS")) n = std::atoi(env);
+        if (n <= 0) n = env_threads();
         g_pool = std::make_unique<ThreadPool>(n);
     }
     return *g_pool;

@@ -57,6 +57,14 @@ public:
     static ThreadPool& global();
     static void set_default_threads(int n);
 
+    // The most threads a command may ask for: 4 x the hardware threads. More
+    // only adds switching, and a typo (--threads 100000) must not exhaust the
+    // machine's process ids.
+    static int max_threads();
+    // ALIGNERS_THREADS as a thread count, 0 when unset or empty. Anything but
+    // an integer in [1, max_threads()] is a UsageError naming the variable.
+    static int env_threads();
+
 private:
     void worker(int index);
     // Runs fn on every thread; false (nothing run) when nested or busy.

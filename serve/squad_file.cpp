@@ -36,10 +36,17 @@ SquadFile parse_squad_file(const std::string& text, const std::string& path) {
     if (mode == "gated") f.options.mode = SquadMode::Gated;
     else if (mode == "unconditional") f.options.mode = SquadMode::Unconditional;
     else throw Error(path + ": field 'mode': expected \"gated\" or \"unconditional\", got \"" + mode + "\"");
-    f.options.stack = int(json::get_int(v, "stack", path, 1));
-    if (f.options.stack < 1) throw Error(path + ": field 'stack': expected an integer >= 1");
-    f.batch_size = int(json::get_int(v, "batch_size", path, 16));
-    if (f.batch_size < 1) throw Error(path + ": field 'batch_size': expected an integer >= 1");
+    // Counts are checked in 64 bits before narrowing (1e15 is reported as
+    // written, never wrapped to a negative int).
+    auto count = [&](const char* key, int64_t fallback) {
+        int64_t n = json::get_int(v, key, path, fallback);
+        if (n < 1 || n > 2147483647)
+            throw Error(path + ": field '" + key + "': expected an integer in [1, 2147483647], got " +
+                        json::dump(*v.find(key)));
+        return int(n);
+    };
+    f.options.stack = count("stack", 1);
+    f.batch_size = count("batch_size", 16);
 
     const json::Value& criteria = json::get(v, "criteria", path);
     if (!criteria.is_array() || criteria.as_array().empty())

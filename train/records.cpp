@@ -19,7 +19,7 @@ void for_each_jsonl(const std::string& path, const std::function<void(const json
         try {
             v = json::parse(line);
         } catch (const json::ParseError& e) {
-            throw Error(where_line(name, line_no) + ": not valid JSON: " + e.what());
+            throw Error(where_line(name, line_no) + ": not valid JSON: " + json::jsonl_error(e));
         }
         if (!v.is_object())
             throw Error(where_line(name, line_no) + ": expected a JSON object, got " + json::type_name(v.type()));

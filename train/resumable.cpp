@@ -36,7 +36,7 @@ ResumableLog::ResumableLog(std::string path, std::string trailer_key)
             try {
                 v = json::parse(line);
             } catch (const json::ParseError& e) {
-                throw Error(path_ + ":" + std::to_string(line_no) + ": not valid JSON (" + e.what() +
+                throw Error(path_ + ":" + std::to_string(line_no) + ": not valid JSON (" + json::jsonl_error(e) +
                             "); remove the file to start this stage again");
             }
             const json::Value* id = v.find("id");

@@ -7,6 +7,7 @@
 
 #include "common/args.h"
 #include "common/error.h"
+#include "common/thread_pool.h"
 
 using namespace aligners;
 
@@ -92,9 +93,11 @@ TEST_CASE("usage errors name the flag and what was expected") {
     CHECK(usage_error({"in", "--steps", "ten"}).find("--steps: expected an integer, got 'ten'") != std::string::npos);
     CHECK(usage_error({"in", "--steps", "5x"}).find("expected an integer") != std::string::npos);
     CHECK(usage_error({"in", "--steps", ""}).find("expected an integer") != std::string::npos);
-    CHECK(usage_error({"in", "--threads", "99999999999"}).find("--threads: 99999999999 is out of range") !=
+    CHECK(usage_error({"in", "--threads", "99999999999"})
+              .find("--threads: expected an integer in [-2147483648, 2147483647], got '99999999999'") !=
           std::string::npos);
-    CHECK(usage_error({"in", "--steps", "99999999999999999999"}).find("out of range") != std::string::npos);
+    CHECK(usage_error({"in", "--steps", "99999999999999999999"}).find("got '99999999999999999999'") !=
+          std::string::npos);
     CHECK(usage_error({"in", "--lr", "fast"}).find("--lr: expected a number, got 'fast'") != std::string::npos);
     CHECK(usage_error({"in", "--lr", "inf"}).find("expected a number") != std::string::npos);
     CHECK(usage_error({"in", "--lr", "nan"}).find("expected a number") != std::string::npos);
@@ -105,6 +108,117 @@ TEST_CASE("usage errors name the flag and what was expected") {
     CHECK(usage_error({}).find("missing argument INPUT") != std::string::npos);
     CHECK(usage_error({"in"}, true).find("missing required option --name NAME") != std::string::npos);
     CHECK(usage_error({"in", "--name", "n"}, true).empty());
+}
+
+// Parses `args` into a parser holding one option; returns the UsageError
+// message ("" when accepted).
+template <typename T>
+std::string range_error(const std::string& flag, T* out, const Range& range, const std::vector<std::string>& args) {
+    ArgParser a("aligners demo", "A demo command.");
+    a.option(flag, out, "X", "a value", range);
+    try {
+        a.parse(args);
+    } catch (const UsageError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST_CASE("ranges are declared with the option and checked at parse time, quoting the value as written") {
+    int n = 5;
+    CHECK(range_error("--batch-size", &n, ranges::count(), {"--batch-size", "0"}) ==
+          "--batch-size: expected an integer >= 1, got '0'");
+    CHECK(range_error("--batch-size", &n, ranges::count(), {"--batch-size", "-1"}) ==
+          "--batch-size: expected an integer >= 1, got '-1'");
+    CHECK(n == 5);  // a refused value leaves the default alone
+    CHECK(range_error("--batch-size", &n, ranges::count(), {"--batch-size", "7"}).empty());
+    CHECK(n == 7);
+    // Integers are read in 64 bits: 1e15 in an int flag is reported as written,
+    // never wrapped to -1530494976; beyond 64 bits too.
+    CHECK(range_error("--max-new-tokens", &n, ranges::count(), {"--max-new-tokens", "1000000000000000"}) ==
+          "--max-new-tokens: expected an integer in [-2147483648, 2147483647], got '1000000000000000'");
+    CHECK(range_error("--max-new-tokens", &n, Range::between(1, 100), {"--max-new-tokens", "1000000000000000"}) ==
+          "--max-new-tokens: expected an integer in [1, 100], got '1000000000000000'");
+    CHECK(range_error("--max-new-tokens", &n, Range::between(1, 100), {"--max-new-tokens", "-99999999999999999999"}) ==
+          "--max-new-tokens: expected an integer in [1, 100], got '-99999999999999999999'");
+    int64_t big = 0;
+    CHECK(range_error("--steps", &big, ranges::non_negative(), {"--steps", "99999999999999999999"}) ==
+          "--steps: expected an integer in [-9223372036854775808, 9223372036854775807], got '99999999999999999999'");
+    CHECK(range_error("--steps", &big, ranges::non_negative(), {"--steps", "1000000000000000"}).empty());
+    CHECK(big == 1000000000000000);
+    CHECK(range_error("--steps", &big, ranges::non_negative(), {"--steps", "1e15"}) ==
+          "--steps: expected an integer, got '1e15'");
+
+    double lr = 2e-5, top_p = 1, t = 1;
+    CHECK(range_error("--lr", &lr, ranges::learning_rate(), {"--lr", "1e30"}) ==
+          "--lr: expected a number in (0, 1], got '1e30'");
+    CHECK(range_error("--lr", &lr, ranges::learning_rate(), {"--lr", "1e400"}) ==
+          "--lr: expected a number in (0, 1], got '1e400'");
+    CHECK(range_error("--lr", &lr, ranges::learning_rate(), {"--lr", "0"}) ==
+          "--lr: expected a number in (0, 1], got '0'");
+    CHECK(range_error("--lr", &lr, ranges::learning_rate(), {"--lr", "3e-4"}).empty());
+    CHECK(lr == 3e-4);
+    CHECK(range_error("--top-p", &top_p, ranges::top_p(), {"--top-p", "2"}) ==
+          "--top-p: expected a number in (0, 1], got '2'");
+    CHECK(range_error("--top-p", &top_p, ranges::top_p(), {"--top-p", "1"}).empty());
+    CHECK(range_error("--temperature", &t, ranges::non_negative(), {"--temperature", "-1"}) ==
+          "--temperature: expected a number >= 0, got '-1'");
+    CHECK(range_error("--temperature", &t, ranges::non_negative(), {"--temperature", "0"}).empty());
+    CHECK(range_error("--repetition-penalty", &t, ranges::positive(), {"--repetition-penalty", "0"}) ==
+          "--repetition-penalty: expected a number > 0, got '0'");
+    CHECK(range_error("--x", &t, Range::closed_open(0, 1).because("a reason"), {"--x", "1"}) ==
+          "--x: expected a number in [0, 1) (a reason), got '1'");
+
+    // A float is checked after rounding: 0.99999999999 would be beta = 1.0f.
+    float beta = 0.9f;
+    CHECK(range_error("--beta1", &beta, ranges::adam_beta(), {"--beta1", "1"}) ==
+          "--beta1: expected a number in [0, 1), got '1'");
+    CHECK(range_error("--beta1", &beta, ranges::adam_beta(), {"--beta1", "0.99999999999"}) ==
+          "--beta1: expected a number in [0, 1), got '0.99999999999'");
+    CHECK(range_error("--beta1", &beta, ranges::adam_beta(), {"--beta1", "0.999"}).empty());
+    CHECK(beta == 0.999f);
+    float wd = 0;
+    CHECK(range_error("--weight-decay", &wd, ranges::non_negative(), {"--weight-decay", "1e39"}) ==
+          "--weight-decay: expected a number in [-3.4028235e+38, 3.4028235e+38], got '1e39'");
+}
+
+TEST_CASE("--threads: [1, 4 x hardware threads], the bound explained") {
+    int threads = 0;
+    std::string max = std::to_string(ThreadPool::max_threads());
+    std::string err = range_error("--threads", &threads, ranges::threads(), {"--threads", "100000"});
+    CHECK(err.find("--threads: expected an integer in [1, " + max + "] (at most 4 x the ") == 0);
+    CHECK(err.find("got '100000'") != std::string::npos);
+    CHECK(range_error("--threads", &threads, ranges::threads(), {"--threads", "-1"}).find("got '-1'") !=
+          std::string::npos);
+    CHECK(range_error("--threads", &threads, ranges::threads(), {"--threads", "0"}).find("got '0'") !=
+          std::string::npos);
+    CHECK(range_error("--threads", &threads, ranges::threads(), {"--threads", max}).empty());
+    CHECK(threads == ThreadPool::max_threads());
+}
+
+TEST_CASE("--help shows each option's range next to its default") {
+    int n = 16;
+    double p = 0.9;
+    ArgParser a("aligners demo", "A demo command.");
+    a.option("--batch-size", &n, "N", "rows", ranges::count());
+    a.option("--top-p", &p, "P", "nucleus", ranges::top_p());
+    a.set_default_text("--batch-size", "the file's");
+    std::string h = a.help();
+    CHECK(h.find("rows (default: the file's; >= 1)") != std::string::npos);
+    CHECK(h.find("nucleus (default: 0.9; in (0, 1])") != std::string::npos);
+}
+
+TEST_CASE("parse_int_in / parse_number_in: the flag parser's rules for other text (variables, list items)") {
+    CHECK(parse_int_in("ALIGNERS_THREADS", "3", Range::between(1, 8)) == 3);
+    CHECK_THROWS_WITH_AS(parse_int_in("ALIGNERS_THREADS", "abc", Range::between(1, 8)),
+                         "ALIGNERS_THREADS: expected an integer, got 'abc'", UsageError);
+    CHECK_THROWS_WITH_AS(parse_int_in("ALIGNERS_THREADS", "100000", Range::between(1, 8)),
+                         "ALIGNERS_THREADS: expected an integer in [1, 8], got '100000'", UsageError);
+    CHECK(parse_number_in("threshold", "0.25", ranges::probability()) == 0.25);
+    CHECK_THROWS_WITH_AS(parse_number_in("threshold", "2", ranges::probability()),
+                         "threshold: expected a number in [0, 1], got '2'", UsageError);
+    CHECK_THROWS_WITH_AS(parse_number_in("threshold", "nan", ranges::probability()),
+                         "threshold: expected a number, got 'nan'", UsageError);
 }
 
 TEST_CASE("float options: parsed as a double, rounded to float, default shown") {

@@ -3,11 +3,15 @@
 // thread with the same partition), run_team's concurrency guarantee.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <string>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "common/error.h"
 #include "common/thread_pool.h"
 
 using aligners::ThreadPool;
@@ -92,6 +96,40 @@ TEST_CASE("run_team threads run at the same time (they can meet at a barrier)") 
     }
     CHECK(pool.run_team(2, [](int t, int n) { CHECK((t < 2 && n == 2)); }) == 2);
     CHECK(pool.run_team(0, [](int t, int n) { CHECK((t == 0 && n == 1)); }) == 1);
+}
+
+TEST_CASE("ALIGNERS_THREADS is checked like --threads and named in the message") {
+    // Restores the variable whatever happens (the global pool may read it later).
+    struct Env {
+        std::string old;
+        bool had;
+        Env() : had(std::getenv("ALIGNERS_THREADS") != nullptr) {
+            if (had) old = std::getenv("ALIGNERS_THREADS");
+        }
+        ~Env() {
+            if (had) setenv("ALIGNERS_THREADS", old.c_str(), 1);
+            else unsetenv("ALIGNERS_THREADS");
+        }
+    } env;
+    int max = ThreadPool::max_threads();
+    CHECK(max == 4 * int(std::max(1u, std::thread::hardware_concurrency())));
+    unsetenv("ALIGNERS_THREADS");
+    CHECK(ThreadPool::env_threads() == 0);
+    setenv("ALIGNERS_THREADS", "", 1);
+    CHECK(ThreadPool::env_threads() == 0);
+    setenv("ALIGNERS_THREADS", "2", 1);
+    CHECK(ThreadPool::env_threads() == 2);
+    for (const std::string& bad : std::vector<std::string>{"abc", "-1", "0", "100000", "2x", std::to_string(max + 1)}) {
+        setenv("ALIGNERS_THREADS", bad.c_str(), 1);
+        try {
+            ThreadPool::env_threads();
+            FAIL("accepted ALIGNERS_THREADS=" << bad);
+        } catch (const aligners::UsageError& e) {
+            std::string m = e.what();
+            CHECK(m.find("ALIGNERS_THREADS: expected an integer") == 0);
+            CHECK(m.find("'" + bad + "'") != std::string::npos);
+        }
+    }
 }
 
 }  // TEST_SUITE

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/args.h"
 #include "common/error.h"
 
 namespace aligners::demo {
@@ -93,24 +94,18 @@ void DemoConfig::set(const std::string& key, const std::string& value) {
     const std::vector<std::pair<const char*, double*>> doubles = {
         {"identity_share", &identity_share}, {"pretrain_lr", &pretrain_lr}, {"drill_share", &drill_share}, {"inspector_lr", &inspector_lr},
         {"aligner_lr", &aligner_lr}, {"aligner_warmup_fraction", &aligner_warmup_fraction}};
-    const char* b = value.data();
-    const char* e = value.data() + value.size();
+    // The flag parser's rules (common/args.h): integers in 64 bits, quoted as
+    // written; learning rates in (0, 1]; shares in [0, 1].
+    const std::string what = "--set " + key;
     for (const auto& [name, p] : ints)
         if (key == name) {
-            int v = 0;
-            auto r = std::from_chars(b, e, v);
-            if (r.ec != std::errc() || r.ptr != e || v < 0)
-                throw UsageError("--set " + key + ": expected a non-negative integer, got '" + value + "'");
-            *p = v;
+            *p = int(parse_int_in(what, value, Range::between(0, 2147483647)));
             return;
         }
     for (const auto& [name, p] : doubles)
         if (key == name) {
-            double v = 0;
-            auto r = std::from_chars(b, e, v);
-            if (r.ec != std::errc() || r.ptr != e || !(v >= 0))
-                throw UsageError("--set " + key + ": expected a non-negative number, got '" + value + "'");
-            *p = v;
+            bool lr = key.size() > 3 && key.compare(key.size() - 3, 3, "_lr") == 0;
+            *p = parse_number_in(what, value, lr ? ranges::learning_rate() : ranges::probability());
             return;
         }
     throw UsageError("--set: unknown setting '" + key + "' (see the \"config\" line of log.jsonl for the names)");

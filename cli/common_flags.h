@@ -1,0 +1,43 @@
+// Flags several commands share, declared once here so each means the same
+// thing, accepts the same range and fails with the same message in every
+// command (the ranges themselves are in common/args.h: ranges::*):
+//
+//   --threads N              every command that computes
+//   --temperature/--top-p/--top-k/--repetition-penalty   every command that samples
+//
+// and the up-front checks of output paths, so a command that would fail to
+// write its result fails before the work, not after it.
+#pragma once
+#include <string>
+
+#include "common/args.h"
+
+namespace aligners::cli {
+
+// --threads N in [1, 4 x hardware threads]; 0 (not given) = ALIGNERS_THREADS,
+// else every hardware thread.
+void add_threads_flag(ArgParser& args, int* threads);
+// Right after parsing: sizes the global pool from --threads, or checks
+// ALIGNERS_THREADS now (a bad value fails before any work, naming it).
+void apply_threads(int threads);
+
+// Sampling settings as the user gave them. Temperature 0 means greedy.
+struct SamplingFlags {
+    double temperature = 1.0, top_p = 1.0, repetition_penalty = 1.0;
+    int top_k = 0;
+    bool greedy() const { return temperature == 0; }
+};
+// `sampling_note` ends the help of temperature, top-p and top-k (e.g. "with
+// --sample"), `penalty_note` that of the repetition penalty; empty: nothing.
+void add_sampling_flags(ArgParser& args, SamplingFlags* s, const std::string& sampling_note = "",
+                        const std::string& penalty_note = "");
+
+// An output file named by `flag`: "-" (stdout) passes; otherwise the path
+// must not be a directory and its directory must exist and be writable.
+// Throws Error naming the flag and the path.
+void check_output_file(const std::string& flag, const std::string& path);
+// An output directory named by `flag`: created now (with its parents), so an
+// existing file or an unwritable place fails before the work.
+void prepare_output_dir(const std::string& flag, const std::string& path);
+
+}  // namespace aligners::cli
