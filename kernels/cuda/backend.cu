@@ -285,6 +285,18 @@ public:
     void gelu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int64_t n) override {
         cu::gelu_backward(f32(dinp), f32(inp), f32(dout), n, stream_);
     }
+    void gelu_erf_forward(const Tensor& out, const Tensor& inp, int64_t n) override {
+        cu::gelu_erf_forward(f32(out), f32(inp), n, stream_);
+    }
+    void gelu_erf_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int64_t n) override {
+        cu::gelu_erf_backward(f32(dinp), f32(inp), f32(dout), n, stream_);
+    }
+    void tanh_forward(const Tensor& out, const Tensor& inp, int64_t n) override {
+        cu::tanh_forward(f32(out), f32(inp), n, stream_);
+    }
+    void tanh_backward(const Tensor& dinp, const Tensor& out, const Tensor& dout, int64_t n) override {
+        cu::tanh_backward(f32(dinp), f32(out), f32(dout), n, stream_);
+    }
     void swiglu_forward(const Tensor& out, const Tensor& inp, int N, int F) override {
         cu::swiglu_forward(f32(out), f32(inp), N, F, stream_);
     }
@@ -301,7 +313,12 @@ public:
     }
 
     // ---- attention -------------------------------------------------------------------------------
-    static cu::AttnArgs args(const AttnShape& s) { return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window}; }
+    static cu::AttnArgs args(const AttnShape& s) {
+        // The CUDA kernels are causal only so far: refuse an encoder's
+        // bidirectional attention rather than compute the wrong thing.
+        if (!s.causal) fail("cuda backend: bidirectional (encoder) attention is not implemented yet; use --device cpu");
+        return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window};
+    }
     // With --attention cudnn, calls cuDNN's graphs can express go there; the
     // rest (packed documents, sliding windows, odd head dims: see
     // CudnnAttention::unsupported) run the hand-written kernels. Forward and

@@ -223,6 +223,40 @@ TEST_CASE("kernels/cuda/gelu.cu: forward and backward") {
     }
 }
 
+TEST_CASE("kernels/cuda/gelu_erf.cu: forward and backward") {
+    simt::ScheduleCheck check;
+    for (int64_t n : {1, 300, 1000}) {
+        Rng r;
+        INFO("seed " << r.seed << " n=" << n);
+        auto x = r.randn(size_t(n), 2.0f), dout = r.randn(size_t(n));
+        DevBuf<float> dx(x), ddout(dout), out{size_t(n)}, dinp{size_t(n)};
+        cu::gelu_erf_forward(out, dx, n, nullptr);
+        cu::gelu_erf_backward(dinp, dx, ddout, n, nullptr);
+        std::vector<float> wout(static_cast<size_t>(n)), wdinp(static_cast<size_t>(n));
+        cpu::gelu_erf_forward<float>(wout.data(), x.data(), n);
+        cpu::gelu_erf_backward<float>(wdinp.data(), x.data(), dout.data(), n);
+        CHECK(nmse(out.download(), wout) <= kF32);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/tanh.cu: forward and backward") {
+    simt::ScheduleCheck check;
+    for (int64_t n : {1, 300, 1000}) {
+        Rng r;
+        INFO("seed " << r.seed << " n=" << n);
+        auto x = r.randn(size_t(n), 2.0f), dout = r.randn(size_t(n));
+        DevBuf<float> dx(x), ddout(dout), out{size_t(n)}, dinp{size_t(n)};
+        cu::tanh_forward(out, dx, n, nullptr);
+        cu::tanh_backward(dinp, out, ddout, n, nullptr);
+        std::vector<float> wout(static_cast<size_t>(n)), wdinp(static_cast<size_t>(n));
+        cpu::tanh_forward<float>(wout.data(), x.data(), n);
+        cpu::tanh_backward<float>(wdinp.data(), wout.data(), dout.data(), n);
+        CHECK(nmse(out.download(), wout) <= kF32);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+    }
+}
+
 TEST_CASE("kernels/cuda/swiglu.cu: forward and backward") {
     simt::ScheduleCheck check;
     for (auto [N, F] : {std::pair{1, 3}, {10, 64}, {7, 45}}) {
