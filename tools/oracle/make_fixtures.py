@@ -22,9 +22,11 @@ For each family it writes tests/fixtures/models/<name>/:
 
   python3 tools/oracle/make_fixtures.py [--out tests/fixtures/models] [--check-roundtrip DIR]
 
---check-roundtrip DIR: loads an HF directory written by `aligners` with
-transformers and compares its logits with the fixture's (the save -> HF load
-check, done once by hand).
+--check-roundtrip DIR --fixture FIXTURE_DIR [--expect-logits JSON]: loads an
+HF directory written by `aligners` with transformers and compares its logits
+on the fixture's batch with the fixture's (or, for a model aligners
+fine-tuned, with the logits aligners wrote) — the save -> HF load check, done
+once by hand.
 """
 import argparse
 import json
@@ -189,7 +191,7 @@ def run_family(name, cls, config, out_dir, seed):
     print(f"{name}: loss {float(rec['loss']):.6f}, adamw losses {losses}, grad norms {norms}")
 
 
-def check_roundtrip(directory, fixture_dir):
+def check_roundtrip(directory, fixture_dir, expect_logits=None):
     from safetensors.torch import load_file
     cfg = transformers.AutoConfig.from_pretrained(directory)
     arch = getattr(transformers, cfg.architectures[0])
@@ -203,6 +205,12 @@ def check_roundtrip(directory, fixture_dir):
     with torch.no_grad():
         logits = model(input_ids=ids, attention_mask=mask, **extra).logits
     ref = rec["logits"]
+    if expect_logits:  # a fine-tuned model: compare with what aligners computed for the same batch
+        with open(expect_logits) as f:
+            ref = torch.tensor(json.load(f), dtype=torch.float32).reshape(logits.shape)
+        if logits.dim() == 2:
+            p, q = torch.softmax(logits, -1), torch.softmax(ref, -1)
+            print(f"max |probability diff| = {(p - q).abs().max().item():.3g}; transformers probs {p.tolist()}")
     if logits.dim() == 3:
         for b, n in enumerate(rec["lengths"].tolist()):
             err = (logits[b, :n] - ref[b, :n]).abs().max().item()
@@ -218,10 +226,13 @@ def main():
     ap.add_argument("--check-roundtrip", metavar="DIR")
     ap.add_argument("--fixture", metavar="DIR", help="fixture directory for --check-roundtrip")
     ap.add_argument("--only", metavar="NAME", help="build only this fixture family (e.g. bert_seqcls)")
+    ap.add_argument("--expect-logits", metavar="JSON",
+                    help="--check-roundtrip: compare with these logits (a flat JSON list aligners wrote for the "
+                         "fixture's batch) instead of the fixture's, e.g. for a model aligners fine-tuned")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.check_roundtrip:
-        check_roundtrip(a.check_roundtrip, a.fixture)
+        check_roundtrip(a.check_roundtrip, a.fixture, a.expect_logits)
         return
     for i, (name, cls, cfg) in enumerate(families()):
         if a.only and name != a.only:
