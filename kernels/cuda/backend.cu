@@ -314,10 +314,7 @@ public:
 
     // ---- attention -------------------------------------------------------------------------------
     static cu::AttnArgs args(const AttnShape& s) {
-        // The CUDA kernels are causal only so far: refuse an encoder's
-        // bidirectional attention rather than compute the wrong thing.
-        if (!s.causal) fail("cuda backend: bidirectional (encoder) attention is not implemented yet; use --device cpu");
-        return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window};
+        return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window, s.causal};
     }
     // With --attention cudnn, calls cuDNN's graphs can express go there; the
     // rest (packed documents, sliding windows, odd head dims: see
@@ -343,6 +340,7 @@ public:
     }
     void attention_cached(const Tensor& out, const Tensor& qkv, const Tensor& kcache, const Tensor& vcache,
                           const Tensor& start, int Tmax, const AttnShape& s) override {
+        if (!s.causal) fail("cuda backend: the KV-cache attention is causal only");
         float* partial = partial_.get<float>(size_t(s.B) * s.T * s.H * cu::attention_decode_splits(Tmax) * (s.D + 2));
         cu::attention_cached(f32(out), partial, f32(qkv), f32(kcache), f32(vcache), i32(start), Tmax, args(s),
                              stream_);

@@ -88,6 +88,7 @@ struct AttnArgs {
     int B, T, H, KV, D;
     float scale;
     int window;  // 0 = none
+    bool causal = true;  // false: every key of the query's document (encoders; window must be 0)
 };
 // qkv (B,T,H+2KV,D), doc (B,T) or null, out (B,T,H,D), lse (B,H,T).
 void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, const AttnArgs& a, Stream s);

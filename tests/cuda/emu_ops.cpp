@@ -386,17 +386,19 @@ TEST_CASE("kernels/cuda/adamw.cu: AdamW with clip scale, weight decay, bf16 stoc
     }
 }
 
-TEST_CASE("kernels/cuda/attention.cu: WMMA flash attention forward (causal, GQA, packed documents, window)") {
+TEST_CASE("kernels/cuda/attention.cu: WMMA flash attention forward (causal or not, GQA, packed documents, window)") {
     simt::ScheduleCheck check;
     struct Shape {
         int B, T, H, KV, D, window;
         bool docs;
+        bool causal = true;  // false: bidirectional (encoders; documents stand for padding)
     };
     for (Shape s : {Shape{1, 1, 2, 1, 16, 0, false}, Shape{2, 37, 4, 2, 32, 0, false}, Shape{1, 70, 2, 2, 24, 0, true},
-                    Shape{1, 45, 2, 1, 8, 9, true}}) {
+                    Shape{1, 45, 2, 1, 8, 9, true}, Shape{1, 1, 2, 1, 16, 0, false, false},
+                    Shape{2, 37, 4, 2, 32, 0, false, false}, Shape{1, 70, 2, 2, 24, 0, true, false}}) {
         Rng r;
         INFO("seed " << r.seed << " B=" << s.B << " T=" << s.T << " H=" << s.H << " KV=" << s.KV << " D=" << s.D
-                     << " window=" << s.window);
+                     << " window=" << s.window << " causal=" << s.causal);
         const int NH = s.H + 2 * s.KV;
         auto qkv = r.randn(size_t(s.B) * s.T * NH * s.D);
         std::vector<int32_t> doc, pos;
@@ -405,33 +407,35 @@ TEST_CASE("kernels/cuda/attention.cu: WMMA flash attention forward (causal, GQA,
         DevBuf<int32_t> ddoc(doc);
         const float scale = 1.0f / std::sqrt(float(s.D));
         cu::attention_forward(out, lse, dqkv, s.docs ? ddoc.p : nullptr,
-                              cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window}, nullptr);
+                              cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window, s.causal}, nullptr);
         std::vector<float> wout(out.n), wlse(lse.n);
         cpu::attention_forward<float>(wout.data(), wlse.data(), qkv.data(), s.docs ? doc.data() : nullptr,
-                                      cpu::AttnDims{s.B, s.T, s.H, s.KV, s.D, scale, s.window});
+                                      cpu::AttnDims{s.B, s.T, s.H, s.KV, s.D, scale, s.window, s.causal});
         CHECK(nmse(out.download(), wout) <= kBF16);
         CHECK(nmse(lse.download(), wlse) <= kBF16);
     }
 }
 
-TEST_CASE("kernels/cuda/attention_backward.cu: WMMA flash attention backward (causal, GQA, packed documents)") {
+TEST_CASE("kernels/cuda/attention_backward.cu: WMMA flash attention backward (causal or not, GQA, packed documents)") {
     simt::ScheduleCheck check;
     struct Shape {
         int B, T, H, KV, D, window;
         bool docs;
+        bool causal = true;
     };
     for (Shape s : {Shape{1, 1, 2, 1, 16, 0, false}, Shape{2, 37, 4, 2, 32, 0, false}, Shape{1, 70, 2, 2, 24, 0, true},
-                    Shape{1, 45, 2, 1, 8, 9, true}}) {
+                    Shape{1, 45, 2, 1, 8, 9, true}, Shape{1, 1, 2, 1, 16, 0, false, false},
+                    Shape{2, 37, 4, 2, 32, 0, false, false}, Shape{1, 70, 2, 2, 24, 0, true, false}}) {
         Rng r;
         INFO("seed " << r.seed << " B=" << s.B << " T=" << s.T << " H=" << s.H << " KV=" << s.KV << " D=" << s.D
-                     << " window=" << s.window);
+                     << " window=" << s.window << " causal=" << s.causal);
         const int NH = s.H + 2 * s.KV;
         auto qkv = r.randn(size_t(s.B) * s.T * NH * s.D);
         auto dout = r.randn(size_t(s.B) * s.T * s.H * s.D);
         std::vector<int32_t> doc, pos;
         packed_docs(r, s.B, s.T, doc, pos);
         const float scale = 1.0f / std::sqrt(float(s.D));
-        const cpu::AttnDims dims{s.B, s.T, s.H, s.KV, s.D, scale, s.window};
+        const cpu::AttnDims dims{s.B, s.T, s.H, s.KV, s.D, scale, s.window, s.causal};
         // The CPU forward's out and lse feed both backward passes.
         std::vector<float> out(dout.size()), lse(size_t(s.B) * s.H * s.T);
         const int32_t* docp = s.docs ? doc.data() : nullptr;
@@ -441,7 +445,7 @@ TEST_CASE("kernels/cuda/attention_backward.cu: WMMA flash attention backward (ca
         DevBuf<float> dqkv_in(qkv), ddout(dout), dout_fwd(out), dlse(lse), delta(lse.size()), dqkv(qkv.size());
         DevBuf<int32_t> ddoc(doc);
         cu::attention_backward(dqkv, delta, ddout, dqkv_in, dout_fwd, dlse, s.docs ? ddoc.p : nullptr,
-                               cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window}, nullptr);
+                               cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window, s.causal}, nullptr);
         CHECK(nmse(dqkv.download(), want) <= kBF16);
     }
 }
