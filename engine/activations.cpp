@@ -27,6 +27,7 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
     a.targets = take(N, DType::I32);
     a.pos = take(N, DType::I32);
     a.doc = take(N, DType::I32);
+    a.token_types = c_.type_vocab_size > 0 ? take(N, DType::I32) : Tensor{};
     a.cls_idx = take(B, DType::I32);
     a.labels = take(B, DType::I32);
     a.inv_freq = take(c_.head_dim / 2 + 1, DType::F32);
@@ -66,6 +67,10 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
         a.cls_h = take(int64_t(B) * C, act);
         a.cls_logits = take(int64_t(B) * c_.num_labels, DType::F32);
         a.losses = take(std::max<int64_t>(N, B), DType::F32);
+        a.pooled = c_.encoder ? take(int64_t(B) * C, act) : Tensor{};
+    } else if (c_.base_model) {  // hidden states only: no logits
+        a.logits = Tensor{};
+        a.losses = take(N, DType::F32);
     } else {
         a.logits = take(N * V, DType::F32);
         a.losses = take(N, DType::F32);
@@ -79,8 +84,9 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
         a.dfc = take(N * FC, act);
         a.dact = take(N * F, act);
         if (c_.seq_cls) a.dcls = take(int64_t(B) * C, act);
+        a.dpooled = c_.seq_cls && c_.encoder ? take(int64_t(B) * C, act) : Tensor{};
     } else {
-        a.dres = a.dln = a.dqkv = a.dqkv2 = a.datty = a.dfc = a.dact = a.dcls = Tensor{};
+        a.dres = a.dln = a.dqkv = a.dqkv2 = a.datty = a.dfc = a.dact = a.dcls = a.dpooled = Tensor{};
     }
     return off;
 }

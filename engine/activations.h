@@ -31,6 +31,7 @@ struct Acts {
     bool training = false;
     // inputs
     Tensor ids, targets, pos, doc;   // (N) I32
+    Tensor token_types;              // (N) I32 BERT segment ids
     Tensor cls_idx, labels;          // (B) I32 sequence classification
     Tensor inv_freq;                 // (D/2) F32
     // forward
@@ -40,6 +41,7 @@ struct Acts {
     Tensor lnf, lnf_mean, lnf_rstd;  // (N,C), (N), (N)
     Tensor logits;                   // (N,V) LM logits (dlogits in place after a training forward)
     Tensor cls_h, cls_logits;        // (B,C), (B,num_labels)
+    Tensor pooled;                   // (B,C) BERT pooler output tanh(cls_h @ Wp^T + bp)
     Tensor losses;                   // (N) F32 per-token (or per-row) loss
     // backward scratch (training only)
     Tensor dres, dln;                // (N,C)
@@ -48,6 +50,7 @@ struct Acts {
     Tensor dfc;                      // (N,FC)
     Tensor dact;                     // (N,F)
     Tensor dcls;                     // (B,C)
+    Tensor dpooled;                  // (B,C) BERT
 };
 
 class ActivationArena {

@@ -87,6 +87,10 @@ struct AttnShape {
     int H = 0, KV = 0, D = 0;
     float scale = 0.0f;  // softmax scale, usually 1/sqrt(D)
     int window = 0;      // sliding window (key j visible from query i iff i - j < window); 0 = none
+    // false: bidirectional (encoders): query t sees every key of its document,
+    // before and after it; right padding is masked by giving the padding its
+    // own document id. window must be 0.
+    bool causal = true;
 };
 
 class Backend {
@@ -184,6 +188,14 @@ public:
     virtual void matmul_backward_dgelu(const Tensor& dpre, const Tensor& dpre_bias, const Tensor& dweight,
                                        const Tensor& dbias, const Tensor& dout, const Tensor& act, const Tensor& pre,
                                        const Tensor& weight, int N, int IC, int OC);
+    // Exact GELU (HF "gelu", BERT): out = 0.5 x (1 + erf(x / sqrt 2)). out, inp (n).
+    virtual void gelu_erf_forward(const Tensor& out, const Tensor& inp, int64_t n) = 0;
+    // dinp = dout * gelu'(inp); dinp may alias dout.
+    virtual void gelu_erf_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int64_t n) = 0;
+    // out = tanh(inp) (the BERT pooler). out may alias inp.
+    virtual void tanh_forward(const Tensor& out, const Tensor& inp, int64_t n) = 0;
+    // dinp = dout * (1 - out^2), from the forward's output; dinp may alias dout.
+    virtual void tanh_backward(const Tensor& dinp, const Tensor& out, const Tensor& dout, int64_t n) = 0;
     // SwiGLU: inp (N, 2F) = [gate | up] per row, out (N,F) = silu(gate) * up.
     virtual void swiglu_forward(const Tensor& out, const Tensor& inp, int N, int F) = 0;
     virtual void swiglu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int N, int F) = 0;
@@ -202,7 +214,8 @@ public:
     // Causal self-attention over a packed qkv (B,T,H+2KV,D), grouped-query
     // (q head h uses kv head h / (H/KV)). doc (B,T) I32 or null: query t sees
     // key s <= t only when doc[s] == doc[t] (packed documents; right padding
-    // needs no mask under causality). out (B,T,H*D); lse (B,H,T) F32 is the
+    // needs no mask under causality; documents are contiguous runs of equal
+    // ids). With s.causal false every key of t's document is visible. out (B,T,H*D); lse (B,H,T) F32 is the
     // softmax logsumexp saved for backward. Block-wise online softmax: O(T)
     // memory per row.
     virtual void attention_forward(const Tensor& out, const Tensor& lse, const Tensor& qkv, const Tensor& doc,

@@ -127,6 +127,7 @@ std::vector<Generation> generate(Model& model, const std::vector<std::vector<int
                                  const GenerateConfig& g) {
     const ModelConfig& c = model.config();
     if (c.seq_cls) throw Error("generate: " + c.architecture + " is a classifier, not a causal LM");
+    if (c.encoder) throw Error("generate: " + c.architecture + " is an encoder, not a causal LM");
     const int B = int(prompts.size());
     if (B == 0) return {};
     if (g.max_new_tokens < 0) throw Error("generate: max_new_tokens must be >= 0");

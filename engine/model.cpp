@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <climits>
 #include <cstdio>
 
 #include "common/error.h"
@@ -203,7 +204,7 @@ void Model::save_hf_dir(const std::string& dir) {
     if (source_dir_.empty() || source_dir_ == dir) return;
     static const char* kFiles[] = {"tokenizer.json",   "tokenizer_config.json", "special_tokens_map.json",
                                    "vocab.json",       "merges.txt",            "tokenizer.model",
-                                   "generation_config.json", "added_tokens.json",
+                                   "generation_config.json", "added_tokens.json", "vocab.txt",
                                    "chat_template.jinja",  // where transformers 5 keeps the chat template
                                    "chat_template.json"};
     for (const char* f : kFiles) {
@@ -227,6 +228,16 @@ void Model::upload_batch(const Batch& b, Acts& a) {
     need(b.doc, N, "doc");
     need(b.lengths, b.B, "lengths");
     need(b.labels, b.B, "labels");
+    need(b.token_types, N, "token_types");
+    for (int64_t i = 0; i < int64_t(b.token_types.size()); ++i)
+        if (b.token_types[size_t(i)] < 0 || b.token_types[size_t(i)] >= std::max(cfg_.type_vocab_size, 1))
+            throw Error("batch: token type " + std::to_string(b.token_types[size_t(i)]) + " at index " +
+                        std::to_string(i) + " is outside [0, " + std::to_string(std::max(cfg_.type_vocab_size, 1)) +
+                        ")" + (cfg_.type_vocab_size > 0 ? "" : " (the model has no token-type embeddings)"));
+    for (int r = 0; r < int(b.lengths.size()); ++r)
+        if (b.lengths[size_t(r)] < 1 || b.lengths[size_t(r)] > b.T)
+            throw Error("batch: lengths[" + std::to_string(r) + "] = " + std::to_string(b.lengths[size_t(r)]) +
+                        " is outside [1, " + std::to_string(b.T) + "]");
     for (int64_t i = 0; i < N; ++i)
         if (b.ids[size_t(i)] < 0 || b.ids[size_t(i)] >= cfg_.vocab_size)
             throw Error("batch: token id " + std::to_string(b.ids[size_t(i)]) + " at index " + std::to_string(i) +
@@ -247,15 +258,32 @@ void Model::upload_batch(const Batch& b, Acts& a) {
     be_.upload_i32(a.ids, b.ids.data(), N);
     be_.upload_i32(a.pos, host_pos_.data(), N);
     if (!b.targets.empty()) be_.upload_i32(a.targets, b.targets.data(), N);
-    if (!b.doc.empty()) be_.upload_i32(a.doc, b.doc.data(), N);
+    if (cfg_.encoder) {
+        // Bidirectional attention: the right padding becomes its own document,
+        // so real tokens never see it (HF's attention_mask on the keys).
+        std::vector<int32_t> doc(static_cast<size_t>(N));
+        for (int r = 0; r < b.B; ++r) {
+            int len = b.lengths.empty() ? b.T : b.lengths[size_t(r)];
+            for (int t = 0; t < b.T; ++t) {
+                size_t i = size_t(r) * b.T + t;
+                doc[i] = t < len ? (b.doc.empty() ? 0 : b.doc[i]) : INT32_MIN;
+            }
+        }
+        be_.upload_i32(a.doc, doc.data(), N);
+    } else if (!b.doc.empty()) {
+        be_.upload_i32(a.doc, b.doc.data(), N);
+    }
+    if (a.token_types) {
+        std::vector<int32_t> zeros;
+        if (b.token_types.empty()) zeros.assign(size_t(N), 0);
+        be_.upload_i32(a.token_types, b.token_types.empty() ? zeros.data() : b.token_types.data(), N);
+    }
     if (cfg_.seq_cls) {
+        // The classified token: [CLS] (position 0) for encoders, the last real one for decoders.
         std::vector<int32_t> idx(static_cast<size_t>(b.B));
         for (int r = 0; r < b.B; ++r) {
             int len = b.lengths.empty() ? b.T : b.lengths[size_t(r)];
-            if (len < 1 || len > b.T)
-                throw Error("batch: lengths[" + std::to_string(r) + "] = " + std::to_string(len) + " is outside [1, " +
-                            std::to_string(b.T) + "]");
-            idx[size_t(r)] = int32_t(r * b.T + len - 1);
+            idx[size_t(r)] = int32_t(r * b.T + (cfg_.encoder ? 0 : len - 1));
         }
         be_.upload_i32(a.cls_idx, idx.data(), b.B);
         for (int r = 0; r < int(b.labels.size()); ++r)
@@ -295,6 +323,13 @@ std::vector<float> Model::class_probs() {
         for (int k = 0; k < K; ++k) x[k] = float(std::exp(double(x[k]) - mx) / z);
     }
     return l;
+}
+
+std::vector<float> Model::hidden_states() {
+    ALIGNERS_CHECK(last_ != nullptr, "hidden_states(): no forward pass yet");
+    std::vector<float> out(size_t(last_->B) * last_->T * cfg_.hidden_size);
+    be_.download(out.data(), last_->lnf, int64_t(out.size()));
+    return out;
 }
 
 std::vector<float> Model::token_losses() {

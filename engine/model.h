@@ -11,7 +11,10 @@
 //
 // Causal LMs return the mean cross-entropy over the counted tokens (targets
 // != -100); *ForSequenceClassification models return the mean cross-entropy
-// of the `score` head on each row's last real token (lengths[b] - 1).
+// of the `score` head on each row's last real token (lengths[b] - 1), or, for
+// encoders (BERT), of the classifier on the pooled [CLS] token (position 0).
+// Encoders attend bidirectionally; lengths mask the right padding. A base
+// encoder (BertModel) has no head: forward() yields hidden_states() only.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -38,6 +41,7 @@ struct Batch {
                                    //       documents; give each its own positions); empty: one per row
     std::vector<int32_t> lengths;  // (B) real tokens per row (right padding after them); empty: T
     std::vector<int32_t> labels;   // (B) class labels, sequence classification only
+    std::vector<int32_t> token_types;  // (B,T) segment ids (BERT; pairs: 0 then 1); empty: all 0
 
     // Convenience: one right-padded row per sequence; targets = next token
     // for every real position (so the loss covers the whole sequence).
@@ -82,6 +86,8 @@ public:
     std::vector<float> logits();       // LM: (B,T,V); classification: (B,num_labels). Not after for_backward.
     std::vector<float> class_probs();  // classification: softmax of the logits, (B,num_labels)
     std::vector<float> token_losses(); // LM: (B,T), classification: (B)
+    // The last layer's output after the final norm (HF last_hidden_state), (B,T,C).
+    std::vector<float> hidden_states();
 
     // The whole flat parameter / gradient buffer (layout() order), for tests,
     // checkpoints and inspection.

@@ -13,6 +13,13 @@
 //
 // Backward walks the same list in reverse. dres carries d(residual stream);
 // norm backwards add into it, so the residual branches need no extra op.
+//
+// Encoders (BERT) are post-norm: the same list, except that the residual
+// adds onto the normed tensors (res2 = ln1 + attn, res3 = ln2 + mlp; the
+// norms are renamed accordingly, see param_layout.h), attention is
+// bidirectional, the GELU exact, and the embeddings add token types. In the
+// backward, d(ln) = its matmul's gradient + the residual's, then the norm
+// backward turns it into d(residual stream).
 #include <cmath>
 
 #include "common/error.h"
@@ -35,24 +42,35 @@ static Dims dims_of(const ModelConfig& c, const ParamLayout& p, int B, int T) {
 float Model::forward(const Batch& batch, bool for_backward, float grad_scale) {
     Acts& a = arena_->plan(batch.B, batch.T, for_backward);
     upload_batch(batch, a);
-    has_doc_ = !batch.doc.empty();
+    has_doc_ = !batch.doc.empty() || cfg_.encoder;  // encoders mask their padding as a document
     const Dims d = dims_of(cfg_, layout_, batch.B, batch.T);
     const int N = int(d.N);
     forward_layers(a);
 
     counted_ = 0;
     bool has_loss = cfg_.seq_cls ? !batch.labels.empty() : !batch.targets.empty();
+    if (cfg_.base_model) has_loss = false;
     if (for_backward && !has_loss)
-        throw Error(cfg_.seq_cls ? "batch: training a classifier needs 'labels'" : "batch: training needs 'targets'");
+        throw Error(cfg_.base_model ? "batch: " + cfg_.architecture + " has no head to train"
+                    : cfg_.seq_cls  ? std::string("batch: training a classifier needs 'labels'")
+                                    : std::string("batch: training needs 'targets'"));
     if (cfg_.seq_cls) {
         const int K = cfg_.num_labels;
         be_.gather_rows(a.cls_h, a.lnf, a.cls_idx, d.B, d.C);
-        be_.matmul_forward(a.cls_logits, a.cls_h, weight(layout_.score, int64_t(K) * d.C), Tensor{}, d.B, d.C, K);
+        Tensor head_in = a.cls_h;
+        if (cfg_.encoder) {  // BERT pooler: tanh(dense(h[CLS]))
+            be_.matmul_forward(a.pooled, a.cls_h, weight(layout_.pooler_w, int64_t(d.C) * d.C),
+                               weight(layout_.pooler_b, d.C), d.B, d.C, d.C);
+            be_.tanh_forward(a.pooled, a.pooled, int64_t(d.B) * d.C);
+            head_in = a.pooled;
+        }
+        be_.matmul_forward(a.cls_logits, head_in, weight(layout_.score, int64_t(K) * d.C), weight(layout_.score_b, K),
+                           d.B, d.C, K);
         if (has_loss) {
             counted_ = d.B;
             be_.cross_entropy(a.cls_logits, a.losses, a.labels, d.B, K, grad_scale / float(d.B), for_backward);
         }
-    } else {
+    } else if (!cfg_.base_model) {
         be_.matmul_forward(a.logits, a.lnf, weight(layout_.lm_head, int64_t(d.V) * d.C), Tensor{}, N, d.C, d.V);
         if (has_loss) {
             for (int32_t t : batch.targets) counted_ += (t != kIgnoreIndex);
@@ -75,11 +93,17 @@ void Model::forward_layers(Acts& a) {
     const bool rms = !cfg_.layernorm;
     const float eps = cfg_.norm_eps;
     const int64_t C = d.C;
-    AttnShape shape{d.B, d.T, d.H, d.KV, d.D, float(1.0 / std::sqrt(double(d.D))), cfg_.sliding_window};
+    const bool post = cfg_.encoder;
+    AttnShape shape{d.B, d.T, d.H, d.KV, d.D, float(1.0 / std::sqrt(double(d.D))), cfg_.sliding_window, !cfg_.encoder};
     Tensor doc = has_doc_ ? a.doc : Tensor{};
 
     be_.embedding_forward(a.enc, a.ids, weight(layout_.wte, int64_t(d.V) * C),
                           weight(layout_.wpe, int64_t(cfg_.max_position_embeddings) * C), a.pos, N, d.C);
+    if (layout_.wtt >= 0) {  // + token-type embeddings (scratch is free until the first layer)
+        be_.embedding_forward(a.scratch, a.token_types, weight(layout_.wtt, int64_t(cfg_.type_vocab_size) * C),
+                              Tensor{}, Tensor{}, N, d.C);
+        be_.add(a.enc, a.enc, a.scratch, d.N * C);
+    }
     Tensor x = a.enc;
     for (int l = 0; l < d.L; ++l) {
         const LayerParams& P = layout_.layers[size_t(l)];
@@ -99,10 +123,13 @@ void Model::forward_layers(Acts& a) {
         if (!cfg_.learned_positions) be_.rope_forward(L.qkn, L.qkn, a.pos, a.inv_freq, N, d.H, d.KV, d.D);
         be_.attention_forward(L.atty, L.lse, L.qkn, doc, shape);
         be_.matmul_forward(a.scratch, L.atty, weight(P.o_w, C * d.Q), weight(P.o_b, C), N, d.Q, d.C);
-        be_.residual_norm_forward(L.res2, L.ln2, L.ln2_mean, L.ln2_rstd, x, a.scratch, weight(P.ln2_w, C),
-                                  weight(P.ln2_b, C), N, d.C, eps, rms);
+        be_.residual_norm_forward(L.res2, L.ln2, L.ln2_mean, L.ln2_rstd, post ? L.ln1 : x, a.scratch,
+                                  weight(P.ln2_w, C), weight(P.ln2_b, C), N, d.C, eps, rms);
         // MLP
-        if (cfg_.gelu_mlp) {  // fc = ln2 @ Wfc^T + bfc kept for backward, act = gelu(fc): one fused op
+        if (cfg_.gelu_erf) {
+            be_.matmul_forward(L.fc, L.ln2, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
+            be_.gelu_erf_forward(L.act, L.fc, d.N * d.F);
+        } else if (cfg_.gelu_mlp) {  // fc = ln2 @ Wfc^T + bfc kept for backward, act = gelu(fc): one fused op
             be_.matmul_gelu_forward(L.act, L.fc, L.ln2, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N,
                                     d.C, d.FC);
         } else {
@@ -115,7 +142,7 @@ void Model::forward_layers(Acts& a) {
         const LayerParams* next = last ? nullptr : &layout_.layers[size_t(l + 1)];
         LayerActs* nextL = last ? nullptr : &a.layers[size_t(l + 1)];
         be_.residual_norm_forward(L.res3, last ? a.lnf : nextL->ln1, last ? a.lnf_mean : nextL->ln1_mean,
-                                  last ? a.lnf_rstd : nextL->ln1_rstd, L.res2, a.scratch,
+                                  last ? a.lnf_rstd : nextL->ln1_rstd, post ? L.ln2 : L.res2, a.scratch,
                                   weight(last ? layout_.lnf_w : next->ln1_w, C),
                                   weight(last ? layout_.lnf_b : next->ln1_b, C), N, d.C, eps, rms);
         x = L.res3;
@@ -130,8 +157,15 @@ void Model::backward() {
     const int64_t C = d.C;
     if (cfg_.seq_cls) {
         const int K = cfg_.num_labels;
-        be_.matmul_backward(a.dcls, grad(layout_.score, int64_t(K) * C), Tensor{}, a.cls_logits, a.cls_h,
-                            weight(layout_.score, int64_t(K) * C), d.B, d.C, K);
+        const bool pooler = cfg_.encoder;
+        be_.matmul_backward(pooler ? a.dpooled : a.dcls, grad(layout_.score, int64_t(K) * C), grad(layout_.score_b, K),
+                            a.cls_logits, pooler ? a.pooled : a.cls_h, weight(layout_.score, int64_t(K) * C), d.B,
+                            d.C, K);
+        if (pooler) {
+            be_.tanh_backward(a.dpooled, a.pooled, a.dpooled, int64_t(d.B) * C);
+            be_.matmul_backward(a.dcls, grad(layout_.pooler_w, C * C), grad(layout_.pooler_b, C), a.dpooled, a.cls_h,
+                                weight(layout_.pooler_w, C * C), d.B, d.C, d.C);
+        }
         be_.gather_rows_backward(a.dln, a.dcls, a.cls_idx, d.B, N, d.C);
     } else {
         be_.matmul_backward(a.dln, grad(layout_.lm_head, int64_t(d.V) * C), Tensor{}, a.logits, a.lnf,
@@ -148,10 +182,17 @@ void Model::backward_layers(Acts& a) {
     const int N = int(d.N);
     const int64_t C = d.C;
     const bool rms = !cfg_.layernorm;
-    AttnShape shape{d.B, d.T, d.H, d.KV, d.D, float(1.0 / std::sqrt(double(d.D))), cfg_.sliding_window};
+    const bool post = cfg_.encoder;
+    AttnShape shape{d.B, d.T, d.H, d.KV, d.D, float(1.0 / std::sqrt(double(d.D))), cfg_.sliding_window, !cfg_.encoder};
     Tensor doc = has_doc_ ? a.doc : Tensor{};
-    // dres += norm backward of dout (= a.dln) at input `inp`.
+    // dres += norm backward of dout (= a.dln) at input `inp`. Post-norm: the
+    // normed tensor also fed the residual, so dout = a.dln + dres, and dres
+    // is replaced by the norm's input gradient.
     auto norm_backward = [&](int64_t w, int64_t b, const Tensor& inp, const Tensor& mean, const Tensor& rstd) {
+        if (post) {
+            be_.add(a.dln, a.dln, a.dres, d.N * C);
+            be_.fill(a.dres, 0.0f);
+        }
         if (rms)
             be_.rmsnorm_backward(a.dres, grad(w, C), a.dln, inp, weight(w, C), rstd, N, d.C);
         else
@@ -164,7 +205,11 @@ void Model::backward_layers(Acts& a) {
         const Tensor& x = l > 0 ? a.layers[size_t(l - 1)].res3 : a.enc;
         // MLP (dres = d(res3) flows unchanged into d(res2))
         Tensor dfc_bias = grad(P.fc_b, d.FC);
-        if (cfg_.gelu_mlp) {  // dfc = (dres @ Wproj) * gelu'(fc), and the fc bias gradient: one fused op
+        if (cfg_.gelu_erf) {
+            be_.matmul_backward(a.dact, grad(P.proj_w, C * d.F), grad(P.proj_b, C), a.dres, L.act,
+                                weight(P.proj_w, C * d.F), N, d.F, d.C);
+            be_.gelu_erf_backward(a.dfc, L.fc, a.dact, d.N * d.F);
+        } else if (cfg_.gelu_mlp) {  // dfc = (dres @ Wproj) * gelu'(fc), and the fc bias gradient: one fused op
             be_.matmul_backward_dgelu(a.dfc, dfc_bias, grad(P.proj_w, C * d.F), grad(P.proj_b, C), a.dres, L.act,
                                       L.fc, weight(P.proj_w, C * d.F), N, d.F, d.C);
             dfc_bias = Tensor{};
@@ -194,6 +239,9 @@ void Model::backward_layers(Acts& a) {
     be_.embedding_backward(grad(layout_.wte, int64_t(d.V) * C),
                            grad(layout_.wpe, int64_t(cfg_.max_position_embeddings) * C), a.dres, a.ids, a.pos, N,
                            d.C);
+    if (layout_.wtt >= 0)
+        be_.embedding_backward(grad(layout_.wtt, int64_t(cfg_.type_vocab_size) * C), Tensor{}, a.dres, a.token_types,
+                               Tensor{}, N, d.C);
 }
 
 }  // namespace aligners::engine

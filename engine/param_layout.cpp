@@ -24,6 +24,7 @@ ParamLayout make_param_layout(const ModelConfig& c) {
     // Matrices.
     p.wte = add("wte", {V, C}, true);
     if (c.learned_positions) p.wpe = add("wpe", {c.max_position_embeddings, C}, true);
+    if (c.type_vocab_size > 0) p.wtt = add("wtt", {c.type_vocab_size, C}, true);
     for (int l = 0; l < c.n_layers; ++l) {
         LayerParams& L = p.layers[size_t(l)];
         std::string pre = "layers." + std::to_string(l) + ".";
@@ -32,9 +33,10 @@ ParamLayout make_param_layout(const ModelConfig& c) {
         L.fc_w = add(pre + "fc_w", {p.fc_rows, C}, true);
         L.proj_w = add(pre + "proj_w", {C, F}, true);
     }
+    if (c.encoder) p.pooler_w = add("pooler_w", {C, C}, true);  // HF BertModel's add_pooling_layer default
     if (c.seq_cls)
         p.score = add("score", {c.num_labels, C}, true);
-    else
+    else if (!c.base_model)
         p.lm_head = c.tie_word_embeddings ? p.wte : add("lm_head", {V, C}, true);
     p.n_matrix = p.total;
     // Vectors.
@@ -58,6 +60,8 @@ ParamLayout make_param_layout(const ModelConfig& c) {
     }
     p.lnf_w = add("lnf_w", {C}, false);
     if (c.layernorm) p.lnf_b = add("lnf_b", {C}, false);
+    if (c.encoder) p.pooler_b = add("pooler_b", {C}, false);
+    if (c.seq_cls && c.encoder) p.score_b = add("score_b", {c.num_labels}, false);
     return p;
 }
 

@@ -2,6 +2,11 @@
 // matrices come first (they get weight decay), then all vectors (norm
 // weights and biases, no decay by default), so AdamW runs on two contiguous
 // ranges. Offsets are in elements; -1 marks a tensor the family lacks.
+//
+// Post-norm encoders (BERT) use the same slots: a norm is named after the
+// tensor it produces, so the embedding LayerNorm is layers.0.ln1 (it makes
+// layer 0's input), layer l's attention-output LayerNorm is layers.l.ln2 and
+// its output LayerNorm is layers.(l+1).ln1, or lnf after the last layer.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -34,11 +39,14 @@ struct ParamInfo {
 
 struct ParamLayout {
     int64_t wte = -1;      // (V, C) token embedding
-    int64_t wpe = -1;      // (P, C) GPT-2 learned positions
+    int64_t wpe = -1;      // (P, C) GPT-2 / BERT learned positions
+    int64_t wtt = -1;      // (type_vocab_size, C) BERT token-type embeddings
     std::vector<LayerParams> layers;
     int64_t lnf_w = -1, lnf_b = -1;  // (C) final norm
     int64_t lm_head = -1;  // (V, C); == wte when tied; -1 for sequence classification
     int64_t score = -1;    // (num_labels, C) sequence-classification head
+    int64_t score_b = -1;  // (num_labels) its bias (BERT classifier)
+    int64_t pooler_w = -1, pooler_b = -1;  // (C, C), (C) BERT pooler: tanh(dense(h[CLS]))
     int64_t total = 0;     // number of parameters
     int64_t n_matrix = 0;  // [0, n_matrix) are matrices, [n_matrix, total) vectors
     int fc_rows = 0;       // FC (see fc_w)

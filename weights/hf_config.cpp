@@ -15,6 +15,7 @@ const char* family_name(Family f) {
         case Family::Mistral: return "mistral";
         case Family::Qwen2: return "qwen2";
         case Family::Qwen3: return "qwen3";
+        case Family::Bert: return "bert";
     }
     return "?";
 }
@@ -24,7 +25,7 @@ const std::vector<std::string>& supported_architectures() {
         "GPT2LMHeadModel",    "GPT2ForSequenceClassification",    "LlamaForCausalLM",
         "LlamaForSequenceClassification", "MistralForCausalLM", "MistralForSequenceClassification",
         "Qwen2ForCausalLM",   "Qwen2ForSequenceClassification",   "Qwen3ForCausalLM",
-        "Qwen3ForSequenceClassification"};
+        "Qwen3ForSequenceClassification", "BertModel", "BertForSequenceClassification"};
     return kNames;
 }
 
@@ -126,6 +127,39 @@ static void parse_gpt2(ModelConfig& m, const json::Value& c, const std::string& 
     m.bos_token_id = id_field(c, "bos_token_id", where, 50256);
 }
 
+// BertModel / BertForSequenceClassification (MiniLM is the same architecture).
+static void parse_bert(ModelConfig& m, const json::Value& c, const std::string& where) {
+    m.vocab_size = int_field(c, "vocab_size", where, 1, kMaxConfigVocab, 30522);
+    m.hidden_size = int_field(c, "hidden_size", where, 1, kMaxConfigWidth, 768);
+    m.n_layers = int_field(c, "num_hidden_layers", where, 1, kMaxConfigLayers, 12);
+    m.n_heads = int_field(c, "num_attention_heads", where, 1, kMaxConfigHeads, 12);
+    m.n_kv_heads = m.n_heads;
+    m.intermediate_size = int_field(c, "intermediate_size", where, 1, kMaxConfigWidth, 3072);
+    m.max_position_embeddings = int_field(c, "max_position_embeddings", where, 1, kMaxConfigPositions, 512);
+    m.type_vocab_size = int_field(c, "type_vocab_size", where, 1, kMaxConfigLabels, 2);
+    m.norm_eps = float(positive_double(c, "layer_norm_eps", where, 1e-12));
+    if (m.hidden_size % m.n_heads != 0)
+        throw Error(where + ": hidden_size (" + std::to_string(m.hidden_size) +
+                    ") must be a multiple of num_attention_heads (" + std::to_string(m.n_heads) + ")");
+    m.head_dim = m.hidden_size / m.n_heads;
+    std::string act = json::get_string(c, "hidden_act", where, "gelu");
+    if (act != "gelu")
+        throw Error(where + ": field 'hidden_act': '" + act + "' is not supported (expected gelu)");
+    std::string pos = json::get_string(c, "position_embedding_type", where, "absolute");
+    if (pos != "absolute")
+        throw Error(where + ": field 'position_embedding_type': '" + pos + "' is not supported (expected absolute)");
+    if (json::get_bool(c, "is_decoder", where, false))
+        throw Error(where + ": field 'is_decoder': true is not supported (BERT is used as an encoder)");
+    m.encoder = true;
+    m.layernorm = true;
+    m.gelu_mlp = true;
+    m.gelu_erf = true;
+    m.learned_positions = true;
+    m.qkv_bias = m.o_bias = m.mlp_bias = true;
+    m.tie_word_embeddings = json::get_bool(c, "tie_word_embeddings", where, true);  // no LM head here: unused
+    m.base_model = m.architecture == "BertModel";
+}
+
 static void parse_llama_like(ModelConfig& m, const json::Value& c, const std::string& where) {
     m.vocab_size = int_field(c, "vocab_size", where, 1, kMaxConfigVocab);
     m.hidden_size = int_field(c, "hidden_size", where, 1, kMaxConfigWidth);
@@ -158,7 +192,8 @@ static void parse_llama_like(ModelConfig& m, const json::Value& c, const std::st
             m.qkv_bias = m.o_bias = attention_bias;
             m.qk_norm = true;
             break;
-        case Family::GPT2: break;
+        case Family::GPT2:
+        case Family::Bert: break;
     }
     if ((m.family == Family::Qwen2 || m.family == Family::Qwen3) &&
         json::get_bool(c, "use_sliding_window", where, false))
@@ -181,7 +216,8 @@ ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
                                                                       {"llama", "LlamaForCausalLM"},
                                                                       {"mistral", "MistralForCausalLM"},
                                                                       {"qwen2", "Qwen2ForCausalLM"},
-                                                                      {"qwen3", "Qwen3ForCausalLM"}};
+                                                                      {"qwen3", "Qwen3ForCausalLM"},
+                                                                      {"bert", "BertModel"}};
         for (auto [t, a] : kByType)
             if (type == t) m.architecture = a;
         if (m.architecture.empty())
@@ -199,10 +235,13 @@ ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
     else if (starts("Llama")) m.family = Family::Llama;
     else if (starts("Mistral")) m.family = Family::Mistral;
     else if (starts("Qwen2")) m.family = Family::Qwen2;
+    else if (starts("Bert")) m.family = Family::Bert;
     else m.family = Family::Qwen3;
 
     if (m.family == Family::GPT2)
         parse_gpt2(m, c, where);
+    else if (m.family == Family::Bert)
+        parse_bert(m, c, where);
     else
         parse_llama_like(m, c, where);
     if (const json::Value* e = c.find("eos_token_id"); e && !e->is_null()) {
@@ -264,6 +303,16 @@ json::Value model_config_to_json(const ModelConfig& m) {
         c.set("n_positions", m.max_position_embeddings);
         c.set("n_inner", m.intermediate_size);
         c.set("layer_norm_epsilon", double(m.norm_eps));
+    } else if (m.family == Family::Bert) {
+        c.set("model_type", "bert");
+        c.set("vocab_size", m.vocab_size);
+        c.set("hidden_size", m.hidden_size);
+        c.set("num_hidden_layers", m.n_layers);
+        c.set("num_attention_heads", m.n_heads);
+        c.set("intermediate_size", m.intermediate_size);
+        c.set("max_position_embeddings", m.max_position_embeddings);
+        c.set("type_vocab_size", m.type_vocab_size);
+        c.set("layer_norm_eps", double(m.norm_eps));
     } else {
         c.set("model_type", family_name(m.family));
         c.set("vocab_size", m.vocab_size);

@@ -1,7 +1,8 @@
 // A Hugging Face config.json, parsed into the one model description the
 // engine uses for every supported family:
 //   GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
-//   Qwen3ForCausalLM, and each family's *ForSequenceClassification.
+//   Qwen3ForCausalLM, and each family's *ForSequenceClassification;
+//   BertModel and BertForSequenceClassification (encoders, e.g. MiniLM).
 // Every field the engine needs is read or defaulted exactly as transformers
 // does; options that would change the computation and are not implemented
 // (e.g. GPT-2's scale_attn_by_inverse_layer_idx, other rope types) are
@@ -26,7 +27,7 @@ constexpr int64_t kMaxConfigPositions = int64_t(1) << 30;  // max_position_embed
 constexpr int64_t kMaxConfigLabels = 65536;                // num_labels
 constexpr int64_t kMaxConfigTokenId = INT32_MAX;           // bos/eos/pad token ids
 
-enum class Family { GPT2, Llama, Mistral, Qwen2, Qwen3 };
+enum class Family { GPT2, Llama, Mistral, Qwen2, Qwen3, Bert };
 const char* family_name(Family f);  // "gpt2", "llama", ...
 
 struct RopeScaling {
@@ -64,6 +65,14 @@ struct ModelConfig {
     bool o_bias = false;       // output projection bias (GPT-2, Llama attention_bias)
     bool mlp_bias = false;     // MLP biases (GPT-2, Llama mlp_bias)
     bool qk_norm = false;      // Qwen3 per-head q/k RMSNorm
+
+    // Encoders (BERT): bidirectional attention with a padding mask,
+    // post-LayerNorm blocks, exact (erf) GELU, token-type embeddings, the
+    // [CLS] pooler (dense + tanh) feeding a classifier with a bias.
+    bool encoder = false;      // bidirectional attention, post-norm, [CLS] pooling
+    bool gelu_erf = false;     // GELU is the exact erf form (HF "gelu"), not tanh
+    int type_vocab_size = 0;   // token-type (segment) embeddings; 0 = none
+    bool base_model = false;   // no head (BertModel): forward stops at the hidden states
 
     int bos_token_id = -1;
     std::vector<int> eos_token_ids;

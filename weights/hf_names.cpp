@@ -42,6 +42,49 @@ std::vector<HfTensor> hf_tensor_map(const ModelConfig& c, const engine::ParamLay
         }
         vec(t + "ln_f.weight", p.lnf_w, C, "ln_f.weight");
         vec(t + "ln_f.bias", p.lnf_b, C, "ln_f.bias");
+    } else if (c.family == Family::Bert) {
+        // BertModel saves bare names, BertForSequenceClassification "bert."-prefixed
+        // ones; each accepts the other's (a classifier fine-tuned from a base model).
+        const std::string pre = c.base_model ? "" : "bert.", other = c.base_model ? "bert." : "";
+        auto v = [&](const std::string& n, int64_t off, int64_t len) { vec(pre + n, off, len, other + n); };
+        auto w = [&](const std::string& n, int64_t off, int64_t rows, int64_t cols) {
+            mat(pre + n, off, rows, cols, false, other + n);
+        };
+        w("embeddings.word_embeddings.weight", p.wte, c.vocab_size, C);
+        w("embeddings.position_embeddings.weight", p.wpe, c.max_position_embeddings, C);
+        w("embeddings.token_type_embeddings.weight", p.wtt, c.type_vocab_size, C);
+        v("embeddings.LayerNorm.weight", p.layers[0].ln1_w, C);  // makes layer 0's input (param_layout.h)
+        v("embeddings.LayerNorm.bias", p.layers[0].ln1_b, C);
+        for (int l = 0; l < c.n_layers; ++l) {
+            const auto& L = p.layers[size_t(l)];
+            const bool last = l + 1 == c.n_layers;
+            const int64_t out_w = last ? p.lnf_w : p.layers[size_t(l + 1)].ln1_w;
+            const int64_t out_b = last ? p.lnf_b : p.layers[size_t(l + 1)].ln1_b;
+            std::string h = "encoder.layer." + std::to_string(l) + ".";
+            w(h + "attention.self.query.weight", L.qkv_w, Q, C);
+            v(h + "attention.self.query.bias", L.qkv_b, Q);
+            w(h + "attention.self.key.weight", L.qkv_w + Q * C, K, C);
+            v(h + "attention.self.key.bias", L.qkv_b + Q, K);
+            w(h + "attention.self.value.weight", L.qkv_w + (Q + K) * C, K, C);
+            v(h + "attention.self.value.bias", L.qkv_b + Q + K, K);
+            w(h + "attention.output.dense.weight", L.o_w, C, Q);
+            v(h + "attention.output.dense.bias", L.o_b, C);
+            v(h + "attention.output.LayerNorm.weight", L.ln2_w, C);
+            v(h + "attention.output.LayerNorm.bias", L.ln2_b, C);
+            w(h + "intermediate.dense.weight", L.fc_w, F, C);
+            v(h + "intermediate.dense.bias", L.fc_b, F);
+            w(h + "output.dense.weight", L.proj_w, C, F);
+            v(h + "output.dense.bias", L.proj_b, C);
+            v(h + "output.LayerNorm.weight", out_w, C);
+            v(h + "output.LayerNorm.bias", out_b, C);
+        }
+        w("pooler.dense.weight", p.pooler_w, C, C);
+        v("pooler.dense.bias", p.pooler_b, C);
+        if (c.seq_cls) {
+            mat("classifier.weight", p.score, c.num_labels, C);
+            vec("classifier.bias", p.score_b, c.num_labels);
+        }
+        return out;
     } else {
         const std::string m = "model.";
         mat(m + "embed_tokens.weight", p.wte, c.vocab_size, C);
@@ -89,6 +132,7 @@ static bool ignorable(const std::string& name, const ModelConfig& c) {
         return name.size() >= n && name.compare(name.size() - n, n, s) == 0;
     };
     if (ends(".attn.bias") || ends(".attn.masked_bias") || ends("rotary_emb.inv_freq")) return true;
+    if (c.family == Family::Bert && (ends("embeddings.position_ids") || ends("embeddings.token_type_ids"))) return true;
     if (name == "lm_head.weight" && c.tie_word_embeddings) return true;
     return false;
 }

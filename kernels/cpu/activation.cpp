@@ -1,5 +1,6 @@
-// Element-wise activations: GELU (tanh approximation, GPT-2's "gelu_new") and
-// SwiGLU (Llama family MLP: silu(gate) * up).
+// Element-wise activations: GELU (tanh approximation, GPT-2's "gelu_new"),
+// exact GELU and tanh (BERT's MLP and pooler) and SwiGLU (Llama family MLP:
+// silu(gate) * up).
 #include <cmath>
 #include <type_traits>
 
@@ -12,6 +13,8 @@ namespace aligners::cpu {
 
 static constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2/pi)
 static constexpr double kGeluCoeff = 0.044715;
+static constexpr double kInvSqrt2 = 0.7071067811865476;     // 1/sqrt(2)
+static constexpr double kInvSqrt2Pi = 0.3989422804014327;   // 1/sqrt(2 pi)
 
 // out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
 template <typename T>
@@ -47,6 +50,45 @@ void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t n) {
             T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCoeff) * x * x);
             dinp[i] = dout[i] * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du);
         }
+    });
+}
+
+// out = 0.5 x (1 + erf(x / sqrt 2)). Plain libm loops: BERT's MLP is a small
+// share of its time next to the matmuls.
+template <typename T>
+void gelu_erf_forward(T* out, const T* inp, int64_t n) {
+    parallel_for_work(n, 32, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            T x = inp[i];
+            out[i] = T(0.5) * x * (T(1) + std::erf(x * T(kInvSqrt2)));
+        }
+    });
+}
+
+// d/dx = Phi(x) + x phi(x), Phi(x) = 0.5 (1 + erf(x/sqrt 2)), phi(x) = exp(-x^2/2) / sqrt(2 pi)
+template <typename T>
+void gelu_erf_backward(T* dinp, const T* inp, const T* dout, int64_t n) {
+    parallel_for_work(n, 48, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            T x = inp[i];
+            T cdf = T(0.5) * (T(1) + std::erf(x * T(kInvSqrt2)));
+            T pdf = std::exp(T(-0.5) * x * x) * T(kInvSqrt2Pi);
+            dinp[i] = dout[i] * (cdf + x * pdf);
+        }
+    });
+}
+
+template <typename T>
+void tanh_forward(T* out, const T* inp, int64_t n) {
+    parallel_for_work(n, 32, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) out[i] = std::tanh(inp[i]);
+    });
+}
+
+template <typename T>
+void tanh_backward(T* dinp, const T* out, const T* dout, int64_t n) {
+    parallel_for_work(n, 4, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) dinp[i] = dout[i] * (T(1) - out[i] * out[i]);
     });
 }
 
@@ -104,6 +146,10 @@ void swiglu_backward(T* dinp, const T* inp, const T* dout, int N, int F) {
 #define ALIGNERS_INSTANTIATE(T) \
     template void gelu_forward<T>(T* out, const T* inp, int64_t n); \
     template void gelu_backward<T>(T* dinp, const T* inp, const T* dout, int64_t n); \
+    template void gelu_erf_forward<T>(T* out, const T* inp, int64_t n); \
+    template void gelu_erf_backward<T>(T* dinp, const T* inp, const T* dout, int64_t n); \
+    template void tanh_forward<T>(T* out, const T* inp, int64_t n); \
+    template void tanh_backward<T>(T* dinp, const T* out, const T* dout, int64_t n); \
     template void swiglu_forward<T>(T* out, const T* inp, int N, int F); \
     template void swiglu_backward<T>(T* dinp, const T* inp, const T* dout, int N, int F);
 ALIGNERS_INSTANTIATE(float)

@@ -1,4 +1,5 @@
-// Causal grouped-query self-attention, computed block-wise with an online
+// Grouped-query self-attention (causal, or bidirectional within each
+// document for encoders), computed block-wise with an online
 // softmax (flash-attention style): the (T,T) score matrix is never stored,
 // only a block of scores and one accumulator per query, so memory is O(T)
 // per row. The backward pass recomputes the probabilities from the saved
@@ -57,6 +58,18 @@ static inline int first_key(int t, int doc_start, int window) {
     return window > 0 ? std::max(doc_start, t - window + 1) : doc_start;
 }
 
+// The last key query t may see: t itself (causal), or its document's last
+// token (bidirectional). doc_end is one past the document that holds t.
+static inline int last_key(int t, int doc_end, bool causal) { return causal ? t : doc_end - 1; }
+
+// One past the last token of the document that starts at `start`.
+static inline int doc_end_from(const int32_t* drow, int start, int T) {
+    if (!drow) return T;
+    int e = start + 1;
+    while (e < T && drow[e] == drow[start]) ++e;
+    return e;
+}
+
 // One query against keys [lo, hi] of k/v rows spaced `stride` Ts apart.
 // Writes out (D) and returns the logsumexp of the scaled scores.
 template <typename R>
@@ -95,20 +108,21 @@ template <typename R>
 void attention_forward(R* out, R* lse, const R* qkv, const int32_t* doc, const AttnDims& d) {
     const int NH = d.H + 2 * d.KV, group = d.H / d.KV, D = d.D, T = d.T;
     ALIGNERS_CHECK(D <= kMaxHeadDim, "head_dim too large for the CPU attention kernel");
+    ALIGNERS_CHECK(d.causal || d.window == 0, "a sliding window needs causal attention");
     ThreadPool::global().parallel_for(int64_t(d.B) * d.H, [&](int64_t task0, int64_t task1) {
         for (int64_t task = task0; task < task1; ++task) {
             int b = int(task / d.H), h = int(task % d.H), g = h / group;
             const R* row = qkv + int64_t(b) * T * NH * D;  // (T,NH,D)
             const int32_t* drow = doc ? doc + int64_t(b) * T : nullptr;
-            int doc_start = 0;
+            int doc_start = 0, doc_end = doc_end_from(drow, 0, T);
             for (int t = 0; t < T; ++t) {
-                if (drow && t > 0 && drow[t] != drow[t - 1]) doc_start = t;
-                int lo = first_key(t, doc_start, d.window);
+                if (drow && t > 0 && drow[t] != drow[t - 1]) doc_start = t, doc_end = doc_end_from(drow, t, T);
+                int lo = first_key(t, doc_start, d.window), hi = last_key(t, doc_end, d.causal);
                 const R* q = row + (int64_t(t) * NH + h) * D;
                 const R* k = row + int64_t(d.H + g) * D;
                 const R* v = row + int64_t(d.H + d.KV + g) * D;
                 R* o = out + ((int64_t(b) * T + t) * d.H + h) * D;
-                lse[(int64_t(b) * d.H + h) * T + t] = attend_one(o, q, k, v, int64_t(NH) * D, lo, t, D, R(d.scale));
+                lse[(int64_t(b) * d.H + h) * T + t] = attend_one(o, q, k, v, int64_t(NH) * D, lo, hi, D, R(d.scale));
             }
         }
     });
@@ -141,10 +155,11 @@ void attention_backward(R* dqkv, const R* dout, const R* qkv, const R* out, cons
                     std::memset(drow + t * stride + int64_t(h) * D, 0, sizeof(R) * D);
             }
             for (int h = g * group; h < (g + 1) * group; ++h) {
-                int doc_start = 0;
+                int doc_start = 0, doc_end = doc_end_from(docrow, 0, T);
                 for (int t = 0; t < T; ++t) {
-                    if (docrow && t > 0 && docrow[t] != docrow[t - 1]) doc_start = t;
-                    int lo = first_key(t, doc_start, d.window);
+                    if (docrow && t > 0 && docrow[t] != docrow[t - 1])
+                        doc_start = t, doc_end = doc_end_from(docrow, t, T);
+                    int lo = first_key(t, doc_start, d.window), hi = last_key(t, doc_end, d.causal);
                     const R* q = row + t * stride + int64_t(h) * D;
                     R* dq = drow + t * stride + int64_t(h) * D;
                     const R* o = out + ((int64_t(b) * T + t) * d.H + h) * D;
@@ -152,7 +167,7 @@ void attention_backward(R* dqkv, const R* dout, const R* qkv, const R* out, cons
                     R L = lse[(int64_t(b) * d.H + h) * T + t];
                     R Di = dot(dO, o, D);
                     // hot loop: every visible key of query t
-                    for (int j = lo; j <= t; ++j) {
+                    for (int j = lo; j <= hi; ++j) {
                         const R* kj = k + j * stride;
                         const R* vj = v + j * stride;
                         R p = std::exp(d.scale * dot(q, kj, D) - L);
@@ -172,6 +187,7 @@ void attention_cached(R* out, const R* qkv, R* kcache, R* vcache, const int32_t*
                       const AttnDims& d) {
     const int NH = d.H + 2 * d.KV, group = d.H / d.KV, D = d.D, T = d.T;
     ALIGNERS_CHECK(D <= kMaxHeadDim, "head_dim too large for the CPU attention kernel");
+    ALIGNERS_CHECK(d.causal, "the KV-cache attention is causal only");
     for (int b = 0; b < d.B; ++b)
         ALIGNERS_CHECK(start[b] >= 0 && start[b] + T <= Tmax, "KV cache overflow: sequence longer than the cache");
     // Append the new keys and values.

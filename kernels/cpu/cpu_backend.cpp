@@ -171,6 +171,18 @@ public:
     void gelu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int64_t n) override {
         cpu::gelu_backward(f32(dinp), f32(inp), f32(dout), n);
     }
+    void gelu_erf_forward(const Tensor& out, const Tensor& inp, int64_t n) override {
+        cpu::gelu_erf_forward(f32(out), f32(inp), n);
+    }
+    void gelu_erf_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int64_t n) override {
+        cpu::gelu_erf_backward(f32(dinp), f32(inp), f32(dout), n);
+    }
+    void tanh_forward(const Tensor& out, const Tensor& inp, int64_t n) override {
+        cpu::tanh_forward(f32(out), f32(inp), n);
+    }
+    void tanh_backward(const Tensor& dinp, const Tensor& out, const Tensor& dout, int64_t n) override {
+        cpu::tanh_backward(f32(dinp), f32(out), f32(dout), n);
+    }
     void swiglu_forward(const Tensor& out, const Tensor& inp, int N, int F) override {
         cpu::swiglu_forward(f32(out), f32(inp), N, F);
     }
@@ -185,7 +197,9 @@ public:
                        int KV, int D) override {
         cpu::rope_apply(f32(dinp), f32(dout), i32(pos), f32(inv_freq), N, H, KV, D, -1.0f);
     }
-    static cpu::AttnDims dims(const AttnShape& s) { return {s.B, s.T, s.H, s.KV, s.D, s.scale, s.window}; }
+    static cpu::AttnDims dims(const AttnShape& s) {
+        return {s.B, s.T, s.H, s.KV, s.D, s.scale, s.window, s.causal};
+    }
     void attention_forward(const Tensor& out, const Tensor& lse, const Tensor& qkv, const Tensor& doc,
                            const AttnShape& s) override {
         cpu::attention_forward(f32(out), f32(lse), f32(qkv), i32(doc), dims(s));

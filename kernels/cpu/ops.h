@@ -67,6 +67,16 @@ template <typename T>
 void gelu_forward(T* out, const T* inp, int64_t n);
 template <typename T>
 void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t n);
+// Exact GELU: 0.5 x (1 + erf(x / sqrt 2)) (HF "gelu", BERT).
+template <typename T>
+void gelu_erf_forward(T* out, const T* inp, int64_t n);
+template <typename T>
+void gelu_erf_backward(T* dinp, const T* inp, const T* dout, int64_t n);
+// tanh; the backward reads the forward's output: dinp = dout (1 - out^2).
+template <typename T>
+void tanh_forward(T* out, const T* inp, int64_t n);
+template <typename T>
+void tanh_backward(T* dinp, const T* out, const T* dout, int64_t n);
 template <typename T>
 void swiglu_forward(T* out, const T* inp, int N, int F);
 template <typename T>
@@ -83,6 +93,7 @@ struct AttnDims {
     int B, T, H, KV, D;
     float scale;
     int window;  // 0 = none
+    bool causal = true;  // false: every key of the query's document (encoders)
 };
 template <typename T>
 void attention_forward(T* out, T* lse, const T* qkv, const int32_t* doc, const AttnDims& d);

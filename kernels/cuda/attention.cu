@@ -34,7 +34,7 @@ struct FwdSmem {  // byte offsets into dynamic shared memory; every region 32-by
 // qkv (B,T,NH,D), doc (B,T) or null -> out (B,T,H,D), lse (B,H,T).
 __global__ void __launch_bounds__(kWarps * 32)
     attention_forward_kernel(float* out, float* lse, const float* qkv, const int32_t* doc, int T, int H, int KV,
-                             int D, float scale, int window) {
+                             int D, float scale, int window, bool causal) {
     using namespace nvcuda;
     DYNAMIC_SHARED(unsigned char, smem);
     const int Dp = padded_head_dim(D), NH = H + 2 * KV;
@@ -60,15 +60,16 @@ __global__ void __launch_bounds__(kWarps * 32)
     float m = -INFINITY, l = 0.0f;
 
     const int q_last = min(T - 1, q_block + kWarps * kTile - 1);
+    const int k_last = causal ? q_last : T - 1;  // bidirectional: every key
     const int warp_first_q = q_block + warp * kTile;
     int k_begin = 0;
     if (window > 0) k_begin = max(0, q_block - window + 1) / kKeys * kKeys;
-    for (int k0 = k_begin; k0 <= q_last; k0 += kKeys) {
+    for (int k0 = k_begin; k0 <= k_last; k0 += kKeys) {
         __syncthreads();  // the previous tile's K/V are no longer read
         stage_rows_bf16(Ks, qkv, b, k0, kKeys, H + kvh, T, NH, D, Dp);
         stage_rows_bf16(Vs, qkv, b, k0, kKeys, H + KV + kvh, T, NH, D, Dp);
         __syncthreads();
-        if (warp_first_q >= T || k0 > warp_first_q + kTile - 1) continue;  // warp-uniform: nothing visible
+        if (warp_first_q >= T || (causal && k0 > warp_first_q + kTile - 1)) continue;  // warp-uniform: nothing visible
 
         // S (16, kKeys) = Q_w (16, Dp) K^T (Dp, kKeys)
         for (int n = 0; n < kKeys / kTile; ++n) {
@@ -89,7 +90,7 @@ __global__ void __launch_bounds__(kWarps * 32)
         float tile_max = -INFINITY;
         for (int j = half * kKeys / 2; j < (half + 1) * kKeys / 2; ++j) {
             const int s = k0 + j;
-            const bool ok = q < T && s < T && visible(q, s, doc_row, window);
+            const bool ok = q < T && s < T && visible(q, s, doc_row, window, causal);
             const float x = ok ? Sw[r * kKeys + j] * scale : -INFINITY;
             Sw[r * kKeys + j] = x;
             tile_max = fmaxf(tile_max, x);
@@ -140,11 +141,12 @@ void attention_forward(float* out, float* lse, const float* qkv, const int32_t* 
     if (a.B == 0 || a.T == 0) return;
     if (a.D > kMaxHeadDim || a.KV <= 0 || a.H % a.KV != 0)
         fail("attention_forward: unsupported shape (head_dim <= 256, H a multiple of KV)");
+    if (!a.causal && a.window > 0) fail("attention_forward: a sliding window needs causal attention");
     const FwdSmem L(padded_head_dim(a.D));
     allow_dynamic_shared(attention_forward_kernel, L.total);
     const dim3 grid(ceil_div(a.T, kWarps * kTile), a.H, a.B);
     LAUNCH_KERNEL(attention_forward_kernel, grid, kWarps * 32, L.total, s, out, lse, qkv, doc, a.T, a.H, a.KV, a.D,
-                  a.scale, a.window);
+                  a.scale, a.window, a.causal);
     CUDA_CHECK_LAUNCH();
 }
 

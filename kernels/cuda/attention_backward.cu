@@ -95,12 +95,12 @@ struct KvSmem {
 // Each lane handles 8 of the 256 elements.
 __device__ __forceinline__ void probs_and_dscores(bf16* P, bf16* dS, const float* S, const float* dP, const float* lse,
                                                   const float* delta, int q0, int k0, int T, const int32_t* doc_row,
-                                                  int window, float scale) {
+                                                  int window, bool causal, float scale) {
     const int lane = threadIdx.x % 32;
     for (int e = lane * 8; e < lane * 8 + 8; ++e) {
         const int i = e / kTile, j = e % kTile, q = q0 + i, k = k0 + j;
         float p = 0.0f;
-        if (q < T && k < T && visible(q, k, doc_row, window)) p = expf(S[e] * scale - lse[i]);
+        if (q < T && k < T && visible(q, k, doc_row, window, causal)) p = expf(S[e] * scale - lse[i]);
         P[e] = __float2bfloat16(p);
         dS[e] = __float2bfloat16(p * (dP[e] - delta[i]));
     }
@@ -109,7 +109,7 @@ __device__ __forceinline__ void probs_and_dscores(bf16* P, bf16* dS, const float
 __global__ void __launch_bounds__(kWarps * 32)
     attention_backward_dkv_kernel(float* dqkv, const float* dout, const float* qkv, const float* lse,
                                   const float* delta, const int32_t* doc, int T, int H, int KV, int D, float scale,
-                                  int window) {
+                                  int window, bool causal) {
     DYNAMIC_SHARED(unsigned char, smem);
     const int Dp = padded_head_dim(D), NH = H + 2 * KV;
     const KvSmem L(Dp);
@@ -137,11 +137,12 @@ __global__ void __launch_bounds__(kWarps * 32)
     const int lane = threadIdx.x % 32;
     for (int i = lane; i < kTile * Dp; i += 32) dKw[i] = dVw[i] = 0.0f;
 
-    // Queries that can see a key of this block: [k_block, q_end).
+    // Queries that can see a key of this block: [k_block, q_end) (every query when bidirectional).
     int q_end = T;
     if (window > 0) q_end = min(T, k_block + kWarps * kTile - 1 + window);
+    const int q_begin = causal ? k_block / kTile * kTile : 0;
     for (int hq = kvh * group; hq < (kvh + 1) * group; ++hq) {
-        for (int q0 = k_block / kTile * kTile; q0 < q_end; q0 += kTile) {
+        for (int q0 = q_begin; q0 < q_end; q0 += kTile) {
             __syncthreads();  // previous tile fully consumed
             stage_rows_bf16(Qs, qkv, b, q0, kTile, hq, T, NH, D, Dp);
             stage_rows_bf16(dOs, dout, b, q0, kTile, hq, T, H, D, Dp);
@@ -151,11 +152,11 @@ __global__ void __launch_bounds__(kWarps * 32)
                 delta_s[threadIdx.x] = q < T ? delta[(int64_t(b) * H + hq) * T + q] : 0.0f;
             }
             __syncthreads();
-            if (k0 >= T || k0 > q0 + kTile - 1) continue;  // warp-uniform: no key of this warp is visible
+            if (k0 >= T || (causal && k0 > q0 + kTile - 1)) continue;  // warp-uniform: no key of this warp is visible
             tile_abt(Sw, Qs, Ks + warp * kTile * Dp, Dp);    // S  (16q, 16k) = Q K_w^T
             tile_abt(dPw, dOs, Vs + warp * kTile * Dp, Dp);  // dP (16q, 16k) = dO V_w^T
             __syncwarp();
-            probs_and_dscores(Pw, dSw, Sw, dPw, lse_s, delta_s, q0, k0, T, doc_row, window, scale);
+            probs_and_dscores(Pw, dSw, Sw, dPw, lse_s, delta_s, q0, k0, T, doc_row, window, causal, scale);
             __syncwarp();
             tile_acc_px(dVw, Pw, true, dOs, Dp);   // dV_w += P^T dO
             tile_acc_px(dKw, dSw, true, Qs, Dp);   // dK_w += dS^T Q
@@ -193,7 +194,7 @@ struct QSmem {
 __global__ void __launch_bounds__(kWarps * 32)
     attention_backward_dq_kernel(float* dqkv, const float* dout, const float* qkv, const float* lse,
                                  const float* delta, const int32_t* doc, int T, int H, int KV, int D, float scale,
-                                 int window) {
+                                 int window, bool causal) {
     DYNAMIC_SHARED(unsigned char, smem);
     const int Dp = padded_head_dim(D), NH = H + 2 * KV;
     const QSmem L(Dp);
@@ -224,19 +225,20 @@ __global__ void __launch_bounds__(kWarps * 32)
     for (int i = lane; i < kTile * Dp; i += 32) dQw[i] = 0.0f;
 
     const int q_last = min(T - 1, q_block + kWarps * kTile - 1);
+    const int k_last = causal ? q_last : T - 1;  // bidirectional: every key
     int k_begin = 0;
     if (window > 0) k_begin = max(0, q_block - window + 1) / kTile * kTile;
-    for (int k0 = k_begin; k0 <= q_last; k0 += kTile) {
+    for (int k0 = k_begin; k0 <= k_last; k0 += kTile) {
         __syncthreads();
         stage_rows_bf16(Ks, qkv, b, k0, kTile, H + kvh, T, NH, D, Dp);
         stage_rows_bf16(Vs, qkv, b, k0, kTile, H + KV + kvh, T, NH, D, Dp);
         __syncthreads();
-        if (q0 >= T || k0 > q0 + kTile - 1) continue;  // warp-uniform
+        if (q0 >= T || (causal && k0 > q0 + kTile - 1)) continue;  // warp-uniform
         tile_abt(Sw, Qs + warp * kTile * Dp, Ks, Dp);    // S  (16q, 16k)
         tile_abt(dPw, dOs + warp * kTile * Dp, Vs, Dp);  // dP (16q, 16k)
         __syncwarp();
         probs_and_dscores(Pw, dSw, Sw, dPw, lse_s + warp * kTile, delta_s + warp * kTile, q0, k0, T, doc_row, window,
-                          scale);
+                          causal, scale);
         __syncwarp();
         tile_acc_px(dQw, dSw, false, Ks, Dp);  // dQ_w += dS K
         __syncwarp();
@@ -253,6 +255,7 @@ void attention_backward(float* dqkv, float* delta, const float* dout, const floa
     if (a.B == 0 || a.T == 0) return;
     if (a.D > kMaxBwdHeadDim || a.KV <= 0 || a.H % a.KV != 0)
         fail("attention_backward: unsupported shape (head_dim <= 128, H a multiple of KV)");
+    if (!a.causal && a.window > 0) fail("attention_backward: a sliding window needs causal attention");
     const int Dp = padded_head_dim(a.D);
     const int64_t rows = int64_t(a.B) * a.T * a.H;
     LAUNCH_KERNEL(attention_delta_kernel, ceil_div(rows, 4), 128, 0, s, delta, dout, out, a.B, a.T, a.H, a.D);
@@ -260,12 +263,12 @@ void attention_backward(float* dqkv, float* delta, const float* dout, const floa
     const KvSmem Lkv(Dp);
     allow_dynamic_shared(attention_backward_dkv_kernel, Lkv.total);
     LAUNCH_KERNEL(attention_backward_dkv_kernel, dim3(ceil_div(a.T, kWarps * kTile), a.KV, a.B), kWarps * 32,
-                  Lkv.total, s, dqkv, dout, qkv, lse, delta, doc, a.T, a.H, a.KV, a.D, a.scale, a.window);
+                  Lkv.total, s, dqkv, dout, qkv, lse, delta, doc, a.T, a.H, a.KV, a.D, a.scale, a.window, a.causal);
     CUDA_CHECK_LAUNCH();
     const QSmem Lq(Dp);
     allow_dynamic_shared(attention_backward_dq_kernel, Lq.total);
     LAUNCH_KERNEL(attention_backward_dq_kernel, dim3(ceil_div(a.T, kWarps * kTile), a.H, a.B), kWarps * 32, Lq.total,
-                  s, dqkv, dout, qkv, lse, delta, doc, a.T, a.H, a.KV, a.D, a.scale, a.window);
+                  s, dqkv, dout, qkv, lse, delta, doc, a.T, a.H, a.KV, a.D, a.scale, a.window, a.causal);
     CUDA_CHECK_LAUNCH();
 }
 

@@ -11,10 +11,11 @@ constexpr int kMaxHeadDim = 256;
 
 __host__ __device__ constexpr int padded_head_dim(int D) { return (D + kTile - 1) / kTile * kTile; }
 
-// Key s is visible from query t: causal, same packed document, inside the
-// sliding window. Callers check t, s < T.
-__device__ __forceinline__ bool visible(int t, int s, const int32_t* doc_row, int window) {
-    if (s > t) return false;
+// Key s is visible from query t: causal (unless an encoder's bidirectional
+// attention), same packed document, inside the sliding window. Callers check
+// t, s < T.
+__device__ __forceinline__ bool visible(int t, int s, const int32_t* doc_row, int window, bool causal) {
+    if (causal && s > t) return false;
     if (doc_row && doc_row[s] != doc_row[t]) return false;
     if (window > 0 && t - s >= window) return false;
     return true;

@@ -285,6 +285,18 @@ public:
     void gelu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int64_t n) override {
         cu::gelu_backward(f32(dinp), f32(inp), f32(dout), n, stream_);
     }
+    void gelu_erf_forward(const Tensor& out, const Tensor& inp, int64_t n) override {
+        cu::gelu_erf_forward(f32(out), f32(inp), n, stream_);
+    }
+    void gelu_erf_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int64_t n) override {
+        cu::gelu_erf_backward(f32(dinp), f32(inp), f32(dout), n, stream_);
+    }
+    void tanh_forward(const Tensor& out, const Tensor& inp, int64_t n) override {
+        cu::tanh_forward(f32(out), f32(inp), n, stream_);
+    }
+    void tanh_backward(const Tensor& dinp, const Tensor& out, const Tensor& dout, int64_t n) override {
+        cu::tanh_backward(f32(dinp), f32(out), f32(dout), n, stream_);
+    }
     void swiglu_forward(const Tensor& out, const Tensor& inp, int N, int F) override {
         cu::swiglu_forward(f32(out), f32(inp), N, F, stream_);
     }
@@ -301,7 +313,9 @@ public:
     }
 
     // ---- attention -------------------------------------------------------------------------------
-    static cu::AttnArgs args(const AttnShape& s) { return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window}; }
+    static cu::AttnArgs args(const AttnShape& s) {
+        return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window, s.causal};
+    }
     // With --attention cudnn, calls cuDNN's graphs can express go there; the
     // rest (packed documents, sliding windows, odd head dims: see
     // CudnnAttention::unsupported) run the hand-written kernels. Forward and
@@ -326,6 +340,7 @@ public:
     }
     void attention_cached(const Tensor& out, const Tensor& qkv, const Tensor& kcache, const Tensor& vcache,
                           const Tensor& start, int Tmax, const AttnShape& s) override {
+        if (!s.causal) fail("cuda backend: the KV-cache attention is causal only");
         float* partial = partial_.get<float>(size_t(s.B) * s.T * s.H * cu::attention_decode_splits(Tmax) * (s.D + 2));
         cu::attention_cached(f32(out), partial, f32(qkv), f32(kcache), f32(vcache), i32(start), Tmax, args(s),
                              stream_);

@@ -63,6 +63,14 @@ void head_rmsnorm_backward(float* dinp, float* dwq, float* dwk, const float* dou
 void gelu_forward(float* out, const float* inp, int64_t n, Stream s);
 void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n, Stream s);
 
+// ---- gelu_erf.cu ---- (exact GELU, BERT)
+void gelu_erf_forward(float* out, const float* inp, int64_t n, Stream s);
+void gelu_erf_backward(float* dinp, const float* inp, const float* dout, int64_t n, Stream s);
+
+// ---- tanh.cu ---- (BERT pooler); the backward reads the forward's output
+void tanh_forward(float* out, const float* inp, int64_t n, Stream s);
+void tanh_backward(float* dinp, const float* out, const float* dout, int64_t n, Stream s);
+
 // ---- swiglu.cu ---- inp (N, 2F) = [gate | up], out (N, F).
 void swiglu_forward(float* out, const float* inp, int N, int F, Stream s);
 void swiglu_backward(float* dinp, const float* inp, const float* dout, int N, int F, Stream s);
@@ -80,6 +88,7 @@ struct AttnArgs {
     int B, T, H, KV, D;
     float scale;
     int window;  // 0 = none
+    bool causal = true;  // false: every key of the query's document (encoders; window must be 0)
 };
 // qkv (B,T,H+2KV,D), doc (B,T) or null, out (B,T,H,D), lse (B,H,T).
 void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, const AttnArgs& a, Stream s);

@@ -29,7 +29,7 @@ const std::vector<const char*> kTrainFamilies = {"gpt2", "qwen3"};
 const std::vector<const char*> kDecodeFamilies = {"gpt2", "qwen3"};
 #else
 const std::vector<const char*> kTrainFamilies = {"gpt2", "llama_gqa", "llama3_rope", "qwen2", "qwen3", "mistral",
-                                                 "llama_seqcls"};
+                                                 "llama_seqcls", "bert_seqcls"};
 const std::vector<const char*> kDecodeFamilies = {"gpt2", "llama_gqa", "llama3_rope", "qwen2", "qwen3", "mistral"};
 #endif
 

@@ -223,6 +223,40 @@ TEST_CASE("kernels/cuda/gelu.cu: forward and backward") {
     }
 }
 
+TEST_CASE("kernels/cuda/gelu_erf.cu: forward and backward") {
+    simt::ScheduleCheck check;
+    for (int64_t n : {1, 300, 1000}) {
+        Rng r;
+        INFO("seed " << r.seed << " n=" << n);
+        auto x = r.randn(size_t(n), 2.0f), dout = r.randn(size_t(n));
+        DevBuf<float> dx(x), ddout(dout), out{size_t(n)}, dinp{size_t(n)};
+        cu::gelu_erf_forward(out, dx, n, nullptr);
+        cu::gelu_erf_backward(dinp, dx, ddout, n, nullptr);
+        std::vector<float> wout(static_cast<size_t>(n)), wdinp(static_cast<size_t>(n));
+        cpu::gelu_erf_forward<float>(wout.data(), x.data(), n);
+        cpu::gelu_erf_backward<float>(wdinp.data(), x.data(), dout.data(), n);
+        CHECK(nmse(out.download(), wout) <= kF32);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+    }
+}
+
+TEST_CASE("kernels/cuda/tanh.cu: forward and backward") {
+    simt::ScheduleCheck check;
+    for (int64_t n : {1, 300, 1000}) {
+        Rng r;
+        INFO("seed " << r.seed << " n=" << n);
+        auto x = r.randn(size_t(n), 2.0f), dout = r.randn(size_t(n));
+        DevBuf<float> dx(x), ddout(dout), out{size_t(n)}, dinp{size_t(n)};
+        cu::tanh_forward(out, dx, n, nullptr);
+        cu::tanh_backward(dinp, out, ddout, n, nullptr);
+        std::vector<float> wout(static_cast<size_t>(n)), wdinp(static_cast<size_t>(n));
+        cpu::tanh_forward<float>(wout.data(), x.data(), n);
+        cpu::tanh_backward<float>(wdinp.data(), wout.data(), dout.data(), n);
+        CHECK(nmse(out.download(), wout) <= kF32);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+    }
+}
+
 TEST_CASE("kernels/cuda/swiglu.cu: forward and backward") {
     simt::ScheduleCheck check;
     for (auto [N, F] : {std::pair{1, 3}, {10, 64}, {7, 45}}) {
@@ -352,17 +386,19 @@ TEST_CASE("kernels/cuda/adamw.cu: AdamW with clip scale, weight decay, bf16 stoc
     }
 }
 
-TEST_CASE("kernels/cuda/attention.cu: WMMA flash attention forward (causal, GQA, packed documents, window)") {
+TEST_CASE("kernels/cuda/attention.cu: WMMA flash attention forward (causal or not, GQA, packed documents, window)") {
     simt::ScheduleCheck check;
     struct Shape {
         int B, T, H, KV, D, window;
         bool docs;
+        bool causal = true;  // false: bidirectional (encoders; documents stand for padding)
     };
     for (Shape s : {Shape{1, 1, 2, 1, 16, 0, false}, Shape{2, 37, 4, 2, 32, 0, false}, Shape{1, 70, 2, 2, 24, 0, true},
-                    Shape{1, 45, 2, 1, 8, 9, true}}) {
+                    Shape{1, 45, 2, 1, 8, 9, true}, Shape{1, 1, 2, 1, 16, 0, false, false},
+                    Shape{2, 37, 4, 2, 32, 0, false, false}, Shape{1, 70, 2, 2, 24, 0, true, false}}) {
         Rng r;
         INFO("seed " << r.seed << " B=" << s.B << " T=" << s.T << " H=" << s.H << " KV=" << s.KV << " D=" << s.D
-                     << " window=" << s.window);
+                     << " window=" << s.window << " causal=" << s.causal);
         const int NH = s.H + 2 * s.KV;
         auto qkv = r.randn(size_t(s.B) * s.T * NH * s.D);
         std::vector<int32_t> doc, pos;
@@ -371,33 +407,35 @@ TEST_CASE("kernels/cuda/attention.cu: WMMA flash attention forward (causal, GQA,
         DevBuf<int32_t> ddoc(doc);
         const float scale = 1.0f / std::sqrt(float(s.D));
         cu::attention_forward(out, lse, dqkv, s.docs ? ddoc.p : nullptr,
-                              cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window}, nullptr);
+                              cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window, s.causal}, nullptr);
         std::vector<float> wout(out.n), wlse(lse.n);
         cpu::attention_forward<float>(wout.data(), wlse.data(), qkv.data(), s.docs ? doc.data() : nullptr,
-                                      cpu::AttnDims{s.B, s.T, s.H, s.KV, s.D, scale, s.window});
+                                      cpu::AttnDims{s.B, s.T, s.H, s.KV, s.D, scale, s.window, s.causal});
         CHECK(nmse(out.download(), wout) <= kBF16);
         CHECK(nmse(lse.download(), wlse) <= kBF16);
     }
 }
 
-TEST_CASE("kernels/cuda/attention_backward.cu: WMMA flash attention backward (causal, GQA, packed documents)") {
+TEST_CASE("kernels/cuda/attention_backward.cu: WMMA flash attention backward (causal or not, GQA, packed documents)") {
     simt::ScheduleCheck check;
     struct Shape {
         int B, T, H, KV, D, window;
         bool docs;
+        bool causal = true;
     };
     for (Shape s : {Shape{1, 1, 2, 1, 16, 0, false}, Shape{2, 37, 4, 2, 32, 0, false}, Shape{1, 70, 2, 2, 24, 0, true},
-                    Shape{1, 45, 2, 1, 8, 9, true}}) {
+                    Shape{1, 45, 2, 1, 8, 9, true}, Shape{1, 1, 2, 1, 16, 0, false, false},
+                    Shape{2, 37, 4, 2, 32, 0, false, false}, Shape{1, 70, 2, 2, 24, 0, true, false}}) {
         Rng r;
         INFO("seed " << r.seed << " B=" << s.B << " T=" << s.T << " H=" << s.H << " KV=" << s.KV << " D=" << s.D
-                     << " window=" << s.window);
+                     << " window=" << s.window << " causal=" << s.causal);
         const int NH = s.H + 2 * s.KV;
         auto qkv = r.randn(size_t(s.B) * s.T * NH * s.D);
         auto dout = r.randn(size_t(s.B) * s.T * s.H * s.D);
         std::vector<int32_t> doc, pos;
         packed_docs(r, s.B, s.T, doc, pos);
         const float scale = 1.0f / std::sqrt(float(s.D));
-        const cpu::AttnDims dims{s.B, s.T, s.H, s.KV, s.D, scale, s.window};
+        const cpu::AttnDims dims{s.B, s.T, s.H, s.KV, s.D, scale, s.window, s.causal};
         // The CPU forward's out and lse feed both backward passes.
         std::vector<float> out(dout.size()), lse(size_t(s.B) * s.H * s.T);
         const int32_t* docp = s.docs ? doc.data() : nullptr;
@@ -407,7 +445,7 @@ TEST_CASE("kernels/cuda/attention_backward.cu: WMMA flash attention backward (ca
         DevBuf<float> dqkv_in(qkv), ddout(dout), dout_fwd(out), dlse(lse), delta(lse.size()), dqkv(qkv.size());
         DevBuf<int32_t> ddoc(doc);
         cu::attention_backward(dqkv, delta, ddout, dqkv_in, dout_fwd, dlse, s.docs ? ddoc.p : nullptr,
-                               cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window}, nullptr);
+                               cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, scale, s.window, s.causal}, nullptr);
         CHECK(nmse(dqkv.download(), want) <= kBF16);
     }
 }

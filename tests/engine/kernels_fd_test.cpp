@@ -177,6 +177,30 @@ TEST_CASE("gelu, swiglu and gather backward match finite differences") {
         cpu::gelu_forward(&g, &one, 1);
         CHECK(g == doctest::Approx(0.5 * (1 + std::tanh(std::sqrt(2 / M_PI) * (1 + 0.044715)))).epsilon(1e-12));
     }
+    SUBCASE("exact (erf) gelu") {
+        Vec inp = randn(N * F, 32, 2.0), dout = randn(N * F, 33), out(N * F), dinp(N * F);
+        auto loss = [&] {
+            cpu::gelu_erf_forward(out.data(), inp.data(), N * F);
+            return dotv(out, dout);
+        };
+        cpu::gelu_erf_backward(dinp.data(), inp.data(), dout.data(), N * F);
+        check_fd("inp", inp, dinp, loss);
+        // GELU(1) = Phi(1) = 0.841344746..., GELU(-1) = -(1 - Phi(1)): by hand, not the tanh form.
+        double x[2] = {1.0, -1.0}, g[2];
+        cpu::gelu_erf_forward(g, x, 2);
+        CHECK(g[0] == doctest::Approx(0.8413447460685429).epsilon(1e-12));
+        CHECK(g[1] == doctest::Approx(-0.15865525393145707).epsilon(1e-12));
+    }
+    SUBCASE("tanh") {
+        Vec inp = randn(N * F, 34, 2.0), dout = randn(N * F, 35), out(N * F), dinp(N * F);
+        auto loss = [&] {
+            cpu::tanh_forward(out.data(), inp.data(), N * F);
+            return dotv(out, dout);
+        };
+        loss();
+        cpu::tanh_backward(dinp.data(), out.data(), dout.data(), N * F);
+        check_fd("inp", inp, dinp, loss);
+    }
     SUBCASE("swiglu") {
         Vec inp = randn(N * 2 * F, 24, 2.0), dout = randn(N * F, 25), out(N * F), dinp(N * 2 * F);
         auto loss = [&] {
@@ -221,7 +245,7 @@ TEST_CASE("rope backward matches finite differences; rotation keeps norms") {
 
 // softmax(QK^T * scale + mask) V, materialised.
 static void naive_attention(Vec& out, const Vec& qkv, const std::vector<int32_t>* doc, int B, int T, int H, int KV,
-                            int D, double scale, int window) {
+                            int D, double scale, int window, bool causal = true) {
     const int NH = H + 2 * KV;
     out.assign(size_t(B) * T * H * D, 0.0);
     for (int b = 0; b < B; ++b)
@@ -230,7 +254,8 @@ static void naive_attention(Vec& out, const Vec& qkv, const std::vector<int32_t>
                 int g = h / (H / KV);
                 std::vector<double> s(T, -INFINITY);
                 double mx = -INFINITY;
-                for (int j = 0; j <= t; ++j) {
+                const int last = causal ? t : T - 1;
+                for (int j = 0; j <= last; ++j) {
                     if (doc && (*doc)[b * T + j] != (*doc)[b * T + t]) continue;
                     if (window > 0 && t - j >= window) continue;
                     double dot = 0;
@@ -240,8 +265,8 @@ static void naive_attention(Vec& out, const Vec& qkv, const std::vector<int32_t>
                     mx = std::max(mx, s[j]);
                 }
                 double z = 0;
-                for (int j = 0; j <= t; ++j) z += std::exp(s[j] - mx);
-                for (int j = 0; j <= t; ++j) {
+                for (int j = 0; j <= last; ++j) z += std::exp(s[j] - mx);
+                for (int j = 0; j <= last; ++j) {
                     double p = std::exp(s[j] - mx) / z;
                     for (int i = 0; i < D; ++i)
                         out[((b * T + t) * H + h) * D + i] += p * qkv[((b * T + j) * NH + H + KV + g) * D + i];
@@ -252,11 +277,14 @@ static void naive_attention(Vec& out, const Vec& qkv, const std::vector<int32_t>
 TEST_CASE("attention: forward equals naive softmax, backward matches finite differences") {
     const int B = 2, T = 6, H = 4, KV = 2, D = 3, NH = H + 2 * KV;
     std::vector<int32_t> doc = {0, 0, 0, 1, 1, 2, 5, 5, 5, 5, 5, 5};
-    for (int window : {0, 2}) {
+    // causal == false is the encoder's bidirectional attention (window 0 only);
+    // doc then also stands for right padding (its own document).
+    for (auto [window, causal] : {std::pair{0, true}, {2, true}, {0, false}}) {
         for (bool use_doc : {false, true}) {
             CAPTURE(window);
+            CAPTURE(causal);
             CAPTURE(use_doc);
-            cpu::AttnDims dims{B, T, H, KV, D, float(1 / std::sqrt(3.0)), window};
+            cpu::AttnDims dims{B, T, H, KV, D, float(1 / std::sqrt(3.0)), window, causal};
             const int32_t* dp = use_doc ? doc.data() : nullptr;
             Vec qkv = randn(B * T * NH * D, 30), dout = randn(B * T * H * D, 31), out(B * T * H * D), lse(B * H * T);
             auto loss = [&] {
@@ -265,7 +293,7 @@ TEST_CASE("attention: forward equals naive softmax, backward matches finite diff
             };
             loss();
             Vec ref;
-            naive_attention(ref, qkv, use_doc ? &doc : nullptr, B, T, H, KV, D, dims.scale, window);
+            naive_attention(ref, qkv, use_doc ? &doc : nullptr, B, T, H, KV, D, dims.scale, window, causal);
             for (size_t i = 0; i < ref.size(); ++i) CHECK(out[i] == doctest::Approx(ref[i]).epsilon(1e-12));
             Vec dqkv(qkv.size(), 7.0);  // overwritten, not accumulated
             cpu::attention_backward(dqkv.data(), dout.data(), qkv.data(), out.data(), lse.data(), dp, dims);

@@ -165,7 +165,7 @@ TEST_CASE("bad batches and configs are reported, naming what is wrong") {
     b.ids[1] = 2;
     b.targets[0] = 77;
     CHECK_THROWS_WITH_AS(m->forward(b), doctest::Contains("neither -100"), Error);
-    json::Value c = json::parse(R"({"architectures":["BertModel"]})");
+    json::Value c = json::parse(R"({"architectures":["T5ForConditionalGeneration"]})");
     CHECK_THROWS_WITH_AS(parse_model_config(c, "x/config.json"), doctest::Contains("Qwen3ForCausalLM"), Error);
     json::Value bad = json::parse(R"({"architectures":["LlamaForCausalLM"],"vocab_size":10,"hidden_size":16,
         "intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":3})");

@@ -22,9 +22,11 @@ For each family it writes tests/fixtures/models/<name>/:
 
   python3 tools/oracle/make_fixtures.py [--out tests/fixtures/models] [--check-roundtrip DIR]
 
---check-roundtrip DIR: loads an HF directory written by `aligners` with
-transformers and compares its logits with the fixture's (the save -> HF load
-check, done once by hand).
+--check-roundtrip DIR --fixture FIXTURE_DIR [--expect-logits JSON]: loads an
+HF directory written by `aligners` with transformers and compares its logits
+on the fixture's batch with the fixture's (or, for a model aligners
+fine-tuned, with the logits aligners wrote) — the save -> HF load check, done
+once by hand.
 """
 import argparse
 import json
@@ -80,6 +82,12 @@ def families():
         ("qwen2", T_.Qwen2ForCausalLM, T_.Qwen2Config(**small(tie_word_embeddings=True))),
         ("qwen3", T_.Qwen3ForCausalLM, T_.Qwen3Config(**small(head_dim=16, tie_word_embeddings=False))),
         ("llama_seqcls", T_.LlamaForSequenceClassification, T_.LlamaConfig(**small(num_labels=2))),
+        # layer_norm_eps 1e-3 (not BERT's 1e-12) is of the order of the
+        # embeddings' variance at this init, so a wrong eps shows in the logits.
+        ("bert_seqcls", T_.BertForSequenceClassification, T_.BertConfig(
+            vocab_size=V, hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+            max_position_embeddings=64, type_vocab_size=2, layer_norm_eps=1e-3, hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0, num_labels=3, pad_token_id=PAD)),
     ]
 
 
@@ -114,9 +122,17 @@ def run_family(name, cls, config, out_dir, seed):
     seqcls = "SequenceClassification" in cls.__name__
     ids, mask, labels, targets = make_batch(gen)
     rec = {"input_ids": ids.int(), "lengths": torch.tensor(LENGTHS, dtype=torch.int32)}
+    extra = {}
+    if name.startswith("bert"):
+        # A sentence pair per row ([CLS] A [SEP] B [SEP]): segment 1 from token 4.
+        tt = torch.zeros(B, T, dtype=torch.long)
+        tt[:, 4:] = 1
+        tt[mask == 0] = 0
+        extra["token_type_ids"] = tt
+        rec["token_types"] = tt.int()
     if seqcls:
-        cls_labels = torch.tensor([1, 0])
-        out = model(input_ids=ids, attention_mask=mask, labels=cls_labels)
+        cls_labels = torch.tensor([1, 0]) if config.num_labels == 2 else torch.tensor([2, 0])
+        out = model(input_ids=ids, attention_mask=mask, labels=cls_labels, **extra)
         rec["labels"] = cls_labels.int()
     else:
         out = model(input_ids=ids, attention_mask=mask, labels=labels)
@@ -132,7 +148,7 @@ def run_family(name, cls, config, out_dir, seed):
     for _ in range(3):
         opt.zero_grad()
         if seqcls:
-            loss = model(input_ids=ids, attention_mask=mask, labels=cls_labels).loss
+            loss = model(input_ids=ids, attention_mask=mask, labels=cls_labels, **extra).loss
         else:
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         loss.backward()
@@ -175,7 +191,7 @@ def run_family(name, cls, config, out_dir, seed):
     print(f"{name}: loss {float(rec['loss']):.6f}, adamw losses {losses}, grad norms {norms}")
 
 
-def check_roundtrip(directory, fixture_dir):
+def check_roundtrip(directory, fixture_dir, expect_logits=None):
     from safetensors.torch import load_file
     cfg = transformers.AutoConfig.from_pretrained(directory)
     arch = getattr(transformers, cfg.architectures[0])
@@ -185,9 +201,16 @@ def check_roundtrip(directory, fixture_dir):
     mask = torch.zeros_like(ids)
     for b, n in enumerate(rec["lengths"].tolist()):
         mask[b, :n] = 1
+    extra = {"token_type_ids": rec["token_types"].long()} if "token_types" in rec else {}
     with torch.no_grad():
-        logits = model(input_ids=ids, attention_mask=mask).logits
+        logits = model(input_ids=ids, attention_mask=mask, **extra).logits
     ref = rec["logits"]
+    if expect_logits:  # a fine-tuned model: compare with what aligners computed for the same batch
+        with open(expect_logits) as f:
+            ref = torch.tensor(json.load(f), dtype=torch.float32).reshape(logits.shape)
+        if logits.dim() == 2:
+            p, q = torch.softmax(logits, -1), torch.softmax(ref, -1)
+            print(f"max |probability diff| = {(p - q).abs().max().item():.3g}; transformers probs {p.tolist()}")
     if logits.dim() == 3:
         for b, n in enumerate(rec["lengths"].tolist()):
             err = (logits[b, :n] - ref[b, :n]).abs().max().item()
@@ -202,12 +225,18 @@ def main():
     ap.add_argument("--out", default=os.path.join(here, "..", "..", "tests", "fixtures", "models"))
     ap.add_argument("--check-roundtrip", metavar="DIR")
     ap.add_argument("--fixture", metavar="DIR", help="fixture directory for --check-roundtrip")
+    ap.add_argument("--only", metavar="NAME", help="build only this fixture family (e.g. bert_seqcls)")
+    ap.add_argument("--expect-logits", metavar="JSON",
+                    help="--check-roundtrip: compare with these logits (a flat JSON list aligners wrote for the "
+                         "fixture's batch) instead of the fixture's, e.g. for a model aligners fine-tuned")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.check_roundtrip:
-        check_roundtrip(a.check_roundtrip, a.fixture)
+        check_roundtrip(a.check_roundtrip, a.fixture, a.expect_logits)
         return
     for i, (name, cls, cfg) in enumerate(families()):
+        if a.only and name != a.only:
+            continue
         run_family(name, cls, cfg, os.path.abspath(a.out), 1000 + i)
 
 
