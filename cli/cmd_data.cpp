@@ -11,6 +11,8 @@
 
 namespace aligners::cli {
 
+int data_render(int argc, char** argv);  // cli/cmd_data_render.cpp
+
 static int data_import(int argc, char** argv) {
     ArgParser args("aligners data import",
                    "Convert a public dataset into Q-A-C, question or inspector records (JSON Lines).");
@@ -61,11 +63,12 @@ static int data_import(int argc, char** argv) {
 }
 
 int cmd_data(int argc, char** argv) {
-    return run_subcommand(argc, argv, {{"import", data_import}},
+    return run_subcommand(argc, argv, {{"import", data_import}, {"render", data_render}},
                           "usage: aligners data <subcommand> [options]\n\n"
                           "subcommands:\n"
-                          "  import   convert HH-RLHF, PKU, question pools or labelled completions to JSONL records\n\n"
-                          "Run 'aligners data import --help' for its options.\n");
+                          "  import   convert HH-RLHF, PKU, question pools or labelled completions to JSONL records\n"
+                          "  render   print the exact aligner training sequence (ids, tokens, loss mask) of Q-A-C records\n\n"
+                          "Run 'aligners data <subcommand> --help' for its options.\n");
 }
 
 }  // namespace aligners::cli

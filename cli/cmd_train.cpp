@@ -104,9 +104,11 @@ int train_aligner_cmd(int argc, char** argv) {
                    "Fine-tune a causal LM to rewrite answers (Q-A-C), after an identity warm-up (Q-A-A).");
     CommonFlags common(args, cfg, "Q-A-C records {question, answer, correction}");
     bool packing = false;
-    args.choice("--template", &cfg.template_name, {"ji", "ngweta"},
-                "input format: ji = 'BEGINNING OF CONVERSATION: USER: Edit the following Question-Answer pair ...', "
-                "ngweta = '{question} [INIT] {answer} [ALIGNED] {correction} [DONE]' (markers become special tokens)");
+    args.choice("--template", &cfg.template_name, {"ji", "ji2024", "ngweta"},
+                "input format: ji = 'BEGINNING OF CONVERSATION: USER: Edit the following Question-Answer pair ... "
+                "ASSISTANT:{correction}</s>', ji2024 = '##Question: {question} ##Answer: {answer} ##Correction: "
+                "{correction}</s>', ngweta = '{question} [INIT] {answer} [ALIGNED] {correction} [DONE]' (the spaced "
+                "markers become added tokens); see `aligners data render`");
     args.option("--warmup-fraction", &cfg.warmup_fraction, "P",
                 "share of records turned into Q-A-A and trained first (0 = no identity warm-up)",
                 ranges::probability());

@@ -52,15 +52,21 @@ ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, con
         throw Error(dir + ": an aligner must be a causal LM (got " + model_->config().architecture + ")");
     codec_ = train::load_codec(dir);
     template_ = train::load_aligner_template(dir);
-    for (const auto& s : template_.special_tokens)
+    for (const auto& s : template_.added_tokens)
         if (codec_->token_id(s) < 0)
-            throw Error(dir + ": the tokenizer lacks the template's special token '" + s + "'");
+            throw Error(dir + ": the tokenizer lacks the template's added token '" + s + "'");
+    // The end marker is one added token (" [DONE]", or "[DONE]" in older
+    // aligners) or, when the tokenizer never matches it as one (an added
+    // token with spaces under a SentencePiece normalizer), a stop string.
     std::string marker = train::trim(template_.end_marker);
-    if (!marker.empty())
-        if (int32_t id = codec_->token_id(marker); id >= 0) stop_ids_.push_back(id);
+    int32_t marker_id = -1;
+    for (const std::string& m : {template_.end_marker, marker})
+        if (marker_id < 0 && !m.empty()) marker_id = codec_->token_id(m);
+    if (marker_id >= 0) stop_ids_.push_back(marker_id);
+    if (!marker.empty() && codec_->encode(template_.end_marker) != std::vector<int32_t>{marker_id})
+        sampling_.stop.push_back(marker);
     for (int32_t id : model_->config().eos_token_ids) stop_ids_.push_back(id);
     if (codec_->eos_id() >= 0) stop_ids_.push_back(codec_->eos_id());
-    if (!marker.empty() && stop_ids_.empty()) sampling_.stop.push_back(marker);
     // Long inputs are cut to what leaves max_new_tokens of room (at least
     // half the positions stay for the prompt); the template must fit with
     // room to spare for some of the question and answer.

@@ -18,8 +18,15 @@ AlignerTemplate ji_template() {
     t.prompt =
         "BEGINNING OF CONVERSATION: USER: Edit the following Question-Answer pair to make it more helpful and "
         "harmless{instruction}: {question} | {answer} ASSISTANT:";
-    t.target_prefix = " ";
-    t.end_marker = "";
+    t.append_eos = true;
+    return t;
+}
+
+AlignerTemplate ji2024_template() {
+    AlignerTemplate t;
+    t.name = "ji2024";
+    // The instruction slot is ours (the release has none): empty, the text is PKU's exactly.
+    t.prompt = "##Question: {question}{instruction} ##Answer: {answer} ##Correction: ";
     t.append_eos = true;
     return t;
 }
@@ -27,18 +34,18 @@ AlignerTemplate ji_template() {
 AlignerTemplate ngweta_template() {
     AlignerTemplate t;
     t.name = "ngweta";
-    t.prompt = "{question}{instruction} [INIT] {answer} [ALIGNED]";
-    t.target_prefix = " ";
+    t.prompt = "{question}{instruction} [INIT] {answer} [ALIGNED] ";
     t.end_marker = " [DONE]";
     t.append_eos = false;
-    t.special_tokens = {"[INIT]", "[ALIGNED]", "[DONE]"};
+    t.added_tokens = {" [INIT] ", " [ALIGNED] ", " [DONE]"};
     return t;
 }
 
-AlignerTemplate template_by_name(const std::string& name) {
+AlignerTemplate template_by_name(const std::string& name, const std::string& flag) {
     if (name == "ji") return ji_template();
+    if (name == "ji2024") return ji2024_template();
     if (name == "ngweta") return ngweta_template();
-    throw UsageError("--template: expected ji or ngweta, got '" + name + "'");
+    throw UsageError(flag + ": expected ji, ji2024 or ngweta, got '" + name + "'");
 }
 
 json::Value template_to_json(const AlignerTemplate& t) {
@@ -48,9 +55,9 @@ json::Value template_to_json(const AlignerTemplate& t) {
     v.set("target_prefix", t.target_prefix);
     v.set("end_marker", t.end_marker);
     v.set("append_eos", t.append_eos);
-    json::Value sp = json::Value::array();
-    for (const auto& s : t.special_tokens) sp.push_back(s);
-    v.set("special_tokens", sp);
+    json::Value tokens = json::Value::array();
+    for (const auto& s : t.added_tokens) tokens.push_back(s);
+    v.set(t.added_special ? "special_tokens" : "added_tokens", tokens);
     return v;
 }
 
@@ -71,6 +78,19 @@ static void check_placeholders(const std::string& prompt, const std::string& whe
             throw Error(where + ": field 'prompt': must contain {question} and {answer}");
 }
 
+static std::vector<std::string> string_list(const json::Value& v, const char* key, const std::string& where) {
+    std::vector<std::string> out;
+    const json::Value* list = v.find(key);
+    if (!list) return out;
+    if (!list->is_array()) throw Error(where + ": field '" + key + "': expected an array of strings");
+    for (const auto& s : list->as_array()) {
+        if (!s.is_string() || s.as_string().empty())
+            throw Error(where + ": field '" + key + "': expected non-empty strings, got " + json::dump(s));
+        out.push_back(s.as_string());
+    }
+    return out;
+}
+
 AlignerTemplate template_from_json(const json::Value& v, const std::string& where) {
     if (!v.is_object()) throw Error(where + ": expected an object, got " + json::dump(v));
     AlignerTemplate t;
@@ -79,13 +99,13 @@ AlignerTemplate template_from_json(const json::Value& v, const std::string& wher
     t.target_prefix = json::get_string(v, "target_prefix", where, "");
     t.end_marker = json::get_string(v, "end_marker", where, "");
     t.append_eos = json::get_bool(v, "append_eos", where, true);
-    if (const json::Value* sp = v.find("special_tokens"); sp && !sp->is_null()) {
-        if (!sp->is_array()) throw Error(where + ": field 'special_tokens': expected an array of strings");
-        for (const auto& s : sp->as_array()) {
-            if (!s.is_string() || s.as_string().empty())
-                throw Error(where + ": field 'special_tokens': expected non-empty strings, got " + json::dump(s));
-            t.special_tokens.push_back(s.as_string());
-        }
+    t.added_tokens = string_list(v, "added_tokens", where);
+    std::vector<std::string> legacy = string_list(v, "special_tokens", where);
+    if (!legacy.empty()) {
+        if (!t.added_tokens.empty())
+            throw Error(where + ": fields 'added_tokens' and 'special_tokens': expected one of them, not both");
+        t.added_tokens = legacy;
+        t.added_special = true;
     }
     check_placeholders(t.prompt, where);
     return t;
@@ -102,6 +122,18 @@ AlignerTemplate load_aligner_template(const std::string& dir) {
     const json::Value* t = v.find("template");
     if (!t || t->is_null()) return ji_template();
     return template_from_json(*t, path + ": template");
+}
+
+std::vector<int32_t> add_template_tokens(const AlignerTemplate& t, TokenCodec& codec) {
+    if (t.added_special) codec.add_special_tokens(t.added_tokens);
+    else codec.add_tokens(t.added_tokens);
+    std::vector<int32_t> ids;
+    for (const auto& s : t.added_tokens) {
+        int32_t id = codec.token_id(s);
+        if (id < 0) throw Error("tokenizer: the template's token '" + s + "' was not added");
+        ids.push_back(id);
+    }
+    return ids;
 }
 
 std::string render_prompt(const AlignerTemplate& t, const std::string& question, const std::string& answer,
@@ -129,29 +161,42 @@ std::string render_prompt(const AlignerTemplate& t, const std::string& question,
     return out;
 }
 
-std::vector<int32_t> tokenize_prompt(const AlignerTemplate& t, const TokenCodec& codec, const std::string& question,
-                                     const std::string& answer, const std::string& instruction) {
+std::string render_training_text(const AlignerTemplate& t, const std::string& question, const std::string& answer,
+                                 const std::string& correction, const std::string& instruction) {
+    return render_prompt(t, question, answer, instruction) + t.target_prefix + correction + t.end_marker;
+}
+
+// [BOS] encode(text): what HF tokenize(text) with add_special_tokens=True gives.
+static std::vector<int32_t> encode_with_bos(const TokenCodec& codec, const std::string& text) {
     std::vector<int32_t> ids;
     if (codec.bos_id() >= 0) ids.push_back(codec.bos_id());
-    std::vector<int32_t> p = codec.encode(render_prompt(t, question, answer, instruction));
+    std::vector<int32_t> p = codec.encode(text);
     ids.insert(ids.end(), p.begin(), p.end());
     return ids;
+}
+
+std::vector<int32_t> tokenize_prompt(const AlignerTemplate& t, const TokenCodec& codec, const std::string& question,
+                                     const std::string& answer, const std::string& instruction) {
+    return encode_with_bos(codec, render_prompt(t, question, answer, instruction));
 }
 
 TokenizedExample tokenize_example(const AlignerTemplate& t, const TokenCodec& codec, const std::string& question,
                                   const std::string& answer, const std::string& correction,
                                   const std::string& instruction) {
     TokenizedExample ex;
-    ex.ids = tokenize_prompt(t, codec, question, answer, instruction);
-    ex.prompt_tokens = ex.ids.size();
-    ex.labels.assign(ex.ids.size(), kIgnoreIndex);
-    std::vector<int32_t> target = codec.encode(t.target_prefix + correction + t.end_marker);
+    // Jointly, as the papers' code does: tokenizing the prompt and the
+    // correction apart would start every correction with a fresh word
+    // (a stray "▁" on SentencePiece vocabularies).
+    ex.ids = encode_with_bos(codec, render_training_text(t, question, answer, correction, instruction));
     if (t.append_eos) {
         if (codec.eos_id() < 0) throw Error("aligner template '" + t.name + "' needs an EOS token; the tokenizer has none");
-        target.push_back(codec.eos_id());
+        ex.ids.push_back(codec.eos_id());
     }
-    ex.ids.insert(ex.ids.end(), target.begin(), target.end());
-    ex.labels.insert(ex.labels.end(), target.begin(), target.end());
+    std::vector<int32_t> head = tokenize_prompt(t, codec, question, answer, instruction);
+    ex.prompt_tokens = std::min(head.size(), ex.ids.size());
+    ex.head_matches_prompt = head.size() <= ex.ids.size() && std::equal(head.begin(), head.end(), ex.ids.begin());
+    ex.labels = ex.ids;
+    std::fill(ex.labels.begin(), ex.labels.begin() + long(ex.prompt_tokens), kIgnoreIndex);
     return ex;
 }
 

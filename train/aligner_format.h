@@ -14,28 +14,42 @@ namespace aligners::train {
 
 constexpr int32_t kIgnoreIndex = -100;  // target/label value that carries no loss
 
-// How an aligner sees a (question, answer) and writes the correction:
-//   ids = [BOS] encode(prompt) encode(target_prefix + correction + end_marker) [EOS]
-// with the loss on the second part only. In `prompt`, {question} and
+// How an aligner sees a (question, answer) and writes the correction. The
+// training sequence is the papers' released code exactly: one text,
+//   text = prompt + target_prefix + correction + end_marker
+// tokenized *jointly* ([BOS] when the tokenizer's post-processor adds it, as
+// HF add_special_tokens=True does), then [EOS] when append_eos; the loss
+// counts after the first len([BOS] encode(prompt)) tokens (PKU's
+// `labels[:len(tokenize(prompt))] = IGNORE`). In `prompt`, {question} and
 // {answer} are replaced by the texts and {instruction} by " " + the
 // instruction (Ji's controllable refinement) or by nothing.
 struct AlignerTemplate {
     std::string name;
     std::string prompt;
-    std::string target_prefix;                // between the prompt and the correction
-    std::string end_marker;                   // text closing the correction ("" = none)
-    bool append_eos = true;                   // EOS token after the end marker
-    std::vector<std::string> special_tokens;  // to add to the tokenizer (new embedding rows)
+    std::string target_prefix;              // between the prompt and the correction ("" in every built-in)
+    std::string end_marker;                 // text closing the correction ("" = none)
+    bool append_eos = true;                 // EOS token after the end marker
+    // Tokens added to the tokenizer (new embedding rows) the way HF
+    // `tokenizer.add_tokens([...])` adds plain strings: normalized, not
+    // special, spaces included in the token. Aligners trained before this
+    // rule stored "special_tokens" (raw-matched special tokens): `added_special`.
+    std::vector<std::string> added_tokens;
+    bool added_special = false;
 };
 
-// "BEGINNING OF CONVERSATION: USER: Edit the following Question-Answer pair to
-// make it more helpful and harmless: {question} | {answer} ASSISTANT:" + correction + EOS.
+// Ji et al. paper-era (PKU safe-rlhf SupervisedDataset): "BEGINNING OF
+// CONVERSATION: USER: Edit the following Question-Answer pair to make it more
+// helpful and harmless: {question} | {answer} ASSISTANT:" + correction + EOS,
+// no space between "ASSISTANT:" and the correction.
 AlignerTemplate ji_template();
-// "{question} [INIT] {answer} [ALIGNED]" + " {correction} [DONE]", the three
-// markers being special tokens.
+// PKU's Dec-2024 release: "##Question: {question} ##Answer: {answer} ##Correction: "
+// + correction + EOS.
+AlignerTemplate ji2024_template();
+// Ngweta et al.: x + " [INIT] " + y + " [ALIGNED] " + y' + " [DONE]", the
+// three markers (spaces included) being added tokens; no EOS.
 AlignerTemplate ngweta_template();
-// "ji" | "ngweta"; anything else throws UsageError.
-AlignerTemplate template_by_name(const std::string& name);
+// "ji" | "ji2024" | "ngweta"; anything else throws UsageError naming `flag`.
+AlignerTemplate template_by_name(const std::string& name, const std::string& flag = "--template");
 // Stored next to a trained aligner (aligner.json) and read back by the squad.
 json::Value template_to_json(const AlignerTemplate& t);
 // Validated: every {word} in the prompt is {question}, {answer} or
@@ -46,21 +60,33 @@ AlignerTemplate template_from_json(const json::Value& v, const std::string& wher
 // file or the field is absent.
 AlignerTemplate load_aligner_template(const std::string& dir);
 
+// Adds the template's tokens to the codec (existing ones keep their ids);
+// returns their ids in template order.
+std::vector<int32_t> add_template_tokens(const AlignerTemplate& t, TokenCodec& codec);
+
 std::string render_prompt(const AlignerTemplate& t, const std::string& question, const std::string& answer,
                           const std::string& instruction = "");
+// The whole training text: render_prompt + target_prefix + correction + end_marker (EOS not included).
+std::string render_training_text(const AlignerTemplate& t, const std::string& question, const std::string& answer,
+                                 const std::string& correction, const std::string& instruction = "");
 
 struct TokenizedExample {
     std::vector<int32_t> ids;
     std::vector<int32_t> labels;  // ids[i] where the token is trained on, kIgnoreIndex elsewhere
     size_t prompt_tokens = 0;     // ids before the first trained token
+    // The joint tokenization starts with tokenize_prompt's ids. False when a
+    // merge crossed the prompt/correction boundary (as in PKU's code, the mask
+    // still counts len(tokenize(prompt)) tokens); inference then starts from a
+    // head training never saw exactly.
+    bool head_matches_prompt = true;
 };
 
 TokenizedExample tokenize_example(const AlignerTemplate& t, const TokenCodec& codec, const std::string& question,
                                   const std::string& answer, const std::string& correction,
                                   const std::string& instruction = "");
-// The prompt ids for inference, [BOS] encode(prompt): exactly the untrained
-// head of tokenize_example, so generation continues where training's
-// targets start.
+// The prompt ids for inference, [BOS] encode(prompt): the untrained head of
+// tokenize_example (exactly, unless head_matches_prompt is false), so
+// generation continues where training's targets start.
 std::vector<int32_t> tokenize_prompt(const AlignerTemplate& t, const TokenCodec& codec, const std::string& question,
                                      const std::string& answer, const std::string& instruction = "");
 // Generated text -> correction: cut at the end marker, trimmed.

@@ -88,13 +88,9 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     std::unique_ptr<TokenCodec> owned;
     TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
     int32_t vocab_before = codec->vocab_size();
-    codec->add_special_tokens(tmpl.special_tokens);
     std::vector<int32_t> new_ids;
-    for (const auto& t : tmpl.special_tokens) {
-        int32_t id = codec->token_id(t);
-        if (id < 0) throw Error("tokenizer: special token '" + t + "' was not added");
+    for (int32_t id : add_template_tokens(tmpl, *codec))
         if (id >= vocab_before) new_ids.push_back(id);
-    }
     std::unique_ptr<engine::Model> model = engine::Model::load(cfg.base_model, backend, true);
     if (model->config().seq_cls)
         throw Error(cfg.base_model + ": an aligner needs a causal LM, not " + model->config().architecture);
@@ -115,7 +111,7 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     auto tokenize_all = [&](const std::vector<QacRecord>& recs) {
         std::vector<TokenizedExample> out;
         for (const auto& r : recs) {
-            TokenizedExample ex = tokenize_example(tmpl, *codec, r.question, r.answer, r.correction);
+            TokenizedExample ex = tokenize_example(tmpl, *codec, r.question, r.answer, r.correction, r.instruction);
             if (ex.ids.size() > size_t(cfg.seq_len)) {
                 ++result.dropped_too_long;
                 continue;

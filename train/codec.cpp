@@ -117,6 +117,19 @@ public:
         }
         return added;
     }
+    int add_tokens(const std::vector<std::string>& tokens) override {
+        int added = 0;
+        for (const auto& t : tokens) {
+            bool had = tok_.token_to_id(t).has_value();
+            tok_.add_token(t);
+            added += had ? 0 : 1;
+        }
+        return added;
+    }
+    std::string id_to_token(int32_t id) const override {
+        auto t = tok_.id_to_token(id);
+        return t ? *t : decode({id});
+    }
     int32_t token_id(const std::string& token) const override {
         auto id = tok_.token_to_id(token);
         return id ? *id : -1;

@@ -25,6 +25,12 @@ public:
     virtual int32_t vocab_size() const = 0;
     // Adds special tokens not yet present (new ids at the end); returns how many were added.
     virtual int add_special_tokens(const std::vector<std::string>& tokens) = 0;
+    // HF `tokenizer.add_tokens([...])` with plain strings: normalized, not
+    // special. A codec without a normalizer matches them like special tokens.
+    virtual int add_tokens(const std::vector<std::string>& tokens) { return add_special_tokens(tokens); }
+    // The vocabulary entry of an id as HF convert_ids_to_tokens shows it
+    // ("▁What", "Ġanswer", " [INIT] "); by default its decoded text.
+    virtual std::string id_to_token(int32_t id) const { return decode({id}); }
     // The id of a special/added token, or -1.
     virtual int32_t token_id(const std::string& token) const = 0;
     // Writes the tokenizer files into a model directory.

@@ -41,6 +41,7 @@ QacRecord qac_from_json(const json::Value& v, const std::string& where) {
     r.answer = required_text(v, "answer", where);
     r.correction = required_text(v, "correction", where);
     r.criterion = json::get_string(v, "criterion", where, "");
+    r.instruction = json::get_string(v, "instruction", where, "");
     return r;
 }
 
@@ -84,6 +85,7 @@ json::Value to_json(const QacRecord& r) {
     v.set("answer", r.answer);
     v.set("correction", r.correction);
     if (!r.criterion.empty()) v.set("criterion", r.criterion);
+    if (!r.instruction.empty()) v.set("instruction", r.instruction);
     return v;
 }
 

@@ -1,7 +1,7 @@
 // The data records of the alignment pipeline and their JSON Lines form
 // (docs/DATA.md is the reference):
 //
-//   Q-A-C record       {"question","answer","correction"[,"criterion"]}   aligner training
+//   Q-A-C record       {"question","answer","correction"[,"criterion","instruction"]}  aligner training
 //   inspector record   {"question","answer","label"[,"criterion"]}        label 1 aligned, 0 misaligned
 //   question record    {"question"[,"criterion","topic","question_type"]}  synth / upstream input
 //   Q-A record         {"question","answer"[,"id"]}                        squad / eval input
@@ -22,6 +22,9 @@ struct QacRecord {
     std::string answer;      // the misaligned (or original) answer
     std::string correction;  // the aligned rewrite of `answer`
     std::string criterion;   // optional ("" = none)
+    // optional: the aligner's instruction (the template's {instruction}
+    // slot), the same text a squad member passes at inference
+    std::string instruction = {};
 };
 
 struct InspectorRecord {

@@ -14,7 +14,7 @@ TEST_SUITE("demo corpus") {
 TEST_CASE("copy drills: share of the tokens, exact copies, deterministic") {
     train::ByteCodec codec;
     const train::AlignerTemplate t = train::template_by_name("ngweta");
-    codec.add_special_tokens(t.special_tokens);
+    codec.add_special_tokens(t.added_tokens);
     TokenDocs docs(50, std::vector<int32_t>(99, int32_t('a')));  // 50 x (99 + EOS) = 5000 tokens
     const std::vector<std::string> words = {"red", "kettle", "Bemi", "quietly", "seven"};
 
@@ -24,7 +24,7 @@ TEST_CASE("copy drills: share of the tokens, exact copies, deterministic") {
     CHECK(double(tokens) >= 0.25 / 0.75 * 5000);
     CHECK(double(tokens) < 0.25 / 0.75 * 5000 + 200);  // stops right after reaching the share
 
-    const int32_t first_id = int32_t(1 + t.special_tokens.size());
+    const int32_t first_id = int32_t(1 + t.added_tokens.size());
     for (size_t i = 0; i < drills.size(); ++i) {
         const auto& d = drills[i];
         if (i % 2 == 0) {  // random tokens, written twice

@@ -60,7 +60,8 @@ TEST_CASE("aligner.json: kind and template placeholders are validated") {
         "special_tokens":["[X]"]}})";
     train::AlignerTemplate t = train::load_aligner_template(dir_with("al_ok", "aligner.json", good));
     CHECK(t.name == "t");
-    CHECK(t.special_tokens == std::vector<std::string>{"[X]"});
+    CHECK(t.added_tokens == std::vector<std::string>{"[X]"});  // an older aligner.json: special tokens
+    CHECK(t.added_special);
     CHECK(train::load_aligner_template(test::scratch_dir("al_none")).name == "ji");
     struct Bad {
         const char* json;

@@ -54,8 +54,8 @@ TEST_CASE("aligner and inspector with a trained BPE tokenizer") {
     CHECK(ar.steps >= 2);
     auto codec = train::load_codec(a.out_dir);
     CHECK(codec->eos_id() == 0);
-    CHECK(codec->token_id("[INIT]") == int32_t(tok.id_limit()));
-    CHECK(codec->token_id("[DONE]") == int32_t(tok.id_limit()) + 2);
+    CHECK(codec->token_id(" [INIT] ") == int32_t(tok.id_limit()));
+    CHECK(codec->token_id(" [DONE]") == int32_t(tok.id_limit()) + 2);
     CHECK(load_model_config(a.out_dir).vocab_size == int(tok.id_limit()) + 3);
     CHECK(file_exists(a.out_dir + "/tokenizer_config.json"));
 

@@ -42,7 +42,7 @@ TokenDocs copy_drills(const TokenDocs& docs, double share, const std::vector<std
     size_t doc_tokens = 0;
     for (const auto& d : docs) doc_tokens += d.size() + 1;
     const double want = share >= 1 ? 0 : share / (1 - share) * double(doc_tokens);
-    const int32_t first_id = int32_t(1 + t.special_tokens.size());  // after EOS and the template's markers
+    const int32_t first_id = int32_t(1 + t.added_tokens.size());  // after EOS and the template's markers
     const int32_t vocab = int32_t(codec.vocab_size());
     auto salad = [&](int n) {
         std::string s;

@@ -143,7 +143,7 @@ DemoReport run_demo(const DemoConfig& cfg) {
         BpeTrainerOptions o;
         o.vocab_size = size_t(cfg.lm.vocab);
         o.special_tokens = {"<|endoftext|>"};
-        for (const auto& s : templ.special_tokens) o.special_tokens.push_back(s);
+        for (const auto& s : templ.added_tokens) o.special_tokens.push_back(s);
         o.progress = false;
         auto words = count_words({P.corpus()}, o.pattern);
         std::string tokenizer_json = train_bpe_json(words, o);
@@ -202,7 +202,7 @@ DemoReport run_demo(const DemoConfig& cfg) {
         o.lr = cfg.pretrain_lr;
         o.warmup_steps = std::max(1, cfg.pretrain_steps / 10);
         o.copy_steps = std::min(cfg.copy_steps, cfg.pretrain_steps);
-        o.first_plain_id = int32_t(1 + templ.special_tokens.size());
+        o.first_plain_id = int32_t(1 + templ.added_tokens.size());
         o.seed = cfg.seed;
         o.bos_id = codec->bos_id();
         o.eos_id = codec->eos_id();
