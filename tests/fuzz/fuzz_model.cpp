@@ -16,6 +16,8 @@
 #include "common/error.h"
 #include "engine/model.h"
 
+// Unused-tensor warnings go to stderr: tools/run_fuzz.sh passes -close_fd_mask=2.
+
 using namespace aligners;
 
 static std::string g_dir;
@@ -34,7 +36,6 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
         std::remove((g_dir + "/model.safetensors").c_str());
         rmdir(g_dir.c_str());
     });
-    if (!std::getenv("FUZZ_VERBOSE") && !std::freopen("/dev/null", "w", stderr)) std::abort();  // unused-tensor warnings
     return 0;
 }
 
