@@ -88,7 +88,7 @@ int cmd_squad(int argc, char** argv) {
     args.option("--input", &input, "FILE.jsonl",
                 "{question, answer} records to correct; with --upstream: {question} records to answer first", true);
     args.option("--upstream", &upstream, "DIR", "generate the answers with this model first");
-    args.option("--chat", &chat, "FORMAT", "upstream prompt format: auto, raw, chatml, llama3, mistral");
+    args.option("--chat", &chat, "FORMAT", "upstream prompt format: auto (default: the upstream directory's own chat template, raw without one), raw, chatml, llama3, mistral");
     args.option("--out", &out, "FILE.jsonl",
                 "one line per sample: final answer and trace, then a completion line (resumable; - = stdout, "
                 "not resumable)",

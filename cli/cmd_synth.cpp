@@ -56,8 +56,8 @@ int cmd_synth(int argc, char** argv) {
     args.option("--questions", &cfg.questions_path, "FILE.jsonl", "use these questions instead of stages 1-2");
     args.option("--out", &cfg.out_dir, "DIR", "output directory (stage files, qac.jsonl, inspector.jsonl, stats.json)",
                 true);
-    args.option("--chat", &chat, "FORMAT", "prompt format: raw (default; the prompts are continuations), auto, "
-                                           "chatml, llama3, mistral");
+    args.option("--chat", &chat, "FORMAT", "prompt format: raw (default; the prompts are continuations), auto (the "
+                                           "model directory's own chat template), chatml, llama3, mistral");
     args.option("--rounds", &cfg.topic_rounds, "N", "topic brainstorming rounds", ranges::non_negative());
     args.option("--topic-prompts", &cfg.topic_prompts_per_type, "N", "topic prompts per question type per round",
                 ranges::count());

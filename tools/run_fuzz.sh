@@ -81,6 +81,16 @@ model_seed llama '{"architectures":["LlamaForCausalLM"],"vocab_size":8,"hidden_s
 model_seed qwen3_cls '{"architectures":["Qwen3ForSequenceClassification"],"vocab_size":8,"hidden_size":4,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"head_dim":2,"num_labels":2,"tie_word_embeddings":true,"pad_token_id":0}' \
   "${llama_body[@]}" ${l}self_attn.q_norm.weight=2 ${l}self_attn.k_norm.weight=2 score.weight=2,4
 
+# chat templates: the hand-written and real-style templates of the oracle fixture.
+mkdir -p "$seeds/jinja"
+i=0
+tail -n +2 "$root/tests/fixtures/chat_templates.jsonl" | jq -c 'select(.template != null) | .template' | sort -u |
+  while IFS= read -r line; do
+    i=$((i + 1))
+    printf '%s' "$line" | jq -j '.' > "$seeds/jinja/template_$i.jinja"
+  done
+printf '%s' '{% for m in messages %}{{ m.role | upper }}: {{ m.content | trim }}{% endfor %}' > "$seeds/jinja/simple.jinja"
+
 status=0
 for target in "$build"/fuzz/fuzz_*; do
   [ -x "$target" ] || continue
@@ -90,7 +100,8 @@ for target in "$build"/fuzz/fuzz_*; do
   corpus="$work/corpus-$kind"
   mkdir -p "$corpus"
   dict=()
-  case "$kind" in json|safetensors|tokenizer|model) dict=(-dict="$root/tests/fuzz/json.dict") ;; esac
+  case "$kind" in json|safetensors|tokenizer|model) dict=(-dict="$root/tests/fuzz/json.dict") ;;
+    jinja) dict=(-dict="$root/tests/fuzz/jinja.dict") ;; esac
   # The loaders' warnings (stderr) would drown the log; libFuzzer and the
   # sanitizers keep reporting through their own copy of the descriptor.
   case "$kind" in tokenizer|model) dict+=(-close_fd_mask=2) ;; esac
