@@ -44,11 +44,12 @@ Value Value::from_json(const json::Value& j) {
         }
         case json::Type::Object: {
             Dict d;
-            for (const auto& [k, x] : j.as_object()) {
+            for (const auto& member : j.as_object()) {
                 // A repeated key: the last one wins, as in Python's json.
-                auto it = std::find_if(d.begin(), d.end(), [&](const auto& e) { return e.first == k; });
-                if (it != d.end()) it->second = from_json(x);
-                else d.emplace_back(k, from_json(x));
+                const std::string& key = member.first;
+                auto it = std::find_if(d.begin(), d.end(), [&](const auto& e) { return e.first == key; });
+                if (it != d.end()) it->second = from_json(member.second);
+                else d.emplace_back(key, from_json(member.second));
             }
             return dict(std::move(d));
         }

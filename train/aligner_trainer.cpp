@@ -130,7 +130,25 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     int32_t pad = pad_id(*codec);
 
     // Each phase runs all its epochs; an epoch's last step may be short.
-    PlanBuilder builder(cfg.grad_accum, cfg.max_steps);
+    // --max-steps shorter than the plan scales both phases by the same
+    // factor (the warm-up keeps its share of the steps), instead of cutting
+    // the plan after the warm-up; the phases' step counts come from their
+    // first epoch's batches.
+    auto steps_per_epoch = [&](const std::vector<TokenizedExample>& exs) -> int64_t {
+        if (exs.empty()) return 0;
+        size_t batches = cfg.packing ? make_packed_batches(exs, cfg.batch_size, cfg.seq_len, pad).size()
+                                     : (exs.size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size);
+        return int64_t((batches + size_t(cfg.grad_accum) - 1) / size_t(cfg.grad_accum));
+    };
+    const int64_t warm_full = steps_per_epoch(warm) * cfg.epochs, main_full = steps_per_epoch(main) * cfg.epochs;
+    int64_t warm_limit = cfg.max_steps;
+    if (cfg.max_steps > 0 && warm_full > 0 && main_full > 0 && warm_full + main_full > cfg.max_steps) {
+        double share = double(warm_full) / double(warm_full + main_full);
+        warm_limit = std::llround(share * double(cfg.max_steps));
+        if (cfg.max_steps >= 2) warm_limit = std::clamp<int64_t>(warm_limit, 1, cfg.max_steps - 1);
+        if (warm_limit == 0) warm = {};  // one step in all: the main phase takes it
+    }
+    PlanBuilder builder(cfg.grad_accum, warm_limit);
     auto add_phase = [&](const std::vector<TokenizedExample>& exs, const std::string& phase, uint64_t phase_seed) {
         if (exs.empty()) return;
         for (int epoch = 0; epoch < cfg.epochs && !builder.full(); ++epoch) {
@@ -145,8 +163,10 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
         }
     };
     add_phase(warm, "warmup", 1);
+    builder.set_max_steps(cfg.max_steps);
     add_phase(main, "main", 2);
     std::vector<TrainStep> plan = builder.take();
+    for (const TrainStep& st : plan) ++(st.phase == "warmup" ? result.warmup_steps : result.main_steps);
 
     json::Value settings = trainer_settings_json(
         cfg, {{"template", tmpl.name}},
@@ -193,6 +213,10 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     s.set("settings", settings);
     s.set("train_examples", int64_t(result.train_examples));
     s.set("warmup_examples", int64_t(result.warmup_examples));
+    json::Value phases = json::Value::object();  // what each phase trained
+    phases.set("warmup_steps", result.warmup_steps);
+    phases.set("main_steps", result.main_steps);
+    s.set("phases", phases);
     s.set("eval_examples", int64_t(result.eval_examples));
     s.set("dropped_too_long", int64_t(result.dropped_too_long));
     s.set("first_train_loss", result.first_loss);

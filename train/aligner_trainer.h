@@ -39,6 +39,7 @@ struct AlignerTrainConfig : TrainerSettings {
 // summary: what aligner.json holds; train_examples include the warm-up ones.
 struct AlignerTrainResult : TrainerResult {
     size_t warmup_examples = 0;
+    int64_t warmup_steps = 0, main_steps = 0;  // the plan's steps per phase
     size_t dropped_too_long = 0;  // examples longer than seq_len
     double eval_loss = 0;         // after training (NaN without held-out data)
 };

@@ -88,6 +88,9 @@ public:
     void add(MicroBatch mb, const std::string& phase, int epoch);
     // Ends the current step even when it is short (the end of an epoch).
     void close_step() { open_ = false; }
+    // Changes the step limit (0 = none), e.g. between phases that share
+    // --max-steps in proportion.
+    void set_max_steps(int64_t max_steps) { max_steps_ = max_steps; }
     // True when max_steps steps are complete: nothing more will be kept.
     bool full() const;
     // The steps.

@@ -289,6 +289,22 @@ TEST_CASE("--max-steps plans only the steps that run; --epochs is bounded") {
     CHECK(r.steps == 1);
     cfg.epochs = 10001;
     CHECK_THROWS_WITH_AS(train_aligner(cfg, *be), "--epochs: expected 1 to 10000, got 10001", UsageError);
+
+    // With an identity warm-up, a short --max-steps keeps both phases in
+    // proportion (it used to train only the warm-up): 24 records, 25% warm-up,
+    // batch 1 -> 6 + 18 steps per epoch; 8 steps -> 2 warm-up + 6 Q-A-C.
+    AlignerTrainConfig ph = tiny_aligner(base, dir + "/phases", 24);
+    ph.batch_size = 1;
+    ph.epochs = 3;
+    ph.warmup_fraction = 0.25;
+    ph.max_steps = 8;
+    AlignerTrainResult pr = train_aligner(ph, *be);
+    CHECK(pr.steps == 8);
+    CHECK(pr.warmup_steps == 2);
+    CHECK(pr.main_steps == 6);
+    json::Value summary = json::parse_file(dir + "/phases/aligner.json");
+    CHECK(summary["phases"]["warmup_steps"].as_int() == 2);
+    CHECK(summary["phases"]["main_steps"].as_int() == 6);
     cfg.epochs = 1;
     cfg.max_steps = -1;
     CHECK_THROWS_WITH_AS(train_aligner(cfg, *be), "--max-steps: expected 0 (all epochs) or more, got -1", UsageError);
