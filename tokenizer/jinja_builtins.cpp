@@ -12,6 +12,20 @@
 namespace aligners::jinja {
 
 namespace {
+thread_local size_t t_text_built = 0;  // bytes built by the current render
+}  // namespace
+
+void reset_text_budget() { t_text_built = 0; }
+
+void charge_text(size_t bytes, const std::string& where) {
+    if (bytes > kMaxTextBytes)
+        throw Error(where + ": the template would build a string over " + std::to_string(kMaxTextBytes) + " bytes");
+    t_text_built += bytes;
+    if (t_text_built > kMaxBuiltBytes)
+        throw Error(where + ": the template built more than " + std::to_string(kMaxBuiltBytes) + " bytes of text");
+}
+
+namespace {
 
 // ---- strings as Python sees them: code points, Unicode whitespace -----------------
 
@@ -99,7 +113,8 @@ std::string py_title(const std::string& s) {
     return out;
 }
 
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
+std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count,
+                        const std::string& where) {
     std::string out;
     if (from.empty()) {  // Python inserts `to` between characters
         std::vector<uint32_t> v = cps(s);
@@ -110,6 +125,8 @@ std::string replace_all(const std::string& s, const std::string& from, const std
                 ++n;
             }
             if (i < v.size()) append_utf8(out, v[i]);
+            if (out.size() > kMaxTextBytes)
+                throw Error(where + ": replace would build a string over " + std::to_string(kMaxTextBytes) + " bytes");
         }
         return out;
     }
@@ -118,7 +135,10 @@ std::string replace_all(const std::string& s, const std::string& from, const std
     for (;;) {
         size_t at = s.find(from, start);
         if (at == std::string::npos || (count >= 0 && n >= count)) break;
-        out += s.substr(start, at - start) + to;
+        out.append(s, start, at - start);
+        out += to;
+        if (out.size() > kMaxTextBytes)  // stop as soon as the result is too large
+            throw Error(where + ": replace would build a string over " + std::to_string(kMaxTextBytes) + " bytes");
         start = at + from.size();
         ++n;
     }
@@ -172,7 +192,9 @@ Value str_method(const std::string& s, const std::string& name) {
     if (name == "replace")
         return bound(name, [s](CallArgs& a) {
             Value c = a.get(2, "count", Value(int64_t(-1)));
-            return Value(replace_all(s, a.get(0, "old").str(), a.get(1, "new").str(), to_int(c, a.where, "count")));
+            std::string r = replace_all(s, a.get(0, "old").str(), a.get(1, "new").str(), to_int(c, a.where, "count"), a.where);
+            charge_text(r.size(), a.where);
+            return Value(r);
         });
     if (name == "join")
         return bound(name, [s](CallArgs& a) {
@@ -182,7 +204,9 @@ Value str_method(const std::string& s, const std::string& name) {
                 if (!x.is_string()) throw Error(a.where + ": join() expects strings, got " + x.type_name());
                 out += (first ? "" : s) + x.as_string();
                 first = false;
+                if (out.size() > kMaxTextBytes) charge_text(out.size(), a.where);
             }
+            charge_text(out.size(), a.where);
             return Value(out);
         });
     if (name == "find" || name == "count")
@@ -446,9 +470,7 @@ Value binary(const std::string& op, const Value& a, const Value& b, const std::s
     if (op == ">=") return Value(compare(a, b, op, where) >= 0);
     if (op == "in") return Value(contains(b, a, where));
     if (op == "not in") return Value(!contains(b, a, where));
-    auto bounded = [&](size_t n) {
-        if (n > kMaxTextBytes) throw Error(where + ": '" + op + "' would build a string over " + std::to_string(kMaxTextBytes) + " bytes");
-    };
+    auto bounded = [&](size_t n) { charge_text(n, where + ": '" + op + "'"); };
     if (op == "~") {
         std::string x = a.str(), y = b.str();
         bounded(x.size() + y.size());
@@ -479,6 +501,7 @@ Value binary(const std::string& op, const Value& a, const Value& b, const std::s
         if (s && (k->kind() == Value::Kind::Int)) {
             if (k->as_int() > 0) bounded(size_t(std::min<int64_t>(k->as_int(), int64_t(kMaxTextBytes) + 1)) * std::max<size_t>(1, s->as_string().size()));
             std::string out;
+            out.reserve(size_t(std::max<int64_t>(0, k->as_int())) * s->as_string().size());
             for (int64_t i = 0; i < k->as_int(); ++i) out += s->as_string();
             return Value(out);
         }
@@ -538,7 +561,9 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& a, Evaluat
             st.key_sep = seps.items()[1].str();
         }
         st.sort_keys = a.get(3, "sort_keys", Value(false)).truthy();
-        return Value(to_json(v, st));
+        std::string j = to_json(v, st);
+        charge_text(j.size(), w);
+        return Value(j);
     }
     if (name == "upper") return Value(ascii_map(v.str(), ::toupper));
     if (name == "lower") return Value(ascii_map(v.str(), ::tolower));
@@ -578,7 +603,9 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& a, Evaluat
         for (const auto& x : iterate(v, w)) {
             out += (first ? "" : sep) + (attr.is_undefined() ? x : attr_or_item(x, attr.str(), w)).str();
             first = false;
+            if (out.size() > kMaxTextBytes) charge_text(out.size(), w);
         }
+        charge_text(out.size(), w);
         return Value(out);
     }
     if (name == "list") return Value::list(iterate(v, w));
@@ -603,7 +630,9 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& a, Evaluat
     if (name == "replace") {
         Value c = a.get(2, "count", Value::none());
         int64_t count = c.is_none() ? -1 : to_int(c, w, "count");
-        return Value(replace_all(v.str(), a.get(0, "old").str(), a.get(1, "new").str(), count));
+        std::string r = replace_all(v.str(), a.get(0, "old").str(), a.get(1, "new").str(), count, w);
+        charge_text(r.size(), w);
+        return Value(r);
     }
     if (name == "int") {
         if (v.kind() == Value::Kind::Int || v.kind() == Value::Kind::Bool) return Value(v.as_int());
@@ -670,6 +699,7 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& a, Evaluat
             std::string line = s.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
             bool add = first_line ? first : (blank || !line.empty());
             out += (add ? pad : "") + line;
+            if (out.size() > kMaxTextBytes) charge_text(out.size(), w);
             if (nl == std::string::npos) break;
             out += '\n';
             start = nl + 1;

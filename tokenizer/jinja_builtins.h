@@ -11,6 +11,11 @@ namespace aligners::jinja {
 // The longest string a template may build (output, concatenation,
 // repetition): bounded so a hostile template cannot exhaust memory.
 constexpr size_t kMaxTextBytes = size_t(64) << 20;
+// All the text one render may build, summed (so a loop cannot rebuild a
+// large string millions of times); charge_text() counts and checks both.
+constexpr size_t kMaxBuiltBytes = size_t(256) << 20;
+void reset_text_budget();
+void charge_text(size_t bytes, const std::string& where);
 
 // What filters and tests need from the renderer: evaluating and calling.
 class Evaluator {

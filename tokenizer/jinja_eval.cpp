@@ -22,6 +22,7 @@ public:
     }
 
     std::string render(const Node& root) {
+        reset_text_budget();
         std::string out;
         exec_body(root.body, out);
         return out;
@@ -66,8 +67,16 @@ private:
         count_step(n, out);
         switch (n.kind) {
             case Node::Kind::Root: return exec_body(n.body, out);
-            case Node::Kind::Text: out += n.text; return Flow::Normal;
-            case Node::Kind::Output: out += eval(*n.expr).str(); return Flow::Normal;
+            case Node::Kind::Text:
+                charge_text(n.text.size(), where(n.line));
+                out += n.text;
+                return Flow::Normal;
+            case Node::Kind::Output: {
+                std::string text = eval(*n.expr).str();
+                charge_text(text.size(), where(n.line));
+                out += text;
+                return Flow::Normal;
+            }
             case Node::Kind::If:
                 for (size_t i = 0; i < n.conds.size(); ++i)
                     if (eval(*n.conds[i]).truthy()) return exec_body(n.bodies[i], out);

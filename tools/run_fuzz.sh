@@ -12,7 +12,7 @@ build=${1:?usage: tools/run_fuzz.sh BUILD_DIR SECONDS}
 seconds=${2:-60}
 only=${3:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
-work="$build/fuzz-work"
+work="${FUZZ_WORK:-$build/fuzz-work}"   # separate work dirs let two runs go in parallel
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 

@@ -100,13 +100,24 @@ TEST_CASE("hostile templates are bounded: nesting, recursion, loops, memory") {
     CHECK_THROWS_WITH_AS(jinja::Template::parse(blocks, "t"), doctest::Contains("blocks nested deeper than 200"), Error);
     CHECK_THROWS_WITH_AS(render_str("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"),
                          doctest::Contains("macro calls nested deeper than 100"), Error);
+}
+
+TEST_CASE("hostile templates are bounded: steps") {
     CHECK_THROWS_WITH_AS(
         render_str("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"),
         doctest::Contains("more than 2000000 steps"), Error);
+}
+
+TEST_CASE("hostile templates are bounded: text") {
     CHECK_THROWS_WITH_AS(render_str("{% set s = namespace(v='xxxxxxxx') %}{% for i in range(40) %}"
                                     "{% set s.v = s.v ~ s.v %}{% endfor %}"),
                          doctest::Contains("would build a string over"), Error);
     CHECK_THROWS_WITH_AS(render_str("{{ 'abc' * 100000000 }}"), doctest::Contains("would build a string over"), Error);
+    // Rebuilding a large string in a loop is bounded by the total text a render may build.
+    CHECK_THROWS_WITH_AS(render_str("{% for i in range(100000) %}{% set y = 'x' * 30000000 %}{% endfor %}"),
+                         doctest::Contains("built more than 268435456 bytes of text"), Error);
+    CHECK_THROWS_WITH_AS(render_str("{{ ('abcd' * 10000000) | replace('abcd', 'abcdefghij') }}"),
+                         doctest::Contains("would build a string over"), Error);
 }
 
 TEST_CASE("a directory without a template has none; the template's BOS is in the text") {
