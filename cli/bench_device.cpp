@@ -1,5 +1,6 @@
 #include "cli/bench_device.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/error.h"
@@ -47,6 +48,47 @@ double bench_device_peak(const std::string& device) {
 void bench_print_mfu(double flops_per_s, double peak) {
     if (peak > 0)
         std::printf("MFU: %.1f%% (%.1f TFLOP/s of model FLOPs)\n", 100.0 * flops_per_s / peak, flops_per_s / 1e12);
+}
+
+// A config.json for a synthetic model of either family.
+void bench_model_flags(ArgParser& args, BenchModelShape* s) {
+    args.choice("--arch", &s->arch, {"gpt2", "llama"}, "model family (default gpt2)");
+    args.option("--layers", &s->layers, "L", "layers", ranges::count());
+    args.option("--heads", &s->heads, "H", "attention heads", ranges::count());
+    args.option("--kv-heads", &s->kv_heads, "KV", "key/value heads, llama only", ranges::non_negative());
+    args.set_default_text("--kv-heads", "--heads");
+    args.option("--dim", &s->dim, "C", "hidden size", ranges::count());
+    args.option("--vocab", &s->vocab, "V", "vocabulary", Range::at_least(2));
+}
+
+json::Value bench_model_config(const BenchModelShape& shape, int seq) {
+    if (shape.dim % shape.heads != 0) throw UsageError("--dim must be a multiple of --heads");
+    const std::string& arch = shape.arch;
+    const int layers = shape.layers, heads = shape.heads, kv_heads = shape.kv_heads, dim = shape.dim,
+              vocab = shape.vocab;
+    json::Value c = json::Value::object();
+    if (arch == "gpt2") {
+        json::Value a = json::Value::array();
+        a.push_back(json::Value("GPT2LMHeadModel"));
+        c.set("architectures", std::move(a));
+        c.set("n_layer", layers);
+        c.set("n_head", heads);
+        c.set("n_embd", dim);
+        c.set("vocab_size", vocab);
+        c.set("n_positions", std::max(seq, 1024));
+    } else {
+        json::Value a = json::Value::array();
+        a.push_back(json::Value("LlamaForCausalLM"));
+        c.set("architectures", std::move(a));
+        c.set("num_hidden_layers", layers);
+        c.set("num_attention_heads", heads);
+        c.set("num_key_value_heads", kv_heads > 0 ? kv_heads : heads);
+        c.set("hidden_size", dim);
+        c.set("intermediate_size", (dim * 8 / 3 + 63) / 64 * 64);
+        c.set("vocab_size", vocab);
+        c.set("max_position_embeddings", std::max(seq, 2048));
+    }
+    return c;
 }
 
 }  // namespace aligners::cli

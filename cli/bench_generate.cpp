@@ -18,9 +18,6 @@
 
 namespace aligners::cli {
 
-json::Value bench_model_config(const std::string& arch, int layers, int heads, int kv_heads, int dim, int vocab,
-                               int seq);  // bench_train.cpp
-
 // Measured read bandwidth (GB/s): the best of 5 sweeps over a buffer larger
 // than the caches, alternately on the calling thread alone and split over
 // the thread pool (on a loaded machine a static split waits for a
@@ -62,16 +59,9 @@ static double measure_bandwidth() {
 
 int bench_generate(int argc, char** argv) {
     ArgParser args("aligners bench generate", "Decode tokens/s with the KV cache, against the bandwidth floor.");
-    std::string arch = "gpt2";
-    int layers = 12, heads = 12, kv_heads = 0, dim = 768, vocab = 50257, prompt = 16, new_tokens = 32, batch = 1,
-        threads = 0, reps = 3;
-    args.choice("--arch", &arch, {"gpt2", "llama"}, "model family (default gpt2)");
-    args.option("--layers", &layers, "L", "layers", ranges::count());
-    args.option("--heads", &heads, "H", "attention heads", ranges::count());
-    args.option("--kv-heads", &kv_heads, "KV", "key/value heads, llama only", ranges::non_negative());
-    args.set_default_text("--kv-heads", "--heads");
-    args.option("--dim", &dim, "C", "hidden size", ranges::count());
-    args.option("--vocab", &vocab, "V", "vocabulary", Range::at_least(2));
+    BenchModelShape shape;
+    int prompt = 16, new_tokens = 32, batch = 1, threads = 0, reps = 3;
+    bench_model_flags(args, &shape);
     args.option("--prompt", &prompt, "N", "prompt tokens", ranges::count());
     args.option("--new-tokens", &new_tokens, "N", "tokens to decode", Range::at_least(2));
     args.option("--batch", &batch, "B", "rows decoded together", ranges::count());
@@ -84,11 +74,11 @@ int bench_generate(int argc, char** argv) {
     auto be = bench_backend(device, attention);
     const double peak = bench_device_peak(device);
     ModelConfig cfg =
-        parse_model_config(bench_model_config(arch, layers, heads, kv_heads, dim, vocab, prompt + new_tokens), "bench");
+        parse_model_config(bench_model_config(shape, prompt + new_tokens), "bench");
     auto model = engine::Model::create(cfg, *be, 1, false);
     std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(batch));
     for (int b = 0; b < batch; ++b)
-        for (int t = 0; t < prompt; ++t) prompts[size_t(b)].push_back(int32_t((t * 31 + b * 7 + 11) % vocab));
+        for (int t = 0; t < prompt; ++t) prompts[size_t(b)].push_back(int32_t((t * 31 + b * 7 + 11) % shape.vocab));
     engine::GenerateConfig g;
     g.stop_at_eos = false;
     // Time prefill + 1 token, and prefill + N tokens: the difference is N-1 decode steps.
@@ -110,7 +100,7 @@ int bench_generate(int argc, char** argv) {
     double per_step = (tn - t1) / (new_tokens - 1);
     double weight_bytes = double(model->layout().total) * 4;
     double floor_s = weight_bytes / (bw * 1e9);
-    std::printf("model: %s, %.1fM parameters (%.0f MB fp32), batch %d, %d threads\n", arch.c_str(),
+    std::printf("model: %s, %.1fM parameters (%.0f MB fp32), batch %d, %d threads\n", shape.arch.c_str(),
                 model->layout().total / 1e6, weight_bytes / 1e6, batch, ThreadPool::global().size());
     std::printf("measured read bandwidth: %.1f GB/s -> floor %.1f ms/token step\n", bw, floor_s * 1e3);
     std::printf("decode: %.1f ms/step (%.2fx the floor)\n", per_step * 1e3, per_step / floor_s);

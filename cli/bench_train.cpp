@@ -17,46 +17,11 @@
 
 namespace aligners::cli {
 
-// A config.json for a synthetic model of either family.
-json::Value bench_model_config(const std::string& arch, int layers, int heads, int kv_heads, int dim, int vocab,
-                               int seq) {
-    json::Value c = json::Value::object();
-    if (arch == "gpt2") {
-        json::Value a = json::Value::array();
-        a.push_back(json::Value("GPT2LMHeadModel"));
-        c.set("architectures", std::move(a));
-        c.set("n_layer", layers);
-        c.set("n_head", heads);
-        c.set("n_embd", dim);
-        c.set("vocab_size", vocab);
-        c.set("n_positions", std::max(seq, 1024));
-    } else {
-        json::Value a = json::Value::array();
-        a.push_back(json::Value("LlamaForCausalLM"));
-        c.set("architectures", std::move(a));
-        c.set("num_hidden_layers", layers);
-        c.set("num_attention_heads", heads);
-        c.set("num_key_value_heads", kv_heads > 0 ? kv_heads : heads);
-        c.set("hidden_size", dim);
-        c.set("intermediate_size", (dim * 8 / 3 + 63) / 64 * 64);
-        c.set("vocab_size", vocab);
-        c.set("max_position_embeddings", std::max(seq, 2048));
-    }
-    return c;
-}
-
 int bench_train(int argc, char** argv) {
     ArgParser args("aligners bench train", "Training-step throughput on random weights and tokens.");
-    std::string arch = "gpt2";
-    int layers = 12, heads = 12, kv_heads = 0, dim = 768, vocab = 50257, seq = 64, batch = 4, steps = 5,
-        warmup = 1, threads = 0;
-    args.choice("--arch", &arch, {"gpt2", "llama"}, "model family (default gpt2)");
-    args.option("--layers", &layers, "L", "layers", ranges::count());
-    args.option("--heads", &heads, "H", "attention heads", ranges::count());
-    args.option("--kv-heads", &kv_heads, "KV", "key/value heads, llama only", ranges::non_negative());
-    args.set_default_text("--kv-heads", "--heads");
-    args.option("--dim", &dim, "C", "hidden size", ranges::count());
-    args.option("--vocab", &vocab, "V", "vocabulary", Range::at_least(2));
+    BenchModelShape shape;
+    int seq = 64, batch = 4, steps = 5, warmup = 1, threads = 0;
+    bench_model_flags(args, &shape);
     args.option("--seq", &seq, "T", "tokens per row", ranges::count());
     args.option("--batch", &batch, "B", "rows per step", ranges::count());
     args.option("--steps", &steps, "S", "timed steps", ranges::count());
@@ -65,12 +30,11 @@ int bench_train(int argc, char** argv) {
     std::string device = "cpu", attention = "flash";
     bench_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
-    if (dim % heads != 0) throw UsageError("--dim must be a multiple of --heads");
     apply_threads(threads);
 
     auto be = bench_backend(device, attention);
     const double peak = bench_device_peak(device);
-    ModelConfig cfg = parse_model_config(bench_model_config(arch, layers, heads, kv_heads, dim, vocab, seq), "bench");
+    ModelConfig cfg = parse_model_config(bench_model_config(shape, seq), "bench");
     auto model = engine::Model::create(cfg, *be, 1);
     engine::AdamWConfig oc;
     oc.weight_decay = 0.1f;
@@ -79,9 +43,9 @@ int bench_train(int argc, char** argv) {
     engine::Batch b;
     b.B = batch;
     b.T = seq;
-    for (int i = 0; i < batch * seq; ++i) b.ids.push_back(int32_t(cpu::rng_uniform(&rng) * vocab));
-    for (int i = 0; i < batch * seq; ++i) b.targets.push_back(int32_t(cpu::rng_uniform(&rng) * vocab));
-    std::printf("model: %s, %.1fM parameters, B=%d T=%d, %d threads\n", arch.c_str(), model->layout().total / 1e6,
+    for (int i = 0; i < batch * seq; ++i) b.ids.push_back(int32_t(cpu::rng_uniform(&rng) * shape.vocab));
+    for (int i = 0; i < batch * seq; ++i) b.targets.push_back(int32_t(cpu::rng_uniform(&rng) * shape.vocab));
+    std::printf("model: %s, %.1fM parameters, B=%d T=%d, %d threads\n", shape.arch.c_str(), model->layout().total / 1e6,
                 batch, seq, ThreadPool::global().size());
     model->reserve(batch, seq, true);
     double total = 0, cpu_total = 0;

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/utf8.h"
 #include "tokenizer/jinja_ast.h"
 
 namespace aligners::jinja {
@@ -214,16 +215,48 @@ std::vector<Tok> lex_expr(const std::string& s, const std::string& where) {
                     continue;
                 }
                 char e = s[++j];
+                // Python's unicode-escape, as Jinja2 decodes string literals.
+                auto hex = [&](int digits) {
+                    uint32_t cp = 0;
+                    for (int k = 0; k < digits; ++k) {
+                        char h = j + 1 < s.size() ? s[j + 1] : '\0';
+                        int d = std::isdigit(static_cast<unsigned char>(h)) ? h - '0'
+                                : (h >= 'a' && h <= 'f')                   ? h - 'a' + 10
+                                : (h >= 'A' && h <= 'F')                   ? h - 'A' + 10
+                                                                           : -1;
+                        if (d < 0) throw Error(where + ": truncated \\" + std::string(1, e) + " escape in a string literal");
+                        cp = cp * 16 + uint32_t(d);
+                        ++j;
+                    }
+                    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                        throw Error(where + ": \\" + std::string(1, e) + " escape out of range in a string literal");
+                    append_utf8(v, cp);
+                };
                 switch (e) {
                     case 'n': v += '\n'; break;
                     case 't': v += '\t'; break;
                     case 'r': v += '\r'; break;
+                    case 'a': v += '\a'; break;
+                    case 'b': v += '\b'; break;
+                    case 'f': v += '\f'; break;
+                    case 'v': v += '\v'; break;
                     case '\\': v += '\\'; break;
                     case '\'': v += '\''; break;
                     case '"': v += '"'; break;
-                    case '0': v += '\0'; break;
+                    case 'x': hex(2); break;
+                    case 'u': hex(4); break;
+                    case 'U': hex(8); break;
                     case '\n': break;  // line continuation
-                    default: v += '\\'; v += e; break;  // Python keeps unknown escapes
+                    default:
+                        if (e >= '0' && e <= '7') {  // octal, up to three digits
+                            uint32_t cp = uint32_t(e - '0');
+                            for (int k = 0; k < 2 && j + 1 < s.size() && s[j + 1] >= '0' && s[j + 1] <= '7'; ++k)
+                                cp = cp * 8 + uint32_t(s[++j] - '0');
+                            append_utf8(v, cp);
+                        } else {
+                            v += '\\';  // Python keeps unknown escapes
+                            v += e;
+                        }
                 }
             }
             if (j >= s.size()) throw Error(where + ": unterminated string literal");

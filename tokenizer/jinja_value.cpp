@@ -186,7 +186,8 @@ void json_string(const std::string& s, std::string& out, bool ensure_ascii) {
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
             default:
-                if (c < 0x20 || c == 0x7f) {
+                // json.dumps escapes control characters; DEL only with ensure_ascii.
+                if (c < 0x20 || (c == 0x7f && ensure_ascii)) {
                     char b[8];
                     std::snprintf(b, sizeof b, "\\u%04x", c);
                     out += b;

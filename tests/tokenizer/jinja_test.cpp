@@ -72,6 +72,11 @@ TEST_CASE("whitespace control, trim_blocks and lstrip_blocks by hand") {
     CHECK(render_str("x\n  {{- 'y' -}}\n  z") == "xyz");
     CHECK(render_str("a {# c #} b") == "a  b");
     CHECK(render_str("line\n") == "line");  // keep_trailing_newline off
+    // String literals decode Python's escapes, as Jinja2 does.
+    CHECK(render_str(R"({{ '\x41\u00e9\U0001F600\101\q' }})") == "A\u00e9\U0001F600A\\q");
+    // json.dumps: DEL is escaped only with ensure_ascii; control characters always.
+    CHECK(render_str("{{ '\x7f\x01' | tojson }}") == "\"\x7f\\u0001\"");
+    CHECK(render_str("{{ '\x7f' | tojson(ensure_ascii=true) }}") == "\"\\u007f\"");
     CHECK(render_str("{% for i in [1,2] %}{{ i }}{% endfor %}\n\n") == "12");  // trailing newline dropped, then trim_blocks
     CHECK(render_str("  {%+ if true %}x{% endif %}") == "  x");  // '+' disables lstrip_blocks
 }
