@@ -1,7 +1,10 @@
 // Rendering a parsed Jinja template: scopes, statements, operators and
 // attribute lookup with Jinja2's semantics. Filters, tests, methods and
 // globals are in jinja_builtins.cpp.
+#include <algorithm>
 #include <cmath>
+
+#include "common/utf8.h"
 
 #include "tokenizer/jinja_ast.h"
 #include "tokenizer/jinja_builtins.h"
@@ -308,6 +311,12 @@ private:
 }  // namespace
 
 Template Template::parse(const std::string& text, const std::string& name) {
+    // A template is text (a Python str in transformers): the string methods
+    // work on code points and need valid UTF-8.
+    size_t bad = 0;
+    if (!valid_utf8(text, &bad))
+        throw Error(name + ":" + std::to_string(1 + std::count(text.begin(), text.begin() + long(bad), '\n')) +
+                    ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
     Template t;
     t.name_ = name;
     t.root_ = parse_template(text, name);
