@@ -134,8 +134,11 @@ std::vector<std::string> parse_question_completion(const std::string& completion
 
 std::string build_pair_prompt(const Criterion& c, const std::string& question) {
     std::string p = c.principles + "\n\n";
-    p += "In each example below, the response breaks the principles above; the critique names the principle it "
-         "breaks and why, and the correction is a response that follows all of the principles.\n\n";
+    // Not every response breaks them: the papers' demonstrations include
+    // answers with nothing wrong, whose correction is the response itself.
+    p += "In each example below, the critique says whether the response breaks the principles above, naming the "
+         "principle and why (or that nothing is wrong), and the correction is a response that follows all of the "
+         "principles (the response itself when nothing is wrong).\n\n";
     for (const auto& d : c.demonstrations) {
         p += "Input:\n" + d.input + "\nResponse:\n" + d.response + "\nCritique:\n" + d.critique + "\nCorrection:\n" +
              d.correction + "\n\n";

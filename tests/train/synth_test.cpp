@@ -138,6 +138,10 @@ TEST_CASE("pair prompt ends where the model writes the misaligned answer") {
     std::string p = build_pair_prompt(c, "How tall is Mount Everest?");
     CHECK(starts_with(p, c.principles));
     CHECK(ends_with(p, "\n\nInput:\nHow tall is Mount Everest?\nResponse:\n"));
+    // The instructions do not claim every response is wrong: the papers' own
+    // demonstrations include answers with nothing wrong (correction = response).
+    CHECK(p.find("the response breaks the principles above;") == std::string::npos);
+    CHECK(p.find("(or that nothing is wrong)") != std::string::npos);
     // Every demonstration appears in the marker format the parser reads back.
     for (const auto& d : c.demonstrations)
         CHECK(p.find("Input:\n" + d.input + "\nResponse:\n" + d.response + "\nCritique:\n" + d.critique +
