@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 
 #include "common/utf8.h"
 #include "tokenizer/jinja_ast.h"
@@ -194,7 +195,8 @@ std::vector<Tok> lex_expr(const std::string& s, const std::string& where) {
             t.text = num;
             if (is_float) {
                 t.kind = Tok::Float;
-                t.value = Value(std::stod(num));
+                // strtod, not stod: a literal past double's range is inf, as Python's float() makes it.
+                t.value = Value(std::strtod(num.c_str(), nullptr));
             } else {
                 int64_t v = 0;
                 auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);

@@ -94,6 +94,10 @@ TEST_CASE("errors name the template line and the construct") {
     CHECK_THROWS_WITH_AS(render_str("{{ raise_exception('no system role') }}"),
                          doctest::Contains("the chat template raised: no system role"), Error);
     CHECK_THROWS_WITH_AS(jinja::Template::parse("{{ 'abc }}", "tpl"), doctest::Contains("tpl:1"), Error);
+    // Found by fuzz_jinja: a float literal past double's range threw std::out_of_range.
+    CHECK(render_str("{{ 1e999 }} {{ -1e999 }}") == "inf -inf");
+    CHECK_THROWS_WITH_AS(jinja::Template::parse("{% for m (in 7777700E6304763 namespace(74z9%}", "tpl"),
+                         doctest::Contains("tpl:1"), Error);
     // Found by fuzz_jinja: invalid UTF-8 reached the code-point string methods.
     CHECK_THROWS_WITH_AS(jinja::Template::parse("a\n{{ '\xff\xff' | int }}", "tpl"),
                          doctest::Contains("tpl:2: not valid UTF-8 (byte 6)"), Error);
