@@ -186,6 +186,19 @@ private:
         return Flow::Normal;
     }
 
+    static bool reaches(const Value& v, const Dict* target, int depth) {
+        if (depth > 1000) return true;  // deeper than any template builds: treat as a cycle
+        if (v.is_dict()) {
+            if (&v.entries() == target) return true;
+            for (const auto& e : v.entries())
+                if (reaches(e.second, target, depth + 1)) return true;
+        } else if (v.is_list()) {
+            for (const auto& x : v.items())
+                if (reaches(x, target, depth + 1)) return true;
+        }
+        return false;
+    }
+
     void exec_set(const Node& n) {
         Value v = eval(*n.expr);
         if (!n.text.empty()) {  // {% set ns.attr = v %}
@@ -193,6 +206,10 @@ private:
             if (!ns.is_dict() || !ns.find("__namespace__"))
                 throw Error(where(n.line) + ": cannot assign attribute '" + n.text + "' on '" + n.targets[0] +
                             "' (only a namespace() takes attributes)");
+            // A namespace holding itself (directly or through another) would
+            // be a cycle: printing it would never end, nor would freeing it.
+            if (reaches(v, &ns.entries(), 0))
+                throw Error(where(n.line) + ": '" + n.targets[0] + "." + n.text + "' would make the namespace contain itself");
             ns.set(n.text, v);
             return;
         }

@@ -94,6 +94,12 @@ TEST_CASE("errors name the template line and the construct") {
     CHECK_THROWS_WITH_AS(render_str("{{ raise_exception('no system role') }}"),
                          doctest::Contains("the chat template raised: no system role"), Error);
     CHECK_THROWS_WITH_AS(jinja::Template::parse("{{ 'abc }}", "tpl"), doctest::Contains("tpl:1"), Error);
+    // A namespace cannot be made to contain itself (repr and tojson would never end).
+    CHECK_THROWS_WITH_AS(render_str("{% set ns = namespace(a=1) %}{% set ns.me = [ns] %}{{ ns }}"),
+                         doctest::Contains("would make the namespace contain itself"), Error);
+    CHECK_THROWS_WITH_AS(render_str("{% set a = namespace() %}{% set b = namespace(x=a) %}{% set a.y = b %}"),
+                         doctest::Contains("'a.y' would make the namespace contain itself"), Error);
+    CHECK(render_str("{% set a = namespace(v=1) %}{% set b = namespace(x=a) %}{{ b.x.v }}") == "1");
     // Found by fuzz_jinja: a float literal past double's range threw std::out_of_range.
     CHECK(render_str("{{ 1e999 }} {{ -1e999 }}") == "inf -inf");
     CHECK_THROWS_WITH_AS(jinja::Template::parse("{% for m (in 7777700E6304763 namespace(74z9%}", "tpl"),
