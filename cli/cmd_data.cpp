@@ -19,10 +19,15 @@ static int data_import(int argc, char** argv) {
     std::string format, input, out;
     train::ImportOptions o;
     bool keep_duplicates = false;
-    args.choice("--format", &format, {"hh-rlhf", "pku", "questions", "labelled"},
-                "input format: HH-RLHF {chosen,rejected} JSONL; PKU {question,answer,correction} JSON array or "
-                "JSONL; question pools (CSV/JSON/JSONL); labelled completions (CSV/JSON/JSONL)",
+    args.choice("--format", &format, {"hh-rlhf", "pku", "pku-saferlhf", "ultrafeedback", "questions", "labelled"},
+                "input format: HH-RLHF {chosen,rejected} JSONL; PKU {question,answer,correction}; PKU-SafeRLHF "
+                "{prompt,response_0,response_1,is_response_0_safe,is_response_1_safe,...}; UltraFeedback binarized "
+                "{prompt,chosen,rejected,score_chosen,score_rejected}; question pools; labelled completions "
+                "(every format but hh-rlhf: JSON array or JSON Lines, told apart by content; CSV by extension)",
                 true);
+    args.choice("--to", &o.to, {"qac", "inspector", "question"},
+                "records to write (default: the format's own): pku-saferlhf gives qac (unsafe answer -> safe "
+                "correction) or inspector (each response labelled by its is_response_N_safe)");
     args.positional("FILE", &input, "input file (gzip accepted; - = stdin, read as JSON or JSON Lines)");
     args.option("--out", &out, "OUT.jsonl", "output JSON Lines file (written atomically; - = stdout)", true);
     args.option("--criterion", &o.criterion, "NAME", "store this criterion name in every record");
@@ -41,13 +46,21 @@ static int data_import(int argc, char** argv) {
                 "prompts are aligned, everything else misaligned");
     args.option("--records-field", &o.records_field, "NAME",
                 "JSON object input: the member holding the array of records");
-    args.flag("--keep-duplicates", &keep_duplicates, "questions: keep repeated questions");
+    args.flag("--keep-duplicates", &keep_duplicates,
+              "questions: keep repeated questions; pku-saferlhf --to inspector: keep repeated (prompt, response) "
+              "pairs");
     args.epilog(
         "Labels: with neither --aligned-label nor --misaligned-label, 1/true/aligned/safe/yes are aligned and\n"
         "0/false/misaligned/unsafe/no misaligned. With only one list, every other value is the opposite class;\n"
         "with both, values in neither list are skipped.\n\n"
+        "PKU-SafeRLHF Q-A-C keeps only pairs with exactly one safe response (answer = the unsafe one,\n"
+        "correction = the safe one); pairs that are both safe or both unsafe are skipped and counted.\n"
+        "UltraFeedback: answer = the rejected assistant message, correction = the chosen one; ties skipped.\n\n"
         "Examples:\n"
         "  aligners data import --format hh-rlhf ../shared/data/hh-rlhf/harmless-base/test.jsonl.gz --out qac.jsonl\n"
+        "  aligners data import --format pku-saferlhf train.jsonl --out qac.jsonl\n"
+        "  aligners data import --format pku-saferlhf --to inspector train.jsonl --out inspector.jsonl\n"
+        "  aligners data import --format ultrafeedback train_prefs.jsonl --out qac.jsonl\n"
         "  aligners data import --format labelled --preset xstest completions.csv --out inspector.jsonl\n"
         "  aligners data import --format labelled --records-field jailbreaks --answer-field response \\\n"
         "      --label-field jailbroken --misaligned-label true artifact.json --out inspector.jsonl\n");
@@ -66,7 +79,8 @@ int cmd_data(int argc, char** argv) {
     return run_subcommand(argc, argv, {{"import", data_import}, {"render", data_render}},
                           "usage: aligners data <subcommand> [options]\n\n"
                           "subcommands:\n"
-                          "  import   convert HH-RLHF, PKU, question pools or labelled completions to JSONL records\n"
+                          "  import   convert HH-RLHF, PKU, PKU-SafeRLHF, UltraFeedback, question pools or labelled completions\n"
+                          "           to JSONL records\n"
                           "  render   print the exact aligner training sequence (ids, tokens, loss mask) of Q-A-C records\n\n"
                           "Run 'aligners data <subcommand> --help' for its options.\n");
 }

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -48,14 +49,17 @@ int cmd_synth(int argc, char** argv) {
     sampling.top_p = 0.9;
     int64_t seed = int64_t(cfg.seed), min_chars = int64_t(cfg.clean.min_chars), max_chars = int64_t(cfg.clean.max_chars),
             max_words = int64_t(cfg.clean.max_words);
-    bool greedy = false;
-    args.option("--model", &model, "DIR", "the generating LLM (HF directory with tokenizer)", true);
+    bool greedy = false, dry_run = false;
+    args.option("--model", &model, "DIR", "the generating LLM (HF directory with tokenizer; not needed with --dry-run)");
     args.option("--criterion", &criterion, "FILE|NAME",
                 "criterion file (principles + demonstrations) or ethical|factuality|helpfulness", true);
     args.option("--seeds", &cfg.seeds_path, "FILE.jsonl", "seed {question_type, topic, question} triples (stages 1-2)");
     args.option("--questions", &cfg.questions_path, "FILE.jsonl", "use these questions instead of stages 1-2");
-    args.option("--out", &cfg.out_dir, "DIR", "output directory (stage files, qac.jsonl, inspector.jsonl, stats.json)",
-                true);
+    args.option("--out", &cfg.out_dir, "DIR",
+                "output directory (stage files, qac.jsonl, inspector.jsonl, stats.json; not needed with --dry-run)");
+    args.flag("--dry-run", &dry_run,
+              "print the prompts each stage would send as JSON Lines {\"stage\", \"id\", \"prompt\"} on stdout; "
+              "no model loaded, nothing written (see below)");
     args.option("--chat", &chat, "FORMAT", "prompt format: raw (default; the prompts are continuations), auto (the "
                                            "model directory's own chat template), chatml, llama3, mistral");
     args.option("--rounds", &cfg.topic_rounds, "N", "topic brainstorming rounds", ranges::non_negative());
@@ -84,11 +88,20 @@ int cmd_synth(int argc, char** argv) {
                 "embed with this model's token embeddings (default: character trigrams)");
     args.choice("--stop-after", &cfg.stop_after, {"topics", "questions", "pairs"}, "stop after this stage");
     args.epilog("Stages 1-3 append to topics.jsonl, questions.jsonl and pairs.jsonl and skip finished prompts when\n"
-                "restarted; stage 4 rewrites qac.jsonl, inspector.jsonl and stats.json. See docs/DATA.md.\n");
+                "restarted; stage 4 rewrites qac.jsonl, inspector.jsonl and stats.json. See docs/DATA.md.\n\n"
+                "--dry-run prints one line per prompt, as given to the model before --chat's template:\n"
+                "  stage \"topics\":    round 1's topic prompts (later rounds show the topics generated before them)\n"
+                "  stage \"questions\": one per seed topic, plus one per question type on the placeholder topic\n"
+                "                     \"<a topic from stage 1>\" (marked \"placeholder\": true)\n"
+                "  stage \"pairs\":     one per --questions question, else one on \"<a question from stage 2>\"\n"
+                "--stop-after limits the stages printed. Example:\n"
+                "  aligners synth --dry-run --criterion ethical --seeds seeds.jsonl | head -n 1\n");
     std::string device, attention;
     add_device_flag(args, &device, &attention);
     add_threads_flag(args, &threads);
     if (!args.parse(argc, argv)) return 0;
+    if (!dry_run && model.empty()) throw UsageError("missing required option --model DIR (only --dry-run runs without it)");
+    if (!dry_run && cfg.out_dir.empty()) throw UsageError("missing required option --out DIR (only --dry-run runs without it)");
     if (cfg.seeds_path.empty() == cfg.questions_path.empty())
         throw UsageError("give exactly one of --seeds (generate questions) and --questions (use a pool)");
     if (max_chars < min_chars)
@@ -112,6 +125,25 @@ int cmd_synth(int argc, char** argv) {
     s.max_new_tokens = std::min(max_new, 128);
     cfg.topic_sampling = s;
     cfg.question_sampling = s;
+
+    if (dry_run) {
+        std::vector<train::SynthPrompt> prompts = train::synth_dry_run(cfg);
+        std::map<std::string, size_t> per_stage, placeholders;
+        for (const auto& p : prompts) {
+            std::string line = json::dump(train::to_json(p)) + "\n";
+            std::fwrite(line.data(), 1, line.size(), stdout);
+            ++per_stage[p.stage];
+            placeholders[p.stage] += p.placeholder;
+        }
+        std::fflush(stdout);
+        std::string summary;
+        for (const char* stage : {"topics", "questions", "pairs"})
+            if (per_stage.count(stage))
+                summary += std::string(summary.empty() ? "" : ", ") + stage + " " + std::to_string(per_stage[stage]) +
+                           (placeholders[stage] ? " (" + std::to_string(placeholders[stage]) + " placeholder)" : "");
+        std::fprintf(stderr, "synth --dry-run: %zu prompts: %s\n", prompts.size(), summary.c_str());
+        return 0;
+    }
 
     auto backend = select_backend(device, attention);
     train::ModelGenerator gen(model, *backend, chat, batch_size);

@@ -1,14 +1,10 @@
 #include "train/importers.h"
 
-#include <functional>
-
 #include <algorithm>
 #include <unordered_set>
 
 #include "common/error.h"
-#include "common/fs.h"
-#include "common/line_reader.h"
-#include "train/csv.h"
+#include "train/import_rows.h"
 #include "train/records.h"
 #include "train/text_util.h"
 
@@ -40,7 +36,7 @@ std::string ImportStats::summary() const {
 // Every importer needs at least one record out; an input that yields none is
 // almost certainly the wrong file or format, so say so instead of writing an
 // empty file.
-static void require_some(const ImportResult& r, const std::string& path, const std::string& format) {
+void require_some(const ImportResult& r, const std::string& path, const std::string& format) {
     if (r.stats.written > 0) return;
     throw Error(path + ": no " + format + " records could be imported (" + r.stats.summary() + ")");
 }
@@ -129,203 +125,6 @@ ImportResult import_hh_rlhf(const std::string& path, const ImportOptions& option
     return result;
 }
 
-// ---- generic rows: CSV, JSON array, JSON object with an array, JSONL ------------
-
-struct Row {
-    json::Value value;  // an object; CSV cells become strings
-    std::string where;  // "<path>:<line>" or "<path>: record N"
-};
-
-static bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// A whole-document JSON input (an array, or an object spanning lines) is
-// read into memory up to this size; JSON Lines and CSV stream.
-static constexpr size_t kMaxJsonDocument = size_t(256) << 20;
-
-static std::vector<Row> load_rows(const std::string& path, const std::string& records_field) {
-    std::vector<Row> rows;
-    std::string name = is_stdio(path) ? "stdin" : path;
-    if (ends_with(path, ".csv") || ends_with(path, ".csv.gz")) {
-        CsvTable t = read_csv(path);
-        for (size_t i = 0; i < t.rows.size(); ++i) {
-            json::Value obj = json::Value::object();
-            for (size_t c = 0; c < t.header.size(); ++c) obj.set(t.header[c], t.rows[i][c]);
-            rows.push_back({std::move(obj), where_line(name, t.row_lines[i])});
-        }
-        return rows;
-    }
-    // An array element is a record (an object) or a bare question (a string,
-    // as in red-instruct's dangerousqa.json).
-    auto from_array = [&](const json::Array& arr, const std::string& topic) {
-        for (size_t i = 0; i < arr.size(); ++i) {
-            std::string where = name + ": record " + std::to_string(rows.size() + 1);
-            if (arr[i].is_string()) {
-                json::Value obj = json::Value::object();
-                obj.set("question", arr[i].as_string());
-                if (!topic.empty()) obj.set("topic", topic);
-                rows.push_back({std::move(obj), where});
-            } else if (arr[i].is_object()) {
-                rows.push_back({arr[i], where});
-            } else {
-                throw Error(where + ": expected a JSON object or a string, got " + json::type_name(arr[i].type()));
-            }
-        }
-    };
-    // The member of a single JSON object holding the records; null = none (a one-record JSON Lines file).
-    auto records_of = [&](const json::Value& whole) -> const json::Value* {
-        const json::Value* arr = nullptr;
-        if (!records_field.empty()) {
-            arr = whole.find(records_field);
-            if (!arr || !arr->is_array())
-                throw Error(name + ": field '" + records_field + "': expected an array of records");
-            return arr;
-        }
-        for (const auto& [key, value] : whole.as_object())
-            if (value.is_array() && !value.as_array().empty() && value.as_array()[0].is_object()) {
-                if (arr) throw Error(name + ": several arrays of records; choose one with --records-field");
-                arr = &value;
-            }
-        return arr;
-    };
-    // A tree of topics whose leaves are lists of questions (red-instruct's
-    // harmfulqa.json / catqa: {"topic": {"subtopic": ["question", ...]}}); the
-    // topic path ("Social Sciences/Cultural Studies") is kept on each row.
-    std::function<bool(const json::Value&)> is_topic_tree = [&](const json::Value& node) {
-        if (node.as_object().empty()) return false;
-        for (const auto& [key, value] : node.as_object()) {
-            if (value.is_object()) {
-                if (!is_topic_tree(value)) return false;
-            } else if (value.is_array()) {
-                for (const auto& q : value.as_array())
-                    if (!q.is_string()) return false;
-            } else {
-                return false;
-            }
-        }
-        return true;
-    };
-    std::function<void(const json::Value&, const std::string&)> walk = [&](const json::Value& node,
-                                                                           const std::string& topic) {
-        for (const auto& [key, value] : node.as_object()) {
-            std::string t = trim(key);
-            while (!t.empty() && t.back() == ':') t.pop_back();  // catqa writes "Drug:"
-            std::string sub = topic.empty() ? t : topic + "/" + t;
-            if (value.is_object()) walk(value, sub);
-            else from_array(value.as_array(), sub);
-        }
-    };
-
-    // The first non-blank line decides: JSON Lines (one whole JSON value on
-    // it) or one JSON document (an array, or an object spanning lines). A
-    // pretty-printed document with an error reports the document's error.
-    LineReader in(path);
-    std::string line;
-    auto blank = [](const std::string& l) { return l.find_first_not_of(" \t\r") == std::string::npos; };
-    bool any = false;
-    while (in.next(line)) {
-        if (in.line_number() == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
-        if (!blank(line)) {
-            any = true;
-            break;
-        }
-    }
-    if (!any) throw Error(name + ": empty file");
-    json::Value first;
-    bool document = line[line.find_first_not_of(" \t")] == '[';
-    if (!document) {
-        try {
-            first = json::parse(line);
-        } catch (const json::ParseError&) {
-            document = true;
-        }
-    }
-    if (document) {
-        std::string text = line + "\n";
-        while (in.next(line)) {
-            if (text.size() + line.size() >= kMaxJsonDocument)
-                throw Error(name + ": JSON document larger than " + std::to_string(kMaxJsonDocument >> 20) +
-                            " MiB; convert it to JSON Lines (one record per line), which is read as a stream");
-            text += line;
-            text += '\n';
-        }
-        json::Value v;
-        try {
-            v = json::parse(text);
-        } catch (const json::ParseError& e) {
-            throw Error(name + ": not valid JSON or JSON Lines: " + e.what());
-        }
-        if (v.is_array()) {
-            from_array(v.as_array(), "");
-            return rows;
-        }
-        if (!v.is_object()) throw Error(name + ": expected a JSON array or object, got " + json::type_name(v.type()));
-        if (const json::Value* arr = records_of(v)) from_array(arr->as_array(), "");
-        else if (is_topic_tree(v)) walk(v, "");
-        else rows.push_back({v, where_line(name, 1)});
-        return rows;
-    }
-    // JSON Lines, streamed.
-    auto add = [&](json::Value v, size_t line_no) {
-        if (!v.is_object())
-            throw Error(where_line(name, line_no) + ": expected a JSON object, got " + json::type_name(v.type()));
-        rows.push_back({std::move(v), where_line(name, line_no)});
-    };
-    add(std::move(first), in.line_number());
-    while (in.next(line)) {
-        if (blank(line)) continue;
-        json::Value v;
-        try {
-            v = json::parse(line);
-        } catch (const json::ParseError& e) {
-            throw Error(where_line(name, in.line_number()) + ": not valid JSON: " + e.what());
-        }
-        add(std::move(v), in.line_number());
-    }
-    if (rows.size() == 1)  // one object: maybe the records are in one of its members
-        if (const json::Value* arr = records_of(rows[0].value)) {
-            json::Array records = arr->as_array();
-            rows.clear();
-            from_array(records, "");
-        }
-    return rows;
-}
-
-// The first of `candidates` present in the row (or exactly `chosen` when set).
-static const json::Value* pick_field(const json::Value& row, const std::string& chosen,
-                                     const std::vector<std::string>& candidates, std::string* name) {
-    if (!chosen.empty()) {
-        *name = chosen;
-        return row.find(chosen);
-    }
-    for (const auto& c : candidates)
-        if (const json::Value* v = row.find(c)) {
-            *name = c;
-            return v;
-        }
-    *name = candidates.front();
-    return nullptr;
-}
-
-static std::string describe_candidates(const std::string& chosen, const std::vector<std::string>& candidates) {
-    if (!chosen.empty()) return "'" + chosen + "'";
-    std::string s;
-    for (const auto& c : candidates) s += (s.empty() ? "'" : ", '") + c + "'";
-    return "any of " + s;
-}
-
-// A cell as text: strings as they are, numbers and booleans spelled out.
-static bool cell_text(const json::Value& v, std::string* out) {
-    switch (v.type()) {
-        case json::Type::String: *out = v.as_string(); return true;
-        case json::Type::Bool: *out = v.as_bool() ? "true" : "false"; return true;
-        case json::Type::Int: *out = std::to_string(v.as_int()); return true;
-        case json::Type::Double: *out = json::dump(v); return true;
-        default: return false;
-    }
-}
-
 // ---- PKU ----------------------------------------------------------------------
 
 ImportResult import_pku(const std::string& path, const ImportOptions& options) {
@@ -393,21 +192,15 @@ ImportResult import_questions(const std::string& path, const ImportOptions& opti
 
 // ---- labelled completions ------------------------------------------------------
 
-static std::string lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return s;
-}
-
 static bool contains_value(const std::vector<std::string>& list, const std::string& v) {
     for (const auto& x : list)
-        if (lower(x) == v) return true;
+        if (lower_ascii(x) == v) return true;
     return false;
 }
 
 // 1 aligned, 0 misaligned, -1 neither.
 static int map_label(const std::string& raw, const ImportOptions& o) {
-    std::string v = lower(trim(raw));
+    std::string v = lower_ascii(trim(raw));
     if (o.aligned_values.empty() && o.misaligned_values.empty()) {
         static const std::vector<std::string> yes = {"1", "true", "aligned", "safe", "yes"};
         static const std::vector<std::string> no = {"0", "false", "misaligned", "unsafe", "no"};
@@ -465,7 +258,7 @@ ImportResult import_labelled(const std::string& path, const ImportOptions& optio
             const json::Value* tv = row.value.find("type");
             if (!tv || !cell_text(*tv, &type)) { st.skip("missing field 'type' (xstest preset)", row.where); continue; }
             bool unsafe_prompt = type.rfind("contrast_", 0) == 0;
-            std::string v = lower(trim(l));
+            std::string v = lower_ascii(trim(l));
             bool complies = v == "1_full_compliance";
             bool refuses = v == "2_full_refusal";
             bool partial = v == "3_partial_refusal";
@@ -483,11 +276,26 @@ ImportResult import_labelled(const std::string& path, const ImportOptions& optio
 }
 
 ImportResult import_file(const std::string& format, const std::string& path, const ImportOptions& options) {
+    // Each format and the records it can produce (its default first).
+    static const std::vector<std::pair<std::string, std::vector<std::string>>> kFormats = {
+        {"hh-rlhf", {"qac"}},      {"pku", {"qac"}},       {"pku-saferlhf", {"qac", "inspector"}},
+        {"ultrafeedback", {"qac"}}, {"questions", {"question"}}, {"labelled", {"inspector"}}};
+    auto it = std::find_if(kFormats.begin(), kFormats.end(), [&](const auto& f) { return f.first == format; });
+    if (it == kFormats.end())
+        throw UsageError("--format: expected hh-rlhf, pku, pku-saferlhf, ultrafeedback, questions or labelled, got '" +
+                         format + "'");
+    const std::vector<std::string>& kinds = it->second;
+    if (!options.to.empty() && std::find(kinds.begin(), kinds.end(), options.to) == kinds.end()) {
+        std::string expected;
+        for (const auto& k : kinds) expected += (expected.empty() ? "" : " or ") + k;
+        throw UsageError("--to: --format " + format + " gives " + expected + " records, got '" + options.to + "'");
+    }
     if (format == "hh-rlhf") return import_hh_rlhf(path, options);
     if (format == "pku") return import_pku(path, options);
+    if (format == "pku-saferlhf") return import_pku_saferlhf(path, options);
+    if (format == "ultrafeedback") return import_ultrafeedback(path, options);
     if (format == "questions") return import_questions(path, options);
-    if (format == "labelled") return import_labelled(path, options);
-    throw UsageError("--format: expected hh-rlhf, pku, questions or labelled, got '" + format + "'");
+    return import_labelled(path, options);
 }
 
 }  // namespace aligners::train

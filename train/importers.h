@@ -3,6 +3,8 @@
 //
 //   hh-rlhf     Anthropic HH-RLHF {chosen, rejected} dialogues -> Q-A-C
 //   pku         PKU Aligner {question, answer, correction} (JSON array or JSONL) -> Q-A-C
+//   pku-saferlhf  PKU-SafeRLHF {prompt, response_0/1, is_response_0/1_safe, ...} -> Q-A-C or inspector
+//   ultrafeedback UltraFeedback binarized {prompt, chosen/rejected messages, scores} -> Q-A-C
 //   questions   question pools (CSV with a question column, or JSON/JSONL) -> question records
 //   labelled    labelled completions (CSV/JSON/JSONL, e.g. XSTest) -> inspector records
 #pragma once
@@ -52,16 +54,24 @@ struct ImportOptions {
     // For JSON objects holding the records in an array member (e.g.
     // JailbreakBench's "jailbreaks"); "" = the only array-of-objects member.
     std::string records_field;
-    // Questions only: drop exact duplicates (after trimming).
+    // Questions only: drop exact duplicates (after trimming); pku-saferlhf
+    // inspector records: drop repeated (prompt, response) pairs.
     bool dedupe = true;
+    // The records to produce; "" = the format's own (the first listed):
+    // hh-rlhf, pku, ultrafeedback: qac; pku-saferlhf: qac or inspector (each
+    // response labelled by its safety flag); questions: question; labelled: inspector.
+    std::string to;
 };
 
 ImportResult import_hh_rlhf(const std::string& path, const ImportOptions& options);
 ImportResult import_pku(const std::string& path, const ImportOptions& options);
 ImportResult import_questions(const std::string& path, const ImportOptions& options);
 ImportResult import_labelled(const std::string& path, const ImportOptions& options);
+// train/import_preferences.cpp
+ImportResult import_pku_saferlhf(const std::string& path, const ImportOptions& options);
+ImportResult import_ultrafeedback(const std::string& path, const ImportOptions& options);
 
-// Dispatch on "hh-rlhf" | "pku" | "questions" | "labelled".
+// Dispatch on "hh-rlhf" | "pku" | "pku-saferlhf" | "ultrafeedback" | "questions" | "labelled".
 ImportResult import_file(const std::string& format, const std::string& path, const ImportOptions& options);
 
 // One turn of an HH-RLHF dialogue.

@@ -1,5 +1,6 @@
 #include "train/synth.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -100,36 +101,85 @@ struct TopicEntry {
     std::string question_type, topic;
 };
 
+// ---- what each stage sends (shared by the run and the dry run) ------------------------
+
+// Question types in seed order, each with its topics (seeds first).
+struct TopicPool {
+    std::vector<std::string> types;
+    std::map<std::string, std::vector<std::string>> topics;
+    std::map<std::string, std::unordered_set<std::string>> seen;
+    // False when the type already has this topic (ignoring case).
+    bool add(const std::string& type, const std::string& topic) {
+        if (!topics.count(type)) types.push_back(type);
+        if (!seen[type].insert(lower_ascii(topic)).second) return false;
+        topics[type].push_back(topic);
+        return true;
+    }
+};
+
+struct TopicPrompt {
+    std::string id;  // r<round>/<type>/<k>
+    std::string type;
+    std::vector<std::string> examples;
+};
+
+// Stage 1, one round: topic_prompts_per_type prompts per type, each showing
+// example topics drawn from the pool as it stands.
+std::vector<TopicPrompt> topic_round(const SynthConfig& cfg, const TopicPool& pool, int round) {
+    std::vector<TopicPrompt> prompts;
+    for (const auto& type : pool.types)
+        for (int k = 0; k < cfg.topic_prompts_per_type; ++k) {
+            uint64_t s = hash_text(type, cfg.seed * 1000003u + uint64_t(round) * 7919u + uint64_t(k));
+            prompts.push_back({"r" + std::to_string(round) + "/" + type + "/" + std::to_string(k), type,
+                               sample(pool.topics.at(type), size_t(cfg.topic_examples), s)});
+        }
+    return prompts;
+}
+
+// Stage 2's prompt for one (type, topic): seed questions drawn by the id.
+std::string question_prompt(const SynthConfig& cfg, const Criterion& crit, const std::vector<TopicSeed>& examples_pool,
+                            const TopicEntry& t) {
+    std::string id = t.question_type + "/" + t.topic;
+    return build_question_prompt(crit, sample(examples_pool, size_t(cfg.question_examples), hash_text(id, cfg.seed)),
+                                 t.question_type, t.topic);
+}
+
+std::vector<TopicSeed> seeds_with_questions(const std::vector<TopicSeed>& seeds) {
+    std::vector<TopicSeed> out;
+    for (const auto& s : seeds)
+        if (!s.question.empty()) out.push_back(s);
+    return out;
+}
+
+// The --questions pool without repeats (ignoring case and spacing).
+std::vector<QuestionRecord> load_question_pool(const std::string& path, size_t* duplicates) {
+    std::vector<QuestionRecord> questions;
+    std::unordered_set<std::string> seen;
+    *duplicates = 0;
+    for (auto& q : read_question_jsonl(path)) {
+        if (seen.insert(normalize_for_compare(q.question)).second) questions.push_back(std::move(q));
+        else ++*duplicates;
+    }
+    if (questions.empty()) throw Error(path + ": no questions");
+    return questions;
+}
+
 // ---- stage 1 -----------------------------------------------------------------------
 
 std::vector<TopicEntry> run_topics(const SynthConfig& cfg, const Criterion& crit, const std::vector<TopicSeed>& seeds,
                                    TextGenerator& gen, StageLog& log, json::Value* stats) {
-    // Question types in seed order, each with its topics (seeds first).
-    std::vector<std::string> types;
-    std::map<std::string, std::vector<std::string>> topics;
-    std::map<std::string, std::unordered_set<std::string>> seen;
-    auto add_topic = [&](const std::string& type, const std::string& topic) {
-        if (!topics.count(type)) types.push_back(type);
-        if (seen[type].insert(lower_ascii(topic)).second) topics[type].push_back(topic);
-    };
-    for (const auto& s : seeds) add_topic(s.question_type, s.topic);
+    TopicPool pool;
+    for (const auto& s : seeds) pool.add(s.question_type, s.topic);
+    const std::vector<std::string>& types = pool.types;
+    const auto& topics = pool.topics;
 
     ResumableLog out(path_join(cfg.out_dir, "topics.jsonl"));
     RejectCounts rejected;
     size_t prompts_total = 0, generated = 0;
     for (int round = 1; round <= cfg.topic_rounds; ++round) {
-        struct Prompt {
-            std::string type;
-            std::vector<std::string> examples;
-        };
-        std::vector<Prompt> prompts;
+        std::vector<TopicPrompt> prompts = topic_round(cfg, pool, round);
         std::vector<std::string> ids;
-        for (size_t t = 0; t < types.size(); ++t)
-            for (int k = 0; k < cfg.topic_prompts_per_type; ++k) {
-                uint64_t s = hash_text(types[t], cfg.seed * 1000003u + uint64_t(round) * 7919u + uint64_t(k));
-                prompts.push_back({types[t], sample(topics[types[t]], size_t(cfg.topic_examples), s)});
-                ids.push_back("r" + std::to_string(round) + "/" + types[t] + "/" + std::to_string(k));
-            }
+        for (const auto& p : prompts) ids.push_back(p.id);
         size_t processed = run_resumable(
             out, ids, cfg.batch_size,
             [&](const std::vector<size_t>& batch) {
@@ -166,11 +216,8 @@ std::vector<TopicEntry> run_topics(const SynthConfig& cfg, const Criterion& crit
             add_counts(&rej, v.find("rejected"));
             for (const auto& [reason, n] : rej) rejected[reason] += n;
             generated += kept.size();
-            for (const auto& t : kept) {
-                size_t before = topics[prompts[i].type].size();
-                add_topic(prompts[i].type, t);
-                if (topics[prompts[i].type].size() == before) ++rejected["duplicate of an earlier topic"];
-            }
+            for (const auto& t : kept)
+                if (!pool.add(prompts[i].type, t)) ++rejected["duplicate of an earlier topic"];
             for (const auto& [reason, n] : rej) generated += n;
         }
         prompts_total += ids.size();
@@ -183,7 +230,7 @@ std::vector<TopicEntry> run_topics(const SynthConfig& cfg, const Criterion& crit
     std::vector<TopicEntry> entries;
     size_t capped = 0;
     for (const auto& type : types) {
-        const auto& list = topics[type];
+        const auto& list = topics.at(type);
         for (size_t i = 0; i < list.size(); ++i) {
             if (int(i) >= cfg.max_topics_per_type) {
                 ++capped;
@@ -209,9 +256,7 @@ std::vector<TopicEntry> run_topics(const SynthConfig& cfg, const Criterion& crit
 std::vector<QuestionRecord> run_questions(const SynthConfig& cfg, const Criterion& crit,
                                           const std::vector<TopicSeed>& seeds, const std::vector<TopicEntry>& topics,
                                           TextGenerator& gen, StageLog& log, json::Value* stats) {
-    std::vector<TopicSeed> examples_pool;
-    for (const auto& s : seeds)
-        if (!s.question.empty()) examples_pool.push_back(s);
+    std::vector<TopicSeed> examples_pool = seeds_with_questions(seeds);
     std::vector<std::string> ids;
     for (const auto& t : topics) ids.push_back(t.question_type + "/" + t.topic);
 
@@ -220,10 +265,7 @@ std::vector<QuestionRecord> run_questions(const SynthConfig& cfg, const Criterio
         out, ids, cfg.batch_size,
         [&](const std::vector<size_t>& batch) {
             std::vector<std::string> texts;
-            for (size_t i : batch) {
-                auto ex = sample(examples_pool, size_t(cfg.question_examples), hash_text(ids[i], cfg.seed));
-                texts.push_back(build_question_prompt(crit, ex, topics[i].question_type, topics[i].topic));
-            }
+            for (size_t i : batch) texts.push_back(question_prompt(cfg, crit, examples_pool, topics[i]));
             SamplingOptions o =
                 with_stops(cfg.question_sampling, question_stop_strings(), hash_text(ids[batch[0]], cfg.seed + 1));
             std::vector<std::string> completions = generate_batch(gen, texts, o);
@@ -344,6 +386,65 @@ std::vector<PairItem> run_pairs(const SynthConfig& cfg, const Criterion& crit,
 
 }  // namespace
 
+std::vector<SynthPrompt> synth_dry_run(const SynthConfig& cfg) {
+    if (!cfg.stop_after.empty() && cfg.stop_after != "topics" && cfg.stop_after != "questions" &&
+        cfg.stop_after != "pairs")
+        throw UsageError("--stop-after: expected topics, questions or pairs, got '" + cfg.stop_after + "'");
+    Criterion crit = load_criterion(cfg.criterion_path);
+    std::vector<SynthPrompt> out;
+    std::vector<QuestionRecord> questions;
+    bool placeholder_questions = false;
+    if (!cfg.questions_path.empty()) {
+        size_t duplicates = 0;
+        questions = load_question_pool(cfg.questions_path, &duplicates);
+    } else {
+        if (cfg.seeds_path.empty())
+            throw UsageError("synth: --seeds (topic seeds) or --questions (a question pool) is required");
+        std::vector<TopicSeed> seeds = load_topic_seeds(cfg.seeds_path);
+        TopicPool pool;
+        for (const auto& s : seeds) pool.add(s.question_type, s.topic);
+        // Stage 1: round 1 exactly; later rounds draw their examples from a
+        // pool that includes what earlier rounds generated.
+        if (cfg.topic_rounds > 0)
+            for (const TopicPrompt& p : topic_round(cfg, pool, 1))
+                out.push_back({"topics", p.id, build_topic_prompt(crit, p.type, p.examples), false});
+        if (cfg.stop_after == "topics") return out;
+        // Stage 2: the seed topics (always kept first, up to the per-type
+        // limit) and, when stage 1 runs, one placeholder for its topics.
+        std::vector<TopicSeed> examples = seeds_with_questions(seeds);
+        for (const auto& type : pool.types) {
+            const auto& list = pool.topics.at(type);
+            size_t n = std::min(list.size(), size_t(cfg.max_topics_per_type));
+            for (size_t i = 0; i < n; ++i) {
+                TopicEntry t{type, list[i]};
+                out.push_back({"questions", type + "/" + t.topic, question_prompt(cfg, crit, examples, t), false});
+            }
+            if (cfg.topic_rounds > 0 && n < size_t(cfg.max_topics_per_type)) {
+                TopicEntry t{type, kPlaceholderTopic};
+                out.push_back({"questions", type + "/" + t.topic, question_prompt(cfg, crit, examples, t), true});
+            }
+        }
+        if (cfg.stop_after == "questions") return out;
+        QuestionRecord q;
+        q.question = kPlaceholderQuestion;
+        questions.push_back(q);
+        placeholder_questions = true;
+    }
+    if (cfg.max_questions > 0 && questions.size() > size_t(cfg.max_questions)) questions.resize(size_t(cfg.max_questions));
+    for (const auto& q : questions)
+        out.push_back({"pairs", q.question, build_pair_prompt(crit, q.question), placeholder_questions});
+    return out;
+}
+
+json::Value to_json(const SynthPrompt& p) {
+    json::Value v = json::Value::object();
+    v.set("stage", p.stage);
+    v.set("id", p.id);
+    v.set("prompt", p.prompt);
+    if (p.placeholder) v.set("placeholder", true);
+    return v;
+}
+
 json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& embedder) {
     if (cfg.out_dir.empty()) throw UsageError("synth: an output directory is required");
     if (!cfg.stop_after.empty() && cfg.stop_after != "topics" && cfg.stop_after != "questions" &&
@@ -357,13 +458,8 @@ json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& 
 
     std::vector<QuestionRecord> questions;
     if (!cfg.questions_path.empty()) {
-        std::unordered_set<std::string> seen;
         size_t duplicates = 0;
-        for (auto& q : read_question_jsonl(cfg.questions_path)) {
-            if (seen.insert(normalize_for_compare(q.question)).second) questions.push_back(std::move(q));
-            else ++duplicates;
-        }
-        if (questions.empty()) throw Error(cfg.questions_path + ": no questions");
+        questions = load_question_pool(cfg.questions_path, &duplicates);
         json::Value s = json::Value::object();
         s.set("source", cfg.questions_path);
         s.set("questions", int64_t(questions.size()));
