@@ -17,25 +17,12 @@
 #include "common/progress.h"
 #include "common/thread_pool.h"
 #include "engine/embedder.h"
+#include "train/sentence_embedder.h"
 #include "tokenizer/tokenizer.h"
 
 namespace aligners::cli {
 
 namespace {
-
-// Text -> ids with the post-processor's special tokens; a text longer than the
-// model takes is cut as sentence-transformers cuts it (the tokenizer's
-// truncation): the end of the text goes, a trailing special token ([SEP]) stays.
-std::vector<int32_t> encode_text(const Tokenizer& tok, const std::string& text, int max_tokens) {
-    std::vector<int32_t> ids = tok.encode(text, true);
-    if (int64_t(ids.size()) > max_tokens) {
-        int32_t last = ids.back();
-        bool keep_last = tok.is_special(last) && max_tokens >= 2;
-        ids.resize(size_t(max_tokens));
-        if (keep_last) ids.back() = last;
-    }
-    return ids;
-}
 
 void append_embedding(std::string& out, const std::vector<float>& e) {
     out += "{\"embedding\":[";
@@ -95,7 +82,7 @@ int cmd_embed(int argc, char** argv) {
         if (text) {
             if (!text->is_string()) throw Error(where + ": field 'text': expected a string");
             try {
-                in.ids = encode_text(tok.get(), text->as_string(), max_tokens);
+                in.ids = train::encode_for_embedding(tok.get(), text->as_string(), max_tokens);
             } catch (const Error& e) {
                 throw Error(where + ": " + e.what());
             }
