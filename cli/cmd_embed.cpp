@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/common_flags.h"
 #include "cli/model_inputs.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/progress.h"
-#include "common/thread_pool.h"
 #include "engine/embedder.h"
 #include "train/sentence_embedder.h"
 #include "tokenizer/tokenizer.h"
@@ -46,15 +46,14 @@ int cmd_embed(int argc, char** argv) {
                 "HF model directory (BertModel/MiniLM or a decoder), with sentence-transformers' modules.json", true);
     args.option("--input", &input, "FILE", "JSONL: {\"text\": ...} or {\"ids\": [...]} per line", true);
     args.option("--output", &output, "FILE", "JSONL embeddings, one per input line (default: stdout)");
-    args.option("--batch-size", &batch, "N", "sequences per forward pass (default 32)");
-    args.option("--threads", &threads, "N", "CPU threads (default: all)");
+    args.option("--batch-size", &batch, "N", "sequences per forward pass", ranges::count());
+    add_threads_flag(args, &threads);
     args.epilog(
         "example:\n"
         "  aligners embed --model ../shared/models/all-MiniLM-L6-v2 --input sentences.jsonl --output emb.jsonl\n");
     if (!args.parse(argc, argv)) return 0;
-    if (batch <= 0) throw UsageError("--batch-size: expected a positive integer, got " + std::to_string(batch));
-    if (threads < 0) throw UsageError("--threads: expected a positive integer, got " + std::to_string(threads));
-    if (threads > 0) ThreadPool::set_default_threads(threads);
+    if (!output.empty()) check_output_file("--output", output);
+    apply_threads(threads);
 
     auto be = engine::make_cpu_backend();
     engine::Embedder emb(model_dir, *be);
