@@ -5,73 +5,24 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
-#include <numeric>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/common_flags.h"
+#include "cli/model_inputs.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/progress.h"
-#include "common/thread_pool.h"
 #include "engine/embedder.h"
+#include "train/sentence_embedder.h"
 #include "tokenizer/tokenizer.h"
 
 namespace aligners::cli {
 
 namespace {
-
-// Lines are sorted by length inside windows of this many, so a batch holds
-// sequences of similar length (little padding) while memory stays bounded.
-constexpr size_t kWindow = 2048;
-
-struct Input {
-    std::string where;  // "<file> line N"
-    std::vector<int32_t> ids;
-};
-
-// The text side: the model directory's tokenizer, loaded on the first text line
-// (inputs of ids need none).
-class LazyTokenizer {
-public:
-    explicit LazyTokenizer(std::string dir) : dir_(std::move(dir)) {}
-    const Tokenizer& get() {
-        if (!tok_) tok_ = std::make_unique<Tokenizer>(Tokenizer::load(dir_));
-        return *tok_;
-    }
-
-private:
-    std::string dir_;
-    std::unique_ptr<Tokenizer> tok_;
-};
-
-std::vector<int32_t> read_ids(const json::Value& list, const std::string& where, int vocab) {
-    if (!list.is_array()) throw Error(where + ": field 'ids': expected an array of token ids");
-    std::vector<int32_t> ids;
-    for (const json::Value& x : list.as_array()) {
-        if (!x.is_int() || x.as_int() < 0 || x.as_int() >= vocab)
-            throw Error(where + ": field 'ids': " + json::dump(x) + " is not a token id in [0, " +
-                        std::to_string(vocab) + ")");
-        ids.push_back(int32_t(x.as_int()));
-    }
-    return ids;
-}
-
-// Text -> ids with the post-processor's special tokens; a text longer than the
-// model takes is cut as sentence-transformers cuts it (the tokenizer's
-// truncation): the end of the text goes, a trailing special token ([SEP]) stays.
-std::vector<int32_t> encode_text(const Tokenizer& tok, const std::string& text, int max_tokens) {
-    std::vector<int32_t> ids = tok.encode(text, true);
-    if (int64_t(ids.size()) > max_tokens) {
-        int32_t last = ids.back();
-        bool keep_last = tok.is_special(last) && max_tokens >= 2;
-        ids.resize(size_t(max_tokens));
-        if (keep_last) ids.back() = last;
-    }
-    return ids;
-}
 
 void append_embedding(std::string& out, const std::vector<float>& e) {
     out += "{\"embedding\":[";
@@ -95,15 +46,14 @@ int cmd_embed(int argc, char** argv) {
                 "HF model directory (BertModel/MiniLM or a decoder), with sentence-transformers' modules.json", true);
     args.option("--input", &input, "FILE", "JSONL: {\"text\": ...} or {\"ids\": [...]} per line", true);
     args.option("--output", &output, "FILE", "JSONL embeddings, one per input line (default: stdout)");
-    args.option("--batch-size", &batch, "N", "sequences per forward pass (default 32)");
-    args.option("--threads", &threads, "N", "CPU threads (default: all)");
+    args.option("--batch-size", &batch, "N", "sequences per forward pass", ranges::count());
+    add_threads_flag(args, &threads);
     args.epilog(
         "example:\n"
         "  aligners embed --model ../shared/models/all-MiniLM-L6-v2 --input sentences.jsonl --output emb.jsonl\n");
     if (!args.parse(argc, argv)) return 0;
-    if (batch <= 0) throw UsageError("--batch-size: expected a positive integer, got " + std::to_string(batch));
-    if (threads < 0) throw UsageError("--threads: expected a positive integer, got " + std::to_string(threads));
-    if (threads > 0) ThreadPool::set_default_threads(threads);
+    if (!output.empty()) check_output_file("--output", output);
+    apply_threads(threads);
 
     auto be = engine::make_cpu_backend();
     engine::Embedder emb(model_dir, *be);
@@ -112,7 +62,7 @@ int cmd_embed(int argc, char** argv) {
 
     // Parse every line first: bad input fails before any work.
     std::vector<std::string> lines = read_lines(input);
-    std::vector<Input> inputs;
+    std::vector<ModelInput> inputs;
     for (size_t i = 0; i < lines.size(); ++i) {
         if (lines[i].find_first_not_of(" \t\r") == std::string::npos) continue;
         std::string where = input + " line " + std::to_string(i + 1);
@@ -127,16 +77,16 @@ int cmd_embed(int argc, char** argv) {
         const json::Value* ids = v.find("ids");
         if ((text != nullptr) == (ids != nullptr))
             throw Error(where + ": expected exactly one of \"text\" and \"ids\"");
-        Input in{where, {}};
+        ModelInput in{where, {}, {}};
         if (text) {
             if (!text->is_string()) throw Error(where + ": field 'text': expected a string");
             try {
-                in.ids = encode_text(tok.get(), text->as_string(), max_tokens);
+                in.ids = train::encode_for_embedding(tok.get(), text->as_string(), max_tokens);
             } catch (const Error& e) {
                 throw Error(where + ": " + e.what());
             }
         } else {
-            in.ids = read_ids(*ids, where, vocab);
+            in.ids = read_id_list(*ids, where, "ids", "token id", vocab);
             if (int64_t(in.ids.size()) > max_tokens)
                 throw Error(where + ": field 'ids': " + std::to_string(in.ids.size()) +
                             " tokens, more than the model's limit of " + std::to_string(max_tokens));
@@ -148,20 +98,15 @@ int cmd_embed(int argc, char** argv) {
     std::unique_ptr<AtomicFile> file;
     if (!output.empty()) file = std::make_unique<AtomicFile>(output);
     Progress bar("embed", int64_t(inputs.size()), "sentence");
-    for (size_t w0 = 0; w0 < inputs.size(); w0 += kWindow) {
-        const size_t w1 = std::min(inputs.size(), w0 + kWindow);
-        std::vector<size_t> order(w1 - w0);
-        std::iota(order.begin(), order.end(), w0);
-        std::stable_sort(order.begin(), order.end(),
-                         [&](size_t a, size_t b) { return inputs[a].ids.size() < inputs[b].ids.size(); });
+    for (size_t w0 = 0; w0 < inputs.size(); w0 += kSortWindow) {
+        const size_t w1 = std::min(inputs.size(), w0 + kSortWindow);
         std::vector<std::vector<float>> results(w1 - w0);
-        for (size_t b0 = 0; b0 < order.size(); b0 += size_t(batch)) {
-            const size_t b1 = std::min(order.size(), b0 + size_t(batch));
+        for (const std::vector<size_t>& group : batches_by_length(inputs, w0, w1, size_t(batch))) {
             std::vector<std::vector<int32_t>> seqs;
-            for (size_t k = b0; k < b1; ++k) seqs.push_back(inputs[order[k]].ids);
+            for (size_t i : group) seqs.push_back(inputs[i].ids);
             std::vector<std::vector<float>> e = emb.embed(seqs);
-            for (size_t k = b0; k < b1; ++k) results[order[k] - w0] = std::move(e[k - b0]);
-            bar.update(int64_t(b1 - b0));
+            for (size_t k = 0; k < group.size(); ++k) results[group[k] - w0] = std::move(e[k]);
+            bar.update(int64_t(group.size()));
         }
         std::string out;
         for (const auto& e : results) append_embedding(out, e);

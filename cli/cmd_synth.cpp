@@ -17,6 +17,7 @@
 #include "engine/backend.h"
 #include "train/criterion.h"
 #include "train/model_embedder.h"
+#include "train/sentence_embedder.h"
 #include "train/model_generator.h"
 #include "train/synth.h"
 
@@ -43,7 +44,7 @@ int cmd_synth(int argc, char** argv) {
                    "Generate synthetic alignment data for a criterion with a prompted LLM: topics, questions, "
                    "(misaligned answer, critique, correction) triples, then cleaned Q-A-C and inspector records.");
     train::SynthConfig cfg;
-    std::string model, criterion, chat = "raw", similarity_model;
+    std::string model, criterion, chat = "raw", similarity_model, embedder_dir;
     int batch_size = int(cfg.batch_size), max_new = 256, threads = 0;
     SamplingFlags sampling;
     sampling.top_p = 0.9;
@@ -86,6 +87,8 @@ int cmd_synth(int argc, char** argv) {
                 Range::at_least(-1));
     args.option("--similarity-model", &similarity_model, "DIR",
                 "embed with this model's token embeddings (default: character trigrams)");
+    args.option("--embedder", &embedder_dir, "DIR",
+                "embed with this sentence-embedding model, pooled as its directory says (e.g. all-MiniLM-L6-v2)");
     args.choice("--stop-after", &cfg.stop_after, {"topics", "questions", "pairs"}, "stop after this stage");
     args.epilog("Stages 1-3 append to topics.jsonl, questions.jsonl and pairs.jsonl and skip finished prompts when\n"
                 "restarted; stage 4 rewrites qac.jsonl, inspector.jsonl and stats.json. See docs/DATA.md.\n\n"
@@ -104,6 +107,8 @@ int cmd_synth(int argc, char** argv) {
     if (!dry_run && cfg.out_dir.empty()) throw UsageError("missing required option --out DIR (only --dry-run runs without it)");
     if (cfg.seeds_path.empty() == cfg.questions_path.empty())
         throw UsageError("give exactly one of --seeds (generate questions) and --questions (use a pool)");
+    if (!embedder_dir.empty() && !similarity_model.empty())
+        throw UsageError("give at most one of --embedder and --similarity-model");
     if (max_chars < min_chars)
         throw UsageError("--max-chars: expected at least --min-chars (" + std::to_string(min_chars) + "), got " +
                          std::to_string(max_chars));
@@ -148,7 +153,8 @@ int cmd_synth(int argc, char** argv) {
     auto backend = select_backend(device, attention);
     train::ModelGenerator gen(model, *backend, chat, batch_size);
     std::unique_ptr<train::TextEmbedder> embedder;
-    if (similarity_model.empty()) embedder = std::make_unique<train::NgramEmbedder>();
+    if (!embedder_dir.empty()) embedder = std::make_unique<train::SentenceEmbedder>(embedder_dir, *backend);
+    else if (similarity_model.empty()) embedder = std::make_unique<train::NgramEmbedder>();
     else embedder = std::make_unique<train::ModelEmbedder>(similarity_model, *backend);
     json::Value stats = train::run_synth(cfg, gen, *embedder);
     json::DumpOptions pretty;

@@ -14,6 +14,7 @@ namespace aligners::cli {
 static const Command kCommands[] = {
     {"bench", "run a benchmark (gemm, tokenize, train, generate)", cmd_bench},
     {"embed", "sentence embeddings from a model directory (sentence-transformers pooling)", cmd_embed},
+    {"classify", "class probabilities from a *ForSequenceClassification directory (BERT or decoder)", cmd_classify},
     {"tokenize", "encode JSON Lines text to token ids with a tokenizer.json", cmd_tokenize},
     {"detokenize", "decode JSON Lines token ids to text", cmd_detokenize},
     {"train-tokenizer", "train a byte-level BPE tokenizer (HF BpeTrainer semantics)", cmd_train_tokenizer},

@@ -33,6 +33,19 @@ Batch Batch::from_sequences(const std::vector<std::vector<int32_t>>& seqs, int32
     return b;
 }
 
+Batch Batch::from_typed_sequences(const std::vector<std::vector<int32_t>>& seqs,
+                                  const std::vector<std::vector<int32_t>>& types, int32_t pad_id) {
+    Batch b = from_sequences(seqs, pad_id, false);
+    bool typed = false;
+    for (const auto& t : types) typed = typed || !t.empty();
+    if (!typed) return b;
+    b.token_types.assign(size_t(b.B) * size_t(b.T), 0);
+    for (size_t r = 0; r < types.size() && r < size_t(b.B); ++r)
+        std::copy(types[r].begin(), types[r].begin() + ptrdiff_t(std::min(types[r].size(), seqs[r].size())),
+                  b.token_types.begin() + ptrdiff_t(r * size_t(b.T)));
+    return b;
+}
+
 // An allocation the config asked for failed: say how much, for what and
 // which config.json sizes made it that large (never a bare "out of memory").
 [[noreturn]] static void throw_alloc_error(const ModelConfig& c, int64_t bytes, const char* what,

@@ -46,6 +46,10 @@ struct Batch {
     // Convenience: one right-padded row per sequence; targets = next token
     // for every real position (so the loss covers the whole sequence).
     static Batch from_sequences(const std::vector<std::vector<int32_t>>& seqs, int32_t pad_id, bool lm_targets);
+    // The same without targets, with each row's token types (an empty row:
+    // all 0; all empty: no token_types) -- encoder inputs such as pairs.
+    static Batch from_typed_sequences(const std::vector<std::vector<int32_t>>& seqs,
+                                      const std::vector<std::vector<int32_t>>& types, int32_t pad_id);
 };
 
 class Model {

@@ -27,6 +27,12 @@ ModelInspector::ModelInspector(const std::string& dir, engine::Backend& backend,
     train::InspectorMeta meta = train::load_inspector_meta(dir);
     format_ = meta.format;
     threshold_ = meta.threshold;
+    // Inspectors saved before "input" existed were decoders reading text.
+    if (!meta.input_given) format_ = train::inspector_format_for(format_, model_->config());
+    if (format_.input == train::InspectorInput::Pair && !model_->config().encoder)
+        throw Error(path_join(dir, "inspector.json") + ": field 'input': \"pair\" needs an encoder (BERT), but " +
+                    dir + " holds a " + model_->config().architecture);
+    if (format_.input == train::InspectorInput::Pair) codec_->encode_pair("", "", 0);  // no pair template: fail now
     // The input must also fit the model's positions.
     format_.max_tokens = std::min(format_.max_tokens, model_->config().max_position_embeddings);
 }

@@ -79,6 +79,11 @@ std::unique_ptr<ByteCodec> ByteCodec::load(const std::string& file) {
     return c;
 }
 
+PairIds TokenCodec::encode_pair(const std::string&, const std::string&, size_t) const {
+    throw Error("this tokenizer has no sentence-pair encoding (expected an encoder's tokenizer.json or vocab.txt, "
+                "whose post-processor adds [CLS] A [SEP] B [SEP])");
+}
+
 namespace {
 
 // A Hugging Face tokenizer.json. BOS counts only when the tokenizer's own
@@ -134,6 +139,10 @@ public:
         auto id = tok_.token_to_id(token);
         return id ? *id : -1;
     }
+    PairIds encode_pair(const std::string& a, const std::string& b, size_t max_length) const override {
+        Encoding e = tok_.encode_pair(a, b, true, max_length);
+        return {std::move(e.ids), std::move(e.type_ids)};
+    }
     void save(const std::string& dir) const override {
         make_dirs(dir);
         tok_.save(path_join(dir, "tokenizer.json"));
@@ -155,9 +164,9 @@ private:
 std::unique_ptr<TokenCodec> load_codec(const std::string& model_dir) {
     std::string byte_file = path_join(model_dir, "aligners_codec.json");
     if (file_exists(byte_file)) return ByteCodec::load(byte_file);
-    if (file_exists(path_join(model_dir, "tokenizer.json")) || file_exists(path_join(model_dir, "encoder.json")))
-        return std::make_unique<HfCodec>(model_dir);
-    throw Error(model_dir + ": no tokenizer (expected tokenizer.json or aligners_codec.json)");
+    for (const char* f : {"tokenizer.json", "encoder.json", "vocab.txt"})  // HF, GPT-2's legacy files, BERT's
+        if (file_exists(path_join(model_dir, f))) return std::make_unique<HfCodec>(model_dir);
+    throw Error(model_dir + ": no tokenizer (expected tokenizer.json, vocab.txt or aligners_codec.json)");
 }
 
 }  // namespace aligners::train

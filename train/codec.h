@@ -12,6 +12,12 @@
 
 namespace aligners::train {
 
+// A sentence pair as HF encodes it: ids and token-type ids (same length).
+struct PairIds {
+    std::vector<int32_t> ids;
+    std::vector<int32_t> type_ids;
+};
+
 class TokenCodec {
 public:
     virtual ~TokenCodec() = default;
@@ -35,6 +41,11 @@ public:
     virtual int32_t token_id(const std::string& token) const = 0;
     // Writes the tokenizer files into a model directory.
     virtual void save(const std::string& dir) const = 0;
+    // HF encode(a, b, add_special_tokens=True): the post-processor's pair
+    // template ([CLS] a [SEP] b [SEP] for BERT) with token types, and, when
+    // max_length > 0, HF's longest_first truncation to max_length ids. For
+    // encoders' sentence-pair inputs; a codec without one throws Error.
+    virtual PairIds encode_pair(const std::string& a, const std::string& b, size_t max_length) const;
 };
 
 // Bytes are ids 0-255; "</s>" (EOS) is 256; added special tokens follow.

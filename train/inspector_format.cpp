@@ -9,6 +9,8 @@
 
 namespace aligners::train {
 
+const char* inspector_input_name(InspectorInput in) { return in == InspectorInput::Pair ? "pair" : "text"; }
+
 InspectorMeta load_inspector_meta(const std::string& dir) {
     InspectorMeta m;
     std::string path = path_join(dir, "inspector.json");
@@ -24,6 +26,13 @@ InspectorMeta load_inspector_meta(const std::string& dir) {
         throw Error(path + ": field 'max_tokens': expected an integer in [" + std::to_string(kMinInspectorTokens) +
                     ", " + std::to_string(kMaxInspectorTokens) + "], got " + json::dump(v["max_tokens"]));
     m.format.max_tokens = int(max_tokens);
+    if (const json::Value* in = v.find("input")) {
+        if (in->is_string() && (in->as_string() == "text" || in->as_string() == "pair"))
+            m.format.input = in->as_string() == "pair" ? InspectorInput::Pair : InspectorInput::Text;
+        else
+            throw Error(path + ": field 'input': expected \"text\" or \"pair\", got " + json::dump(*in));
+        m.input_given = true;
+    }
     m.threshold = json::get_double(v, "threshold", path, m.threshold);
     if (!(m.threshold >= 0.0 && m.threshold <= 1.0))
         throw Error(path + ": field 'threshold': expected a probability in [0, 1], got " + json::dump(v["threshold"]));
@@ -47,6 +56,45 @@ std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const To
     ids.insert(ids.end(), q.begin(), q.end());
     ids.insert(ids.end(), a.begin(), a.end());
     return ids;
+}
+
+InspectorFormat inspector_format_for(const InspectorFormat& f, const ModelConfig& c) {
+    InspectorFormat out = f;
+    if (c.encoder) {
+        out.input = InspectorInput::Pair;
+        if (c.learned_positions) out.max_tokens = std::min(out.max_tokens, c.max_position_embeddings);
+    }
+    return out;
+}
+
+json::Object inspector_format_settings(const InspectorFormat& f) {
+    if (f.input == InspectorInput::Pair) return {{"input", "pair"}, {"max_tokens", f.max_tokens}};
+    return {{"separator", f.separator}, {"max_tokens", f.max_tokens}};
+}
+
+InspectorIds encode_inspector_input(const InspectorFormat& f, const TokenCodec& codec, const std::string& question,
+                                    const std::string& answer) {
+    InspectorIds out;
+    if (f.input == InspectorInput::Text) {
+        out.ids = tokenize_inspector_input(f, codec, question, answer, &out.truncated);
+        return out;
+    }
+    // Encoded whole first, so `truncated` says whether longest_first cut anything.
+    PairIds p = codec.encode_pair(question, answer, 0);
+    out.truncated = p.ids.size() > size_t(f.max_tokens);
+    if (out.truncated) p = codec.encode_pair(question, answer, size_t(f.max_tokens));
+    out.ids = std::move(p.ids);
+    out.type_ids = std::move(p.type_ids);
+    return out;
+}
+
+engine::Batch inspector_batch(const std::vector<const InspectorIds*>& rows, int32_t pad) {
+    std::vector<std::vector<int32_t>> seqs, types;
+    for (const InspectorIds* r : rows) {
+        seqs.push_back(r->ids);
+        types.push_back(r->type_ids);
+    }
+    return engine::Batch::from_typed_sequences(seqs, types, pad);
 }
 
 // splitmix64: a tiny, fully specified generator for reproducible shuffles.

@@ -1,6 +1,9 @@
-// Inspector inputs and batches: a (question, answer) pair becomes
+// Inspector inputs and batches. A decoder's (question, answer) pair becomes
 // [BOS] encode(question) encode(separator + answer), truncated to a token
-// budget, and the classifier pools the last token. Training batches are
+// budget, and the classifier pools the last token ("input": "text"). An
+// encoder's is Ngweta's sentence pair x [SEP] y: HF encode(question, answer)
+// = [CLS] q [SEP] a [SEP] with token types 0 then 1, cut by HF's
+// longest_first truncation, and the classifier pools [CLS] ("input": "pair"). Training batches are
 // class-balanced: every batch holds (as near as possible) half aligned and
 // half misaligned examples, the minority class being re-drawn as needed.
 #pragma once
@@ -8,25 +11,33 @@
 #include <string>
 #include <vector>
 
+#include "common/json.h"
+#include "engine/model.h"
 #include "train/aligner_format.h"
 
 namespace aligners::train {
 
+enum class InspectorInput { Text, Pair };
+const char* inspector_input_name(InspectorInput in);  // "text", "pair"
+
 struct InspectorFormat {
-    std::string separator = "\n\nAnswer: ";
+    InspectorInput input = InspectorInput::Text;
+    std::string separator = "\n\nAnswer: ";  // text input only
     int max_tokens = 512;
 };
 
 // What a trained inspector directory says about itself (inspector.json).
 struct InspectorMeta {
     InspectorFormat format;
+    bool input_given = false;  // "input" present; inspectors saved before it are "text" (decoders only then)
     double threshold = 0.5;  // calibrated P(aligned) below which an answer counts as misaligned
 };
 constexpr int kMinInspectorTokens = 4;
 constexpr int kMaxInspectorTokens = 1 << 20;
 // Reads <dir>/inspector.json (absent: the defaults), validated: "kind" (when
 // present) is "inspector", "separator" a string, "max_tokens" an integer in
-// [kMinInspectorTokens, kMaxInspectorTokens], "threshold" a number in [0, 1].
+// [kMinInspectorTokens, kMaxInspectorTokens], "threshold" a number in [0, 1],
+// "input" "text" or "pair".
 // Errors name the file, the field and the value as written.
 InspectorMeta load_inspector_meta(const std::string& dir);
 
@@ -37,6 +48,24 @@ InspectorMeta load_inspector_meta(const std::string& dir);
 std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const TokenCodec& codec,
                                               const std::string& question, const std::string& answer,
                                               bool* truncated = nullptr);
+
+// The format a model reads: encoders (BERT) take "pair" within their
+// positions; decoders keep `f` as given.
+InspectorFormat inspector_format_for(const InspectorFormat& f, const ModelConfig& c);
+// The format's part of a trainer's settings (and fingerprint): separator and
+// max_tokens for "text" (as before there were two), input and max_tokens for "pair".
+json::Object inspector_format_settings(const InspectorFormat& f);
+
+// One inspector input in either format: type_ids empty for "text".
+struct InspectorIds {
+    std::vector<int32_t> ids;
+    std::vector<int32_t> type_ids;
+    bool truncated = false;
+};
+InspectorIds encode_inspector_input(const InspectorFormat& f, const TokenCodec& codec, const std::string& question,
+                                    const std::string& answer);
+// Right-padded rows with their token types (when the rows have any).
+engine::Batch inspector_batch(const std::vector<const InspectorIds*>& rows, int32_t pad);
 
 // Draws class-balanced batches of example indices, deterministically for a seed.
 class BalancedSampler {

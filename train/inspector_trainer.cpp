@@ -27,6 +27,10 @@ std::unique_ptr<engine::Model> load_classifier(const std::string& dir, engine::B
     std::string arch = c.architecture;
     for (const char* suffix : {"ForCausalLM", "LMHeadModel"})
         if (size_t at = arch.find(suffix); at != std::string::npos) arch = arch.substr(0, at);
+    // A base encoder (BertModel): the pooler is kept when it has one, the classifier is new.
+    if (c.base_model && arch.size() > 5 && arch.compare(arch.size() - 5, 5, "Model") == 0)
+        arch = arch.substr(0, arch.size() - 5);
+    sc.base_model = false;
     sc.architecture = arch + "ForSequenceClassification";
     json::Value id2label = json::Value::object(), label2id = json::Value::object();
     id2label.set("0", "misaligned");
@@ -55,16 +59,16 @@ std::vector<float> classifier_scores(engine::Model& model, const TokenCodec& cod
     int32_t pad = pad_id(codec);
     size_t bs = size_t(std::max(1, batch_size));
     for (size_t i = 0; i < pairs.size(); i += bs) {
-        std::vector<std::vector<int32_t>> seqs;
+        std::vector<InspectorIds> rows;
         for (size_t k = i; k < std::min(pairs.size(), i + bs); ++k) {
-            bool cut = false;
-            seqs.push_back(tokenize_inspector_input(format, codec, pairs[k].first, pairs[k].second, &cut));
-            if (truncated) (*truncated)[k] = cut;
+            rows.push_back(encode_inspector_input(format, codec, pairs[k].first, pairs[k].second));
+            if (truncated) (*truncated)[k] = rows.back().truncated;
         }
-        engine::Batch b = engine::Batch::from_sequences(seqs, pad, false);
-        model.forward(b);
+        std::vector<const InspectorIds*> ptrs;
+        for (const InspectorIds& r : rows) ptrs.push_back(&r);
+        model.forward(inspector_batch(ptrs, pad));
         std::vector<float> probs = model.class_probs();
-        for (size_t r = 0; r < seqs.size(); ++r) out.push_back(probs[r * 2 + 1]);
+        for (size_t r = 0; r < rows.size(); ++r) out.push_back(probs[r * 2 + 1]);
     }
     return out;
 }
@@ -116,11 +120,14 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
         throw Error(cfg.base_model + ": the tokenizer has " + std::to_string(codec->vocab_size()) +
                     " tokens but the model only " + std::to_string(model->config().vocab_size) + " embeddings");
     int32_t pad = pad_id(*codec);
+    // Encoders read Ngweta's sentence pair (question [SEP] answer, token
+    // types, [CLS] pooled) within their positions; decoders the separator text.
+    InspectorFormat format = inspector_format_for(cfg.format, model->config());
 
-    std::vector<std::vector<int32_t>> seqs;
+    std::vector<InspectorIds> seqs;
     std::vector<int> labels;
     for (const auto& r : train) {
-        seqs.push_back(tokenize_inspector_input(cfg.format, *codec, r.question, r.answer));
+        seqs.push_back(encode_inspector_input(format, *codec, r.question, r.answer));
         labels.push_back(r.label);
     }
     BalancedSampler sampler(labels, cfg.batch_size, cfg.seed);
@@ -129,20 +136,20 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     PlanBuilder builder(cfg.grad_accum, cfg.max_steps);
     for (int64_t mb = 0; mb < micro_total && !builder.full(); ++mb) {
         std::vector<size_t> idx = sampler.next();
-        std::vector<std::vector<int32_t>> rows;
+        std::vector<const InspectorIds*> rows;
         MicroBatch m;
         for (size_t i : idx) {
-            rows.push_back(seqs[i]);
-            m.tokens += int64_t(seqs[i].size());
+            rows.push_back(&seqs[i]);
+            m.tokens += int64_t(seqs[i].ids.size());
         }
-        m.batch = engine::Batch::from_sequences(rows, pad, false);
+        m.batch = inspector_batch(rows, pad);
         for (size_t i : idx) m.batch.labels.push_back(labels[i]);
         builder.add(std::move(m), "train", int(mb / sampler.batches_per_epoch()));
     }
     std::vector<TrainStep> plan = builder.take();
 
     json::Value settings = trainer_settings_json(
-        cfg, {{"separator", cfg.format.separator}, {"max_tokens", cfg.format.max_tokens}}, {}, int64_t(plan.size()));
+        cfg, inspector_format_settings(format), {}, int64_t(plan.size()));
     std::string fingerprint = run_fingerprint(settings, builder);
 
     InspectorTrainResult result;
@@ -165,7 +172,7 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     }
     std::vector<float> last_scores;
     auto evaluate = [&]() {
-        last_scores = classifier_scores(*model, *codec, cfg.format, eval_pairs, cfg.batch_size);
+        last_scores = classifier_scores(*model, *codec, format, eval_pairs, cfg.batch_size);
         json::Value e = metrics_json(classifier_metrics(last_scores, eval_labels, 0.5));
         return e;
     };
@@ -176,8 +183,9 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     result.set_trained(lr);
     json::Value s = json::Value::object();
     s.set("kind", "inspector");
-    s.set("separator", cfg.format.separator);
-    s.set("max_tokens", cfg.format.max_tokens);
+    s.set("input", inspector_input_name(format.input));
+    s.set("separator", format.separator);
+    s.set("max_tokens", format.max_tokens);
     if (!eval_pairs.empty()) {
         if (last_scores.size() != eval_pairs.size()) evaluate();
         result.threshold = calibrate_threshold(last_scores, eval_labels);

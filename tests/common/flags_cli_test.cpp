@@ -58,6 +58,8 @@ std::vector<Args> computing_commands(const std::string& dir) {
         {"bench", "generate", "--layers", "1", "--heads", "1", "--dim", "8", "--vocab", "8", "--prompt", "2",
          "--new-tokens", "2", "--reps", "1"},
         {"bench", "tokenize", "--tokenizer", dir + "/none", dir + "/none.txt"},
+        {"embed", "--model", dir + "/none", "--input", dir + "/none.jsonl"},
+        {"classify", "--model", dir + "/none", "--input", dir + "/none.jsonl"},
     };
 }
 

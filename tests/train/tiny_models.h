@@ -3,6 +3,7 @@
 // vocabulary is the ByteCodec's (256 bytes + "</s>").
 #pragma once
 #include <string>
+#include <vector>
 
 #include "common/fs.h"
 #include "common/json.h"
@@ -35,6 +36,25 @@ inline std::string make_tiny_model(const std::string& dir, uint64_t seed, bool c
     auto m = engine::Model::create(parse_model_config(c, "tiny model"), *be, seed, false);
     m->save_hf_dir(dir);
     train::ByteCodec().save(dir);
+    return dir;
+}
+
+// A tiny random BertModel (the MiniLM architecture) with a WordPiece
+// vocab.txt: [PAD] [UNK] [CLS] [SEP] [MASK], then `words` (lower case).
+inline std::string make_tiny_bert(const std::string& dir, uint64_t seed, const std::vector<std::string>& words,
+                                  int positions = 64) {
+    using namespace aligners;
+    std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+    for (const std::string& w : words) vocab += w + "\n";
+    json::Value c = json::parse(R"({"architectures":["BertModel"],"model_type":"bert","hidden_size":32,
+        "intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":4,"type_vocab_size":2,
+        "layer_norm_eps":1e-12,"hidden_act":"gelu","pad_token_id":0})");
+    c.set("vocab_size", int64_t(5 + words.size()));
+    c.set("max_position_embeddings", positions);
+    auto be = engine::make_cpu_backend();
+    auto m = engine::Model::create(parse_model_config(c, "tiny bert"), *be, seed, false);
+    m->save_hf_dir(dir);
+    write_file_atomic(path_join(dir, "vocab.txt"), vocab);
     return dir;
 }
 
