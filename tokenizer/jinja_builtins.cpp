@@ -291,6 +291,27 @@ bool contains(const Value& container, const Value& item, const std::string& wher
     throw Error(where + ": argument of type '" + container.type_name() + "' is not iterable");
 }
 
+// Python's ints never overflow; a template that leaves int64 is refused
+// rather than wrapped (no chat template computes such numbers).
+[[noreturn]] void int_overflow(const std::string& where) {
+    throw Error(where + ": integer overflow (beyond 64 bits)");
+}
+int64_t iadd(int64_t a, int64_t b, const std::string& where) {
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) int_overflow(where);
+    return r;
+}
+int64_t isub(int64_t a, int64_t b, const std::string& where) {
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r)) int_overflow(where);
+    return r;
+}
+int64_t imul(int64_t a, int64_t b, const std::string& where) {
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r)) int_overflow(where);
+    return r;
+}
+
 int64_t floordiv(int64_t a, int64_t b) {
     int64_t q = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
@@ -354,8 +375,9 @@ const Dict& globals() {
                                if (a.args.size() >= 3) step = to_int(a.args[2], a.where, "range() step");
                            } else throw Error(a.where + ": range() needs arguments");
                            if (step == 0) throw Error(a.where + ": range() step must not be zero");
-                           int64_t n = step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0)
-                                                : (start > stop ? (start - stop - step - 1) / -step : 0);
+                           __int128 span = step > 0 ? __int128(stop) - start : __int128(start) - stop;
+                           __int128 st = step > 0 ? __int128(step) : -__int128(step);
+                           int64_t n = span > 0 ? int64_t(std::min<__int128>((span + st - 1) / st, 1 << 30)) : 0;
                            if (n > 1000000) throw Error(a.where + ": range() of " + std::to_string(n) + " items");
                            List out;
                            for (int64_t i = 0; i < n; ++i) out.push_back(Value(start + i * step));
@@ -479,7 +501,7 @@ Value binary(const std::string& op, const Value& a, const Value& b, const std::s
     bool nums = (a.is_number() || a.kind() == Value::Kind::Bool) && (b.is_number() || b.kind() == Value::Kind::Bool);
     bool ints = nums && a.kind() != Value::Kind::Float && b.kind() != Value::Kind::Float;
     if (op == "+") {
-        if (ints) return Value(a.as_int() + b.as_int());
+        if (ints) return Value(iadd(a.as_int(), b.as_int(), where));
         if (nums) return Value(a.as_float() + b.as_float());
         if (a.is_string() && b.is_string()) {
             bounded(a.as_string().size() + b.as_string().size());
@@ -492,9 +514,9 @@ Value binary(const std::string& op, const Value& a, const Value& b, const std::s
             return Value::list(out);
         }
     } else if (op == "-" && nums) {
-        return ints ? Value(a.as_int() - b.as_int()) : Value(a.as_float() - b.as_float());
+        return ints ? Value(isub(a.as_int(), b.as_int(), where)) : Value(a.as_float() - b.as_float());
     } else if (op == "*") {
-        if (ints) return Value(a.as_int() * b.as_int());
+        if (ints) return Value(imul(a.as_int(), b.as_int(), where));
         if (nums) return Value(a.as_float() * b.as_float());
         const Value* s = a.is_string() ? &a : b.is_string() ? &b : nullptr;
         const Value* k = a.is_string() ? &b : &a;
@@ -509,13 +531,22 @@ Value binary(const std::string& op, const Value& a, const Value& b, const std::s
         if (b.as_float() == 0) throw Error(where + ": division by zero");
         if (op == "/") return Value(a.as_float() / b.as_float());
         if (ints) {
+            if (a.as_int() == INT64_MIN && b.as_int() == -1) int_overflow(where);
             int64_t q = floordiv(a.as_int(), b.as_int());
             return op == "//" ? Value(q) : Value(a.as_int() - q * b.as_int());
         }
         double q = std::floor(a.as_float() / b.as_float());
         return op == "//" ? Value(q) : Value(a.as_float() - q * b.as_float());
     } else if (op == "**" && nums) {
-        if (ints && b.as_int() >= 0) return Value(int64_t(std::llround(std::pow(a.as_float(), b.as_float()))));
+        if (ints && b.as_int() >= 0) {
+            int64_t acc = 1, base = a.as_int(), e = b.as_int();
+            while (e > 0) {  // exact integer power, overflow-checked
+                if (e & 1) acc = imul(acc, base, where);
+                e >>= 1;
+                if (e > 0) base = imul(base, base, where);
+            }
+            return Value(acc);
+        }
         return Value(std::pow(a.as_float(), b.as_float()));
     }
     throw Error(where + ": unsupported operand types for " + op + ": '" + a.type_name() + "' and '" + b.type_name() +
@@ -655,7 +686,10 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& a, Evaluat
         }
     }
     if (name == "abs") {
-        if (v.kind() == Value::Kind::Int) return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
+        if (v.kind() == Value::Kind::Int) {
+            if (v.as_int() == INT64_MIN) int_overflow(w);
+            return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
+        }
         return Value(std::fabs(v.as_float()));
     }
     if (name == "selectattr") return select_items(v, a, ev, true, true);

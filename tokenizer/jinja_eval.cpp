@@ -299,7 +299,9 @@ private:
                 if (!v.is_number() && v.kind() != Value::Kind::Bool)
                     throw Error(where(e.line) + ": bad operand type for unary " + e.name + ": '" + v.type_name() + "'");
                 if (e.name == "+") return v;
-                return v.kind() == Value::Kind::Float ? Value(-v.as_float()) : Value(-v.as_int());
+                if (v.kind() == Value::Kind::Float) return Value(-v.as_float());
+                if (v.as_int() == INT64_MIN) throw Error(where(e.line) + ": integer overflow (beyond 64 bits)");
+                return Value(-v.as_int());
             }
             case Expr::Op::Binary: {
                 if (e.name == "and") {

@@ -94,6 +94,13 @@ TEST_CASE("errors name the template line and the construct") {
     CHECK_THROWS_WITH_AS(render_str("{{ raise_exception('no system role') }}"),
                          doctest::Contains("the chat template raised: no system role"), Error);
     CHECK_THROWS_WITH_AS(jinja::Template::parse("{{ 'abc }}", "tpl"), doctest::Contains("tpl:1"), Error);
+    // Found by fuzz_jinja: integers that leave 64 bits are refused, not wrapped (UB).
+    CHECK_THROWS_WITH_AS(render_str("{{ 9223372036854775807 + 1 }}"), doctest::Contains("integer overflow"), Error);
+    CHECK_THROWS_WITH_AS(render_str("{{ -3074457345618258603 * 3 }}"), doctest::Contains("integer overflow"), Error);
+    CHECK_THROWS_WITH_AS(render_str("{{ 2 ** 64 }}"), doctest::Contains("integer overflow"), Error);
+    CHECK(render_str("{{ 2 ** 62 }} {{ (-2) ** 3 }} {{ 3 ** 0 }}") == "4611686018427387904 -8 1");
+    CHECK(render_str("{{ range(-9223372036854775807, 9223372036854775807, 4611686018427387904) | list }}") ==
+          "[-9223372036854775807, -4611686018427387903, 1, 4611686018427387905]");
     // A namespace cannot be made to contain itself (repr and tojson would never end).
     CHECK_THROWS_WITH_AS(render_str("{% set ns = namespace(a=1) %}{% set ns.me = [ns] %}{{ ns }}"),
                          doctest::Contains("would make the namespace contain itself"), Error);
