@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "common/json.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -100,6 +102,18 @@ RunResult run_aligners(const std::vector<std::string>& args, const std::string& 
     waitpid(pid, &status, 0);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return result;
+}
+
+std::vector<int32_t> ids_of(const aligners::json::Value& v) {
+    std::vector<int32_t> ids;
+    for (const aligners::json::Value& id : v.as_array()) ids.push_back(int32_t(id.as_int()));
+    return ids;
+}
+
+std::string show(const std::vector<int32_t>& ids) {
+    std::string s = "[";
+    for (int32_t id : ids) s += std::to_string(id) + " ";
+    return s + "]";
 }
 
 }  // namespace test

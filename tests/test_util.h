@@ -1,11 +1,21 @@
 // Helpers shared by the tests: where the shared data and fixtures live, a
 // scratch directory per test, running the `aligners` program.
 #pragma once
+#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
 
+namespace aligners::json {
+class Value;
+}
+
 namespace test {
+
+// A JSON array of integers (token ids in the oracle vectors) as int32s.
+std::vector<int32_t> ids_of(const aligners::json::Value& v);
+// "[1 2 3 ]": ids in a failure message.
+std::string show(const std::vector<int32_t>& ids);
 
 // ../shared beside the checkout, or $ALIGNERS_SHARED.
 std::string shared_dir();

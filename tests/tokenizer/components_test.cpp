@@ -11,21 +11,6 @@
 
 using namespace aligners;
 
-namespace {
-
-std::vector<TokenId> ids_of(const json::Value& v) {
-    std::vector<TokenId> ids;
-    for (const json::Value& id : v.as_array()) ids.push_back(TokenId(id.as_int()));
-    return ids;
-}
-
-std::string show(const std::vector<TokenId>& ids) {
-    std::string s = "[";
-    for (TokenId id : ids) s += std::to_string(id) + " ";
-    return s + "]";
-}
-
-}  // namespace
 
 TEST_CASE("tokenizer components match HF tokenizers") {
     std::vector<std::string> lines = read_lines(test::fixtures_dir() + "/tokenizer/components.jsonl");
@@ -41,9 +26,9 @@ TEST_CASE("tokenizer components match HF tokenizers") {
             std::string text = c["text"].as_string();
             CAPTURE(json::dump(json::Value(text)));
             std::vector<TokenId> ids = tok.encode(text, false), ids_special = tok.encode(text, true);
-            CHECK_MESSAGE(ids == ids_of(c["ids"]), "got " << show(ids));
-            CHECK_MESSAGE(ids_special == ids_of(c["ids_special"]), "got " << show(ids_special));
-            std::vector<TokenId> expected = ids_of(c["ids_special"]);
+            CHECK_MESSAGE(ids == test::ids_of(c["ids"]), "got " << test::show(ids));
+            CHECK_MESSAGE(ids_special == test::ids_of(c["ids_special"]), "got " << test::show(ids_special));
+            std::vector<TokenId> expected = test::ids_of(c["ids_special"]);
             CHECK(tok.decode(expected, false) == c["decoded"].as_string());
             CHECK(tok.decode(expected, true) == c["decoded_skip"].as_string());
             ++cases;

@@ -14,21 +14,6 @@
 
 using namespace aligners;
 
-namespace {
-
-std::vector<int32_t> ints_of(const json::Value& v) {
-    std::vector<int32_t> out;
-    for (const json::Value& x : v.as_array()) out.push_back(int32_t(x.as_int()));
-    return out;
-}
-
-std::string show(const std::vector<int32_t>& v) {
-    std::string s = "[";
-    for (int32_t x : v) s += std::to_string(x) + " ";
-    return s + "]";
-}
-
-}  // namespace
 
 TEST_CASE("pair encoding and type ids match HF tokenizers for every post-processor") {
     std::vector<std::string> lines = read_lines(test::fixtures_dir() + "/tokenizer/pairs.jsonl");
@@ -46,17 +31,17 @@ TEST_CASE("pair encoding and type ids match HF tokenizers for every post-process
             CAPTURE(json::dump(json::Value(c["text_pair"].as_string())));
             Encoding with = tok.encode_pair(c["text"].as_string(), c["text_pair"].as_string(), true);
             Encoding without = tok.encode_pair(c["text"].as_string(), c["text_pair"].as_string(), false);
-            CHECK(show(with.ids) == show(ints_of(c["ids"])));
-            CHECK(show(with.type_ids) == show(ints_of(c["type_ids"])));
-            CHECK(show(without.ids) == show(ints_of(c["ids_plain"])));
-            CHECK(show(without.type_ids) == show(ints_of(c["type_ids_plain"])));
+            CHECK(test::show(with.ids) == test::show(test::ids_of(c["ids"])));
+            CHECK(test::show(with.type_ids) == test::show(test::ids_of(c["type_ids"])));
+            CHECK(test::show(without.ids) == test::show(test::ids_of(c["ids_plain"])));
+            CHECK(test::show(without.type_ids) == test::show(test::ids_of(c["type_ids_plain"])));
             // The text alone: ids as encode() gives them, type ids from encode_typed().
             Encoding single = tok.encode_typed(c["text"].as_string(), true);
-            CHECK(show(single.ids) == show(ints_of(c["single_ids"])));
-            CHECK(show(tok.encode(c["text"].as_string(), true)) == show(ints_of(c["single_ids"])));
-            CHECK(show(single.type_ids) == show(ints_of(c["single_type_ids"])));
-            CHECK(show(tok.encode_typed(c["text"].as_string(), false).type_ids) ==
-                  show(ints_of(c["single_type_ids_plain"])));
+            CHECK(test::show(single.ids) == test::show(test::ids_of(c["single_ids"])));
+            CHECK(test::show(tok.encode(c["text"].as_string(), true)) == test::show(test::ids_of(c["single_ids"])));
+            CHECK(test::show(single.type_ids) == test::show(test::ids_of(c["single_type_ids"])));
+            CHECK(test::show(tok.encode_typed(c["text"].as_string(), false).type_ids) ==
+                  test::show(test::ids_of(c["single_type_ids_plain"])));
             ++cases;
         }
     }

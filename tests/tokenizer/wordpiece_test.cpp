@@ -21,17 +21,7 @@ namespace {
 
 std::string minilm_dir() { return test::shared_dir() + "/models/all-MiniLM-L6-v2"; }
 
-std::vector<TokenId> ids_of(const json::Value& v) {
-    std::vector<TokenId> ids;
-    for (const json::Value& id : v.as_array()) ids.push_back(TokenId(id.as_int()));
-    return ids;
-}
 
-std::string show(const std::vector<TokenId>& ids) {
-    std::string s = "[";
-    for (TokenId id : ids) s += std::to_string(id) + " ";
-    return s + "]";
-}
 
 // JSON Lines split on \n only (texts may hold U+2028); '#' lines skipped.
 std::vector<json::Value> read_jsonl(const std::string& path) {
@@ -84,15 +74,15 @@ void check_vectors(const Tokenizer& tok) {
     size_t ok = 0, reported = 0;
     for (size_t i = 0; i < v.singles.size(); ++i) {
         const json::Value& c = v.singles[i];
-        std::vector<TokenId> ids = ids_of(c["ids"]), ids_special = ids_of(c["ids_special"]);
+        std::vector<TokenId> ids = test::ids_of(c["ids"]), ids_special = test::ids_of(c["ids_special"]);
         bool good = plain[i] == ids && special[i] == ids_special && tok.decode(ids) == c["decoded"].as_string() &&
                     tok.decode(ids_special) == c["decoded_special"].as_string() &&
                     tok.decode(ids_special, true) == c["decoded_skip"].as_string();
         ok += good;
         if (!good && reported++ < 3) {
             INFO("document " << i << " (" << c["src"].as_string() << "): " << json::dump(json::Value(v.texts[i])).substr(0, 400));
-            CHECK(show(plain[i]) == show(ids));
-            CHECK(show(special[i]) == show(ids_special));
+            CHECK(test::show(plain[i]) == test::show(ids));
+            CHECK(test::show(special[i]) == test::show(ids_special));
             CHECK(tok.decode(ids) == c["decoded"].as_string());
             CHECK(tok.decode(ids_special) == c["decoded_special"].as_string());
             CHECK(tok.decode(ids_special, true) == c["decoded_skip"].as_string());
@@ -110,15 +100,15 @@ void check_vectors(const Tokenizer& tok) {
     ok = reported = 0;
     for (size_t i = 0; i < v.pairs.size(); ++i) {
         const json::Value& p = v.pairs[i];
-        bool good = with[i].ids == ids_of(p["ids"]) && with[i].type_ids == ids_of(p["type_ids"]) &&
-                    without[i].ids == ids_of(p["ids_plain"]) && without[i].type_ids == ids_of(p["type_ids_plain"]);
+        bool good = with[i].ids == test::ids_of(p["ids"]) && with[i].type_ids == test::ids_of(p["type_ids"]) &&
+                    without[i].ids == test::ids_of(p["ids_plain"]) && without[i].type_ids == test::ids_of(p["type_ids_plain"]);
         ok += good;
         if (!good && reported++ < 3) {
             INFO("pair " << i);
-            CHECK(show(with[i].ids) == show(ids_of(p["ids"])));
-            CHECK(show(with[i].type_ids) == show(ids_of(p["type_ids"])));
-            CHECK(show(without[i].ids) == show(ids_of(p["ids_plain"])));
-            CHECK(show(without[i].type_ids) == show(ids_of(p["type_ids_plain"])));
+            CHECK(test::show(with[i].ids) == test::show(test::ids_of(p["ids"])));
+            CHECK(test::show(with[i].type_ids) == test::show(test::ids_of(p["type_ids"])));
+            CHECK(test::show(without[i].ids) == test::show(test::ids_of(p["ids_plain"])));
+            CHECK(test::show(without[i].type_ids) == test::show(test::ids_of(p["type_ids_plain"])));
         }
     }
     MESSAGE("pairs equal to HF: " << ok << "/" << v.pairs.size());
@@ -133,9 +123,9 @@ void check_vectors(const Tokenizer& tok) {
         const json::Value& c = v.singles[i];
         size_t max_length = size_t(c["max_length"].as_int());
         Encoding e = tok.encode_typed(v.texts[i], true, max_length);
-        bool good = e.ids == ids_of(c["ids_trunc"]) && e.type_ids == std::vector<int32_t>(e.ids.size(), 0);
+        bool good = e.ids == test::ids_of(c["ids_trunc"]) && e.type_ids == std::vector<int32_t>(e.ids.size(), 0);
         ok += good;
-        if (!good && reported++ < 3) CHECK_MESSAGE(show(e.ids) == show(ids_of(c["ids_trunc"])), "document " << i);
+        if (!good && reported++ < 3) CHECK_MESSAGE(test::show(e.ids) == test::show(test::ids_of(c["ids_trunc"])), "document " << i);
     }
     for (size_t i = 0; i < v.pairs.size(); ++i) {
         const json::Value& p = v.pairs[i];
@@ -146,18 +136,18 @@ void check_vectors(const Tokenizer& tok) {
             ++refused;
         } else {
             Encoding e = tok.encode_pair(a[i], b[i], true, max_length);
-            bool good = e.ids == ids_of(p["ids_trunc"]) && e.type_ids == ids_of(p["type_ids_trunc"]);
+            bool good = e.ids == test::ids_of(p["ids_trunc"]) && e.type_ids == test::ids_of(p["type_ids_trunc"]);
             ok += good;
             if (!good && reported++ < 6) {
                 INFO("pair " << i << " max_length " << max_length);
-                CHECK(show(e.ids) == show(ids_of(p["ids_trunc"])));
-                CHECK(show(e.type_ids) == show(ids_of(p["type_ids_trunc"])));
+                CHECK(test::show(e.ids) == test::show(test::ids_of(p["ids_trunc"])));
+                CHECK(test::show(e.type_ids) == test::show(test::ids_of(p["type_ids_trunc"])));
             }
         }
         Encoding plain = tok.encode_pair(a[i], b[i], false, max_length);
-        bool good = plain.ids == ids_of(p["ids_plain_trunc"]);
+        bool good = plain.ids == test::ids_of(p["ids_plain_trunc"]);
         ok += good;
-        if (!good && reported++ < 6) CHECK_MESSAGE(show(plain.ids) == show(ids_of(p["ids_plain_trunc"])), "pair " << i);
+        if (!good && reported++ < 6) CHECK_MESSAGE(test::show(plain.ids) == test::show(test::ids_of(p["ids_plain_trunc"])), "pair " << i);
     }
     MESSAGE("truncated encodings equal to HF: " << ok << ", refused " << refused);
     CHECK(refused > 0);
