@@ -12,6 +12,7 @@
 #include "common/fs.h"
 #include "train/records.h"
 #include "train/resumable.h"
+#include "train/synth_ngweta.h"
 #include "train/text_util.h"
 
 namespace aligners::train {
@@ -162,6 +163,31 @@ std::vector<QuestionRecord> load_question_pool(const std::string& path, size_t* 
     }
     if (questions.empty()) throw Error(path + ": no questions");
     return questions;
+}
+
+// Stage 3's prompt, stop strings and parse: the recipe's.
+std::string pair_prompt(const SynthConfig& cfg, const Criterion& crit, const std::string& question) {
+    return cfg.recipe == Recipe::ngweta ? build_ngweta_pair_prompt(crit, question) : build_pair_prompt(crit, question);
+}
+
+std::vector<std::string> pair_stops(const SynthConfig& cfg) {
+    return cfg.recipe == Recipe::ngweta ? ngweta_pair_stop_strings() : pair_stop_strings();
+}
+
+ParsedPair parse_pair(const SynthConfig& cfg, const Criterion& crit, const std::string& completion) {
+    return cfg.recipe == Recipe::ngweta ? parse_ngweta_pair_completion(completion, ngweta_marker(crit))
+                                        : parse_pair_completion(completion);
+}
+
+json::Value sampling_json(const SamplingOptions& o) {
+    json::Value v = json::Value::object();
+    v.set("greedy", o.greedy);
+    v.set("temperature", double(o.temperature));
+    v.set("top_p", double(o.top_p));
+    v.set("top_k", o.top_k);
+    v.set("repetition_penalty", double(o.repetition_penalty));
+    v.set("max_new_tokens", o.max_new_tokens);
+    return v;
 }
 
 // ---- stage 1 -----------------------------------------------------------------------
@@ -333,13 +359,12 @@ std::vector<PairItem> run_pairs(const SynthConfig& cfg, const Criterion& crit,
         out, ids, cfg.batch_size,
         [&](const std::vector<size_t>& batch) {
             std::vector<std::string> texts;
-            for (size_t i : batch) texts.push_back(build_pair_prompt(crit, questions[i].question));
-            SamplingOptions o =
-                with_stops(cfg.pair_sampling, pair_stop_strings(), hash_text(ids[batch[0]], cfg.seed + 2));
+            for (size_t i : batch) texts.push_back(pair_prompt(cfg, crit, questions[i].question));
+            SamplingOptions o = with_stops(cfg.pair_sampling, pair_stops(cfg), hash_text(ids[batch[0]], cfg.seed + 2));
             std::vector<std::string> completions = generate_batch(gen, texts, o);
             std::vector<json::Value> results;
             for (size_t k = 0; k < batch.size(); ++k) {
-                ParsedPair p = parse_pair_completion(completions[k]);
+                ParsedPair p = parse_pair(cfg, crit, completions[k]);
                 json::Value v = json::Value::object();
                 v.set("question", questions[batch[k]].question);
                 v.set("completion", completions[k]);
@@ -432,8 +457,62 @@ std::vector<SynthPrompt> synth_dry_run(const SynthConfig& cfg) {
     }
     if (cfg.max_questions > 0 && questions.size() > size_t(cfg.max_questions)) questions.resize(size_t(cfg.max_questions));
     for (const auto& q : questions)
-        out.push_back({"pairs", q.question, build_pair_prompt(crit, q.question), placeholder_questions});
+        out.push_back({"pairs", q.question, pair_prompt(cfg, crit, q.question), placeholder_questions});
     return out;
+}
+
+void apply_recipe(Recipe recipe, SynthConfig* c) {
+    c->recipe = recipe;
+    if (recipe != Recipe::ngweta) return;
+    // generate_topics.py: generation_epoch=20, num_examples=5; GenerateParams(
+    // decoding_method="sample", max_new_tokens=300, temperature=1.0, top_p=1).
+    c->topic_rounds = 20;
+    c->topic_examples = 5;
+    c->topic_sampling = SamplingOptions{};
+    c->topic_sampling.max_new_tokens = 300;
+    c->topic_sampling.temperature = 1.0f;
+    c->topic_sampling.top_p = 1.0f;
+    // generate-bad-and-good-responses.ipynb: GenerateParams(decoding_method="greedy",
+    // max_new_tokens=1500, stop_sequences=["\n\n\nInput:"], repetition_penalty=2).
+    c->pair_sampling = SamplingOptions{};
+    c->pair_sampling.greedy = true;
+    c->pair_sampling.max_new_tokens = 1500;
+    c->pair_sampling.repetition_penalty = 2.0f;
+    // clean-data-for-inspector-and-aligner-training.ipynb: similarity_score >= 0.9 dropped.
+    c->clean.max_pair_similarity = 0.9;
+}
+
+json::Value settings_json(const SynthConfig& c) {
+    json::Value v = json::Value::object();
+    v.set("recipe", recipe_name(c.recipe));
+    v.set("criterion", c.criterion_path);
+    v.set("seeds", c.seeds_path);
+    v.set("questions", c.questions_path);
+    v.set("topic_rounds", c.topic_rounds);
+    v.set("topic_prompts_per_type", c.topic_prompts_per_type);
+    v.set("topic_examples", c.topic_examples);
+    v.set("max_topics_per_type", c.max_topics_per_type);
+    v.set("question_examples", c.question_examples);
+    v.set("max_questions", c.max_questions);
+    v.set("batch_size", int64_t(c.batch_size));
+    v.set("seed", int64_t(c.seed));
+    v.set("topic_sampling", sampling_json(c.topic_sampling));
+    v.set("question_sampling", sampling_json(c.question_sampling));
+    json::Value pairs = sampling_json(c.pair_sampling);
+    json::Value stops = json::Value::array();
+    for (const auto& s : c.recipe == Recipe::ngweta ? ngweta_pair_stop_strings() : pair_stop_strings()) stops.push_back(s);
+    pairs.set("stop", stops);
+    v.set("pair_sampling", pairs);
+    json::Value clean = json::Value::object();
+    clean.set("rules", c.recipe == Recipe::ngweta ? "ngweta" : "aligners");
+    clean.set("max_pair_similarity", c.clean.max_pair_similarity);
+    if (c.recipe != Recipe::ngweta) {
+        clean.set("min_chars", int64_t(c.clean.min_chars));
+        clean.set("max_chars", int64_t(c.clean.max_chars));
+        clean.set("max_words", int64_t(c.clean.max_words));
+    }
+    v.set("clean", clean);
+    return v;
 }
 
 json::Value to_json(const SynthPrompt& p) {
@@ -453,8 +532,10 @@ json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& 
     Criterion crit = load_criterion(cfg.criterion_path);
     make_dirs(cfg.out_dir);
     StageLog log(path_join(cfg.out_dir, "synth.log.jsonl"));
+    log.event("settings", settings_json(cfg));
     json::Value stats = json::Value::object();
     stats.set("criterion", crit.name);
+    stats.set("recipe", recipe_name(cfg.recipe));
 
     std::vector<QuestionRecord> questions;
     if (!cfg.questions_path.empty()) {
@@ -488,7 +569,9 @@ json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& 
     stats.set("pairs", pair_stats);
     if (cfg.stop_after == "pairs") return stats;
 
-    CleanResult clean = clean_pairs(items, crit, cfg.clean, embedder);
+    CleanResult clean = cfg.recipe == Recipe::ngweta
+                            ? clean_pairs_ngweta(items, crit, cfg.clean.max_pair_similarity, embedder)
+                            : clean_pairs(items, crit, cfg.clean, embedder);
     write_jsonl_atomic(path_join(cfg.out_dir, "qac.jsonl"), clean.qac);
     write_jsonl_atomic(path_join(cfg.out_dir, "inspector.jsonl"), clean.inspector);
     json::Value cs = json::Value::object();
@@ -501,8 +584,10 @@ json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& 
     json::Value outputs = json::Value::object();
     outputs.set("qac", int64_t(clean.qac.size()));
     outputs.set("inspector", int64_t(clean.inspector.size()));
-    outputs.set("inspector_aligned", int64_t(clean.kept));
-    outputs.set("inspector_misaligned", int64_t(clean.kept));
+    size_t aligned = 0;
+    for (const auto& r : clean.inspector) aligned += r.label == 1;
+    outputs.set("inspector_aligned", int64_t(aligned));
+    outputs.set("inspector_misaligned", int64_t(clean.inspector.size() - aligned));
     stats.set("outputs", outputs);
     json::DumpOptions pretty;
     pretty.indent = 2;

@@ -16,12 +16,17 @@
 
 #include "common/json.h"
 #include "train/generator.h"
+#include "train/recipe.h"
 #include "train/synth_clean.h"
 #include "train/synth_prompts.h"
 
 namespace aligners::train {
 
 struct SynthConfig {
+    // ngweta: stage 3 and the cleaning are the released notebooks' own
+    // (train/synth_ngweta.h); none (and ji, which has no synth stage): this
+    // project's prompts and filters.
+    Recipe recipe = Recipe::none;
     std::string out_dir;
     std::string criterion_path;
     std::string seeds_path;      // JSONL (question_type, topic, question); needed for stages 1-2
@@ -43,6 +48,14 @@ struct SynthConfig {
     QuestionLimits question_limits;
     CleanOptions clean;
 };
+
+// Sets `config` to a recipe's values (the flags' defaults; flags given
+// override them afterwards). ngweta: 20 topic rounds of 5 examples sampled at
+// T 1, top-p 1, 300 tokens; stage 3 greedy, 1500 new tokens, repetition
+// penalty 2; inspector pairs with y/y' cosine similarity >= 0.9 left out.
+void apply_recipe(Recipe recipe, SynthConfig* config);
+// The effective settings, as the run's log records them.
+json::Value settings_json(const SynthConfig& config);
 
 // Runs (or resumes) every stage; returns the statistics also written to
 // <out_dir>/stats.json.
