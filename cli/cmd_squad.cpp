@@ -34,6 +34,7 @@ std::vector<train::QaRecord> upstream_answers(const std::string& model_dir, cons
         std::string where = train::where_line(questions_path, line);
         train::QaRecord r;
         r.question = train::question_from_json(v, where).question;
+        r.category = train::category_from_json(v, where);
         const json::Value* id = v.find("id");
         r.id = id && id->is_string() ? id->as_string() : std::to_string(line);
         qs.push_back(std::move(r));
@@ -66,7 +67,7 @@ std::vector<train::QaRecord> upstream_answers(const std::string& model_dir, cons
     for (const auto& v : log.items()) by_id[v["id"].as_string()] = &v;
     for (const auto& q : qs) {
         const json::Value& v = *by_id.at(q.id);
-        out.push_back({q.id, q.question, v["answer"].as_string()});
+        out.push_back({q.id, q.question, v["answer"].as_string(), q.category});
     }
     return out;
 }
