@@ -118,7 +118,10 @@ int cmd_synth(int argc, char** argv) {
                 "as written + \"\\n\\nInput:\\n{x}\\nResponse:\", greedy (--temperature 0), 1500 new tokens,\n"
                 "repetition penalty 2, stop \"\\n\\n\\nInput:\"; its drop rules; inspector pairs with y/y' cosine\n"
                 "similarity >= 0.9 left out (--embedder all-MiniLM-L6-v2 as the paper; else character trigrams).\n"
-                "Stage 1 samples at T 1, top-p 1, 300 tokens for 20 rounds. synth.log.jsonl records the settings.\n");
+                "Stages 1-2 are TGRT (train/synth_tgrt.h): --rounds epochs (20) of Dromedary's topic prompt with\n"
+                "5 example topics, de-duplication and balancing to the smallest type, then questions from 15\n"
+                "(type, topic) hints and 5 seed questions a prompt, both sampled at T 1, top-p 1, 300 tokens.\n"
+                "synth.log.jsonl records the settings.\n");
     std::string device, attention;
     add_device_flag(args, &device, &attention);
     add_threads_flag(args, &threads);

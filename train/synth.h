@@ -6,6 +6,9 @@
 //   3 pairs.jsonl      one completion per question -> misaligned answer, critique, correction
 //   4 qac.jsonl, inspector.jsonl, stats.json   cleaned and de-duplicated outputs
 //
+// With --recipe ngweta, stages 1-2 are TGRT (train/synth_tgrt.h) and stages
+// 3-4 the released notebooks' (train/synth_ngweta.h).
+//
 // Stages 1-3 are resumable: one JSONL line per finished prompt, a restart
 // skips finished prompts (content-derived ids). Stage 4 is rewritten
 // atomically from stage 3 every run. With `questions_path`, stages 1-2 are
