@@ -1,5 +1,6 @@
 // `aligners eval`: misalignment before/after, alignment tax, edit ratios and
 // a judge's pairwise verdict for corrected answers.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "serve/eval.h"
 #include "serve/model_squad.h"
 #include "serve/squad_file.h"
+#include "train/recipe.h"
 
 namespace aligners::cli {
 
@@ -21,11 +23,15 @@ int cmd_eval(int argc, char** argv) {
     ArgParser args("aligners eval",
                    "Evaluate corrected answers: misalignment per inspector before and after, the alignment tax, "
                    "edit ratios, and a judge's pairwise win rate.");
-    std::string input, out, squad_path, judge_dir, corrected_field;
+    serve::EvalOptions o;
+    serve::apply_recipe(scan_recipe(argc, argv), &o);
+    std::string input, out, squad_path, judge_dir, corrected_field, recipe, mean_categories;
+    for (const auto& k : o.mean_categories) mean_categories += (mean_categories.empty() ? "" : ",") + k;
     std::vector<std::string> inspector_specs;
-    double tie_margin = 0;
-    int batch_size = 16, threads = 0;
+    double tie_margin = o.tie_margin;
+    int batch_size = o.batch_size, threads = 0;
     bool allow_partial = false;
+    add_recipe_flag(args, &recipe, o.recipe);
     args.option("--input", &input, "FILE.jsonl",
                 "records with question, answer (original) and the corrected answer (squad output works as is; "
                 "- = stdin)",
@@ -41,9 +47,15 @@ int cmd_eval(int argc, char** argv) {
     args.option("--tie-margin", &tie_margin, "X", "judge reward differences within +-X count as ties",
                 ranges::non_negative());
     args.option("--batch-size", &batch_size, "N", "pairs per scoring batch", ranges::count());
+    args.option("--mean-categories", &mean_categories, "K1,K2,...",
+                "records with \"category_id\"/\"category\": the judge's win rates per category and their mean "
+                "over these (ids, else names; \"\" = every category present)");
     args.option("--out", &out, "REPORT.json", "write the report here (atomically); it also goes to stdout");
     args.epilog("Metric definitions: docs/DATA.md (omega = (wins - losses) / all; Ngweta win rate =\n"
-                "1 - mean sigmoid(r_original - r_corrected)).\n");
+                "1 - share of pairs where the judge prefers the original).\n\n"
+                "--recipe ngweta: the mean over BeaverTails-Evaluation categories 2 (politics), 3 (discrimination),\n"
+                "6 (hate speech) and 7 (misinformation); import the questions with `data import --format questions`\n"
+                "(category and category_id are kept) and the squad carries them to its output.\n");
     std::string device, attention;
     add_device_flag(args, &device, &attention);
     add_threads_flag(args, &threads);
@@ -98,7 +110,17 @@ int cmd_eval(int argc, char** argv) {
         reward = std::make_unique<serve::ClassifierJudge>(judge_dir, *backend, batch_size);
         judge = std::make_unique<serve::RewardComparisonJudge>(*reward, tie_margin);
     }
-    serve::EvalOptions o;
+    o.mean_categories.clear();
+    for (size_t at = 0; at <= mean_categories.size() && !mean_categories.empty();) {
+        size_t comma = std::min(mean_categories.find(',', at), mean_categories.size());
+        std::string k = mean_categories.substr(at, comma - at);
+        while (!k.empty() && k.front() == ' ') k.erase(k.begin());
+        while (!k.empty() && k.back() == ' ') k.pop_back();
+        if (k.empty()) throw UsageError("--mean-categories: expected comma-separated category ids or names, got '" +
+                                        mean_categories + "'");
+        o.mean_categories.push_back(k);
+        at = comma + 1;
+    }
     o.batch_size = batch_size;
     o.tie_margin = tie_margin;
     o.judge_name = judge_dir;

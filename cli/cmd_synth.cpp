@@ -19,6 +19,7 @@
 #include "train/model_embedder.h"
 #include "train/sentence_embedder.h"
 #include "train/model_generator.h"
+#include "train/recipe.h"
 #include "train/synth.h"
 
 namespace aligners::cli {
@@ -44,10 +45,19 @@ int cmd_synth(int argc, char** argv) {
                    "Generate synthetic alignment data for a criterion with a prompted LLM: topics, questions, "
                    "(misaligned answer, critique, correction) triples, then cleaned Q-A-C and inspector records.");
     train::SynthConfig cfg;
-    std::string model, criterion, chat = "raw", similarity_model, embedder_dir;
-    int batch_size = int(cfg.batch_size), max_new = 256, threads = 0;
+    train::apply_recipe(scan_recipe(argc, argv), &cfg);
+    const bool own_pair_defaults = cfg.recipe != Recipe::ngweta;
+    std::string model, criterion, chat = "raw", similarity_model, embedder_dir, recipe;
+    int batch_size = int(cfg.batch_size), max_new = own_pair_defaults ? 256 : cfg.pair_sampling.max_new_tokens,
+        threads = 0;
     SamplingFlags sampling;
     sampling.top_p = 0.9;
+    if (!own_pair_defaults) {
+        sampling.temperature = cfg.pair_sampling.greedy ? 0.0 : cfg.pair_sampling.temperature;
+        sampling.top_p = cfg.pair_sampling.top_p;
+        sampling.repetition_penalty = cfg.pair_sampling.repetition_penalty;
+    }
+    add_recipe_flag(args, &recipe, cfg.recipe);
     int64_t seed = int64_t(cfg.seed), min_chars = int64_t(cfg.clean.min_chars), max_chars = int64_t(cfg.clean.max_chars),
             max_words = int64_t(cfg.clean.max_words);
     bool greedy = false, dry_run = false;
@@ -74,7 +84,9 @@ int cmd_synth(int argc, char** argv) {
     args.option("--max-questions", &cfg.max_questions, "N", "questions used in stage 3 (0 = all)",
                 ranges::non_negative());
     args.option("--batch-size", &batch_size, "N", "prompts per generation batch", ranges::count());
-    args.option("--max-new-tokens", &max_new, "N", "longest completion in stage 3 (stages 1-2 use at most 128)",
+    args.option("--max-new-tokens", &max_new, "N",
+                own_pair_defaults ? "longest completion in stage 3 (stages 1-2 use at most 128)"
+                                  : "longest completion in stage 3 (stages 1-2 use the recipe's own settings)",
                 ranges::count());
     args.flag("--greedy", &greedy, "greedy decoding instead of sampling (as --temperature 0)");
     add_sampling_flags(args, &sampling);
@@ -83,7 +95,10 @@ int cmd_synth(int argc, char** argv) {
     args.option("--max-chars", &max_chars, "N", "cleaning: longest answer/correction", ranges::non_negative());
     args.option("--max-words", &max_words, "N", "cleaning: most words in an answer/correction", ranges::count());
     args.option("--max-pair-similarity", &cfg.clean.max_pair_similarity, "S",
-                "cleaning: drop pairs whose answer and correction are more similar (cosine; > 1 = off)",
+                own_pair_defaults
+                    ? "cleaning: drop pairs whose answer and correction are more similar (cosine; > 1 = off)"
+                    : "cleaning: leave pairs whose answer and correction are at least this similar (cosine) out "
+                      "of the inspector records (the Q-A-C records keep them)",
                 Range::at_least(-1));
     args.option("--similarity-model", &similarity_model, "DIR",
                 "embed with this model's token embeddings (default: character trigrams)");
@@ -98,7 +113,15 @@ int cmd_synth(int argc, char** argv) {
                 "                     \"<a topic from stage 1>\" (marked \"placeholder\": true)\n"
                 "  stage \"pairs\":     one per --questions question, else one on \"<a question from stage 2>\"\n"
                 "--stop-after limits the stages printed. Example:\n"
-                "  aligners synth --dry-run --criterion ethical --seeds seeds.jsonl | head -n 1\n");
+                "  aligners synth --dry-run --criterion ethical --seeds seeds.jsonl | head -n 1\n\n"
+                "--recipe ngweta is the released notebooks' stage 3 and cleaning: the prompt is the criterion file\n"
+                "as written + \"\\n\\nInput:\\n{x}\\nResponse:\", greedy (--temperature 0), 1500 new tokens,\n"
+                "repetition penalty 2, stop \"\\n\\n\\nInput:\"; its drop rules; inspector pairs with y/y' cosine\n"
+                "similarity >= 0.9 left out (--embedder all-MiniLM-L6-v2 as the paper; else character trigrams).\n"
+                "Stages 1-2 are TGRT (train/synth_tgrt.h): --rounds epochs (20) of Dromedary's topic prompt with\n"
+                "5 example topics, de-duplication and balancing to the smallest type, then questions from 15\n"
+                "(type, topic) hints and 5 seed questions a prompt, both sampled at T 1, top-p 1, 300 tokens.\n"
+                "synth.log.jsonl records the settings.\n");
     std::string device, attention;
     add_device_flag(args, &device, &attention);
     add_threads_flag(args, &threads);
@@ -127,9 +150,11 @@ int cmd_synth(int argc, char** argv) {
     s.repetition_penalty = float(sampling.repetition_penalty);
     s.max_new_tokens = max_new;
     cfg.pair_sampling = s;
-    s.max_new_tokens = std::min(max_new, 128);
-    cfg.topic_sampling = s;
-    cfg.question_sampling = s;
+    if (own_pair_defaults) {
+        s.max_new_tokens = std::min(max_new, 128);
+        cfg.topic_sampling = s;
+        cfg.question_sampling = s;
+    }
 
     if (dry_run) {
         std::vector<train::SynthPrompt> prompts = train::synth_dry_run(cfg);
@@ -150,6 +175,9 @@ int cmd_synth(int argc, char** argv) {
         return 0;
     }
 
+    if (cfg.recipe == Recipe::ngweta && embedder_dir.empty() && similarity_model.empty())
+        std::fprintf(stderr, "synth --recipe ngweta: the paper's y/y' similarity uses all-MiniLM-L6-v2 "
+                             "(--embedder DIR); character trigrams stand in for it\n");
     auto backend = select_backend(device, attention);
     train::ModelGenerator gen(model, *backend, chat, batch_size);
     std::unique_ptr<train::TextEmbedder> embedder;

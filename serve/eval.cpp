@@ -63,6 +63,7 @@ std::vector<EvalSample> read_eval_samples(const std::string& path, const std::st
         s.corrected = json::get_string(v, field, where);
         const json::Value* id = v.find("id");
         s.id = id && id->is_string() ? id->as_string() : std::to_string(line);
+        s.category = train::category_from_json(v, where);
         out.push_back(std::move(s));
     });
     std::string n = std::to_string(out.size());
@@ -180,9 +181,53 @@ json::Value evaluate(const std::vector<EvalSample>& samples, const std::vector<E
         j.set("tie_margin", o.tie_margin);
         j.set("omega", p.omega);
         j.set("ngweta_win_rate", p.ngweta_win_rate);
+        std::vector<std::string> keys, names;
+        for (const auto& s : samples) {
+            keys.push_back(s.category.key());
+            names.push_back(s.category.name);
+        }
+        std::vector<CategoryPairwise> cats = pairwise_by_category(verdicts, keys, names);
+        if (!cats.empty()) {
+            json::Value by = json::Value::array();
+            for (const auto& c : cats) {
+                json::Value cv = json::Value::object();
+                cv.set("category", c.key);
+                if (!c.name.empty() && c.name != c.key) cv.set("name", c.name);
+                cv.set("samples", int64_t(c.samples));
+                cv.set("wins", int64_t(c.result.wins));
+                cv.set("ties", int64_t(c.result.ties));
+                cv.set("losses", int64_t(c.result.losses));
+                cv.set("omega", c.result.omega);
+                cv.set("ngweta_win_rate", c.result.ngweta_win_rate);
+                by.push_back(cv);
+            }
+            j.set("by_category", by);
+            CategoryMean m = mean_over_categories(cats, o.mean_categories);
+            json::Value mv = json::Value::object(), used = json::Value::array(), missing = json::Value::array();
+            for (const auto& k : m.used) used.push_back(k);
+            for (const auto& k : m.missing) missing.push_back(k);
+            mv.set("categories", used);
+            if (!m.missing.empty()) mv.set("missing", missing);
+            mv.set("omega", m.omega);
+            mv.set("ngweta_win_rate", m.ngweta_win_rate);
+            j.set("category_mean", mv);
+        }
         report.set("judge", j);
     }
+    json::Value settings = json::Value::object(), mc = json::Value::array();
+    settings.set("recipe", recipe_name(o.recipe));
+    settings.set("batch_size", o.batch_size);
+    settings.set("tie_margin", o.tie_margin);
+    for (const auto& k : o.mean_categories) mc.push_back(k);
+    settings.set("mean_categories", mc);
+    report.set("settings", settings);
     return report;
+}
+
+void apply_recipe(Recipe recipe, EvalOptions* o) {
+    *o = EvalOptions{};
+    o->recipe = recipe;
+    if (recipe == Recipe::ngweta) o->mean_categories = {"2", "3", "6", "7"};
 }
 
 }  // namespace aligners::serve

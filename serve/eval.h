@@ -11,6 +11,8 @@
 #include "common/json.h"
 #include "serve/eval_metrics.h"
 #include "serve/squad.h"
+#include "train/recipe.h"
+#include "train/records.h"
 
 namespace aligners::serve {
 
@@ -58,6 +60,7 @@ private:
 
 struct EvalSample {
     std::string id, question, original, corrected;
+    train::Category category = {};  // "category" / "category_id" when the record has them
 };
 
 // Reads JSONL with "question", "answer" (original) and the corrected answer
@@ -77,10 +80,20 @@ struct EvalInspector {
 };
 
 struct EvalOptions {
+    Recipe recipe = Recipe::none;
     int batch_size = 16;
     double tie_margin = 0.0;  // shown in the report (the judge applies it)
     std::string judge_name;   // shown in the report
+    // Samples with categories: the judge's results per category and their
+    // unweighted mean over these category keys (ids, else names; empty =
+    // every category present).
+    std::vector<std::string> mean_categories;
 };
+// ngweta: the mean over BeaverTails-Evaluation categories 2 (controversial
+// topics, politics), 3 (discrimination, stereotype, injustice), 6 (hate
+// speech, offensive language) and 7 (misinformation regarding ethics, laws
+// and safety), the paper's BeaverTails subset.
+void apply_recipe(Recipe recipe, EvalOptions* options);
 
 // The report (also what `aligners eval` writes).
 json::Value evaluate(const std::vector<EvalSample>& samples, const std::vector<EvalInspector>& inspectors,

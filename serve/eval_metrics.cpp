@@ -1,5 +1,7 @@
 #include "serve/eval_metrics.h"
 
+#include <map>
+
 #include <algorithm>
 #include <cmath>
 
@@ -74,6 +76,56 @@ PairwiseResult pairwise(const std::vector<Verdict>& verdicts) {
     r.omega = (double(r.wins) - double(r.losses)) / n;
     r.ngweta_win_rate = 1.0 - double(r.losses) / n;
     return r;
+}
+
+static bool is_number(const std::string& s) {
+    return !s.empty() && s.size() < 19 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+std::vector<CategoryPairwise> pairwise_by_category(const std::vector<Verdict>& verdicts,
+                                                   const std::vector<std::string>& keys,
+                                                   const std::vector<std::string>& names) {
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<Verdict>> by;
+    std::map<std::string, std::string> name_of;
+    for (size_t i = 0; i < verdicts.size() && i < keys.size(); ++i) {
+        if (keys[i].empty()) continue;
+        if (!by.count(keys[i])) order.push_back(keys[i]);
+        by[keys[i]].push_back(verdicts[i]);
+        if (i < names.size() && name_of[keys[i]].empty()) name_of[keys[i]] = names[i];
+    }
+    std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
+        if (is_number(a) != is_number(b)) return is_number(a);
+        if (is_number(a)) return std::stoll(a) < std::stoll(b);
+        return a < b;
+    });
+    std::vector<CategoryPairwise> out;
+    for (const auto& k : order) out.push_back({k, name_of[k], by[k].size(), pairwise(by[k])});
+    return out;
+}
+
+CategoryMean mean_over_categories(const std::vector<CategoryPairwise>& by_category, const std::vector<std::string>& keys) {
+    CategoryMean m;
+    std::vector<std::string> wanted = keys;
+    if (wanted.empty())
+        for (const auto& c : by_category) wanted.push_back(c.key);
+    for (const auto& k : wanted) {
+        const CategoryPairwise* found = nullptr;
+        for (const auto& c : by_category)
+            if (c.key == k) found = &c;
+        if (!found) {
+            m.missing.push_back(k);
+            continue;
+        }
+        m.used.push_back(k);
+        m.omega += found->result.omega;
+        m.ngweta_win_rate += found->result.ngweta_win_rate;
+    }
+    if (!m.used.empty()) {
+        m.omega /= double(m.used.size());
+        m.ngweta_win_rate /= double(m.used.size());
+    }
+    return m;
 }
 
 }  // namespace aligners::serve

@@ -55,4 +55,25 @@ struct PairwiseResult {
 };
 PairwiseResult pairwise(const std::vector<Verdict>& verdicts);
 
+// Pairwise results per category (train::Category::key(): the id, else the
+// name), numeric keys in numeric order, then the rest in text order.
+struct CategoryPairwise {
+    std::string key, name;
+    size_t samples = 0;
+    PairwiseResult result;
+};
+// keys[i] and names[i] belong to verdicts[i]; samples with an empty key are left out.
+std::vector<CategoryPairwise> pairwise_by_category(const std::vector<Verdict>& verdicts,
+                                                   const std::vector<std::string>& keys,
+                                                   const std::vector<std::string>& names);
+// The unweighted mean of the categories' omega and win rate (each category
+// counts once, as a table of per-category results averages them) over
+// `keys`, or over every category when `keys` is empty; keys with no samples
+// are listed in `missing` and left out of the mean.
+struct CategoryMean {
+    std::vector<std::string> used, missing;
+    double omega = 0, ngweta_win_rate = 0;
+};
+CategoryMean mean_over_categories(const std::vector<CategoryPairwise>& by_category, const std::vector<std::string>& keys);
+
 }  // namespace aligners::serve

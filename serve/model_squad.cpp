@@ -86,6 +86,15 @@ ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, con
                     "; it needs at least 16 more for the question and answer");
 }
 
+void ModelAligner::cap_prompt_tokens(size_t tokens) {
+    if (tokens == 0 || tokens >= prompt_budget_) return;
+    size_t overhead = train::tokenize_prompt(template_, *codec_, "", "", "").size();
+    if (overhead + 16 > tokens)
+        throw Error("aligner prompt cap " + std::to_string(tokens) + ": the prompt template alone takes " +
+                    std::to_string(overhead) + " tokens; it needs at least 16 more for the question and answer");
+    prompt_budget_ = tokens;
+}
+
 std::vector<std::string> ModelAligner::rewrite(const std::vector<QaPair>& batch, const std::string& instruction) {
     std::vector<bool> truncated;
     return rewrite_noting_truncation(batch, instruction, truncated);
@@ -121,7 +130,8 @@ std::vector<float> ClassifierJudge::reward(const std::vector<QaPair>& batch) {
 }
 
 std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::Backend& backend,
-                                        const train::SamplingOptions& aligner_sampling) {
+                                        const train::SamplingOptions& aligner_sampling,
+                                        std::optional<double> default_threshold, size_t aligner_max_input_tokens) {
     auto sq = std::make_unique<LoadedSquad>();
     sq->file = load_squad_file(squad_path);
     for (const auto& m : sq->file.members) {
@@ -133,10 +143,13 @@ std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::B
             auto& ins = sq->inspectors[m.inspector_dir];
             if (!ins) ins = std::make_unique<ModelInspector>(m.inspector_dir, backend, sq->file.batch_size);
             member.inspector = ins.get();
-            if (!m.threshold_given) member.threshold = ins->calibrated_threshold();
+            if (!m.threshold_given) member.threshold = default_threshold ? *default_threshold : ins->calibrated_threshold();
         }
         auto& al = sq->aligners[m.aligner_dir];
-        if (!al) al = std::make_unique<ModelAligner>(m.aligner_dir, backend, aligner_sampling);
+        if (!al) {
+            al = std::make_unique<ModelAligner>(m.aligner_dir, backend, aligner_sampling);
+            al->cap_prompt_tokens(aligner_max_input_tokens);
+        }
         member.aligner = al.get();
         sq->members.push_back(member);
     }

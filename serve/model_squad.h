@@ -4,6 +4,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ public:
                                                        std::vector<bool>& truncated) override;
     const train::AlignerTemplate& templ() const { return template_; }
     size_t prompt_budget() const { return prompt_budget_; }
+    // At most `tokens` prompt tokens (Ngweta's max_length=512), when fewer
+    // than the positions leave; the template must still fit.
+    void cap_prompt_tokens(size_t tokens);
 
 private:
     std::unique_ptr<engine::Model> model_;
@@ -83,8 +87,12 @@ struct LoadedSquad {
     std::map<std::string, std::unique_ptr<ModelAligner>> aligners;
 };
 
-// Thresholds not given in the file come from each inspector's calibration.
+// Thresholds not given in the file are `default_threshold` when set, else
+// each inspector's calibration. aligner_max_input_tokens > 0 caps the
+// aligners' prompts (ModelAligner::cap_prompt_tokens).
 std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::Backend& backend,
-                                        const train::SamplingOptions& aligner_sampling);
+                                        const train::SamplingOptions& aligner_sampling,
+                                        std::optional<double> default_threshold = std::nullopt,
+                                        size_t aligner_max_input_tokens = 0);
 
 }  // namespace aligners::serve

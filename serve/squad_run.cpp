@@ -28,6 +28,7 @@ json::Value trace_to_json(const train::QaRecord& input, const SquadBatchResult& 
     json::Value v = json::Value::object();
     v.set("id", input.id);
     v.set("question", input.question);
+    train::set_category(v, input.category);
     v.set("answer", input.answer);
     v.set("final_answer", t.answer);
     json::Value order = json::Value::array(), fired = json::Value::array(), scores = json::Value::array();

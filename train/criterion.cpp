@@ -63,6 +63,7 @@ std::string criterion_name_from_title(const std::string& title) {
 Criterion parse_criterion(const std::string& text, const std::string& source, const std::string& default_name) {
     Criterion c;
     c.name = default_name;
+    c.text = text;
     std::vector<std::string> lines = split_lines_keep_empty(text);
     std::string section;  // "principles", "questions", "demonstrations", or other
     std::string principles, goal;

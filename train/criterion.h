@@ -29,6 +29,9 @@ struct Criterion {
     std::string principles;     // the "## Principles" section
     std::string question_goal;  // the "## Questions" section ("" when absent)
     std::vector<Demonstration> demonstrations;
+    // The file's exact text: Ngweta's stage-3 prompt is the whole file as
+    // written (`open(f).read()`), not a rendering of the parsed sections.
+    std::string text;
 };
 
 // `source` names the text in errors ("<source>:<line>: ...").

@@ -18,6 +18,9 @@ struct SamplingOptions {
     int top_k = 0;             // 0 = off
     float repetition_penalty = 1.0f;  // > 1 discourages repeating tokens (CTRL-style); 1 = off
     std::vector<std::string> stop;    // the completion ends before the first of these
+    // ... or after the first of these, which it keeps (an eos_token_id on "."
+    // as Ngweta's released aligners decode: the answer ends with its period)
+    std::vector<std::string> stop_after = {};
     uint64_t seed = 0;
 };
 
@@ -32,5 +35,8 @@ public:
 
 // `text` cut before the earliest occurrence of any stop string.
 std::string cut_at_stop(std::string_view text, const std::vector<std::string>& stop);
+// The earliest of: before a `stop` string, after a `stop_after` string.
+std::string cut_at_stop(std::string_view text, const std::vector<std::string>& stop,
+                        const std::vector<std::string>& stop_after);
 
 }  // namespace aligners::train

@@ -183,7 +183,9 @@ ImportResult import_questions(const std::string& path, const ImportOptions& opti
             st.skip("duplicate question", row.where);
             continue;
         }
-        result.records.push_back(to_json(rec));
+        json::Value out = to_json(rec);
+        set_category(out, category_from_json(row.value, row.where));  // BeaverTails' category, kept for eval
+        result.records.push_back(std::move(out));
         ++st.written;
     }
     require_some(result, path, "question");

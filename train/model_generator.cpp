@@ -69,13 +69,14 @@ std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& 
             g.stop_token_ids.push_back(codec.eos_id());
     }
     g.stop_strings = o.stop;
+    g.stop_strings.insert(g.stop_strings.end(), o.stop_after.begin(), o.stop_after.end());
     g.decode = [&codec](const std::vector<int32_t>& ids) { return codec.decode(ids); };
     g.seed = o.seed;
     std::vector<engine::Generation> gens = engine::generate(model, prompts, g);
     std::vector<std::string> out;
     for (auto& gen : gens) {
         if (gen.finish_reason == "stop_token" && !gen.tokens.empty()) gen.tokens.pop_back();
-        out.push_back(cut_at_stop(codec.decode(gen.tokens), o.stop));
+        out.push_back(cut_at_stop(codec.decode(gen.tokens), o.stop, o.stop_after));
     }
     return out;
 }

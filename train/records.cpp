@@ -70,12 +70,35 @@ QuestionRecord question_from_json(const json::Value& v, const std::string& where
     return r;
 }
 
+Category category_from_json(const json::Value& v, const std::string& where) {
+    Category c;
+    if (const json::Value* n = v.find("category"); n && !n->is_null()) {
+        if (!n->is_string()) throw Error(where + ": field 'category' must be a string, got " + json::dump(*n));
+        c.name = n->as_string();
+    }
+    if (const json::Value* id = v.find("category_id"); id && !id->is_null()) {
+        // CSV cells arrive as strings: "7" is 7.
+        bool digits = id->is_string() && !id->as_string().empty() && id->as_string().size() < 10 &&
+                      id->as_string().find_first_not_of("0123456789") == std::string::npos;
+        if (digits) c.id = std::stoll(id->as_string());
+        else if (id->is_int() && id->as_int() >= 0) c.id = id->as_int();
+        else throw Error(where + ": field 'category_id' must be an integer >= 0, got " + json::dump(*id));
+    }
+    return c;
+}
+
+void set_category(json::Value& v, const Category& c) {
+    if (!c.name.empty()) v.set("category", c.name);
+    if (c.id >= 0) v.set("category_id", c.id);
+}
+
 QaRecord qa_from_json(const json::Value& v, const std::string& where) {
     QaRecord r;
     r.question = required_text(v, "question", where);
     r.answer = json::get_string(v, "answer", where);
     if (const json::Value* id = v.find("id"); id && !id->is_null())
         r.id = id->is_string() ? id->as_string() : json::dump(*id);
+    r.category = category_from_json(v, where);
     return r;
 }
 
@@ -112,6 +135,7 @@ json::Value to_json(const QaRecord& r) {
     if (!r.id.empty()) v.set("id", r.id);
     v.set("question", r.question);
     v.set("answer", r.answer);
+    set_category(v, r.category);
     return v;
 }
 

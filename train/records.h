@@ -41,10 +41,27 @@ struct QuestionRecord {
     std::string question_type;  // optional, from synth stage 2
 };
 
+// A dataset category carried with a question from import through the squad
+// to eval (BeaverTails-Evaluation's "category" and "category_id"), so eval can
+// report per-category win rates. Both optional.
+struct Category {
+    std::string name;  // "" = none
+    int64_t id = -1;   // -1 = none
+    bool empty() const { return name.empty() && id < 0; }
+    // What eval groups by: the id when there is one, else the name.
+    std::string key() const { return id >= 0 ? std::to_string(id) : name; }
+};
+// "category" (a string) and "category_id" (an integer >= 0) of a record;
+// a field of another type throws Error naming `where`.
+Category category_from_json(const json::Value& v, const std::string& where);
+// Sets the fields that are present.
+void set_category(json::Value& v, const Category& c);
+
 struct QaRecord {
     std::string id;  // optional; "" means "use the line number"
     std::string question;
     std::string answer;
+    Category category = {};
 };
 
 // Calls fn(value, line_number) for every non-blank line of a JSONL file

@@ -12,6 +12,8 @@
 #include "common/fs.h"
 #include "train/records.h"
 #include "train/resumable.h"
+#include "train/synth_ngweta.h"
+#include "train/synth_tgrt.h"
 #include "train/text_util.h"
 
 namespace aligners::train {
@@ -162,6 +164,31 @@ std::vector<QuestionRecord> load_question_pool(const std::string& path, size_t* 
     }
     if (questions.empty()) throw Error(path + ": no questions");
     return questions;
+}
+
+// Stage 3's prompt, stop strings and parse: the recipe's.
+std::string pair_prompt(const SynthConfig& cfg, const Criterion& crit, const std::string& question) {
+    return cfg.recipe == Recipe::ngweta ? build_ngweta_pair_prompt(crit, question) : build_pair_prompt(crit, question);
+}
+
+std::vector<std::string> pair_stops(const SynthConfig& cfg) {
+    return cfg.recipe == Recipe::ngweta ? ngweta_pair_stop_strings() : pair_stop_strings();
+}
+
+ParsedPair parse_pair(const SynthConfig& cfg, const Criterion& crit, const std::string& completion) {
+    return cfg.recipe == Recipe::ngweta ? parse_ngweta_pair_completion(completion, ngweta_marker(crit))
+                                        : parse_pair_completion(completion);
+}
+
+json::Value sampling_json(const SamplingOptions& o) {
+    json::Value v = json::Value::object();
+    v.set("greedy", o.greedy);
+    v.set("temperature", double(o.temperature));
+    v.set("top_p", double(o.top_p));
+    v.set("top_k", o.top_k);
+    v.set("repetition_penalty", double(o.repetition_penalty));
+    v.set("max_new_tokens", o.max_new_tokens);
+    return v;
 }
 
 // ---- stage 1 -----------------------------------------------------------------------
@@ -333,13 +360,12 @@ std::vector<PairItem> run_pairs(const SynthConfig& cfg, const Criterion& crit,
         out, ids, cfg.batch_size,
         [&](const std::vector<size_t>& batch) {
             std::vector<std::string> texts;
-            for (size_t i : batch) texts.push_back(build_pair_prompt(crit, questions[i].question));
-            SamplingOptions o =
-                with_stops(cfg.pair_sampling, pair_stop_strings(), hash_text(ids[batch[0]], cfg.seed + 2));
+            for (size_t i : batch) texts.push_back(pair_prompt(cfg, crit, questions[i].question));
+            SamplingOptions o = with_stops(cfg.pair_sampling, pair_stops(cfg), hash_text(ids[batch[0]], cfg.seed + 2));
             std::vector<std::string> completions = generate_batch(gen, texts, o);
             std::vector<json::Value> results;
             for (size_t k = 0; k < batch.size(); ++k) {
-                ParsedPair p = parse_pair_completion(completions[k]);
+                ParsedPair p = parse_pair(cfg, crit, completions[k]);
                 json::Value v = json::Value::object();
                 v.set("question", questions[batch[k]].question);
                 v.set("completion", completions[k]);
@@ -384,6 +410,172 @@ std::vector<PairItem> run_pairs(const SynthConfig& cfg, const Criterion& crit,
     return items;
 }
 
+// ---- stages 1-2 of --recipe ngweta: TGRT (train/synth_tgrt.h) ----------------------------
+
+TypeTopics seed_topics(const std::vector<TopicSeed>& seeds) {
+    TypeTopics t;
+    for (const auto& s : seeds) t.add(s.question_type, s.topic);
+    return t;
+}
+
+// Stage 2's prompts: 15 (type, topic) hints each, 5 seed questions drawn per prompt.
+struct TgrtQuestionPrompt {
+    std::vector<TopicSeed> examples, hints;
+};
+std::vector<TgrtQuestionPrompt> tgrt_question_prompts(const SynthConfig& cfg, const std::vector<TopicSeed>& seeds,
+                                                      const std::vector<TopicEntry>& topics) {
+    const size_t per_prompt = 15;  // num_questions_to_generate
+    std::vector<TopicSeed> pool = seeds_with_questions(seeds);
+    std::vector<TgrtQuestionPrompt> out;
+    for (size_t i = 0; i < topics.size(); i += per_prompt) {
+        TgrtQuestionPrompt p;
+        p.examples = sample(pool, size_t(cfg.question_examples), cfg.seed * 7919u + i);
+        for (size_t k = i; k < std::min(topics.size(), i + per_prompt); ++k)
+            p.hints.push_back({topics[k].question_type, topics[k].topic, ""});
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+std::vector<TopicEntry> run_topics_tgrt(const SynthConfig& cfg, const std::vector<TopicSeed>& seeds,
+                                        TextGenerator& gen, StageLog& log, json::Value* stats) {
+    TypeTopics pool = seed_topics(seeds);
+    ResumableLog out(path_join(cfg.out_dir, "topics.jsonl"));
+    RejectCounts rejected;
+    size_t prompts_total = 0;
+    for (int epoch = 0; epoch < cfg.topic_rounds; ++epoch) {
+        TypeTopics balanced = dedupe_and_balance(pool, false, &rejected);
+        std::vector<TgrtTopicPrompt> prompts =
+            tgrt_topic_prompts(balanced, cfg.topic_examples, cfg.seed * 1000003u + uint64_t(epoch));
+        std::vector<std::string> ids;
+        for (size_t k = 0; k < prompts.size(); ++k) ids.push_back("e" + std::to_string(epoch) + "/" + std::to_string(k));
+        size_t processed = run_resumable(
+            out, ids, cfg.batch_size,
+            [&](const std::vector<size_t>& batch) {
+                std::vector<std::string> texts;
+                for (size_t i : batch) texts.push_back(build_tgrt_topic_prompt(prompts[i].question_type, prompts[i].topics));
+                SamplingOptions o = with_stops(cfg.topic_sampling, {}, hash_text(ids[batch[0]], cfg.seed));
+                std::vector<std::string> completions = generate_batch(gen, texts, o);
+                std::vector<json::Value> results;
+                for (size_t k = 0; k < batch.size(); ++k) {
+                    RejectCounts rej;
+                    json::Value v = json::Value::object(), kv = json::Value::array();
+                    for (const auto& t : parse_tgrt_topic_completion(completions[k], &rej)) kv.push_back(t);
+                    v.set("epoch", epoch);
+                    v.set("question_type", prompts[batch[k]].question_type);
+                    v.set("completion", completions[k]);
+                    v.set("topics", kv);
+                    v.set("rejected", counts_json(rej));
+                    results.push_back(std::move(v));
+                }
+                return results;
+            },
+            "synth topics (epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.topic_rounds) + ")");
+        // The next epoch reads this epoch's file: the balanced topics, then the new ones in prompt order.
+        auto done = by_id(out);
+        TypeTopics next = balanced;
+        for (size_t i = 0; i < ids.size(); ++i) {
+            const json::Value& v = *done.at(ids[i]);
+            add_counts(&rejected, v.find("rejected"));
+            for (const auto& t : string_list(v.find("topics"))) next.add(prompts[i].question_type, t);
+        }
+        pool = std::move(next);
+        prompts_total += ids.size();
+        json::Value ev = json::Value::object();
+        ev.set("epoch", epoch);
+        ev.set("prompts", int64_t(ids.size()));
+        ev.set("generated_now", int64_t(processed));
+        ev.set("topics", int64_t(pool.size()));
+        log.event("topics", ev);
+    }
+    // deduplicate_topics.py, then a shuffle (seeded here).
+    TypeTopics final_topics = dedupe_and_balance(pool, true, &rejected);
+    std::vector<TopicEntry> entries;
+    for (const auto& type : final_topics.types)
+        for (const auto& t : final_topics.topics.at(type)) entries.push_back({type, t});
+    entries = sample(entries, entries.size(), cfg.seed * 31u + 17u);
+    json::Value s = json::Value::object();
+    s.set("seed_topics", int64_t(seeds.size()));
+    s.set("epochs", cfg.topic_rounds);
+    s.set("prompts", int64_t(prompts_total));
+    s.set("topics", int64_t(entries.size()));
+    s.set("question_types", int64_t(final_topics.types.size()));
+    s.set("rejected", counts_json(rejected));
+    *stats = s;
+    return entries;
+}
+
+std::vector<QuestionRecord> run_questions_tgrt(const SynthConfig& cfg, const Criterion& crit,
+                                               const std::vector<TopicSeed>& seeds,
+                                               const std::vector<TopicEntry>& topics, TextGenerator& gen,
+                                               StageLog& log, json::Value* stats) {
+    std::vector<TgrtQuestionPrompt> prompts = tgrt_question_prompts(cfg, seeds, topics);
+    std::vector<std::string> ids;
+    for (size_t k = 0; k < prompts.size(); ++k) ids.push_back("q/" + std::to_string(k));
+    ResumableLog out(path_join(cfg.out_dir, "questions.jsonl"));
+    size_t processed = run_resumable(
+        out, ids, cfg.batch_size,
+        [&](const std::vector<size_t>& batch) {
+            std::vector<std::string> texts;
+            for (size_t i : batch) texts.push_back(build_tgrt_question_prompt(prompts[i].examples, prompts[i].hints));
+            SamplingOptions o = with_stops(cfg.question_sampling, {}, hash_text(ids[batch[0]], cfg.seed + 1));
+            std::vector<std::string> completions = generate_batch(gen, texts, o);
+            std::vector<json::Value> results;
+            for (size_t k = 0; k < batch.size(); ++k) {
+                const TgrtQuestionPrompt& p = prompts[batch[k]];
+                json::Value v = json::Value::object(), qv = json::Value::array();
+                for (const auto& q : parse_tgrt_question_completion(completions[k],
+                                                                    tgrt_expected_prefixes(p.examples, p.hints))) {
+                    json::Value e = json::Value::object();
+                    e.set("question_type", q.question_type);
+                    e.set("topic", q.topic);
+                    e.set("question", q.question);
+                    qv.push_back(e);
+                }
+                v.set("completion", completions[k]);
+                v.set("questions", qv);
+                results.push_back(std::move(v));
+            }
+            return results;
+        },
+        "synth questions");
+    auto done = by_id(out);
+    RejectCounts rejected;
+    std::unordered_set<std::string> seen;
+    std::vector<QuestionRecord> questions;
+    for (const auto& id : ids) {
+        const json::Value* list = done.at(id)->find("questions");
+        if (!list || !list->is_array()) continue;
+        for (const auto& e : list->as_array()) {
+            QuestionRecord r;
+            r.question = json::get_string(e, "question", out.path(), "");
+            r.topic = json::get_string(e, "topic", out.path(), "");
+            r.question_type = json::get_string(e, "question_type", out.path(), "");
+            r.criterion = crit.name;
+            if (trim(r.question).empty()) {
+                ++rejected["empty question"];
+                continue;
+            }
+            // Stage 3 keys its log by the question: each once.
+            if (!seen.insert(normalize_for_compare(r.question)).second) {
+                ++rejected["duplicate question"];
+                continue;
+            }
+            questions.push_back(std::move(r));
+        }
+    }
+    json::Value ev = json::Value::object();
+    ev.set("prompts", int64_t(ids.size()));
+    ev.set("generated_now", int64_t(processed));
+    log.event("questions", ev);
+    json::Value s = json::Value::object();
+    s.set("prompts", int64_t(ids.size()));
+    s.set("questions", int64_t(questions.size()));
+    s.set("rejected", counts_json(rejected));
+    *stats = s;
+    return questions;
+}
+
 }  // namespace
 
 std::vector<SynthPrompt> synth_dry_run(const SynthConfig& cfg) {
@@ -401,6 +593,37 @@ std::vector<SynthPrompt> synth_dry_run(const SynthConfig& cfg) {
         if (cfg.seeds_path.empty())
             throw UsageError("synth: --seeds (topic seeds) or --questions (a question pool) is required");
         std::vector<TopicSeed> seeds = load_topic_seeds(cfg.seeds_path);
+        if (cfg.recipe == Recipe::ngweta) {
+            // TGRT: epoch 1 exactly; stage 2 exactly on the seed topics when no
+            // epoch runs, else one prompt whose hints stand for stage 1's topics.
+            RejectCounts ignored;
+            TypeTopics balanced = dedupe_and_balance(seed_topics(seeds), false, &ignored);
+            if (cfg.topic_rounds > 0) {
+                std::vector<TgrtTopicPrompt> tp = tgrt_topic_prompts(balanced, cfg.topic_examples, cfg.seed * 1000003u);
+                for (size_t k = 0; k < tp.size(); ++k)
+                    out.push_back({"topics", "e0/" + std::to_string(k),
+                                   build_tgrt_topic_prompt(tp[k].question_type, tp[k].topics), false});
+            }
+            if (cfg.stop_after == "topics") return out;
+            std::vector<TopicEntry> entries;
+            if (cfg.topic_rounds == 0) {
+                TypeTopics final_topics = dedupe_and_balance(seed_topics(seeds), true, &ignored);
+                for (const auto& type : final_topics.types)
+                    for (const auto& t : final_topics.topics.at(type)) entries.push_back({type, t});
+                entries = sample(entries, entries.size(), cfg.seed * 31u + 17u);
+            } else {
+                for (size_t k = 0; k < 15; ++k) entries.push_back({balanced.types[k % balanced.types.size()], kPlaceholderTopic});
+            }
+            std::vector<TgrtQuestionPrompt> qp = tgrt_question_prompts(cfg, seeds, entries);
+            for (size_t k = 0; k < qp.size(); ++k)
+                out.push_back({"questions", "q/" + std::to_string(k), build_tgrt_question_prompt(qp[k].examples, qp[k].hints),
+                               cfg.topic_rounds > 0});
+            if (cfg.stop_after == "questions") return out;
+            QuestionRecord q;
+            q.question = kPlaceholderQuestion;
+            questions.push_back(q);
+            placeholder_questions = true;
+        } else {
         TopicPool pool;
         for (const auto& s : seeds) pool.add(s.question_type, s.topic);
         // Stage 1: round 1 exactly; later rounds draw their examples from a
@@ -429,11 +652,69 @@ std::vector<SynthPrompt> synth_dry_run(const SynthConfig& cfg) {
         q.question = kPlaceholderQuestion;
         questions.push_back(q);
         placeholder_questions = true;
+        }
     }
     if (cfg.max_questions > 0 && questions.size() > size_t(cfg.max_questions)) questions.resize(size_t(cfg.max_questions));
     for (const auto& q : questions)
-        out.push_back({"pairs", q.question, build_pair_prompt(crit, q.question), placeholder_questions});
+        out.push_back({"pairs", q.question, pair_prompt(cfg, crit, q.question), placeholder_questions});
     return out;
+}
+
+void apply_recipe(Recipe recipe, SynthConfig* c) {
+    c->recipe = recipe;
+    if (recipe != Recipe::ngweta) return;
+    // generate_topics.py: generation_epoch=20, num_examples=5; GenerateParams(
+    // decoding_method="sample", max_new_tokens=300, temperature=1.0, top_p=1).
+    c->topic_rounds = 20;
+    c->topic_examples = 5;
+    c->topic_sampling = SamplingOptions{};
+    c->topic_sampling.max_new_tokens = 300;
+    c->topic_sampling.temperature = 1.0f;
+    c->topic_sampling.top_p = 1.0f;
+    // generate_questions.py samples with the same params; 5 seed examples, 15 hints a prompt.
+    c->question_sampling = c->topic_sampling;
+    c->question_examples = 5;
+    // generate-bad-and-good-responses.ipynb: GenerateParams(decoding_method="greedy",
+    // max_new_tokens=1500, stop_sequences=["\n\n\nInput:"], repetition_penalty=2).
+    c->pair_sampling = SamplingOptions{};
+    c->pair_sampling.greedy = true;
+    c->pair_sampling.max_new_tokens = 1500;
+    c->pair_sampling.repetition_penalty = 2.0f;
+    // clean-data-for-inspector-and-aligner-training.ipynb: similarity_score >= 0.9 dropped.
+    c->clean.max_pair_similarity = 0.9;
+}
+
+json::Value settings_json(const SynthConfig& c) {
+    json::Value v = json::Value::object();
+    v.set("recipe", recipe_name(c.recipe));
+    v.set("criterion", c.criterion_path);
+    v.set("seeds", c.seeds_path);
+    v.set("questions", c.questions_path);
+    v.set("topic_rounds", c.topic_rounds);
+    v.set("topic_prompts_per_type", c.topic_prompts_per_type);
+    v.set("topic_examples", c.topic_examples);
+    v.set("max_topics_per_type", c.max_topics_per_type);
+    v.set("question_examples", c.question_examples);
+    v.set("max_questions", c.max_questions);
+    v.set("batch_size", int64_t(c.batch_size));
+    v.set("seed", int64_t(c.seed));
+    v.set("topic_sampling", sampling_json(c.topic_sampling));
+    v.set("question_sampling", sampling_json(c.question_sampling));
+    json::Value pairs = sampling_json(c.pair_sampling);
+    json::Value stops = json::Value::array();
+    for (const auto& s : c.recipe == Recipe::ngweta ? ngweta_pair_stop_strings() : pair_stop_strings()) stops.push_back(s);
+    pairs.set("stop", stops);
+    v.set("pair_sampling", pairs);
+    json::Value clean = json::Value::object();
+    clean.set("rules", c.recipe == Recipe::ngweta ? "ngweta" : "aligners");
+    clean.set("max_pair_similarity", c.clean.max_pair_similarity);
+    if (c.recipe != Recipe::ngweta) {
+        clean.set("min_chars", int64_t(c.clean.min_chars));
+        clean.set("max_chars", int64_t(c.clean.max_chars));
+        clean.set("max_words", int64_t(c.clean.max_words));
+    }
+    v.set("clean", clean);
+    return v;
 }
 
 json::Value to_json(const SynthPrompt& p) {
@@ -453,8 +734,10 @@ json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& 
     Criterion crit = load_criterion(cfg.criterion_path);
     make_dirs(cfg.out_dir);
     StageLog log(path_join(cfg.out_dir, "synth.log.jsonl"));
+    log.event("settings", settings_json(cfg));
     json::Value stats = json::Value::object();
     stats.set("criterion", crit.name);
+    stats.set("recipe", recipe_name(cfg.recipe));
 
     std::vector<QuestionRecord> questions;
     if (!cfg.questions_path.empty()) {
@@ -470,12 +753,15 @@ json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& 
             throw UsageError("synth: --seeds (topic seeds) or --questions (a question pool) is required");
         std::vector<TopicSeed> seeds = load_topic_seeds(cfg.seeds_path);
         json::Value topic_stats, question_stats;
-        std::vector<TopicEntry> topics = run_topics(cfg, crit, seeds, gen, log, &topic_stats);
+        const bool tgrt = cfg.recipe == Recipe::ngweta;
+        std::vector<TopicEntry> topics =
+            tgrt ? run_topics_tgrt(cfg, seeds, gen, log, &topic_stats) : run_topics(cfg, crit, seeds, gen, log, &topic_stats);
         stats.set("topics", topic_stats);
         if (cfg.stop_after == "topics") return stats;
         if (topics.empty())
             throw Error("synth: stage 1 produced no usable topics (see " + cfg.out_dir + "/synth.log.jsonl)");
-        questions = run_questions(cfg, crit, seeds, topics, gen, log, &question_stats);
+        questions = tgrt ? run_questions_tgrt(cfg, crit, seeds, topics, gen, log, &question_stats)
+                         : run_questions(cfg, crit, seeds, topics, gen, log, &question_stats);
         stats.set("questions", question_stats);
         if (cfg.stop_after == "questions") return stats;
         if (questions.empty()) throw Error("synth: stage 2 produced no usable questions (see " + cfg.out_dir +
@@ -488,7 +774,9 @@ json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& 
     stats.set("pairs", pair_stats);
     if (cfg.stop_after == "pairs") return stats;
 
-    CleanResult clean = clean_pairs(items, crit, cfg.clean, embedder);
+    CleanResult clean = cfg.recipe == Recipe::ngweta
+                            ? clean_pairs_ngweta(items, crit, cfg.clean.max_pair_similarity, embedder)
+                            : clean_pairs(items, crit, cfg.clean, embedder);
     write_jsonl_atomic(path_join(cfg.out_dir, "qac.jsonl"), clean.qac);
     write_jsonl_atomic(path_join(cfg.out_dir, "inspector.jsonl"), clean.inspector);
     json::Value cs = json::Value::object();
@@ -501,8 +789,10 @@ json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& 
     json::Value outputs = json::Value::object();
     outputs.set("qac", int64_t(clean.qac.size()));
     outputs.set("inspector", int64_t(clean.inspector.size()));
-    outputs.set("inspector_aligned", int64_t(clean.kept));
-    outputs.set("inspector_misaligned", int64_t(clean.kept));
+    size_t aligned = 0;
+    for (const auto& r : clean.inspector) aligned += r.label == 1;
+    outputs.set("inspector_aligned", int64_t(aligned));
+    outputs.set("inspector_misaligned", int64_t(clean.inspector.size() - aligned));
     stats.set("outputs", outputs);
     json::DumpOptions pretty;
     pretty.indent = 2;

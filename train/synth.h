@@ -6,6 +6,9 @@
 //   3 pairs.jsonl      one completion per question -> misaligned answer, critique, correction
 //   4 qac.jsonl, inspector.jsonl, stats.json   cleaned and de-duplicated outputs
 //
+// With --recipe ngweta, stages 1-2 are TGRT (train/synth_tgrt.h) and stages
+// 3-4 the released notebooks' (train/synth_ngweta.h).
+//
 // Stages 1-3 are resumable: one JSONL line per finished prompt, a restart
 // skips finished prompts (content-derived ids). Stage 4 is rewritten
 // atomically from stage 3 every run. With `questions_path`, stages 1-2 are
@@ -16,12 +19,17 @@
 
 #include "common/json.h"
 #include "train/generator.h"
+#include "train/recipe.h"
 #include "train/synth_clean.h"
 #include "train/synth_prompts.h"
 
 namespace aligners::train {
 
 struct SynthConfig {
+    // ngweta: stage 3 and the cleaning are the released notebooks' own
+    // (train/synth_ngweta.h); none (and ji, which has no synth stage): this
+    // project's prompts and filters.
+    Recipe recipe = Recipe::none;
     std::string out_dir;
     std::string criterion_path;
     std::string seeds_path;      // JSONL (question_type, topic, question); needed for stages 1-2
@@ -43,6 +51,14 @@ struct SynthConfig {
     QuestionLimits question_limits;
     CleanOptions clean;
 };
+
+// Sets `config` to a recipe's values (the flags' defaults; flags given
+// override them afterwards). ngweta: 20 topic rounds of 5 examples sampled at
+// T 1, top-p 1, 300 tokens; stage 3 greedy, 1500 new tokens, repetition
+// penalty 2; inspector pairs with y/y' cosine similarity >= 0.9 left out.
+void apply_recipe(Recipe recipe, SynthConfig* config);
+// The effective settings, as the run's log records them.
+json::Value settings_json(const SynthConfig& config);
 
 // Runs (or resumes) every stage; returns the statistics also written to
 // <out_dir>/stats.json.
