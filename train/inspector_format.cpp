@@ -33,6 +33,26 @@ InspectorMeta load_inspector_meta(const std::string& dir) {
             throw Error(path + ": field 'input': expected \"text\" or \"pair\", got " + json::dump(*in));
         m.input_given = true;
     }
+    if (const json::Value* f = v.find("input_format")) {
+        std::string where = path + ": input_format";
+        if (!f->is_object()) throw Error(where + ": expected an object, got " + json::dump(*f));
+        std::string input = json::get_string(*f, "input", where);
+        if (input != inspector_input_name(m.format.input))
+            throw Error(where + ": field 'input': expected \"" + inspector_input_name(m.format.input) +
+                        "\" (the top-level 'input'), got \"" + input + "\"");
+        if (m.format.input == InspectorInput::Text &&
+            json::get_string(*f, "separator", where) != m.format.separator)
+            throw Error(where + ": field 'separator': expected " + json::dump(json::Value(m.format.separator)) +
+                        " (the top-level 'separator'), got " + json::dump((*f)["separator"]));
+        if (json::get_int(*f, "max_tokens", where) != m.format.max_tokens)
+            throw Error(where + ": field 'max_tokens': expected " + std::to_string(m.format.max_tokens) +
+                        " (the top-level 'max_tokens'), got " + json::dump((*f)["max_tokens"]));
+        std::string trunc = json::get_string(*f, "truncation", where);
+        std::string want = m.format.input == InspectorInput::Pair ? "longest_first" : "question_end_answer_start";
+        if (trunc != want)
+            throw Error(where + ": field 'truncation': expected \"" + want + "\" for input \"" + input + "\", got \"" +
+                        trunc + "\"");
+    }
     m.threshold = json::get_double(v, "threshold", path, m.threshold);
     if (!(m.threshold >= 0.0 && m.threshold <= 1.0))
         throw Error(path + ": field 'threshold': expected a probability in [0, 1], got " + json::dump(v["threshold"]));
@@ -65,6 +85,27 @@ InspectorFormat inspector_format_for(const InspectorFormat& f, const ModelConfig
         if (c.learned_positions) out.max_tokens = std::min(out.max_tokens, c.max_position_embeddings);
     }
     return out;
+}
+
+json::Value inspector_input_format(const InspectorFormat& f, const TokenCodec& codec) {
+    json::Value v = json::Value::object();
+    v.set("input", inspector_input_name(f.input));
+    if (f.input == InspectorInput::Pair) {
+        // HF encode(question, answer, truncation="longest_first", max_length).
+        v.set("layout", "[CLS] {question} [SEP] {answer} [SEP]");
+        v.set("token_types", "0 through the first [SEP], then 1");
+        v.set("truncation", "longest_first");
+        v.set("pooling", "first token ([CLS]), the model's pooler");
+    } else {
+        v.set("layout", "[bos]{question}{separator}{answer}");
+        v.set("separator", f.separator);
+        v.set("bos", codec.bos_id() >= 0 ? json::Value(codec.id_to_token(codec.bos_id())) : json::Value());
+        v.set("tokenization", "[bos] + encode(question) + encode(separator + answer)");
+        v.set("truncation", "question_end_answer_start");
+        v.set("pooling", "last token");
+    }
+    v.set("max_tokens", f.max_tokens);
+    return v;
 }
 
 json::Object inspector_format_settings(const InspectorFormat& f) {

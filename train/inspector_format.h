@@ -56,6 +56,12 @@ InspectorFormat inspector_format_for(const InspectorFormat& f, const ModelConfig
 // max_tokens for "text" (as before there were two), input and max_tokens for "pair".
 json::Object inspector_format_settings(const InspectorFormat& f);
 
+// inspector.json's "input_format": the literal layout, separator, BOS rule,
+// max_tokens and truncation rule of the inputs, so another implementation
+// can reproduce the scores. load_inspector_meta checks it agrees with the
+// top-level "input", "separator" and "max_tokens".
+json::Value inspector_input_format(const InspectorFormat& f, const TokenCodec& codec);
+
 // One inspector input in either format: type_ids empty for "text".
 struct InspectorIds {
     std::vector<int32_t> ids;
