@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <csignal>
 #include <random>
 
 #include "common/fs.h"
@@ -12,6 +13,7 @@
 #include "tests/train/tiny_models.h"
 #include "train/best_checkpoint.h"
 #include "train/records.h"
+#include "train/stop_signals.h"
 #include "train/train_loop.h"
 
 using namespace aligners;
@@ -104,6 +106,66 @@ TEST_CASE("the saved weights are those of the best evaluation, not the last step
     CHECK(file_exists(BestCheckpoint::path(c.out_dir)));
     remove_checkpoint(c.out_dir);
     CHECK(!file_exists(BestCheckpoint::path(c.out_dir)));
+}
+
+TEST_CASE("a run stopped after its best evaluation resumes and still saves the best weights") {
+    std::string dir = test::scratch_dir("best_checkpoint_resume");
+    std::string base = test::make_tiny_model(dir + "/base", 7);
+    auto be = engine::make_cpu_backend();
+    const std::vector<double> losses = {9.0, 4.0, 2.0, 3.0, 3.5, 5.0, 6.0};  // best: step 2
+    auto config = [&](const std::string& out) {
+        LoopConfig c;
+        c.out_dir = out;
+        c.label = "test";
+        c.fingerprint = "fp";
+        c.lr = 1e-2;
+        c.eval_every = 1;
+        c.checkpoint_every = 2;
+        c.best_key = "eval_loss";
+        return c;
+    };
+    auto full_model = engine::Model::load(base, *be, true);
+    int n = 0;
+    auto eval_full = [&] {
+        json::Value e = json::Value::object();
+        e.set("eval_loss", losses[size_t(n++)]);
+        return e;
+    };
+    LoopResult full = run_train_loop(*full_model, plan_of(6), config(dir + "/full"), eval_full);
+    REQUIRE(full.best_step == 2);
+
+    // SIGTERM during step 4: stopped with a checkpoint at step 4, the best (step 2) on disk.
+    auto model = engine::Model::load(base, *be, true);
+    struct sigaction before {};
+    sigaction(SIGTERM, nullptr, &before);
+    n = 0;
+    auto eval_by_step = [&](int64_t step) {
+        json::Value e = json::Value::object();
+        e.set("eval_loss", losses[size_t(step)]);
+        return e;
+    };
+    auto eval_signal = [&] {
+        json::Value e = eval_by_step(n);
+        if (n++ == 4) std::raise(SIGTERM);
+        return e;
+    };
+    bool stopped = false;
+    try {
+        run_train_loop(*model, plan_of(6), config(dir + "/stopped"), eval_signal);
+    } catch (const Interrupted&) {
+        stopped = true;
+    }
+    sigaction(SIGTERM, &before, nullptr);
+    REQUIRE(stopped);
+    CHECK(file_exists(BestCheckpoint::path(dir + "/stopped")));
+    // Resumed at step 4 by a new process (a fresh model): evaluations 5, 6.
+    auto resumed_model = engine::Model::load(base, *be, true);
+    n = 5;
+    auto eval_rest = [&] { return eval_by_step(n++); };
+    LoopResult r = run_train_loop(*resumed_model, plan_of(6), config(dir + "/stopped"), eval_rest);
+    CHECK(r.resumed_from == 4);
+    CHECK(r.best_step == 2);
+    CHECK(resumed_model->get_params() == full_model->get_params());
 }
 
 }  // TEST_SUITE

@@ -284,6 +284,21 @@ TEST_CASE("train inspector --recipe ngweta: threshold exactly 0.5, best by accur
         if (v["event"].as_string() == "eval") ++evals;
     });
     CHECK(evals == 4);
+    // inspector.json's input_format is checked against the fields the squad reads.
+    CHECK(load_inspector_meta(out).format.separator == " [SEP] ");
+    json::Value bad = s;
+    json::Value f = s["input_format"];
+    f.set("max_tokens", 256);
+    bad.set("input_format", f);
+    write_file_atomic(out + "/inspector.json", json::dump(bad));
+    CHECK_THROWS_WITH_AS(load_inspector_meta(out),
+                         doctest::Contains("input_format: field 'max_tokens': expected 512 (the top-level 'max_tokens'), got 256"),
+                         Error);
+    f = s["input_format"];
+    f.set("truncation", "right");
+    bad.set("input_format", f);
+    write_file_atomic(out + "/inspector.json", json::dump(bad));
+    CHECK_THROWS_WITH_AS(load_inspector_meta(out), doctest::Contains("field 'truncation'"), Error);
 }
 
 }  // TEST_SUITE
