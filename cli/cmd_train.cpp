@@ -185,6 +185,10 @@ int train_inspector_cmd(int argc, char** argv) {
     args.choice("--calibrate", &calibrate, {"on", "off"},
                 "threshold of maximum balanced accuracy on the held-out data (off: exactly 0.5)");
     args.option("--separator", &cfg.format.separator, "TEXT", "text between question and answer");
+    args.choice("--input", &cfg.input, {"auto", "joined"},
+                "auto: encoders read the sentence pair [CLS] q [SEP] a [SEP], decoders [BOS] q separator a; joined: "
+                "q + separator + a as one sequence, the separator an added special token, cut on the right "
+                "(Ngweta's released code)");
     args.option("--max-tokens", &cfg.format.max_tokens, "N",
                 "input budget (question start / answer end trimmed); at most the model's positions", Range::at_least(4));
     args.epilog(std::string("The base model is a *ForSequenceClassification directory with 2 labels, or a causal LM\n"

@@ -121,13 +121,23 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     std::unique_ptr<TokenCodec> owned;
     TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
     std::unique_ptr<engine::Model> model = load_classifier(cfg.base_model, backend, true, cfg.seed);
+    InspectorFormat asked = cfg.format;
+    if (cfg.input == "joined") {
+        if (cfg.format.separator.empty()) throw UsageError("--separator: --input joined needs a non-empty separator");
+        asked.input = InspectorInput::Joined;
+        // HF add_special_tokens({"additional_special_tokens": [sep]}) + resize_token_embeddings (mean rows).
+        codec->add_special_tokens({cfg.format.separator});
+        if (codec->vocab_size() > model->config().vocab_size) model->resize_token_embeddings(codec->vocab_size());
+    } else if (cfg.input != "auto") {
+        throw UsageError("--input: expected auto or joined, got '" + cfg.input + "'");
+    }
     if (codec->vocab_size() > model->config().vocab_size)
         throw Error(cfg.base_model + ": the tokenizer has " + std::to_string(codec->vocab_size()) +
                     " tokens but the model only " + std::to_string(model->config().vocab_size) + " embeddings");
     int32_t pad = pad_id(*codec);
     // Encoders read Ngweta's sentence pair (question [SEP] answer, token
     // types, [CLS] pooled) within their positions; decoders the separator text.
-    InspectorFormat format = inspector_format_for(cfg.format, model->config());
+    InspectorFormat format = inspector_format_for(asked, model->config());
 
     std::vector<InspectorIds> seqs;
     std::vector<int> labels;

@@ -30,6 +30,10 @@ struct InspectorTrainConfig : TrainerSettings {
     // data_path, eval_path: inspector JSONL; batches are class-balanced.
     std::vector<InspectorRecord> records;  // records given directly (data_path empty)
     InspectorFormat format;                // separator, max_tokens
+    // "auto": encoders read the sentence pair, decoders the text input;
+    // "joined": question + separator + answer as one sequence with the
+    // separator an added special token (Ngweta's released code).
+    std::string input = "auto";
     bool calibrate = true;                 // threshold of maximum balanced accuracy on held-out data, else 0.5
 };
 

@@ -79,6 +79,7 @@ void apply_recipe(Recipe r, InspectorTrainConfig* c) {
             // warm-up and AdamW (0.9, 0.999) are HF's defaults, as is seed
             // 42; "x [SEP] y" with BERT's 512 tokens; 80/10/10 split; the
             // label is the argmax, i.e. threshold 0.5.
+            c->input = "joined";
             c->format.separator = " [SEP] ";
             c->format.max_tokens = 512;
             c->lr = 2e-5;

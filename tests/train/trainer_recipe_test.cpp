@@ -275,6 +275,7 @@ TEST_CASE("train inspector --recipe ngweta: threshold exactly 0.5, best by accur
     CHECK(s["settings"]["epochs"].as_int() == 3);  // given: overrides 40
     CHECK(s["settings"]["schedule"].as_string() == "linear");
     CHECK(s["separator"].as_string() == " [SEP] ");
+    CHECK(s["input"].as_string() == "joined");  // x + " [SEP] " + y, one sequence
     CHECK(s["input_format"]["separator"].as_string() == " [SEP] ");
     CHECK(s.find("saved_model"));
     CHECK(read_inspector_jsonl(out + "/test.jsonl").size() == 4);  // 10% of each class
@@ -295,7 +296,7 @@ TEST_CASE("train inspector --recipe ngweta: threshold exactly 0.5, best by accur
                          doctest::Contains("input_format: field 'max_tokens': expected 512 (the top-level 'max_tokens'), got 256"),
                          Error);
     f = s["input_format"];
-    f.set("truncation", "right");
+    f.set("truncation", "longest_first");
     bad.set("input_format", f);
     write_file_atomic(out + "/inspector.json", json::dump(bad));
     CHECK_THROWS_WITH_AS(load_inspector_meta(out), doctest::Contains("field 'truncation'"), Error);
