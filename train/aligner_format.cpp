@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/fs.h"
+#include "train/aligner_truncation.h"
 #include "train/text_util.h"
 
 namespace aligners::train {
@@ -121,7 +122,9 @@ AlignerTemplate load_aligner_template(const std::string& dir) {
                     " (is this directory an aligner?)");
     const json::Value* t = v.find("template");
     if (!t || t->is_null()) return ji_template();
-    return template_from_json(*t, path + ": template");
+    AlignerTemplate tmpl = template_from_json(*t, path + ": template");
+    if (const json::Value* f = v.find("input_format")) check_aligner_input_format(*f, tmpl, path + ": input_format");
+    return tmpl;
 }
 
 std::vector<int32_t> add_template_tokens(const AlignerTemplate& t, TokenCodec& codec) {

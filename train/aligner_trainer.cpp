@@ -1,6 +1,7 @@
 #include "train/aligner_trainer.h"
 
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
 
@@ -8,6 +9,7 @@
 #include "common/fs.h"
 #include "engine/model.h"
 #include "train/aligner_format.h"
+#include "train/aligner_truncation.h"
 
 namespace aligners::train {
 
@@ -58,29 +60,47 @@ void mean_init_rows(engine::Model& model, const std::vector<int32_t>& ids, int32
     model.set_params(p);
 }
 
+// The example counts a run reports (summary and metrics.jsonl).
+json::Value data_counts(const AlignerTrainResult& r) {
+    json::Value d = json::Value::object();
+    d.set("train_examples", int64_t(r.train_examples));
+    d.set("warmup_examples", int64_t(r.warmup_examples));
+    d.set("eval_examples", int64_t(r.eval_examples));
+    d.set("test_examples", int64_t(r.test_examples));
+    d.set("truncated", int64_t(r.truncated));
+    d.set("dropped_too_long", int64_t(r.dropped_too_long));
+    return d;
+}
+
 }  // namespace
 
 AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend& backend, TokenCodec* codec_in) {
     check_trainer_settings(cfg, "train aligner");
     if (cfg.seq_len < 8) throw UsageError("--seq-len: expected at least 8");
     AlignerTemplate tmpl = template_by_name(cfg.template_name);
+    const Truncation truncation = parse_truncation(cfg.truncation);
 
     // ---- data ----------------------------------------------------------------
     std::vector<QacRecord> records = cfg.data_path.empty() ? cfg.records : read_qac_jsonl(cfg.data_path);
     if (records.empty()) throw Error((cfg.data_path.empty() ? std::string("train aligner") : cfg.data_path) +
                                      ": no Q-A-C records to train on");
-    std::vector<QacRecord> train, eval;
-    if (!cfg.eval_path.empty()) {
-        train = records;
-        eval = read_qac_jsonl(cfg.eval_path);
-    } else {
-        size_t n_eval = size_t(std::llround(cfg.eval_fraction * double(records.size())));
-        if (cfg.eval_fraction > 0 && n_eval == 0 && records.size() >= 2) n_eval = 1;
-        if (n_eval >= records.size()) n_eval = records.size() - 1;
+    // One seeded shuffle: the test share first, then the held-out share
+    // (Ngweta's 70/15/15); records keep their file order within each split.
+    std::vector<QacRecord> train, eval, test;
+    {
+        auto share = [&](double fraction, size_t left) {
+            size_t n = size_t(std::llround(fraction * double(records.size())));
+            if (fraction > 0 && n == 0 && left >= 2) n = 1;
+            return std::min(n, left > 0 ? left - 1 : 0);
+        };
+        size_t n_test = share(cfg.test_fraction, records.size());
+        size_t n_eval = cfg.eval_path.empty() ? share(cfg.eval_fraction, records.size() - n_test) : 0;
         std::vector<size_t> order = shuffled(records.size(), cfg.seed ^ 0xE7A1u);
-        std::vector<bool> is_eval(records.size(), false);
-        for (size_t k = 0; k < n_eval; ++k) is_eval[order[k]] = true;
-        for (size_t i = 0; i < records.size(); ++i) (is_eval[i] ? eval : train).push_back(records[i]);
+        std::vector<int> split(records.size(), 0);  // 0 train, 1 eval, 2 test
+        for (size_t k = 0; k < n_test + n_eval; ++k) split[order[k]] = k < n_test ? 2 : 1;
+        for (size_t i = 0; i < records.size(); ++i)
+            (split[i] == 0 ? train : split[i] == 1 ? eval : test).push_back(records[i]);
+        if (!cfg.eval_path.empty()) eval = read_qac_jsonl(cfg.eval_path);
     }
     WarmupSplit split = split_warmup(train, cfg.warmup_fraction, cfg.seed);
 
@@ -111,12 +131,10 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     auto tokenize_all = [&](const std::vector<QacRecord>& recs) {
         std::vector<TokenizedExample> out;
         for (const auto& r : recs) {
-            TokenizedExample ex = tokenize_example(tmpl, *codec, r.question, r.answer, r.correction, r.instruction);
-            if (ex.ids.size() > size_t(cfg.seq_len)) {
-                ++result.dropped_too_long;
-                continue;
-            }
-            out.push_back(std::move(ex));
+            FittedExample f = fit_example(tmpl, *codec, r, size_t(cfg.seq_len), truncation);
+            result.truncated += f.truncated && !f.dropped;
+            result.dropped_too_long += f.dropped;
+            if (!f.dropped) out.push_back(std::move(f.ex));
         }
         return out;
     };
@@ -126,7 +144,8 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     result.train_examples = warm.size() + main.size();
     result.eval_examples = held.size();
     if (warm.empty() && main.empty())
-        throw Error("train aligner: every example is longer than --seq-len " + std::to_string(cfg.seq_len));
+        throw Error("train aligner: no example fits --seq-len " + std::to_string(cfg.seq_len) +
+                    " with a trained token (--truncation " + truncation_name(truncation) + ")");
     int32_t pad = pad_id(*codec);
 
     // Each phase runs all its epochs; an epoch's last step may be short.
@@ -170,7 +189,11 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
 
     json::Value settings = trainer_settings_json(
         cfg, {{"template", tmpl.name}},
-        {{"packing", cfg.packing}, {"seq_len", cfg.seq_len}, {"warmup_fraction", cfg.warmup_fraction}},
+        {{"packing", cfg.packing},
+         {"seq_len", cfg.seq_len},
+         {"truncation", truncation_name(truncation)},
+         {"warmup_fraction", cfg.warmup_fraction},
+         {"separate_phases", cfg.separate_phases}},
         int64_t(plan.size()));
     std::string fingerprint = run_fingerprint(settings, builder);
 
@@ -201,14 +224,36 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     };
     std::function<json::Value()> eval_fn;
     if (!eval_batches.empty()) eval_fn = evaluate;
-    LoopResult lr = run_train_loop(*model, plan, loop_config(cfg, "train aligner", fingerprint), eval_fn);
+    result.test_examples = test.size();
+    if (!test.empty()) {
+        make_dirs(cfg.out_dir);
+        write_jsonl_atomic(path_join(cfg.out_dir, "test.jsonl"), test);
+    }
+    LoopConfig loop = loop_config(cfg, "train aligner", fingerprint);
+    loop.separate_phases = cfg.separate_phases;
+    if (cfg.keep_best && eval_fn) loop.best_key = "eval_loss";
+    loop.header = json::Value::object();
+    loop.header.set("recipe", cfg.recipe);
+    loop.header.set("settings", settings);
+    loop.header.set("data", data_counts(result));
+    std::fprintf(stderr, "train aligner: %zu examples (%zu warm-up), %zu held out, %zu test; %zu truncated to %d "
+                         "tokens (%s), %zu dropped\n",
+                 result.train_examples, result.warmup_examples, result.eval_examples, result.test_examples,
+                 result.truncated, cfg.seq_len, truncation_name(truncation), result.dropped_too_long);
+    LoopResult lr = run_train_loop(*model, plan, loop, eval_fn);
 
     // ---- save -------------------------------------------------------------------------
     result.set_trained(lr);
     result.eval_loss = lr.last_eval.is_null() ? std::nan("") : lr.last_eval["eval_loss"].as_double();
+    if (lr.best_step > 0) {  // the model now holds the best evaluation's weights
+        result.best_step = lr.best_step;
+        result.eval_loss = lr.best_value;
+    }
     json::Value s = json::Value::object();
     s.set("kind", "aligner");
+    s.set("recipe", cfg.recipe);
     s.set("template", template_to_json(tmpl));
+    s.set("input_format", aligner_input_format(tmpl, *codec, cfg.seq_len, truncation));
     s.set("fingerprint", fingerprint);
     s.set("settings", settings);
     s.set("train_examples", int64_t(result.train_examples));
@@ -218,7 +263,15 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     phases.set("main_steps", result.main_steps);
     s.set("phases", phases);
     s.set("eval_examples", int64_t(result.eval_examples));
-    s.set("dropped_too_long", int64_t(result.dropped_too_long));
+    s.set("data", data_counts(result));
+    if (result.best_step > 0) {
+        json::Value best = json::Value::object();
+        best.set("step", result.best_step);
+        best.set("of_steps", result.steps);
+        best.set("metric", "eval_loss");
+        best.set("eval_loss", result.eval_loss);
+        s.set("saved_model", best);
+    }
     s.set("first_train_loss", result.first_loss);
     s.set("final_train_loss", result.last_loss);
     if (!std::isnan(result.eval_loss)) s.set("eval_loss", result.eval_loss);

@@ -1,7 +1,10 @@
 // `aligners train aligner`: fine-tunes a causal LM to rewrite answers.
 //
 // Data: Q-A-C records. A held-out share (or --eval FILE) measures the eval
-// loss on corrections. Of the rest, a fraction p (default 0.2) becomes Q-A-A
+// loss on corrections; a test share (--test-fraction) is written to
+// <out>/test.jsonl for `aligners eval` and not trained on. Examples longer
+// than seq_len are truncated (train/aligner_truncation.h). With keep_best
+// the saved model is the evaluation with the lowest eval loss. Of the rest, a fraction p (default 0.2) becomes Q-A-A
 // identity examples (Ji et al.'s warm-up) trained first, for all epochs, then
 // the remaining Q-A-C examples for all epochs; one cosine schedule spans
 // both phases. The template (Ji's or Ngweta's, train/aligner_format.h) puts
@@ -34,14 +37,19 @@ struct AlignerTrainConfig : TrainerSettings {
     bool packing = false;               // pack examples into rows of seq_len tokens
                                         // (batch_size then counts rows)
     int seq_len = 512;                  // longest example / packed row, in tokens
+    std::string truncation = "longest_first";  // how longer examples are cut (train/aligner_truncation.h)
+    bool separate_phases = false;       // the warm-up and Q-A-C get their own lr schedule and AdamW moments
 };
 
 // summary: what aligner.json holds; train_examples include the warm-up ones.
 struct AlignerTrainResult : TrainerResult {
     size_t warmup_examples = 0;
     int64_t warmup_steps = 0, main_steps = 0;  // the plan's steps per phase
-    size_t dropped_too_long = 0;  // examples longer than seq_len
-    double eval_loss = 0;         // after training (NaN without held-out data)
+    size_t truncated = 0;         // examples cut to seq_len (train/aligner_truncation.h)
+    size_t dropped_too_long = 0;  // examples that could not fit with a trained token
+    size_t test_examples = 0;     // written to <out>/test.jsonl
+    double eval_loss = 0;         // of the saved model (NaN without held-out data)
+    int64_t best_step = 0;        // keep_best: the step the saved model is from
 };
 
 // `codec` overrides the base model's tokenizer (tests); it is modified

@@ -84,6 +84,17 @@ PairIds TokenCodec::encode_pair(const std::string&, const std::string&, size_t) 
                 "whose post-processor adds [CLS] A [SEP] B [SEP])");
 }
 
+PairIds TokenCodec::encode_single(const std::string& text, size_t max_length) const {
+    // No post-processor beyond BOS: what HF gives for such a tokenizer.
+    PairIds p;
+    if (bos_id() >= 0) p.ids.push_back(bos_id());
+    std::vector<int32_t> body = encode(text);
+    p.ids.insert(p.ids.end(), body.begin(), body.end());
+    if (max_length > 0 && p.ids.size() > max_length) p.ids.resize(max_length);
+    p.type_ids.assign(p.ids.size(), 0);
+    return p;
+}
+
 namespace {
 
 // A Hugging Face tokenizer.json. BOS counts only when the tokenizer's own
@@ -141,6 +152,10 @@ public:
     }
     PairIds encode_pair(const std::string& a, const std::string& b, size_t max_length) const override {
         Encoding e = tok_.encode_pair(a, b, true, max_length);
+        return {std::move(e.ids), std::move(e.type_ids)};
+    }
+    PairIds encode_single(const std::string& text, size_t max_length) const override {
+        Encoding e = tok_.encode_typed(text, true, max_length);
         return {std::move(e.ids), std::move(e.type_ids)};
     }
     void save(const std::string& dir) const override {

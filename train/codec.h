@@ -46,6 +46,11 @@ public:
     // max_length > 0, HF's longest_first truncation to max_length ids. For
     // encoders' sentence-pair inputs; a codec without one throws Error.
     virtual PairIds encode_pair(const std::string& a, const std::string& b, size_t max_length) const;
+    // HF encode(text, add_special_tokens=True): the post-processor's
+    // single-sequence template ([CLS] text [SEP] for BERT) with token types
+    // and, when max_length > 0, HF's right-side truncation (the specials
+    // kept). By default (a codec without a post-processor): [BOS] + encode(text), cut on the right.
+    virtual PairIds encode_single(const std::string& text, size_t max_length) const;
 };
 
 // Bytes are ids 0-255; "</s>" (EOS) is 256; added special tokens follow.

@@ -9,7 +9,21 @@
 
 namespace aligners::train {
 
-const char* inspector_input_name(InspectorInput in) { return in == InspectorInput::Pair ? "pair" : "text"; }
+const char* inspector_input_name(InspectorInput in) {
+    switch (in) {
+        case InspectorInput::Pair: return "pair";
+        case InspectorInput::Joined: return "joined";
+        case InspectorInput::Text: break;
+    }
+    return "text";
+}
+
+InspectorInput parse_inspector_input(const std::string& name, const std::string& where) {
+    if (name == "text") return InspectorInput::Text;
+    if (name == "pair") return InspectorInput::Pair;
+    if (name == "joined") return InspectorInput::Joined;
+    throw Error(where + ": expected \"text\", \"pair\" or \"joined\", got \"" + name + "\"");
+}
 
 InspectorMeta load_inspector_meta(const std::string& dir) {
     InspectorMeta m;
@@ -27,11 +41,32 @@ InspectorMeta load_inspector_meta(const std::string& dir) {
                     ", " + std::to_string(kMaxInspectorTokens) + "], got " + json::dump(v["max_tokens"]));
     m.format.max_tokens = int(max_tokens);
     if (const json::Value* in = v.find("input")) {
-        if (in->is_string() && (in->as_string() == "text" || in->as_string() == "pair"))
-            m.format.input = in->as_string() == "pair" ? InspectorInput::Pair : InspectorInput::Text;
-        else
-            throw Error(path + ": field 'input': expected \"text\" or \"pair\", got " + json::dump(*in));
+        if (!in->is_string())
+            throw Error(path + ": field 'input': expected \"text\", \"pair\" or \"joined\", got " + json::dump(*in));
+        m.format.input = parse_inspector_input(in->as_string(), path + ": field 'input'");
         m.input_given = true;
+    }
+    if (const json::Value* f = v.find("input_format")) {
+        std::string where = path + ": input_format";
+        if (!f->is_object()) throw Error(where + ": expected an object, got " + json::dump(*f));
+        std::string input = json::get_string(*f, "input", where);
+        if (input != inspector_input_name(m.format.input))
+            throw Error(where + ": field 'input': expected \"" + inspector_input_name(m.format.input) +
+                        "\" (the top-level 'input'), got \"" + input + "\"");
+        if (m.format.input != InspectorInput::Pair &&
+            json::get_string(*f, "separator", where) != m.format.separator)
+            throw Error(where + ": field 'separator': expected " + json::dump(json::Value(m.format.separator)) +
+                        " (the top-level 'separator'), got " + json::dump((*f)["separator"]));
+        if (json::get_int(*f, "max_tokens", where) != m.format.max_tokens)
+            throw Error(where + ": field 'max_tokens': expected " + std::to_string(m.format.max_tokens) +
+                        " (the top-level 'max_tokens'), got " + json::dump((*f)["max_tokens"]));
+        std::string trunc = json::get_string(*f, "truncation", where);
+        std::string want = m.format.input == InspectorInput::Pair     ? "longest_first"
+                           : m.format.input == InspectorInput::Joined ? "right"
+                                                                      : "question_end_answer_start";
+        if (trunc != want)
+            throw Error(where + ": field 'truncation': expected \"" + want + "\" for input \"" + input + "\", got \"" +
+                        trunc + "\"");
     }
     m.threshold = json::get_double(v, "threshold", path, m.threshold);
     if (!(m.threshold >= 0.0 && m.threshold <= 1.0))
@@ -61,14 +96,46 @@ std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const To
 InspectorFormat inspector_format_for(const InspectorFormat& f, const ModelConfig& c) {
     InspectorFormat out = f;
     if (c.encoder) {
-        out.input = InspectorInput::Pair;
+        if (out.input != InspectorInput::Joined) out.input = InspectorInput::Pair;
         if (c.learned_positions) out.max_tokens = std::min(out.max_tokens, c.max_position_embeddings);
     }
     return out;
 }
 
+json::Value inspector_input_format(const InspectorFormat& f, const TokenCodec& codec) {
+    json::Value v = json::Value::object();
+    v.set("input", inspector_input_name(f.input));
+    if (f.input == InspectorInput::Pair) {
+        // HF encode(question, answer, truncation="longest_first", max_length).
+        v.set("layout", "[CLS] {question} [SEP] {answer} [SEP]");
+        v.set("token_types", "0 through the first [SEP], then 1");
+        v.set("truncation", "longest_first");
+        v.set("pooling", "first token ([CLS]), the model's pooler");
+    } else if (f.input == InspectorInput::Joined) {
+        // HF encode(question + separator + answer, truncation=True, max_length).
+        v.set("layout", "{question}{separator}{answer}");
+        v.set("separator", f.separator);
+        v.set("added_special_tokens", json::Value(json::Array{json::Value(f.separator)}));
+        v.set("tokenization", "the tokenizer's single-sequence post-processor around encode(layout filled) "
+                              "([CLS] ... [SEP] on BERT); token types 0");
+        v.set("truncation", "right");
+        v.set("pooling", "the model's: first token ([CLS]) on encoders, last token on decoders");
+    } else {
+        v.set("layout", "[bos]{question}{separator}{answer}");
+        v.set("separator", f.separator);
+        v.set("bos", codec.bos_id() >= 0 ? json::Value(codec.id_to_token(codec.bos_id())) : json::Value());
+        v.set("tokenization", "[bos] + encode(question) + encode(separator + answer)");
+        v.set("truncation", "question_end_answer_start");
+        v.set("pooling", "last token");
+    }
+    v.set("max_tokens", f.max_tokens);
+    return v;
+}
+
 json::Object inspector_format_settings(const InspectorFormat& f) {
     if (f.input == InspectorInput::Pair) return {{"input", "pair"}, {"max_tokens", f.max_tokens}};
+    if (f.input == InspectorInput::Joined)
+        return {{"input", "joined"}, {"separator", f.separator}, {"max_tokens", f.max_tokens}};
     return {{"separator", f.separator}, {"max_tokens", f.max_tokens}};
 }
 
@@ -77,6 +144,14 @@ InspectorIds encode_inspector_input(const InspectorFormat& f, const TokenCodec& 
     InspectorIds out;
     if (f.input == InspectorInput::Text) {
         out.ids = tokenize_inspector_input(f, codec, question, answer, &out.truncated);
+        return out;
+    }
+    if (f.input == InspectorInput::Joined) {
+        std::string text = question + f.separator + answer;
+        PairIds p = codec.encode_single(text, 0);
+        out.truncated = p.ids.size() > size_t(f.max_tokens);
+        if (out.truncated) p = codec.encode_single(text, size_t(f.max_tokens));
+        out.ids = std::move(p.ids);  // one segment: token types all 0, as with none
         return out;
     }
     // Encoded whole first, so `truncated` says whether longest_first cut anything.

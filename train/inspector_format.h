@@ -17,8 +17,15 @@
 
 namespace aligners::train {
 
-enum class InspectorInput { Text, Pair };
-const char* inspector_input_name(InspectorInput in);  // "text", "pair"
+// Text: [BOS] question separator+answer, cut question-end/answer-start.
+// Pair: HF encode(question, answer), longest_first.
+// Joined: Ngweta's released code exactly: HF encode(question + separator +
+//   answer) as one sequence ([CLS] ... [SEP] on BERT), the separator (" [SEP] ")
+//   an added special token, truncated on the right.
+enum class InspectorInput { Text, Pair, Joined };
+const char* inspector_input_name(InspectorInput in);  // "text", "pair", "joined"
+// "text" | "pair" | "joined"; else an Error naming `where`.
+InspectorInput parse_inspector_input(const std::string& name, const std::string& where);
 
 struct InspectorFormat {
     InspectorInput input = InspectorInput::Text;
@@ -49,12 +56,18 @@ std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const To
                                               const std::string& question, const std::string& answer,
                                               bool* truncated = nullptr);
 
-// The format a model reads: encoders (BERT) take "pair" within their
-// positions; decoders keep `f` as given.
+// The format a model reads: encoders (BERT) take "pair" (unless "joined"
+// is asked for) within their positions; decoders keep `f` as given.
 InspectorFormat inspector_format_for(const InspectorFormat& f, const ModelConfig& c);
 // The format's part of a trainer's settings (and fingerprint): separator and
 // max_tokens for "text" (as before there were two), input and max_tokens for "pair".
 json::Object inspector_format_settings(const InspectorFormat& f);
+
+// inspector.json's "input_format": the literal layout, separator, BOS rule,
+// max_tokens and truncation rule of the inputs, so another implementation
+// can reproduce the scores. load_inspector_meta checks it agrees with the
+// top-level "input", "separator" and "max_tokens".
+json::Value inspector_input_format(const InspectorFormat& f, const TokenCodec& codec);
 
 // One inspector input in either format: type_ids empty for "text".
 struct InspectorIds {

@@ -94,35 +94,50 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     std::vector<InspectorRecord> records = cfg.data_path.empty() ? cfg.records : read_inspector_jsonl(cfg.data_path);
     if (records.empty()) throw Error((cfg.data_path.empty() ? std::string("train inspector") : cfg.data_path) +
                                      ": no inspector records to train on");
-    std::vector<InspectorRecord> train, eval;
-    if (!cfg.eval_path.empty()) {
-        train = records;
-        eval = read_inspector_jsonl(cfg.eval_path);
-    } else {
-        // Stratified: the same share of each class is held out.
+    std::vector<InspectorRecord> train, eval, test;
+    {
+        // Stratified: the same share of each class is held out (eval) and
+        // set aside (test), from one seeded shuffle per class.
+        double eval_fraction = cfg.eval_path.empty() ? cfg.eval_fraction : 0.0;
         std::vector<size_t> by_class[2];
         for (size_t i = 0; i < records.size(); ++i) by_class[records[i].label].push_back(i);
-        std::vector<bool> is_eval(records.size(), false);
+        std::vector<int> split(records.size(), 0);  // 0 train, 1 eval, 2 test
         std::mt19937_64 rng(cfg.seed ^ 0x1A5Eu);
         for (auto& idx : by_class) {
             for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[size_t(rng() % i)]);
-            size_t n_eval = size_t(std::llround(cfg.eval_fraction * double(idx.size())));
-            if (n_eval >= idx.size() && !idx.empty()) n_eval = idx.size() - 1;
-            for (size_t k = 0; k < n_eval; ++k) is_eval[idx[k]] = true;
+            size_t n_test = size_t(std::llround(cfg.test_fraction * double(idx.size())));
+            size_t n_eval = size_t(std::llround(eval_fraction * double(idx.size())));
+            if (n_test + n_eval >= idx.size() && !idx.empty()) {
+                n_test = std::min(n_test, idx.size() - 1);
+                n_eval = idx.size() - 1 - n_test;
+            }
+            for (size_t k = 0; k < n_test + n_eval; ++k) split[idx[k]] = k < n_eval ? 1 : 2;
         }
-        for (size_t i = 0; i < records.size(); ++i) (is_eval[i] ? eval : train).push_back(records[i]);
+        for (size_t i = 0; i < records.size(); ++i)
+            (split[i] == 0 ? train : split[i] == 1 ? eval : test).push_back(records[i]);
+        if (!cfg.eval_path.empty()) eval = read_inspector_jsonl(cfg.eval_path);
     }
 
     std::unique_ptr<TokenCodec> owned;
     TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
     std::unique_ptr<engine::Model> model = load_classifier(cfg.base_model, backend, true, cfg.seed);
+    InspectorFormat asked = cfg.format;
+    if (cfg.input == "joined") {
+        if (cfg.format.separator.empty()) throw UsageError("--separator: --input joined needs a non-empty separator");
+        asked.input = InspectorInput::Joined;
+        // HF add_special_tokens({"additional_special_tokens": [sep]}) + resize_token_embeddings (mean rows).
+        codec->add_special_tokens({cfg.format.separator});
+        if (codec->vocab_size() > model->config().vocab_size) model->resize_token_embeddings(codec->vocab_size());
+    } else if (cfg.input != "auto") {
+        throw UsageError("--input: expected auto or joined, got '" + cfg.input + "'");
+    }
     if (codec->vocab_size() > model->config().vocab_size)
         throw Error(cfg.base_model + ": the tokenizer has " + std::to_string(codec->vocab_size()) +
                     " tokens but the model only " + std::to_string(model->config().vocab_size) + " embeddings");
     int32_t pad = pad_id(*codec);
     // Encoders read Ngweta's sentence pair (question [SEP] answer, token
     // types, [CLS] pooled) within their positions; decoders the separator text.
-    InspectorFormat format = inspector_format_for(cfg.format, model->config());
+    InspectorFormat format = inspector_format_for(asked, model->config());
 
     std::vector<InspectorIds> seqs;
     std::vector<int> labels;
@@ -149,7 +164,7 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     std::vector<TrainStep> plan = builder.take();
 
     json::Value settings = trainer_settings_json(
-        cfg, inspector_format_settings(format), {}, int64_t(plan.size()));
+        cfg, inspector_format_settings(format), {{"calibrate", cfg.calibrate}}, int64_t(plan.size()));
     std::string fingerprint = run_fingerprint(settings, builder);
 
     InspectorTrainResult result;
@@ -178,20 +193,44 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     };
     std::function<json::Value()> eval_fn;
     if (!eval_pairs.empty()) eval_fn = evaluate;
-    LoopResult lr = run_train_loop(*model, plan, loop_config(cfg, "train inspector", fingerprint), eval_fn);
+    result.test_examples = test.size();
+    if (!test.empty()) {
+        make_dirs(cfg.out_dir);
+        write_jsonl_atomic(path_join(cfg.out_dir, "test.jsonl"), test);
+    }
+    LoopConfig loop = loop_config(cfg, "train inspector", fingerprint);
+    if (cfg.keep_best && eval_fn) {
+        loop.best_key = "accuracy";
+        loop.best_higher = true;
+    }
+    json::Value counts = json::Value::object();
+    counts.set("train_examples", int64_t(result.train_examples));
+    counts.set("eval_examples", int64_t(result.eval_examples));
+    counts.set("test_examples", int64_t(result.test_examples));
+    loop.header = json::Value::object();
+    loop.header.set("recipe", cfg.recipe);
+    loop.header.set("settings", settings);
+    loop.header.set("data", counts);
+    LoopResult lr = run_train_loop(*model, plan, loop, eval_fn);
 
     result.set_trained(lr);
+    result.best_step = lr.best_step;
     json::Value s = json::Value::object();
     s.set("kind", "inspector");
+    s.set("recipe", cfg.recipe);
     s.set("input", inspector_input_name(format.input));
     s.set("separator", format.separator);
     s.set("max_tokens", format.max_tokens);
+    s.set("input_format", inspector_input_format(format, *codec));
+    s.set("data", counts);
     if (!eval_pairs.empty()) {
-        if (last_scores.size() != eval_pairs.size()) evaluate();
-        result.threshold = calibrate_threshold(last_scores, eval_labels);
+        // The saved model's scores: the best evaluation's weights were restored.
+        if (last_scores.size() != eval_pairs.size() || lr.best_step > 0) evaluate();
+        result.threshold = cfg.calibrate ? calibrate_threshold(last_scores, eval_labels) : 0.5;
         result.heldout = classifier_metrics(last_scores, eval_labels, result.threshold);
         s.set("threshold", result.threshold);
-        s.set("threshold_method", "maximum balanced accuracy on held-out data");
+        s.set("threshold_method", cfg.calibrate ? "maximum balanced accuracy on held-out data"
+                                                : "fixed 0.5 (calibration off)");
         s.set("heldout", metrics_json(result.heldout));
         s.set("heldout_at_0.5", metrics_json(classifier_metrics(last_scores, eval_labels, 0.5)));
     } else {
@@ -202,6 +241,14 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     s.set("settings", settings);
     s.set("train_examples", int64_t(result.train_examples));
     s.set("eval_examples", int64_t(result.eval_examples));
+    if (lr.best_step > 0) {
+        json::Value best = json::Value::object();
+        best.set("step", lr.best_step);
+        best.set("of_steps", result.steps);
+        best.set("metric", "accuracy");
+        best.set("accuracy", lr.best_value);
+        s.set("saved_model", best);
+    }
     s.set("first_train_loss", result.first_loss);
     s.set("final_train_loss", result.last_loss);
     save_trained_run(*model, *codec, cfg.out_dir, summary_path, s);

@@ -10,6 +10,7 @@
 #include "common/fs.h"
 #include "common/progress.h"
 #include "engine/optim.h"
+#include "train/best_checkpoint.h"
 #include "train/stop_signals.h"
 #include "weights/safetensors.h"
 
@@ -58,6 +59,7 @@ void remove_checkpoint(const std::string& out_dir) {
     std::error_code ec;
     fs::remove_all(checkpoint_dir(out_dir), ec);
     fs::remove_all(checkpoint_dir(out_dir) + ".old", ec);
+    fs::remove(BestCheckpoint::path(out_dir), ec);
 }
 
 static void save_checkpoint(const std::string& out_dir, engine::Model& model, int64_t step,
@@ -160,9 +162,27 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
     LoopResult result;
     result.steps = int64_t(plan.size());
     result.resumed_from = load_checkpoint(cfg.out_dir, model, cfg.fingerprint);
-    opt.set_steps_taken(result.resumed_from);
+    // The schedule's segments: the whole plan, or each phase on its own.
+    std::vector<int64_t> seg_start(plan.size()), seg_end(plan.size());
+    for (size_t i = 0; i < plan.size(); ++i) {
+        bool starts = i == 0 || (cfg.separate_phases && plan[i].phase != plan[i - 1].phase);
+        seg_start[i] = starts ? int64_t(i) : seg_start[i - 1];
+    }
+    for (size_t i = plan.size(); i-- > 0;)
+        seg_end[i] = i + 1 == plan.size() || seg_start[i + 1] != seg_start[i] ? int64_t(i + 1) : seg_end[i + 1];
+    auto schedule_at = [&](int64_t step) {
+        int64_t len = seg_end[size_t(step)] - seg_start[size_t(step)];
+        engine::LrSchedule s = engine::LrSchedule::with_warmup_ratio(cfg.lr, len, cfg.warmup_ratio, cfg.schedule);
+        if (cfg.warmup_steps >= 0) s.warmup_steps = cfg.warmup_steps;
+        return s.at(step - seg_start[size_t(step)]);
+    };
+    // AdamW's bias correction counts the steps of the current segment.
+    opt.set_steps_taken(result.resumed_from < result.steps
+                            ? result.resumed_from - seg_start[size_t(result.resumed_from)]
+                            : result.resumed_from);
     model.zero_grad();
-    engine::LrSchedule sched = engine::LrSchedule::with_warmup_ratio(cfg.lr, result.steps, cfg.warmup_ratio);
+    BestCheckpoint best(cfg.out_dir, cfg.best_key, cfg.best_higher, cfg.fingerprint);
+    if (!cfg.best_key.empty() && result.resumed_from > 0) best.resume(result.resumed_from);
 
     // A fresh run starts a fresh log; a resumed one continues it from the
     // checkpoint's step (lines of later steps, logged before the kill, are
@@ -178,6 +198,7 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
         json::Value e = evaluate();
         e.set("step", step);
         e.set("event", "eval");
+        if (!cfg.best_key.empty() && best.offer(step, e, model)) e.set("best", true);
         metrics.append_line(json::dump(e));
         result.last_eval = e;
     };
@@ -186,6 +207,8 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
         start.set("event", "start");
         start.set("steps", result.steps);
         start.set("fingerprint", cfg.fingerprint);
+        if (cfg.header.is_object())
+            for (const auto& [key, value] : cfg.header.as_object()) start.set(key, value);
         metrics.append_line(json::dump(start));
         log_eval(0);
     } else {
@@ -202,6 +225,12 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
     int64_t tokens_total = 0;
     for (int64_t step = result.resumed_from; step < result.steps; ++step) {
         const TrainStep& ts = plan[size_t(step)];
+        if (step > 0 && seg_start[size_t(step)] == step) {  // a new segment: fresh AdamW moments
+            engine::ParamStore& p = model.params();
+            model.backend().fill(p.m, 0.0f);
+            model.backend().fill(p.v, 0.0f);
+            opt.set_steps_taken(0);
+        }
         auto ts0 = std::chrono::steady_clock::now();
         double loss_sum = 0;
         int64_t counted = 0, tokens = 0;
@@ -212,7 +241,7 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
             counted += model.counted();
             tokens += mb.tokens;
         }
-        double lr = sched.at(step);
+        double lr = schedule_at(step);
         float grad_norm = opt.step(float(lr));
         double loss = counted ? loss_sum / double(counted) : 0.0;
         if (!std::isfinite(loss))
@@ -243,7 +272,9 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
 
         bool last = step + 1 == result.steps;
         bool phase_end = !last && plan[size_t(step + 1)].phase != ts.phase;
-        if (last || phase_end || (cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0)) log_eval(step + 1);
+        bool epoch_end = !last && cfg.eval_each_epoch && plan[size_t(step + 1)].epoch != ts.epoch;
+        if (last || phase_end || epoch_end || (cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0))
+            log_eval(step + 1);
         bool checkpoint = phase_end || (cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0);
         int sig = last ? 0 : stop.pending();
         if (!last && (checkpoint || sig)) save_checkpoint(cfg.out_dir, model, step + 1, cfg.fingerprint);
@@ -258,6 +289,16 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
     bar.finish();
     if (std::isnan(result.first_loss)) result.first_loss = 0;  // resumed at the end with its log lost
     if (result.resumed_from == result.steps && evaluate) log_eval(result.steps);
+    if (!cfg.best_key.empty() && best.step() > 0) {
+        if (best.step() != result.steps) best.restore(model);
+        result.best_step = best.step();
+        result.best_value = best.value();
+        json::Value b = json::Value::object();
+        b.set("event", "best");
+        b.set("step", best.step());
+        b.set(cfg.best_key, best.value());
+        metrics.append_line(json::dump(b));
+    }
     return result;
 }
 

@@ -20,6 +20,7 @@
 
 #include "common/json.h"
 #include "engine/model.h"
+#include "engine/optim.h"
 
 namespace aligners::train {
 
@@ -39,12 +40,25 @@ struct LoopConfig {
     std::string label;        // progress bar label
     std::string fingerprint;  // of the plan; a checkpoint with another one is refused
     double lr = 2e-5;
-    double warmup_ratio = 0.03;  // cosine schedule with linear warm-up
+    double warmup_ratio = 0.03;  // linear warm-up, then the decay of `schedule`
+    int64_t warmup_steps = -1;   // overrides warmup_ratio when >= 0
+    engine::LrSchedule::Kind schedule = engine::LrSchedule::Kind::Cosine;
+    // Each phase (a run of steps with the same TrainStep::phase) gets its own
+    // lr schedule and fresh AdamW moments, as separate training runs would
+    // (Ji et al.'s identity warm-up, then Q-A-C); else one spans the plan.
+    bool separate_phases = false;
     float beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f;
     float weight_decay = 0.0f;
     float max_grad_norm = 1.0f;
     int checkpoint_every = 50;  // steps; 0 = never mid-run
     int eval_every = 0;         // steps; 0 = only at phase ends and the end
+    bool eval_each_epoch = false;  // also when the next step starts another epoch
+    // Keep the best evaluation's weights (in <out>/best/, resumable) and
+    // restore them at the end: `best_key` names the number in evaluate()'s
+    // object ("" = keep the last step's weights).
+    std::string best_key;
+    bool best_higher = false;   // higher best_key is better (accuracy), else lower (loss)
+    json::Value header;         // extra fields of metrics.jsonl's "start" line (recipe, settings, data counts)
     bool restart = false;       // ignore (and replace) an existing checkpoint
 };
 
@@ -54,6 +68,8 @@ struct LoopResult {
     double last_loss = 0;       // mean loss of the last step
     double first_loss = 0;      // mean loss of the plan's first step (from metrics.jsonl when resumed)
     json::Value last_eval;      // the last evaluation (null when none)
+    int64_t best_step = 0;      // with best_key: the step whose weights the model now holds (0 = none evaluated)
+    double best_value = 0;      // its best_key value
 };
 
 // Runs `plan` from step 0 or from a matching checkpoint. `evaluate` (may be

@@ -22,6 +22,11 @@ void check_trainer_settings(const TrainerSettings& s, const std::string& what) {
     if (s.max_steps < 0) throw UsageError("--max-steps: expected 0 (all epochs) or more, got " + std::to_string(s.max_steps));
     if (s.grad_accum < 1) throw UsageError("--grad-accum: expected at least 1");
     if (!(s.eval_fraction >= 0 && s.eval_fraction < 1)) throw UsageError("--eval-fraction: expected [0, 1)");
+    if (!(s.test_fraction >= 0 && s.eval_fraction + s.test_fraction < 1))
+        throw UsageError("--test-fraction: expected [0, 1) with --eval-fraction + --test-fraction below 1, got " +
+                         std::to_string(s.test_fraction) + " (+ " + std::to_string(s.eval_fraction) + ")");
+    if (s.warmup_steps < -1) throw UsageError("--warmup-steps: expected 0 or more, got " + std::to_string(s.warmup_steps));
+    schedule_kind(s.schedule);
 }
 
 void TrainerResult::set_already_done(json::Value finished, int64_t plan_steps) {
@@ -75,17 +80,25 @@ std::string PlanBuilder::batches_digest() const {
 json::Value trainer_settings_json(const TrainerSettings& s, const json::Object& first, const json::Object& then,
                                   int64_t steps) {
     json::Value v = json::Value::object();
+    v.set("recipe", s.recipe);
     v.set("base_model", s.base_model);
     for (const auto& [key, value] : first) v.set(key, value);
     v.set("epochs", s.epochs);
     v.set("lr", s.lr);
     v.set("warmup_ratio", s.warmup_ratio);
+    v.set("warmup_steps", s.warmup_steps);
+    v.set("schedule", s.schedule);
     v.set("beta1", double(s.beta1));
     v.set("beta2", double(s.beta2));
     v.set("weight_decay", double(s.weight_decay));
     v.set("max_grad_norm", double(s.max_grad_norm));
     v.set("batch_size", s.batch_size);
     v.set("grad_accum", s.grad_accum);
+    v.set("eval_fraction", s.eval_path.empty() ? s.eval_fraction : 0.0);
+    v.set("test_fraction", s.test_fraction);
+    v.set("eval_every", s.eval_every);
+    v.set("eval_each_epoch", s.eval_each_epoch);
+    v.set("keep_best", s.keep_best);
     for (const auto& [key, value] : then) v.set(key, value);
     v.set("seed", int64_t(s.seed));
     v.set("steps", steps);
@@ -158,6 +171,13 @@ void check_trained_dir(const std::string& dir, const std::string& summary_name, 
                     "same train command again to finish it");
 }
 
+engine::LrSchedule::Kind schedule_kind(const std::string& name) {
+    if (name == "cosine") return engine::LrSchedule::Kind::Cosine;
+    if (name == "linear") return engine::LrSchedule::Kind::Linear;
+    if (name == "constant") return engine::LrSchedule::Kind::Constant;
+    throw UsageError("--schedule: expected cosine, linear or constant, got '" + name + "'");
+}
+
 LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const std::string& fingerprint) {
     LoopConfig lc;
     lc.out_dir = s.out_dir;
@@ -165,6 +185,9 @@ LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const
     lc.fingerprint = fingerprint;
     lc.lr = s.lr;
     lc.warmup_ratio = s.warmup_ratio;
+    lc.warmup_steps = s.warmup_steps;
+    lc.schedule = schedule_kind(s.schedule);
+    lc.eval_each_epoch = s.eval_each_epoch;
     lc.beta1 = s.beta1;
     lc.beta2 = s.beta2;
     lc.weight_decay = s.weight_decay;

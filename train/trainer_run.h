@@ -34,6 +34,8 @@ struct TrainerSettings {
     int epochs = 3;
     double lr = 2e-5;
     double warmup_ratio = 0.03;  // LR warm-up, as a share of all steps
+    int64_t warmup_steps = -1;   // LR warm-up in steps; -1 = from warmup_ratio
+    std::string schedule = "cosine";  // lr decay after the warm-up: cosine | linear | constant
     float beta1 = 0.9f, beta2 = 0.95f;
     float weight_decay = 0.0f;
     float max_grad_norm = 1.0f;
@@ -41,6 +43,12 @@ struct TrainerSettings {
     int grad_accum = 1;          // micro-batches per optimizer step
     int checkpoint_every = 50;   // steps; 0 = only at phase ends
     int eval_every = 0;          // steps; 0 = at the end of each phase
+    bool eval_each_epoch = false;  // also evaluate at every epoch's end
+    // The saved model is the best evaluation's (each trainer names its
+    // metric), not the last step's; the summary says which step.
+    bool keep_best = false;
+    double test_fraction = 0;    // share of --data held out as a test split, written to <out>/test.jsonl
+    std::string recipe = "none"; // the --recipe these defaults came from (train/trainer_recipe.h)
     int64_t max_steps = 0;       // cut the plan to this many steps (0 = all epochs)
     uint64_t seed = 1;
     bool restart = false;        // discard an existing checkpoint
@@ -136,6 +144,9 @@ json::Value prepare_out_dir(const TrainerSettings& s, const std::string& what, c
 // model files may be missing, partial or from an earlier run. `kind` is
 // "aligner" or "inspector". Directories that are plain HF models pass.
 void check_trained_dir(const std::string& dir, const std::string& summary_name, const std::string& kind);
+
+// "cosine" | "linear" | "constant"; else a UsageError naming --schedule.
+engine::LrSchedule::Kind schedule_kind(const std::string& name);
 
 // The train-loop settings of a run (`label` names the progress bar).
 LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const std::string& fingerprint);

@@ -113,7 +113,7 @@ TEST_CASE("inspector: a BERT base trains on sentence pairs and scores the same t
 TEST_CASE("inspector.json: the input format is validated; a pair input needs an encoder") {
     std::string dir = test::scratch_dir("bert_inspector_meta");
     write_file_atomic(dir + "/inspector.json", R"({"kind": "inspector", "input": "triple"})");
-    CHECK_THROWS_WITH_AS(load_inspector_meta(dir), doctest::Contains("field 'input': expected \"text\" or \"pair\", got \"triple\""),
+    CHECK_THROWS_WITH_AS(load_inspector_meta(dir), doctest::Contains("field 'input': expected \"text\", \"pair\" or \"joined\", got \"triple\""),
                          Error);
     std::string llama = test::make_tiny_model(dir + "/llama", 1, /*classifier=*/true);
     write_file_atomic(llama + "/inspector.json", R"({"kind": "inspector", "input": "pair"})");
@@ -122,4 +122,43 @@ TEST_CASE("inspector.json: the input format is validated; a pair input needs an 
     // Without "input" (inspectors saved before it): a decoder reads text, as it always did.
     write_file_atomic(llama + "/inspector.json", R"({"kind": "inspector"})");
     CHECK_NOTHROW(serve::ModelInspector(llama, *be));
+}
+
+TEST_CASE("inspector --input joined: Ngweta's x + ' [SEP] ' + y as one sequence, the separator an added token") {
+    std::string dir = test::scratch_dir("bert_inspector_joined");
+    std::string base = test::make_tiny_bert(dir + "/base", 4, bert_words());
+    InspectorTrainConfig cfg;
+    cfg.records = pair_records(64, 6);
+    cfg.base_model = base;
+    cfg.out_dir = dir + "/inspector";
+    cfg.input = "joined";
+    cfg.format.separator = " [SEP] ";
+    cfg.epochs = 1;
+    cfg.batch_size = 16;
+    cfg.eval_fraction = 0.25;
+    auto be = engine::make_cpu_backend();
+    train_inspector(cfg, *be);
+    json::Value s = json::parse_file(cfg.out_dir + "/inspector.json");
+    CHECK(s["input"].as_string() == "joined");
+    CHECK(s["input_format"]["truncation"].as_string() == "right");
+    // vocab.txt: [PAD] [UNK] [CLS] [SEP] [MASK] bad w0..w29 (ids 0-35); " [SEP] " is new: 36.
+    auto codec = load_codec(cfg.out_dir);
+    CHECK(codec->token_id(" [SEP] ") == 36);
+    CHECK(json::parse_file(cfg.out_dir + "/config.json")["vocab_size"].as_int() == 37);
+    InspectorMeta meta = load_inspector_meta(cfg.out_dir);
+    REQUIRE(meta.format.input == InspectorInput::Joined);
+    InspectorIds e = encode_inspector_input(meta.format, *codec, "w1 W2", "bad w3");
+    CHECK(e.ids == std::vector<int32_t>{2, 7, 8, 36, 5, 9, 3});  // [CLS] w1 w2 " [SEP] " bad w3 [SEP]
+    CHECK(e.type_ids.empty());
+    CHECK(!e.truncated);
+    InspectorFormat cut = meta.format;
+    cut.max_tokens = 5;  // HF right truncation keeps [CLS] ... [SEP]
+    e = encode_inspector_input(cut, *codec, "w1 W2", "bad w3");
+    CHECK(e.ids == std::vector<int32_t>{2, 7, 8, 36, 3});
+    CHECK(e.truncated);
+    // The squad's inspector reads the same sequence.
+    serve::ModelInspector ins(cfg.out_dir, *be, 7);
+    const float p = ins.score({{"w1 W2", "bad w3"}})[0];
+    ins.model().forward(engine::Batch::from_sequences({{2, 7, 8, 36, 5, 9, 3}}, 0, false));
+    CHECK(ins.model().class_probs()[1] == doctest::Approx(p).epsilon(1e-6));
 }

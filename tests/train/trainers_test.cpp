@@ -205,7 +205,7 @@ TEST_CASE("trainers reject bad inputs clearly") {
     CHECK_THROWS_AS(train_aligner(a, *be), UsageError);
     a.template_name = "ji";
     a.seq_len = 10;  // the Ji prompt alone is longer
-    CHECK_THROWS_WITH_AS(train_aligner(a, *be), doctest::Contains("every example is longer than --seq-len 10"), Error);
+    CHECK_THROWS_WITH_AS(train_aligner(a, *be), doctest::Contains("no example fits --seq-len 10"), Error);
     InspectorTrainConfig i;
     i.base_model = dir + "/missing";
     i.out_dir = dir + "/i";
