@@ -55,23 +55,28 @@ int remaining_ms(Clock::time_point deadline) {
 #ifdef ALIGNERS_HAVE_OPENSSL
 // One SSL_CTX per CA file ("" = the system store), made on first use and
 // kept for the life of the process (OpenSSL contexts are thread-safe).
-SSL_CTX* tls_context(const std::string& ca_file) {
+// nullptr with `error` set when the CA certificates cannot be loaded.
+SSL_CTX* tls_context(const std::string& ca_file, std::string& error) {
     static std::mutex mu;
     static std::map<std::string, SSL_CTX*> contexts;
     std::lock_guard<std::mutex> lock(mu);
     auto it = contexts.find(ca_file);
     if (it != contexts.end()) return it->second;
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx) fail("TLS: cannot create a context");
+    if (!ctx) {
+        error = "TLS: cannot create a context";
+        return nullptr;
+    }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     bool ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx) == 1
                               : SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) == 1;
+    ERR_clear_error();
     if (!ok) {
         SSL_CTX_free(ctx);
-        ERR_clear_error();
-        fail(ca_file.empty() ? "TLS: cannot load the system's CA certificates"
-                             : "TLS: cannot load CA certificates from '" + ca_file + "'");
+        error = ca_file.empty() ? "TLS: cannot load the system's CA certificates"
+                                : "TLS: cannot load CA certificates from '" + ca_file + "'";
+        return nullptr;
     }
     contexts[ca_file] = ctx;
     return ctx;
@@ -188,12 +193,21 @@ HttpConn::HttpConn(const std::string& host, int port, bool tls, int connect_time
 #ifdef ALIGNERS_HAVE_OPENSSL
     if (!tls) return;
     try {
-        SSL* ssl = SSL_new(tls_context(ca_file));
+        std::string ctx_error;
+        SSL_CTX* ctx = tls_context(ca_file, ctx_error);
+        if (!ctx) fail(ctx_error);
+        SSL* ssl = SSL_new(ctx);
         if (!ssl) fail("TLS: cannot create a session");
         ssl_ = ssl;
         SSL_set_fd(ssl, fd_);
-        if (!is_ip_literal(host)) SSL_set_tlsext_host_name(ssl, host.c_str());
-        SSL_set1_host(ssl, host.c_str());
+        // The certificate must name the host: its IP address for an IP
+        // literal (no SNI then), else its DNS name.
+        if (is_ip_literal(host)) {
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+        } else {
+            SSL_set_tlsext_host_name(ssl, host.c_str());
+            SSL_set1_host(ssl, host.c_str());
+        }
         while (true) {
             int r = SSL_connect(ssl);
             if (r == 1) break;
