@@ -4,7 +4,8 @@
 // (ALIGNERS_HAVE_OPENSSL), TLS over it with the system's CA store, SNI and
 // host-name verification. The socket stays non-blocking: every read and
 // write waits in poll() for at most its timeout, so a silent peer can delay
-// a caller by that much and no more.
+// a caller by that much and no more. (Name resolution is the one wait not
+// bounded here: getaddrinfo has no timeout; the resolver's own applies.)
 //
 // Errors are aligners::Error messages that start with `what` (the caller's
 // "METHOD URL") and say what went wrong: "connection refused", "connect
