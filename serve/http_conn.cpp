@@ -54,11 +54,12 @@ int remaining_ms(Clock::time_point deadline) {
 
 #ifdef ALIGNERS_HAVE_OPENSSL
 // One SSL_CTX per CA file ("" = the system store), made on first use and
-// kept for the life of the process (OpenSSL contexts are thread-safe).
+// kept for the life of the process (OpenSSL contexts are thread-safe; the
+// map is never destroyed, so a request still running at exit finds it).
 // nullptr with `error` set when the CA certificates cannot be loaded.
 SSL_CTX* tls_context(const std::string& ca_file, std::string& error) {
     static std::mutex mu;
-    static std::map<std::string, SSL_CTX*> contexts;
+    static auto& contexts = *new std::map<std::string, SSL_CTX*>;
     std::lock_guard<std::mutex> lock(mu);
     auto it = contexts.find(ca_file);
     if (it != contexts.end()) return it->second;
