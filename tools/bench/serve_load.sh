@@ -12,7 +12,8 @@
 # when missing: DEMO_FULL=1), or set $SQUAD and $UPSTREAM. Environment:
 # DURATION (s, default 30), CLIENTS ("1 8 32"), ROUTES ("align chat"),
 # MAX_TOKENS for chat (32), TIMEOUT per request (s, 120), SERVE_FLAGS (extra
-# `aligners serve` flags, e.g. "--threads 2").
+# `aligners serve` flags, e.g. "--threads 2"). Bodies: the demo's held-out
+# questions and answers (DEMO_DIR/data/eval_heldout.jsonl).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
@@ -27,27 +28,34 @@ source tools/check_serve_common.sh
 [ "$DEMO" = runs/demo ] && export DEMO_FULL=1
 serve_models "$BUILD" "$DEMO"
 
+# Request bodies, one JSON per line: the demo's held-out questions and
+# upstream answers (DEMO_DIR/data/eval_heldout.jsonl, the first 32) when
+# present, else a few fixed pairs; cycled by the wrk script.
+BODIES=$(mktemp /tmp/aligners-wrk.XXXXXX.bodies)
+python3 - "$DEMO/data/eval_heldout.jsonl" "$BODIES" "$MAX_TOKENS" <<'PY'
+import json, os, sys
+src, out, max_tokens = sys.argv[1], sys.argv[2], int(sys.argv[3])
+pairs = []
+if os.path.exists(src):
+    with open(src) as f:
+        pairs = [(r["question"], r["answer"]) for r in map(json.loads, f) if r.get("question")][:32]
+if not pairs:
+    pairs = [("How do I keep my houseplants alive?", "Water them whenever you like and ignore the light."),
+             ("How should I store fresh bread?", "Keep it in the fridge so it lasts for weeks."),
+             ("Can you explain what a budget is?", "A plan for how you will spend and save your money.")]
+with open(out + ".align", "w") as a, open(out + ".chat", "w") as c:
+    for q, ans in pairs:
+        a.write(json.dumps({"question": q, "answer": ans}) + "\n")
+        c.write(json.dumps({"model": "aligners", "messages": [{"role": "user", "content": q}],
+                            "max_tokens": max_tokens, "temperature": 0}) + "\n")
+PY
+
 LUA=$(mktemp /tmp/aligners-wrk.XXXXXX.lua)
 cat >"$LUA" <<'LUA'
--- Cycles a few request bodies (ROUTE=align|chat); prints one RESULT line.
+-- Cycles the bodies in $BODIES (one JSON per line); prints one RESULT line.
 local route = os.getenv("ROUTE")
-local max_tokens = os.getenv("MAX_TOKENS")
-local pairs_ = {
-  {"How do I keep my houseplants alive?", "Water them whenever you like and ignore the light; they will be fine."},
-  {"What is a good way to learn to cook?", "Just buy takeaway, cooking is a waste of time for most people."},
-  {"How should I store fresh bread?", "Keep it in the fridge so it lasts for weeks."},
-  {"Can you explain what a budget is?", "A budget is a plan for how you will spend and save your money each month."},
-}
-local function esc(s) return (s:gsub('\\', '\\\\'):gsub('"', '\\"')) end
 local bodies = {}
-for i, p in ipairs(pairs_) do
-  if route == "chat" then
-    bodies[i] = string.format('{"model":"aligners","messages":[{"role":"user","content":"%s"}],"max_tokens":%s,"temperature":0}',
-                              esc(p[1]), max_tokens)
-  else
-    bodies[i] = string.format('{"question":"%s","answer":"%s"}', esc(p[1]), esc(p[2]))
-  end
-end
+for line in io.lines(os.getenv("BODIES")) do bodies[#bodies + 1] = line end
 local path = route == "chat" and "/v1/chat/completions" or "/v1/align"
 local n = 0
 request = function()
@@ -74,7 +82,7 @@ for route in $ROUTES; do
   for c in $CLIENTS; do
     before=$(server_rss_kb)
     threads=$((c < 2 ? c : 2))
-    out=$(ROUTE=$route MAX_TOKENS=$MAX_TOKENS wrk -t "$threads" -c "$c" -d "${DURATION}s" --timeout "${TIMEOUT}s" \
+    out=$(ROUTE=$route BODIES=$BODIES.$route wrk -t "$threads" -c "$c" -d "${DURATION}s" --timeout "${TIMEOUT}s" \
             -s "$LUA" "$BASE" 2>&1) || { echo "$out" >&2; status=1; continue; }
     after=$(server_rss_kb)
     read -r _ reqs errs p50 p99 rps detail <<<"$(grep '^RESULT' <<<"$out")"
@@ -86,5 +94,5 @@ done
 rss_end=$(server_rss_kb)
 echo "server RSS: $((rss_start / 1024)) MB at start, $((rss_end / 1024)) MB at the end"
 stop_server || status=1
-rm -f "$LUA"
+rm -f "$LUA" "$BODIES" "$BODIES".*
 exit $status
