@@ -245,6 +245,7 @@ Url parse_url(const std::string& text) {
     } else {
         size_t colon = authority.rfind(':');
         u.host = authority.substr(0, colon);
+        if (u.host.find(':') != std::string::npos) return bad("an IPv6 address needs brackets: http://[::1]:8080/");
         if (colon != std::string::npos) {
             port_text = authority.substr(colon + 1);
             if (port_text.empty()) return bad("empty port");

@@ -56,7 +56,8 @@ TEST_CASE("http_client: parse_url takes http(s) URLs and names a bad one") {
     CHECK(parse_url("http://host?q").target == "/?q");
 
     for (const char* bad : {"127.0.0.1:8080", "ftp://h/", "http://", "http://h:/", "http://h:0/", "http://h:65536/",
-                            "http://h:80x/", "http://u:p@h/", "http://h h/", "http://h/a b", "http://[::1/"}) {
+                            "http://h:80x/", "http://u:p@h/", "http://h h/", "http://h/a b", "http://[::1/",
+                            "http://::1:80/"}) {
         CAPTURE(bad);
         std::string msg = error_of([&] { parse_url(bad); });
         CHECK(msg.find(std::string("URL '") + bad + "'") != std::string::npos);
