@@ -1,0 +1,392 @@
+// The server's HTTP routes: authentication, request schemas (OpenAI's for
+// chat completions), responses (JSON or SSE), the request log and metrics.
+#include <chrono>
+#include <ctime>
+
+#include "common/error.h"
+#include "serve/api_error.h"
+#include "serve/server.h"
+
+namespace aligners::serve {
+
+// The page at `/` (serve/web_page.cpp).
+const std::string& web_page_html();
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A request the client got wrong: status, message, the offending field.
+struct BadRequest {
+    int status;
+    std::string message, param;
+};
+
+[[noreturn]] void bad(const std::string& param, const std::string& message, int status = 400) {
+    throw BadRequest{status, message, param};
+}
+
+// Compares in time that depends only on the lengths, not on where the
+// strings differ (no timing oracle for the key).
+bool constant_time_equal(const std::string& a, const std::string& b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (size_t i = 0; i < a.size(); ++i) diff |= uint8_t(a[i]) ^ uint8_t(b.empty() ? 0 : b[i % b.size()]);
+    return diff == 0;
+}
+
+const char* type_word(const json::Value& v) { return json::type_name(v.type()); }
+
+// An optional field: nullptr when absent or null (OpenAI clients send nulls).
+const json::Value* field(const json::Value& obj, const char* key) {
+    const json::Value* v = obj.find(key);
+    return v && !v->is_null() ? v : nullptr;
+}
+
+std::string expect_string(const json::Value& v, const std::string& param) {
+    if (!v.is_string()) bad(param, "'" + param + "' must be a string, got " + type_word(v));
+    return v.as_string();
+}
+
+double expect_number(const json::Value& v, const std::string& param, double lo, double hi) {
+    if (!v.is_number()) bad(param, "'" + param + "' must be a number, got " + type_word(v));
+    double x = v.as_double();
+    if (!(x >= lo && x <= hi))
+        bad(param, "'" + param + "' is " + json::dump(v) + ", expected a number in [" + json::dump(json::Value(lo)) +
+                       ", " + json::dump(json::Value(hi)) + "]");
+    return x;
+}
+
+int64_t expect_int(const json::Value& v, const std::string& param, int64_t lo, int64_t hi) {
+    if (!v.is_int()) bad(param, "'" + param + "' must be an integer, got " + json::dump(v));
+    int64_t x = v.as_int();
+    if (x < lo || x > hi)
+        bad(param, "'" + param + "' is " + std::to_string(x) + ", expected " + std::to_string(lo) + ".." +
+                       std::to_string(hi));
+    return x;
+}
+
+json::Value parse_body(const HttpRequest& req) {
+    if (req.body.empty()) bad("", "the request body is empty; expected a JSON object");
+    json::Value v;
+    try {
+        v = json::parse(req.body);
+    } catch (const json::ParseError& e) {
+        bad("", std::string("the request body is not valid JSON: ") + e.what());
+    }
+    if (!v.is_object()) bad("", std::string("the request body must be a JSON object, got ") + type_word(v));
+    return v;
+}
+
+// A message's content: a string, or an array of {"type": "text", "text"} parts.
+std::string message_content(const json::Value& c, const std::string& param) {
+    if (c.is_null()) return "";
+    if (c.is_string()) return c.as_string();
+    if (!c.is_array()) bad(param, "'" + param + "' must be a string or an array of text parts, got " + type_word(c));
+    std::string text;
+    for (size_t i = 0; i < c.as_array().size(); ++i) {
+        const json::Value& part = c.as_array()[i];
+        std::string p = param + "[" + std::to_string(i) + "]";
+        if (!part.is_object()) bad(p, "'" + p + "' must be an object");
+        const json::Value* type = part.find("type");
+        if (!type || !type->is_string() || type->as_string() != "text")
+            bad(p + ".type", "'" + p + ".type' must be \"text\" (this server reads text only)");
+        const json::Value* t = part.find("text");
+        if (!t) bad(p + ".text", "'" + p + ".text' is missing");
+        text += expect_string(*t, p + ".text");
+    }
+    return text;
+}
+
+void parse_chat(const json::Value& body, const ServerOptions& o, Server::Job& job, bool& stream) {
+    const json::Value* messages = body.find("messages");
+    if (!messages) bad("messages", "'messages' is missing");
+    if (!messages->is_array() || messages->as_array().empty())
+        bad("messages", "'messages' must be a non-empty array of {role, content}");
+    for (size_t i = 0; i < messages->as_array().size(); ++i) {
+        const json::Value& m = messages->as_array()[i];
+        std::string p = "messages[" + std::to_string(i) + "]";
+        if (!m.is_object()) bad(p, "'" + p + "' must be an object, got " + type_word(m));
+        const json::Value* role = m.find("role");
+        if (!role) bad(p + ".role", "'" + p + ".role' is missing");
+        ChatMessage msg;
+        msg.role = expect_string(*role, p + ".role");
+        const json::Value* content = m.find("content");
+        msg.content = content ? message_content(*content, p + ".content") : "";
+        job.messages.push_back(std::move(msg));
+    }
+    job.params.max_tokens = o.default_max_tokens;
+    for (const char* key : {"max_tokens", "max_completion_tokens"})
+        if (const json::Value* v = field(body, key)) job.params.max_tokens = int(expect_int(*v, key, 1, o.max_tokens_limit));
+    if (const json::Value* v = field(body, "temperature")) job.params.temperature = expect_number(*v, "temperature", 0, 2);
+    if (const json::Value* v = field(body, "top_p")) {
+        job.params.top_p = expect_number(*v, "top_p", 0, 1);
+        if (job.params.top_p == 0) bad("top_p", "'top_p' is 0, expected a number in (0, 1]");
+    }
+    if (const json::Value* v = field(body, "seed")) job.params.seed = expect_int(*v, "seed", INT64_MIN, INT64_MAX);
+    if (const json::Value* v = field(body, "n"); v && expect_int(*v, "n", 1, 1) != 1) {}
+    if (const json::Value* v = field(body, "stop")) {
+        if (v->is_string()) {
+            job.params.stop.push_back(v->as_string());
+        } else if (v->is_array() && v->as_array().size() <= 4) {
+            for (size_t i = 0; i < v->as_array().size(); ++i)
+                job.params.stop.push_back(expect_string(v->as_array()[i], "stop[" + std::to_string(i) + "]"));
+        } else {
+            bad("stop", "'stop' must be a string or an array of at most 4 strings");
+        }
+    }
+    stream = false;
+    if (const json::Value* v = field(body, "stream")) {
+        if (!v->is_bool()) bad("stream", std::string("'stream' must be a boolean, got ") + type_word(*v));
+        stream = v->as_bool();
+    }
+    if (const json::Value* v = field(body, "model")) expect_string(*v, "model");  // any name: one pipeline
+}
+
+void parse_align(const json::Value& body, const ServerOptions& o, Server::Job& job) {
+    auto item = [&](const json::Value& v, const std::string& prefix) {
+        if (!v.is_object()) bad(prefix.empty() ? "" : prefix, "'" + prefix + "' must be an object {question, answer}");
+        QaPair p;
+        for (const char* key : {"question", "answer"}) {
+            std::string name = prefix.empty() ? key : prefix + "." + key;
+            const json::Value* f = v.find(key);
+            if (!f) bad(name, "'" + name + "' is missing");
+            (key[0] == 'q' ? p.question : p.answer) = expect_string(*f, name);
+        }
+        job.items.push_back(std::move(p));
+    };
+    if (const json::Value* items = body.find("items")) {
+        if (!items->is_array() || items->as_array().empty() || items->as_array().size() > o.max_items)
+            bad("items", "'items' must be an array of 1.." + std::to_string(o.max_items) + " {question, answer} objects");
+        for (size_t i = 0; i < items->as_array().size(); ++i) item(items->as_array()[i], "items[" + std::to_string(i) + "]");
+    } else {
+        item(body, "");
+    }
+}
+
+json::Value trace_extension(const json::Value& line) {
+    // The squad trace (serve/squad_run.cpp) under the squad output's key
+    // names, with the input answer as "upstream_answer".
+    json::Value t = json::Value::object();
+    for (const auto& [k, v] : line.as_object()) {
+        if (k == "id" || k == "question" || k == "final_answer") continue;
+        t.set(k == "answer" ? "upstream_answer" : k, v);
+    }
+    return t;
+}
+
+// Pieces of an answer for streaming: words with their trailing spaces (cut
+// at ASCII spaces only, so UTF-8 characters stay whole).
+std::vector<std::string> stream_pieces(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t i = 0; i < text.size(); ++i)
+        if ((text[i] == ' ' || text[i] == '\n') && (i + 1 == text.size() || (text[i + 1] != ' ' && text[i + 1] != '\n'))) {
+            out.push_back(text.substr(start, i + 1 - start));
+            start = i + 1;
+        }
+    if (start < text.size()) out.push_back(text.substr(start));
+    return out;
+}
+
+json::Value chunk(const std::string& id, int64_t created, const std::string& model, json::Value delta,
+                  json::Value finish) {
+    json::Value choice = json::Value::object();
+    choice.set("index", 0);
+    choice.set("delta", std::move(delta));
+    choice.set("finish_reason", std::move(finish));
+    json::Value choices = json::Value::array();
+    choices.push_back(choice);
+    json::Value c = json::Value::object();
+    c.set("id", id);
+    c.set("object", "chat.completion.chunk");
+    c.set("created", created);
+    c.set("model", model);
+    c.set("choices", choices);
+    return c;
+}
+
+bool sse(HttpResponse& res, const json::Value& v) { return res.write_chunk("data: " + json::dump(v) + "\n\n"); }
+
+}  // namespace
+
+void Server::handle(const HttpRequest& req, HttpResponse& res) {
+    const auto t0 = Clock::now();
+    const uint64_t n = next_id_++;
+    const std::string rid = "req-" + std::to_string(n);
+    const std::string route = route_label(req.path);
+    json::Value line = json::Value::object();
+    line.set("id", rid);
+    line.set("method", req.method);
+    line.set("route", route == "other" ? req.path.substr(0, 200) : route);
+    auto finish = [&] {
+        double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        metrics_.request(route, res.status(), seconds);
+        line.set("status", res.broken() && res.status() == 0 ? 499 : res.status());
+        line.set("latency_ms", int64_t(seconds * 1000.0 + 0.5));
+        log_request(line);
+    };
+    const HttpHeaders rid_header = {{"X-Request-Id", rid}};
+    try {
+        auto allow = [&](const char* method) {
+            if (req.method != method) bad("", "method " + req.method + " not allowed on " + req.path + " (use " + method + ")", 405);
+        };
+        if (route != "/" && route != "/health" && !options_.api_key.empty()) {
+            const std::string* auth = req.header("authorization");
+            std::string given = auth && auth->rfind("Bearer ", 0) == 0 ? auth->substr(7) : "";
+            if (!constant_time_equal(given, options_.api_key))
+                throw BadRequest{401, auth ? "invalid API key" : "missing API key (Authorization: Bearer KEY)", ""};
+        }
+        if (route == "/") {
+            allow("GET");
+            res.send(200, "text/html; charset=utf-8", web_page_html(), rid_header);
+        } else if (route == "/health") {
+            allow("GET");
+            bool draining = http_ && http_->stopping();
+            json::Value h = json::Value::object();
+            h.set("status", draining ? "draining" : "ok");
+            h.set("live", true);
+            h.set("ready", !draining);
+            h.set("model", upstream_.name());
+            h.set("squad", options_.squad_name);
+            res.send(draining ? 503 : 200, "application/json", json::dump(h), rid_header);
+        } else if (route == "/metrics") {
+            allow("GET");
+            res.send(200, "text/plain; version=0.0.4", metrics_.prometheus(), rid_header);
+        } else if (route == "/v1/models") {
+            allow("GET");
+            json::Value m = json::Value::object();
+            m.set("id", upstream_.name());
+            m.set("object", "model");
+            m.set("created", int64_t(std::time(nullptr)));
+            m.set("owned_by", "aligners");
+            json::Value data = json::Value::array();
+            data.push_back(m);
+            json::Value list = json::Value::object();
+            list.set("object", "list");
+            list.set("data", data);
+            res.send(200, "application/json", json::dump(list), rid_header);
+        } else if (route == "/v1/chat/completions" || route == "/v1/align") {
+            allow("POST");
+            json::Value body = parse_body(req);
+            auto job = std::make_shared<Job>();
+            bool stream = false;
+            job->chat = route == "/v1/chat/completions";
+            if (job->chat) parse_chat(body, options_, *job, stream);
+            else parse_align(body, options_, *job);
+            if (job->chat && !job->params.seed) job->params.seed = int64_t(n);  // sampled: differs per request
+            int status = 0;
+            std::string why;
+            if (!enqueue(job, status, why)) throw BadRequest{status, why, ""};
+            const std::string id = "chatcmpl-" + std::to_string(n);
+            const int64_t created = int64_t(std::time(nullptr));
+            const std::string model = upstream_.name();
+            if (stream) {  // role first: the client sees the stream open before the work is done
+                json::Value d = json::Value::object();
+                d.set("role", "assistant");
+                d.set("content", "");
+                res.begin_stream(200, "text/event-stream", rid_header);
+                sse(res, chunk(id, created, model, d, nullptr));
+            }
+            if (!wait(job, res)) {
+                line.set("cancelled", true);
+                res.close_after();
+                finish();
+                return;
+            }
+            if (job->cancelled && !job->error_status) {
+                job->error_status = 503;
+                job->error = "the server is shutting down";
+            }
+            json::Value fired = json::Value::array();
+            for (const auto& c : job->fired) fired.push_back(c);
+            line.set("fired", fired);
+            if (job->error_status) {
+                line.set("error", job->error);
+                if (stream) {  // the stream has begun: the error goes in an event
+                    sse(res, json::parse(error_json(job->error_status, job->error)));
+                    res.write_chunk("data: [DONE]\n\n");
+                    res.end_stream();
+                } else {
+                    res.send_error(job->error_status, job->error, "",
+                                   job->error_status == 503 ? HttpHeaders{{"Retry-After", "1"}} : HttpHeaders{});
+                }
+                finish();
+                return;
+            }
+            if (job->chat) {
+                const ChatReply& r = job->reply;
+                line.set("prompt_tokens", r.prompt_tokens);
+                line.set("completion_tokens", r.completion_tokens);
+                const std::string finish_reason = job->fired.empty() ? r.finish_reason : "stop";
+                json::Value usage = json::Value::object();
+                usage.set("prompt_tokens", r.prompt_tokens);
+                usage.set("completion_tokens", r.completion_tokens);
+                usage.set("total_tokens", r.prompt_tokens + r.completion_tokens);
+                json::Value trace = trace_extension(job->traces[0]);
+                if (stream) {
+                    for (const std::string& piece : stream_pieces(job->finals[0])) {
+                        json::Value d = json::Value::object();
+                        d.set("content", piece);
+                        if (!sse(res, chunk(id, created, model, d, nullptr))) break;
+                    }
+                    json::Value last = chunk(id, created, model, json::Value::object(), finish_reason);
+                    last.set("usage", usage);
+                    last.set("aligners", trace);
+                    sse(res, last);
+                    res.write_chunk("data: [DONE]\n\n");
+                    res.end_stream();
+                } else {
+                    json::Value msg = json::Value::object();
+                    msg.set("role", "assistant");
+                    msg.set("content", job->finals[0]);
+                    json::Value choice = json::Value::object();
+                    choice.set("index", 0);
+                    choice.set("message", msg);
+                    choice.set("finish_reason", finish_reason);
+                    json::Value choices = json::Value::array();
+                    choices.push_back(choice);
+                    json::Value out = json::Value::object();
+                    out.set("id", id);
+                    out.set("object", "chat.completion");
+                    out.set("created", created);
+                    out.set("model", model);
+                    out.set("choices", choices);
+                    out.set("usage", usage);
+                    out.set("aligners", trace);
+                    res.send(200, "application/json", json::dump(out), rid_header);
+                }
+            } else {
+                json::Value items = json::Value::array();
+                for (size_t k = 0; k < job->traces.size(); ++k) {
+                    json::Value item = json::Value::object();
+                    const json::Value& t = job->traces[k];
+                    item.set("question", t["question"]);
+                    item.set("answer", t["answer"]);
+                    item.set("final_answer", t["final_answer"]);
+                    json::Value trace = trace_extension(t);
+                    for (const auto& [key, v] : trace.as_object()) item.set(key, v);
+                    items.push_back(item);
+                }
+                json::Value out = json::Value::object();
+                out.set("object", "align");
+                out.set("model", model);
+                out.set("items", items);
+                res.send(200, "application/json", json::dump(out), rid_header);
+            }
+        } else {
+            bad("", "no route " + req.method + " " + req.path.substr(0, 200) +
+                        " (routes: POST /v1/chat/completions, POST /v1/align, GET /v1/models, /health, /metrics, /)",
+                404);
+        }
+    } catch (const BadRequest& e) {
+        line.set("error", e.message);
+        HttpHeaders extra = rid_header;
+        if (e.status == 401) extra.emplace_back("WWW-Authenticate", "Bearer");
+        if (e.status == 429 || e.status == 503) extra.emplace_back("Retry-After", "1");
+        if (e.status == 405) extra.emplace_back("Allow", route == "/v1/chat/completions" || route == "/v1/align" ? "POST" : "GET");
+        if (!res.started()) res.send_error(e.status, e.message, e.param, extra);
+    }
+    finish();
+}
+
+}  // namespace aligners::serve
