@@ -1,17 +1,31 @@
 #include "serve/metrics.h"
 
-#include <cstdio>
+#include <charconv>
 
 namespace aligners::serve {
 
 namespace {
-std::string num(double x) {
+std::string num(double x) {  // shortest text that reads back as x
     char b[32];
-    std::snprintf(b, sizeof b, "%.17g", x);
-    return b;
+    auto r = std::to_chars(b, b + sizeof b, x);
+    return std::string(b, r.ptr);
 }
 const std::vector<double> kLatencyBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 const std::vector<double> kBatchBounds = {1, 2, 4, 8, 16, 32, 64, 128};
+
+// A label value as the exposition format quotes it.
+std::string label(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
 
 void header(std::string& out, const char* name, const char* type, const char* help) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
@@ -102,14 +116,14 @@ std::string Metrics::prometheus() const {
     header(out, "aligners_aligner_fired_total", "counter", "Answers each criterion's aligner rewrote.");
     for (const auto& c : criteria_) {
         auto it = fired_.find(c);
-        out += "aligners_aligner_fired_total{criterion=\"" + c + "\"} " +
+        out += "aligners_aligner_fired_total{criterion=\"" + label(c) + "\"} " +
                std::to_string(it == fired_.end() ? 0 : it->second) + "\n";
     }
     header(out, "aligners_aligner_fire_rate", "gauge", "Fraction of inspected answers each aligner rewrote.");
     for (const auto& c : criteria_) {
         auto it = fired_.find(c);
         double rate = squad_samples_ ? double(it == fired_.end() ? 0 : it->second) / double(squad_samples_) : 0;
-        out += "aligners_aligner_fire_rate{criterion=\"" + c + "\"} " + num(rate) + "\n";
+        out += "aligners_aligner_fire_rate{criterion=\"" + label(c) + "\"} " + num(rate) + "\n";
     }
     return out;
 }

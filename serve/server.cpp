@@ -135,7 +135,15 @@ void Server::engine_loop() {
             running_ = batch;
         }
         if (batch.empty()) continue;  // every waiting job was cancelled meanwhile
-        run_batch(batch);
+        try {
+            run_batch(batch);
+        } catch (const std::exception& e) {  // a bug, not the client's: the batch fails, the loop goes on
+            for (auto& j : batch)
+                if (!j->error_status) {
+                    j->error_status = 500;
+                    j->error = std::string("internal error: ") + e.what();
+                }
+        }
         std::lock_guard<std::mutex> lock(mu_);
         running_.clear();
         for (auto& j : batch) j->done = true;
