@@ -80,14 +80,16 @@ bool HttpResponse::send_error(int status, const std::string& message, const std:
 }
 
 bool HttpResponse::begin_stream(int status, std::string_view content_type, const HttpHeaders& extra) {
+    if (http10_) keep_alive_ = false;  // the body ends when the connection does
     std::string h = head(status, content_type, extra);
-    h += "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n";
+    h += http10_ ? "Cache-Control: no-cache\r\n\r\n" : "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n";
     streaming_ = true;
     return write_all(h);
 }
 
 bool HttpResponse::write_chunk(std::string_view data) {
     if (data.empty()) return !broken_;  // an empty chunk would end the body
+    if (http10_) return write_all(data);
     char size[24];
     std::snprintf(size, sizeof size, "%zx\r\n", data.size());
     std::string out = size;
@@ -98,7 +100,7 @@ bool HttpResponse::write_chunk(std::string_view data) {
 
 bool HttpResponse::end_stream() {
     streaming_ = false;
-    return write_all("0\r\n\r\n");
+    return http10_ ? !broken_ : write_all("0\r\n\r\n");
 }
 
 bool HttpResponse::client_gone() const {
@@ -299,7 +301,7 @@ void HttpServer::serve_connection(Connection& c) {
             return;
         }
         buf.erase(0, parsed.consumed);
-        HttpResponse res(c.fd, req.keep_alive, options_.read_timeout_s, &stopping_);
+        HttpResponse res(c.fd, req.keep_alive, options_.read_timeout_s, &stopping_, req.version == "HTTP/1.0");
         try {
             handler_(req, res);
         } catch (const std::exception& e) {

@@ -47,8 +47,11 @@ struct HttpServerOptions {
 // write_chunk()..., end_stream(). A false return means the client is gone.
 class HttpResponse {
 public:
-    HttpResponse(int fd, bool keep_alive, double write_timeout_s, const std::atomic<bool>* stopping)
-        : fd_(fd), keep_alive_(keep_alive), write_timeout_s_(write_timeout_s), stopping_(stopping) {}
+    // `http10`: the client speaks HTTP/1.0, which has no chunked coding: a
+    // stream is sent raw and ended by closing the connection.
+    HttpResponse(int fd, bool keep_alive, double write_timeout_s, const std::atomic<bool>* stopping,
+                 bool http10 = false)
+        : fd_(fd), keep_alive_(keep_alive), write_timeout_s_(write_timeout_s), stopping_(stopping), http10_(http10) {}
 
     bool send(int status, std::string_view content_type, std::string_view body, const HttpHeaders& extra = {});
     // An error in OpenAI's shape (serve/api_error.h).
@@ -76,6 +79,7 @@ private:
     double write_timeout_s_;
     const std::atomic<bool>* stopping_;
     int status_ = 0;
+    bool http10_;
     bool streaming_ = false, broken_ = false;
 };
 

@@ -122,6 +122,17 @@ TEST_CASE("stream: role first, content deltas of the aligned answer, finish_reas
     CHECK(last["choices"].as_array()[0]["finish_reason"].as_string() == "stop");
     CHECK(last["aligners"]["upstream_answer"].as_string() == "echo: one bad  two\nthree");
     CHECK(json::dump(last["aligners"]["fired"]) == R"(["harmless"])");
+
+    // HTTP/1.0 has no chunked coding: the same events, raw, ended by closing.
+    std::string b = chat_body("bad", R"(, "stream": true)");
+    test::Response old = test::raw_request(s.port, "POST /v1/chat/completions HTTP/1.0\r\nContent-Length: " +
+                                                       std::to_string(b.size()) + "\r\n\r\n" + b);
+    CHECK(old.status == 200);
+    CHECK(old.header("transfer-encoding").empty());
+    CHECK(old.header("connection") == "close");
+    CHECK(old.body.find("\"content\":\"good\"") != std::string::npos);
+    CHECK(old.body.size() >= 14);
+    CHECK(old.body.substr(old.body.size() - 14) == "data: [DONE]\n\n");
 }
 
 TEST_CASE("/v1/align: one pair or items, each with question, answer, final_answer and the trace") {
