@@ -149,6 +149,7 @@ int cmd_serve(int argc, char** argv) {
     sa.sa_flags = SA_RESTART | SA_RESETHAND;  // a second signal kills at once
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    ::signal(SIGPIPE, SIG_IGN);  // a closed stdout (the log) must not kill the server; sockets use MSG_NOSIGNAL
     http.run();
     sigaction(SIGINT, &old_int, nullptr);
     sigaction(SIGTERM, &old_term, nullptr);

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <system_error>
 
 #include "common/error.h"
 #include "serve/api_error.h"
@@ -202,7 +203,10 @@ void HttpServer::run() {
         if (n <= 0 || stopping_.load()) continue;
         if (!(p[0].revents & POLLIN)) continue;
         int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0) continue;  // EMFILE, ECONNABORTED, ...: the next poll retries
+        if (fd < 0) {  // out of descriptors: let some connections finish before retrying
+            if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            continue;
+        }
         int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (active_.load() >= size_t(options_.max_connections)) {
@@ -219,12 +223,19 @@ void HttpServer::run() {
             std::lock_guard<std::mutex> lock(mu_);
             connections_.push_back(std::move(c));
         }
-        raw->thread = std::thread([this, raw] {
-            serve_connection(*raw);
-            ::close(raw->fd);
+        try {
+            raw->thread = std::thread([this, raw] {
+                serve_connection(*raw);
+                ::close(raw->fd);
+                --active_;
+                raw->done = true;
+            });
+        } catch (const std::system_error&) {  // no thread to be had: refuse, as when over the bound
+            reject(fd, 503, "the server cannot take another connection now", {{"Retry-After", "1"}});
+            ::close(fd);
             --active_;
             raw->done = true;
-        });
+        }
     }
     ::close(listen_fd_);
     listen_fd_ = -1;

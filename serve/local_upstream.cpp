@@ -77,7 +77,13 @@ std::vector<ChatReply> LocalUpstream::answer(const std::vector<std::vector<ChatM
         groups[Key{p.temperature, p.top_p, p.seed.value_or(0), p.seed.has_value(), p.stop}].push_back(i);
     }
     const int64_t positions = model_->config().max_position_embeddings;
-    for (const auto& [key, members] : groups) {
+    for (auto& [key, all] : groups) {
+        // A conversation that renders to no tokens at all (empty text, no
+        // BOS, no template) has nothing to continue: an empty answer.
+        std::vector<size_t> members;
+        for (size_t i : all)
+            if (prompt_ids(conversations[i]).empty()) replies[i].finish_reason = "stop";
+            else members.push_back(i);
         for (size_t at = 0; at < members.size(); at += size_t(max_batch_)) {
             std::vector<size_t> rows(members.begin() + long(at),
                                      members.begin() + long(std::min(members.size(), at + size_t(max_batch_))));

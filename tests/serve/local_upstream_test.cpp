@@ -68,6 +68,12 @@ TEST_CASE("answers match the generator's; rows of one batch stop at their own ma
     CHECK(got[0].content == solo[0]);
     CHECK(streamed[0] == solo[0]);
     CHECK(got[1].completion_tokens <= 1);
+
+    // Nothing to continue (no BOS in the byte codec, empty text): an empty answer, the batch-mate unaffected.
+    got = up.answer({user(""), user("abc")}, {greedy(10), greedy(10)});
+    CHECK(got[0].content.empty());
+    CHECK(got[0].completion_tokens == 0);
+    CHECK(got[1].content == solo[0]);
 }
 
 TEST_CASE("the model directory's chat template renders the whole conversation") {
