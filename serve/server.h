@@ -19,6 +19,7 @@
 // of the batch is not disturbed.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
