@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 
@@ -270,8 +271,12 @@ void HttpServer::serve_connection(Connection& c) {
         Clock::time_point read_deadline{};
         bool started = !buf.empty();
         if (started) read_deadline = after(options_.read_timeout_s);
+        // Parse again only when new bytes can change the answer: a line end
+        // arrived, the head is done (body bytes), or the limit may be passed;
+        // a client trickling single bytes then costs a parse per line.
+        bool reparse = true;
         for (;;) {
-            if (!buf.empty()) {
+            if (!buf.empty() && reparse) {
                 parsed = parse_http_request(buf, options_.limits, req);
                 if (parsed.state != ParseState::Incomplete) break;
                 if (parsed.headers_done && req.expect_continue && !continued) {
@@ -290,8 +295,9 @@ void HttpServer::serve_connection(Connection& c) {
             if (!started && stopping_.load()) return;  // draining: idle connections close
             double left = started ? seconds_until(read_deadline) : seconds_until(idle_deadline);
             if (left <= 0) {
-                if (started) reject(c.fd, 408, "request not received within " +
-                                                   std::to_string(int(options_.read_timeout_s)) + " s");
+                char why[64];
+                std::snprintf(why, sizeof why, "request not received whole within %g s", options_.read_timeout_s);
+                if (started) reject(c.fd, 408, why);
                 return;
             }
             pollfd p[2] = {{c.fd, POLLIN, 0}, {wake_read_, POLLIN, 0}};
@@ -306,6 +312,8 @@ void HttpServer::serve_connection(Connection& c) {
                 read_deadline = after(options_.read_timeout_s);
             }
             buf.append(chunk, size_t(got));
+            reparse = parsed.headers_done || std::memchr(chunk, '\n', size_t(got)) != nullptr ||
+                      buf.size() > options_.limits.max_header_bytes;
         }
         if (parsed.state == ParseState::Bad) {
             reject(c.fd, parsed.status, parsed.message);
