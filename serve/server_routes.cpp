@@ -188,8 +188,13 @@ std::vector<std::string> stream_pieces(const std::string& text) {
     return out;
 }
 
-json::Value chunk(const std::string& id, int64_t created, const std::string& model, json::Value delta,
-                  json::Value finish) {
+struct CompletionIds {
+    std::string id;
+    int64_t created;
+    std::string model;
+};
+
+json::Value chunk(const CompletionIds& ids, json::Value delta, json::Value finish) {
     json::Value choice = json::Value::object();
     choice.set("index", 0);
     choice.set("delta", std::move(delta));
@@ -197,15 +202,82 @@ json::Value chunk(const std::string& id, int64_t created, const std::string& mod
     json::Value choices = json::Value::array();
     choices.push_back(choice);
     json::Value c = json::Value::object();
-    c.set("id", id);
+    c.set("id", ids.id);
     c.set("object", "chat.completion.chunk");
-    c.set("created", created);
-    c.set("model", model);
+    c.set("created", ids.created);
+    c.set("model", ids.model);
     c.set("choices", choices);
     return c;
 }
 
 bool sse(HttpResponse& res, const json::Value& v) { return res.write_chunk("data: " + json::dump(v) + "\n\n"); }
+
+// A chat job's answer: the chat.completion object, or (stream: true, after
+// the role delta) the aligned answer's pieces, the finish chunk with usage
+// and the trace, and [DONE]. The finish reason is the upstream's unless an
+// aligner rewrote the answer.
+void send_completion(HttpResponse& res, const Server::Job& job, const CompletionIds& ids, bool stream,
+                     const HttpHeaders& headers) {
+    const ChatReply& r = job.reply;
+    const std::string finish_reason = job.fired.empty() ? r.finish_reason : "stop";
+    json::Value usage = json::Value::object();
+    usage.set("prompt_tokens", r.prompt_tokens);
+    usage.set("completion_tokens", r.completion_tokens);
+    usage.set("total_tokens", r.prompt_tokens + r.completion_tokens);
+    json::Value trace = trace_extension(job.traces[0]);
+    if (stream) {
+        for (const std::string& piece : stream_pieces(job.finals[0])) {
+            json::Value d = json::Value::object();
+            d.set("content", piece);
+            if (!sse(res, chunk(ids, d, nullptr))) return;
+        }
+        json::Value last = chunk(ids, json::Value::object(), finish_reason);
+        last.set("usage", usage);
+        last.set("aligners", trace);
+        sse(res, last);
+        res.write_chunk("data: [DONE]\n\n");
+        res.end_stream();
+        return;
+    }
+    json::Value msg = json::Value::object();
+    msg.set("role", "assistant");
+    msg.set("content", job.finals[0]);
+    json::Value choice = json::Value::object();
+    choice.set("index", 0);
+    choice.set("message", msg);
+    choice.set("finish_reason", finish_reason);
+    json::Value choices = json::Value::array();
+    choices.push_back(choice);
+    json::Value out = json::Value::object();
+    out.set("id", ids.id);
+    out.set("object", "chat.completion");
+    out.set("created", ids.created);
+    out.set("model", ids.model);
+    out.set("choices", choices);
+    out.set("usage", usage);
+    out.set("aligners", trace);
+    res.send(200, "application/json", json::dump(out), headers);
+}
+
+// /v1/align's answer: {"object": "align", "model", "items": [{question,
+// answer, final_answer, upstream_answer, order, fired, scores, edit_ratio, ...}]}.
+json::Value align_json(const Server::Job& job, const std::string& model) {
+    json::Value items = json::Value::array();
+    for (const json::Value& t : job.traces) {
+        json::Value item = json::Value::object();
+        item.set("question", t["question"]);
+        item.set("answer", t["answer"]);
+        item.set("final_answer", t["final_answer"]);
+        json::Value trace = trace_extension(t);
+        for (const auto& [key, v] : trace.as_object()) item.set(key, v);
+        items.push_back(item);
+    }
+    json::Value out = json::Value::object();
+    out.set("object", "align");
+    out.set("model", model);
+    out.set("items", items);
+    return out;
+}
 
 }  // namespace
 
@@ -277,15 +349,13 @@ void Server::handle(const HttpRequest& req, HttpResponse& res) {
             int status = 0;
             std::string why;
             if (!enqueue(job, status, why)) throw BadRequest{status, why, ""};
-            const std::string id = "chatcmpl-" + std::to_string(n);
-            const int64_t created = int64_t(std::time(nullptr));
-            const std::string model = upstream_.name();
+            const CompletionIds ids{"chatcmpl-" + std::to_string(n), int64_t(std::time(nullptr)), upstream_.name()};
             if (stream) {  // role first: the client sees the stream open before the work is done
                 json::Value d = json::Value::object();
                 d.set("role", "assistant");
                 d.set("content", "");
                 res.begin_stream(200, "text/event-stream", rid_header);
-                sse(res, chunk(id, created, model, d, nullptr));
+                sse(res, chunk(ids, d, nullptr));
             }
             if (!wait(job, res)) {
                 line.set("cancelled", true);
@@ -314,64 +384,11 @@ void Server::handle(const HttpRequest& req, HttpResponse& res) {
                 return;
             }
             if (job->chat) {
-                const ChatReply& r = job->reply;
-                line.set("prompt_tokens", r.prompt_tokens);
-                line.set("completion_tokens", r.completion_tokens);
-                const std::string finish_reason = job->fired.empty() ? r.finish_reason : "stop";
-                json::Value usage = json::Value::object();
-                usage.set("prompt_tokens", r.prompt_tokens);
-                usage.set("completion_tokens", r.completion_tokens);
-                usage.set("total_tokens", r.prompt_tokens + r.completion_tokens);
-                json::Value trace = trace_extension(job->traces[0]);
-                if (stream) {
-                    for (const std::string& piece : stream_pieces(job->finals[0])) {
-                        json::Value d = json::Value::object();
-                        d.set("content", piece);
-                        if (!sse(res, chunk(id, created, model, d, nullptr))) break;
-                    }
-                    json::Value last = chunk(id, created, model, json::Value::object(), finish_reason);
-                    last.set("usage", usage);
-                    last.set("aligners", trace);
-                    sse(res, last);
-                    res.write_chunk("data: [DONE]\n\n");
-                    res.end_stream();
-                } else {
-                    json::Value msg = json::Value::object();
-                    msg.set("role", "assistant");
-                    msg.set("content", job->finals[0]);
-                    json::Value choice = json::Value::object();
-                    choice.set("index", 0);
-                    choice.set("message", msg);
-                    choice.set("finish_reason", finish_reason);
-                    json::Value choices = json::Value::array();
-                    choices.push_back(choice);
-                    json::Value out = json::Value::object();
-                    out.set("id", id);
-                    out.set("object", "chat.completion");
-                    out.set("created", created);
-                    out.set("model", model);
-                    out.set("choices", choices);
-                    out.set("usage", usage);
-                    out.set("aligners", trace);
-                    res.send(200, "application/json", json::dump(out), rid_header);
-                }
+                line.set("prompt_tokens", job->reply.prompt_tokens);
+                line.set("completion_tokens", job->reply.completion_tokens);
+                send_completion(res, *job, ids, stream, rid_header);
             } else {
-                json::Value items = json::Value::array();
-                for (size_t k = 0; k < job->traces.size(); ++k) {
-                    json::Value item = json::Value::object();
-                    const json::Value& t = job->traces[k];
-                    item.set("question", t["question"]);
-                    item.set("answer", t["answer"]);
-                    item.set("final_answer", t["final_answer"]);
-                    json::Value trace = trace_extension(t);
-                    for (const auto& [key, v] : trace.as_object()) item.set(key, v);
-                    items.push_back(item);
-                }
-                json::Value out = json::Value::object();
-                out.set("object", "align");
-                out.set("model", model);
-                out.set("items", items);
-                res.send(200, "application/json", json::dump(out), rid_header);
+                res.send(200, "application/json", json::dump(align_json(*job, ids.model)), rid_header);
             }
         } else {
             bad("", "no route " + req.method + " " + req.path.substr(0, 200) +
