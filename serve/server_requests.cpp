@@ -102,7 +102,7 @@ void parse_chat(const json::Value& body, const ServerOptions& o, Server::Job& jo
         if (job.params.top_p == 0) bad("top_p", "'top_p' is 0, expected a number in (0, 1]");
     }
     if (const json::Value* v = field(body, "seed")) job.params.seed = expect_int(*v, "seed", INT64_MIN, INT64_MAX);
-    if (const json::Value* v = field(body, "n"); v && expect_int(*v, "n", 1, 1) != 1) {}
+    if (const json::Value* v = field(body, "n")) expect_int(*v, "n", 1, 1);  // one choice per request
     if (const json::Value* v = field(body, "stop")) {
         if (v->is_string()) {
             job.params.stop.push_back(v->as_string());
