@@ -69,13 +69,19 @@ std::vector<ChatReply> LocalUpstream::answer(const std::vector<std::vector<ChatM
                                              const std::vector<ChatParams>& params, const DeltaSink& on_delta) {
     ALIGNERS_CHECK(conversations.size() == params.size(), "one ChatParams per conversation");
     std::vector<ChatReply> replies(conversations.size());
-    // Conversations that can share one engine batch: same sampling.
-    using Key = std::tuple<double, double, int64_t, bool, std::vector<std::string>>;
+    // Conversations that can share one engine batch: same sampling. Greedy
+    // rows ignore seeds and share one batch; unseeded sampled rows share one
+    // with a fresh seed per call; a row with its own seed decodes alone, so
+    // its answer is the one that seed gives it in any company (the engine's
+    // per-row generator depends on the row's place in its batch).
+    using Key = std::tuple<double, double, std::vector<std::string>, size_t>;  // temperature, top_p, stop, solo row + 1
     std::map<Key, std::vector<size_t>> groups;
     for (size_t i = 0; i < params.size(); ++i) {
         const ChatParams& p = params[i];
-        groups[Key{p.temperature, p.top_p, p.seed.value_or(0), p.seed.has_value(), p.stop}].push_back(i);
+        bool greedy = p.temperature == 0;
+        groups[Key{p.temperature, greedy ? 1.0 : p.top_p, p.stop, !greedy && p.seed ? i + 1 : 0}].push_back(i);
     }
+    const uint64_t fresh_seed = calls_++;
     const int64_t positions = model_->config().max_position_embeddings;
     for (auto& [key, all] : groups) {
         // A conversation that renders to no tokens at all (empty text, no
@@ -93,7 +99,7 @@ std::vector<ChatReply> LocalUpstream::answer(const std::vector<std::vector<ChatM
             o.temperature = float(o.greedy ? 1.0 : p.temperature);
             o.top_p = float(p.top_p);
             o.stop = p.stop;
-            o.seed = uint64_t(p.seed.value_or(0));
+            o.seed = p.seed ? uint64_t(*p.seed) : fresh_seed;
             o.max_new_tokens = 1;
             for (size_t r : rows) o.max_new_tokens = std::max(o.max_new_tokens, params[r].max_tokens);
             std::vector<std::vector<int32_t>> prompts;

@@ -3,9 +3,9 @@
 // apply_chat_template with add_generation_prompt) and answered by the
 // engine's batched generation (train/model_generator.h). A directory without
 // a template gets the messages' contents joined by blank lines, after BOS.
-// Conversations sharing sampling parameters (temperature, top_p, seed, stop)
+// Conversations sharing sampling parameters (temperature, top_p, stop)
 // decode together, up to `max_batch` rows per engine batch; each row stops at
-// its own max_tokens. A prompt longer than the model's budget (positions
+// its own max_tokens; a request with a seed decodes alone (reproducible). A prompt longer than the model's budget (positions
 // minus max_tokens) keeps its end.
 #pragma once
 #include <memory>
@@ -37,6 +37,7 @@ private:
     std::optional<ChatTemplate> template_;
     std::vector<int32_t> stop_ids_;
     int max_batch_;
+    uint64_t calls_ = 1;  // seeds unseeded sampled rows: a new one per call
 };
 
 }  // namespace aligners::serve

@@ -207,7 +207,6 @@ void Server::handle(const HttpRequest& req, HttpResponse& res) {
             job->chat = route == "/v1/chat/completions";
             if (job->chat) parse_chat(body, options_, *job, stream);
             else parse_align(body, options_, *job);
-            if (job->chat && !job->params.seed) job->params.seed = int64_t(n);  // sampled: differs per request
             int status = 0;
             std::string why;
             if (!enqueue(job, status, why)) throw BadRequest{status, why, ""};

@@ -69,6 +69,15 @@ TEST_CASE("answers match the generator's; rows of one batch stop at their own ma
     CHECK(streamed[0] == solo[0]);
     CHECK(got[1].completion_tokens <= 1);
 
+    // A seeded sampled request answers the same alone or beside another.
+    serve::ChatParams seeded;
+    seeded.temperature = 1.5;
+    seeded.seed = 7;
+    seeded.max_tokens = 10;
+    std::string alone = up.answer({user("abc")}, {seeded})[0].content;
+    got = up.answer({user("zz"), user("abc")}, {seeded, seeded});
+    CHECK(got[1].content == alone);
+
     // Nothing to continue (no BOS in the byte codec, empty text): an empty answer, the batch-mate unaffected.
     got = up.answer({user(""), user("abc")}, {greedy(10), greedy(10)});
     CHECK(got[0].content.empty());

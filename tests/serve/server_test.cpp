@@ -356,20 +356,20 @@ TEST_CASE("slow and idle clients do not hold a worker: 408 after the read timeou
     int c1 = test::connect_to(s.port), c2 = test::connect_to(s.port);
     test::send_all(c1, "G");
     test::send_all(c2, "G");
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(test::wait_until([&] { return s.http->active_connections() == 2; }));
     test::Response over = test::request(s.port, "GET", "/health");
     check_error(over, 503);
     CHECK(over.header("retry-after") == "1");
     ::close(c1);
     ::close(c2);
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // both time out (0.3 s) and free their slots
+    CHECK(test::wait_until([&] { return s.http->active_connections() == 0; }, 3));  // both time out (0.3 s)
     CHECK(test::request(s.port, "GET", "/health").status == 200);
 }
 
 TEST_CASE("micro-batching: requests within the window share one upstream batch; a full queue answers 429") {
     Fixture f;
     ServerOptions so;
-    so.batch_window_ms = 300;
+    so.batch_window_ms = 2000;  // the batch leaves as soon as the third arrives
     so.max_batch = 3;
     test::RunningServer s(f.upstream, f.squad(), so);
     std::vector<std::thread> clients;
@@ -394,11 +394,11 @@ TEST_CASE("micro-batching: requests within the window share one upstream batch; 
     int blocker = test::connect_to(q.port);
     std::string b = chat_body("block");
     test::send_all(blocker, "POST /v1/chat/completions HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(test::wait_until([&] { return test::upstream_called(g.upstream); }));
     int waiting = test::connect_to(q.port);
     std::string w = R"({"question": "q", "answer": "a"})";
     test::send_all(waiting, "POST /v1/align HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(w.size()) + "\r\n\r\n" + w);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(test::wait_until([&] { return test::queue_depth_is(*q.server, 1); }));
     test::Response full = test::request(q.port, "POST", "/v1/align", w);
     check_error(full, 429);
     CHECK(full.header("retry-after") == "1");
@@ -412,7 +412,7 @@ TEST_CASE("micro-batching: requests within the window share one upstream batch; 
 TEST_CASE("a client leaving mid-stream cancels its rows; its batch-mate finishes") {
     Fixture f;
     ServerOptions so;
-    so.batch_window_ms = 200;
+    so.batch_window_ms = 2000;  // the batch leaves as soon as the second arrives
     so.max_batch = 2;
     test::RunningServer s(f.upstream, f.squad(), so);
     int leaver = test::connect_to(s.port);
@@ -446,7 +446,7 @@ TEST_CASE("a client leaving mid-stream cancels its rows; its batch-mate finishes
 TEST_CASE("graceful shutdown: in-flight requests finish, idle connections close, new ones are refused") {
     Fixture f;
     ServerOptions so;
-    so.batch_window_ms = 300;  // keeps the request in flight while the server stops
+    so.batch_window_ms = 500;  // keeps the request in flight while the server stops
     serve::HttpServerOptions ho;
     ho.grace_seconds = 5;
     test::RunningServer s(f.upstream, f.squad(), so, ho);
@@ -455,7 +455,7 @@ TEST_CASE("graceful shutdown: in-flight requests finish, idle connections close,
     CHECK(test::read_response(idle).status == 200);
     test::Response inflight;
     std::thread client([&] { inflight = test::request(s.port, "POST", "/v1/align", R"({"question": "q", "answer": "bad"})"); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(test::wait_until([&] { return test::queue_depth_is(*s.server, 1); }));
     auto t0 = std::chrono::steady_clock::now();
     s.http->stop();
     CHECK(test::closed_by_peer(idle, 2));
@@ -478,7 +478,7 @@ TEST_CASE("shutdown past the grace period cancels work still running and still r
     test::RunningServer s(f.upstream, f.squad(), so, ho);
     test::Response r;
     std::thread client([&] { r = test::request(s.port, "POST", "/v1/chat/completions", chat_body("block")); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(test::wait_until([&] { return test::upstream_called(f.upstream); }));
     auto t0 = std::chrono::steady_clock::now();
     s.shutdown();
     client.join();

@@ -107,6 +107,27 @@ struct RunningServer {
     int port = 0;
 };
 
+// Polls `ready` every few ms for up to `seconds` (instead of sleeping a
+// guessed time); true once it holds.
+template <class F>
+bool wait_until(F ready, double seconds = 5) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int(seconds * 1000));
+    while (!ready()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+}
+
+inline bool upstream_called(EchoUpstream& u) {
+    std::lock_guard<std::mutex> lock(u.mu);
+    return !u.batch_sizes.empty();
+}
+
+inline bool queue_depth_is(aligners::serve::Server& s, int n) {
+    return s.metrics().prometheus().find("aligners_queue_depth " + std::to_string(n) + "\n") != std::string::npos;
+}
+
 inline int connect_to(int port) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
