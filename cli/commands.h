@@ -32,6 +32,7 @@ int cmd_data(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
 int cmd_squad(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_bench(int argc, char** argv);

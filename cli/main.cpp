@@ -25,6 +25,7 @@ static const Command kCommands[] = {
     {"synth", "generate synthetic Q-A-C and inspector data for a criterion with an LLM", cmd_synth},
     {"train", "fine-tune an aligner (answer corrector) or an inspector (alignment classifier)", cmd_train},
     {"squad", "correct answers with inspector-gated aligners (or one aligner, stacked)", cmd_squad},
+    {"serve", "an OpenAI-compatible server whose answers a squad corrects", cmd_serve},
     {"eval", "misalignment before/after, alignment tax, edit ratios, judge win rates", cmd_eval},
     {"demo", "the whole pipeline on the embedded demo world (make run)", cmd_demo},
 };

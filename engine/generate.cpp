@@ -203,6 +203,10 @@ std::vector<Generation> generate(Model& model, const std::vector<std::vector<int
                         out[size_t(b)].finish_reason = "stop_string";
                     }
             }
+            if (!done[size_t(b)] && g.on_token && !g.on_token(size_t(b), tok)) {
+                done[size_t(b)] = true;
+                out[size_t(b)].finish_reason = "cancelled";
+            }
             if (!done[size_t(b)] && int64_t(out[size_t(b)].tokens.size()) == row_cap[size_t(b)]) {
                 done[size_t(b)] = true;
                 out[size_t(b)].finish_reason = "length";

@@ -33,11 +33,15 @@ struct GenerateConfig {
     std::vector<std::string> stop_strings;  // need `decode`
     std::function<std::string(const std::vector<int32_t>&)> decode;  // ids -> text (stop strings)
     uint64_t seed = 0;
+    // Called with each row's new token as it is sampled (a server streams
+    // from it); returning false ends that row now, finish_reason "cancelled",
+    // while the other rows of the batch go on.
+    std::function<bool(size_t row, int32_t token)> on_token;
 };
 
 struct Generation {
     std::vector<int32_t> tokens;  // generated ids (a stop token is included)
-    std::string finish_reason;    // "stop_token", "stop_string" or "length" (max_new_tokens or the model's positions)
+    std::string finish_reason;    // "stop_token", "stop_string", "length" or "cancelled" (max_new_tokens or the model's positions)
 };
 
 std::vector<Generation> generate(Model& model, const std::vector<std::vector<int32_t>>& prompts,

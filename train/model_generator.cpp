@@ -49,9 +49,10 @@ std::string ChatFormat::render(const std::string& prompt) const {
     return prefix + prompt + suffix;
 }
 
-std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& codec,
-                                        const std::vector<std::vector<int32_t>>& prompts,
-                                        const SamplingOptions& o, const std::vector<int32_t>& stop_ids) {
+std::vector<TextRow> generate_rows(engine::Model& model, const TokenCodec& codec,
+                                   const std::vector<std::vector<int32_t>>& prompts, const SamplingOptions& o,
+                                   const std::vector<int32_t>& stop_ids,
+                                   const std::function<bool(size_t row, int32_t token)>& on_token) {
     if (prompts.empty()) return {};
     engine::GenerateConfig g;
     g.max_new_tokens = o.max_new_tokens;
@@ -72,12 +73,23 @@ std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& 
     g.stop_strings.insert(g.stop_strings.end(), o.stop_after.begin(), o.stop_after.end());
     g.decode = [&codec](const std::vector<int32_t>& ids) { return codec.decode(ids); };
     g.seed = o.seed;
+    g.on_token = on_token;
     std::vector<engine::Generation> gens = engine::generate(model, prompts, g);
-    std::vector<std::string> out;
+    std::vector<TextRow> out;
     for (auto& gen : gens) {
+        size_t n = gen.tokens.size();
         if (gen.finish_reason == "stop_token" && !gen.tokens.empty()) gen.tokens.pop_back();
-        out.push_back(cut_at_stop(codec.decode(gen.tokens), o.stop, o.stop_after));
+        out.push_back({cut_at_stop(codec.decode(gen.tokens), o.stop, o.stop_after), gen.finish_reason, n});
     }
+    return out;
+}
+
+std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& codec,
+                                        const std::vector<std::vector<int32_t>>& prompts,
+                                        const SamplingOptions& o, const std::vector<int32_t>& stop_ids) {
+    std::vector<std::string> out;
+    if (prompts.empty()) return out;
+    for (auto& row : generate_rows(model, codec, prompts, o, stop_ids)) out.push_back(std::move(row.text));
     return out;
 }
 

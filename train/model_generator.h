@@ -14,6 +14,7 @@
 //   llama3   <|start_header_id|>user<|end_header_id|>\n\n{p}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n
 //   mistral  [INST] {p} [/INST]
 #pragma once
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,8 +57,22 @@ private:
     int batch_size_;
 };
 
-// Runs the engine's batched generation over token prompts; each result is the
-// decoded text without its stop token.
+// One generated row: decoded text (without its stop token, cut before a stop
+// string), the engine's finish reason and the tokens generated.
+struct TextRow {
+    std::string text;
+    std::string finish_reason;  // "stop_token" | "stop_string" | "length" | "cancelled"
+    size_t tokens = 0;
+};
+
+// The engine's batched generation over token prompts. `on_token`, when set,
+// sees each row's tokens as they are sampled; false ends that row.
+std::vector<TextRow> generate_rows(engine::Model& model, const TokenCodec& codec,
+                                   const std::vector<std::vector<int32_t>>& prompts, const SamplingOptions& options,
+                                   const std::vector<int32_t>& stop_ids,
+                                   const std::function<bool(size_t row, int32_t token)>& on_token = nullptr);
+
+// generate_rows(), texts only.
 std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& codec,
                                         const std::vector<std::vector<int32_t>>& prompts,
                                         const SamplingOptions& options, const std::vector<int32_t>& stop_ids);

@@ -295,3 +295,25 @@ TEST_CASE("aligners generate: text prompts through the model's tokenizer; JSONL 
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("on_token sees each row's tokens in order; false ends that row only") {
+    auto be = make_cpu_backend();
+    auto model = Model::load(fixture("qwen2"), *be, false);
+    GenerateConfig g;
+    g.max_new_tokens = 8;
+    g.stop_at_eos = false;
+    std::vector<std::vector<int32_t>> prompts = {{5, 6, 7}, {9}};
+    auto plain = generate(*model, prompts, g);
+    std::vector<std::vector<int32_t>> seen(2);
+    g.on_token = [&](size_t row, int32_t tok) {
+        seen[row].push_back(tok);
+        return !(row == 1 && seen[1].size() == 3);  // row 1 leaves after its third token
+    };
+    auto hooked = generate(*model, prompts, g);
+    CHECK(seen[0] == plain[0].tokens);
+    CHECK(hooked[0].tokens == plain[0].tokens);
+    CHECK(hooked[0].finish_reason == "length");
+    CHECK(hooked[1].finish_reason == "cancelled");
+    CHECK(hooked[1].tokens == std::vector<int32_t>(plain[1].tokens.begin(), plain[1].tokens.begin() + 3));
+    CHECK(seen[1].size() == 3);
+}
