@@ -4,10 +4,10 @@
 #include <ctime>
 
 #include "common/error.h"
-#include "serve/web_page.h"
 #include "serve/api_error.h"
 #include "serve/server.h"
 #include "serve/server_requests.h"
+#include "serve/web_page.h"
 
 namespace aligners::serve {
 
