@@ -129,7 +129,7 @@ int cmd_serve(int argc, char** argv) {
     ho.read_timeout_s = read_timeout;
     ho.idle_timeout_s = idle_timeout;
     ho.grace_seconds = grace;
-    serve::HttpServer http(ho, [&server](const serve::HttpRequest& q, serve::HttpResponse& r) { server.handle(q, r); });
+    serve::HttpServer http(ho, [&server](const serve::HttpRequest& q, serve::HttpResponseWriter& r) { server.handle(q, r); });
     server.attach(http);
     http.listen();
 

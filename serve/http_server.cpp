@@ -34,9 +34,9 @@ int poll_ms(double seconds) { return seconds <= 0 ? 0 : int(std::min(seconds * 1
 
 }  // namespace
 
-// ---- HttpResponse ----------------------------------------------------------
+// ---- HttpResponseWriter ----------------------------------------------------------
 
-std::string HttpResponse::head(int status, std::string_view content_type, const HttpHeaders& extra) {
+std::string HttpResponseWriter::head(int status, std::string_view content_type, const HttpHeaders& extra) {
     if (stopping_ && stopping_->load()) keep_alive_ = false;  // draining: no further requests on this connection
     std::string h = "HTTP/1.1 " + std::to_string(status) + " " + status_reason(status) + "\r\n";
     if (!content_type.empty()) h += "Content-Type: " + std::string(content_type) + "\r\n";
@@ -46,7 +46,7 @@ std::string HttpResponse::head(int status, std::string_view content_type, const 
     return h;
 }
 
-bool HttpResponse::write_all(std::string_view data) {
+bool HttpResponseWriter::write_all(std::string_view data) {
     if (broken_) return false;
     while (!data.empty()) {
         ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -66,7 +66,7 @@ bool HttpResponse::write_all(std::string_view data) {
     return true;
 }
 
-bool HttpResponse::send(int status, std::string_view content_type, std::string_view body, const HttpHeaders& extra) {
+bool HttpResponseWriter::send(int status, std::string_view content_type, std::string_view body, const HttpHeaders& extra) {
     std::string h = head(status, content_type, extra);
     h += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     if (body.size() < 64 * 1024) {  // one write: one TCP segment for small answers
@@ -76,12 +76,12 @@ bool HttpResponse::send(int status, std::string_view content_type, std::string_v
     return write_all(h) && write_all(body);
 }
 
-bool HttpResponse::send_error(int status, const std::string& message, const std::string& param,
+bool HttpResponseWriter::send_error(int status, const std::string& message, const std::string& param,
                               const HttpHeaders& extra) {
     return send(status, "application/json", error_json(status, message, param), extra);
 }
 
-bool HttpResponse::begin_stream(int status, std::string_view content_type, const HttpHeaders& extra) {
+bool HttpResponseWriter::begin_stream(int status, std::string_view content_type, const HttpHeaders& extra) {
     if (http10_) keep_alive_ = false;  // the body ends when the connection does
     std::string h = head(status, content_type, extra);
     h += http10_ ? "Cache-Control: no-cache\r\n\r\n" : "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -89,7 +89,7 @@ bool HttpResponse::begin_stream(int status, std::string_view content_type, const
     return write_all(h);
 }
 
-bool HttpResponse::write_chunk(std::string_view data) {
+bool HttpResponseWriter::write_chunk(std::string_view data) {
     if (data.empty()) return !broken_;  // an empty chunk would end the body
     if (http10_) return write_all(data);
     char size[24];
@@ -100,12 +100,12 @@ bool HttpResponse::write_chunk(std::string_view data) {
     return write_all(out);
 }
 
-bool HttpResponse::end_stream() {
+bool HttpResponseWriter::end_stream() {
     streaming_ = false;
     return http10_ ? !broken_ : write_all("0\r\n\r\n");
 }
 
-bool HttpResponse::client_gone() const {
+bool HttpResponseWriter::client_gone() const {
     if (broken_) return true;
     pollfd p{fd_, POLLIN | POLLRDHUP, 0};
     if (::poll(&p, 1, 0) <= 0) return false;
@@ -173,7 +173,7 @@ void HttpServer::stop() {
 }
 
 void HttpServer::reject(int fd, int status, const std::string& message, const HttpHeaders& extra) {
-    HttpResponse r(fd, false, 1.0, nullptr);
+    HttpResponseWriter r(fd, false, 1.0, nullptr);
     r.send_error(status, message, "", extra);
     if (on_rejected) on_rejected(status, message);
 }
@@ -320,7 +320,7 @@ void HttpServer::serve_connection(Connection& c) {
             return;
         }
         buf.erase(0, parsed.consumed);
-        HttpResponse res(c.fd, req.keep_alive, options_.read_timeout_s, &stopping_, req.version == "HTTP/1.0");
+        HttpResponseWriter res(c.fd, req.keep_alive, options_.read_timeout_s, &stopping_, req.version == "HTTP/1.0");
         try {
             handler_(req, res);
         } catch (const std::exception& e) {

@@ -45,11 +45,11 @@ struct HttpServerOptions {
 
 // One response on one connection. Either send() once, or begin_stream(),
 // write_chunk()..., end_stream(). A false return means the client is gone.
-class HttpResponse {
+class HttpResponseWriter {
 public:
     // `http10`: the client speaks HTTP/1.0, which has no chunked coding: a
     // stream is sent raw and ended by closing the connection.
-    HttpResponse(int fd, bool keep_alive, double write_timeout_s, const std::atomic<bool>* stopping,
+    HttpResponseWriter(int fd, bool keep_alive, double write_timeout_s, const std::atomic<bool>* stopping,
                  bool http10 = false)
         : fd_(fd), keep_alive_(keep_alive), write_timeout_s_(write_timeout_s), stopping_(stopping), http10_(http10) {}
 
@@ -83,7 +83,7 @@ private:
     bool streaming_ = false, broken_ = false;
 };
 
-using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponseWriter&)>;
 
 class HttpServer {
 public:

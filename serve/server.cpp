@@ -94,7 +94,7 @@ bool Server::enqueue(const std::shared_ptr<Job>& job, int& status, std::string& 
     return true;
 }
 
-bool Server::wait(const std::shared_ptr<Job>& job, HttpResponse& res) {
+bool Server::wait(const std::shared_ptr<Job>& job, HttpResponseWriter& res) {
     std::unique_lock<std::mutex> lock(mu_);
     while (!job->done) {
         done_cv_.wait_for(lock, std::chrono::milliseconds(25));

@@ -59,7 +59,7 @@ public:
     Server& operator=(const Server&) = delete;
 
     // The HttpHandler.
-    void handle(const HttpRequest& req, HttpResponse& res);
+    void handle(const HttpRequest& req, HttpResponseWriter& res);
     // Routes the http server's refusals (bad syntax, limits, timeouts) to the
     // log and metrics, reports draining on /health, and cancels work when the
     // grace period ends.
@@ -92,7 +92,7 @@ private:
     // Queues `job`; false when the queue is full or the server stops.
     bool enqueue(const std::shared_ptr<Job>& job, int& status, std::string& why);
     // Waits for the job; cancels it when the client goes away (false).
-    bool wait(const std::shared_ptr<Job>& job, HttpResponse& res);
+    bool wait(const std::shared_ptr<Job>& job, HttpResponseWriter& res);
     void engine_loop();
     void run_batch(std::vector<std::shared_ptr<Job>>& jobs);
     void log_request(const json::Value& line);

@@ -70,13 +70,13 @@ json::Value chunk(const CompletionIds& ids, json::Value delta, json::Value finis
     return c;
 }
 
-bool sse(HttpResponse& res, const json::Value& v) { return res.write_chunk("data: " + json::dump(v) + "\n\n"); }
+bool sse(HttpResponseWriter& res, const json::Value& v) { return res.write_chunk("data: " + json::dump(v) + "\n\n"); }
 
 // A chat job's answer: the chat.completion object, or (stream: true, after
 // the role delta) the aligned answer's pieces, the finish chunk with usage
 // and the trace, and [DONE]. The finish reason is the upstream's unless an
 // aligner rewrote the answer.
-void send_completion(HttpResponse& res, const Server::Job& job, const CompletionIds& ids, bool stream,
+void send_completion(HttpResponseWriter& res, const Server::Job& job, const CompletionIds& ids, bool stream,
                      const HttpHeaders& headers) {
     const ChatReply& r = job.reply;
     const std::string finish_reason = job.fired.empty() ? r.finish_reason : "stop";
@@ -141,7 +141,7 @@ json::Value align_json(const Server::Job& job, const std::string& model) {
 
 }  // namespace
 
-void Server::handle(const HttpRequest& req, HttpResponse& res) {
+void Server::handle(const HttpRequest& req, HttpResponseWriter& res) {
     const auto t0 = Clock::now();
     const uint64_t n = next_id_++;
     const std::string rid = "req-" + std::to_string(n);

@@ -88,7 +88,7 @@ struct RunningServer {
         ho.port = 0;
         server = std::make_unique<aligners::serve::Server>(upstream, std::move(squad), aligners::serve::SquadOptions{}, so);
         http = std::make_unique<aligners::serve::HttpServer>(
-            ho, [this](const aligners::serve::HttpRequest& q, aligners::serve::HttpResponse& r) { server->handle(q, r); });
+            ho, [this](const aligners::serve::HttpRequest& q, aligners::serve::HttpResponseWriter& r) { server->handle(q, r); });
         server->attach(*http);
         http->listen();
         port = http->port();
