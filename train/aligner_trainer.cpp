@@ -143,6 +143,8 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     result.warmup_examples = warm.size();
     result.train_examples = warm.size() + main.size();
     result.eval_examples = held.size();
+    if (cfg.keep_best && held.empty())
+        throw UsageError("--keep-best on: needs held-out data (--eval FILE or --eval-fraction above 0); none is left");
     if (warm.empty() && main.empty())
         throw Error("train aligner: no example fits --seq-len " + std::to_string(cfg.seq_len) +
                     " with a trained token (--truncation " + truncation_name(truncation) + ")");

@@ -118,6 +118,8 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
         if (!cfg.eval_path.empty()) eval = read_inspector_jsonl(cfg.eval_path);
     }
 
+    if (cfg.keep_best && eval.empty())
+        throw UsageError("--keep-best on: needs held-out data (--eval FILE or --eval-fraction above 0); none is left");
     std::unique_ptr<TokenCodec> owned;
     TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
     std::unique_ptr<engine::Model> model = load_classifier(cfg.base_model, backend, true, cfg.seed);

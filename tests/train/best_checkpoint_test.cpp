@@ -169,3 +169,76 @@ TEST_CASE("a run stopped after its best evaluation resumes and still saves the b
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("train.best") {
+
+TEST_CASE("separate phases: each gets its own schedule and fresh AdamW moments, and a resume inside the second matches") {
+    std::string dir = test::scratch_dir("separate_phases_resume");
+    std::string base = test::make_tiny_model(dir + "/base", 8);
+    auto be = engine::make_cpu_backend();
+    std::vector<TrainStep> plan = plan_of(7);
+    for (size_t i = 0; i < plan.size(); ++i) plan[i].phase = i < 3 ? "warmup" : "main";
+    auto config = [&](const std::string& out, bool separate) {
+        LoopConfig c;
+        c.out_dir = out;
+        c.label = "test";
+        c.fingerprint = "fp";
+        c.lr = 1e-2;
+        c.warmup_ratio = 0.3;  // ceil(0.3 * 3) = 1 and ceil(0.3 * 4) = 2 warm-up steps
+        c.separate_phases = separate;
+        c.checkpoint_every = 1;
+        c.eval_every = 1;
+        return c;
+    };
+    auto lrs = [&](const std::string& out) {
+        std::vector<double> v;
+        for_each_jsonl(out + "/metrics.jsonl", [&](const json::Value& e, size_t) {
+            if (e["event"].as_string() == "step") v.push_back(e["lr"].as_double());
+        });
+        return v;
+    };
+    auto eval = [] {
+        json::Value e = json::Value::object();
+        e.set("eval_loss", 1.0);
+        return e;
+    };
+    auto full_model = engine::Model::load(base, *be, true);
+    run_train_loop(*full_model, plan, config(dir + "/full", true), eval);
+    std::vector<double> lr = lrs(dir + "/full");
+    REQUIRE(lr.size() == 7);
+    // warm-up phase: 0, then cosine over 2 steps; main: 0, 0.5, then cosine over 2 steps.
+    CHECK(lr[0] == 0.0);
+    CHECK(lr[1] == doctest::Approx(1e-2));
+    CHECK(lr[3] == 0.0);
+    CHECK(lr[4] == doctest::Approx(0.5e-2));
+    CHECK(lr[5] == doctest::Approx(1e-2));
+    // One shared schedule differs.
+    auto shared_model = engine::Model::load(base, *be, true);
+    run_train_loop(*shared_model, plan, config(dir + "/shared", false), eval);
+    CHECK(lrs(dir + "/shared")[3] > 0.0);
+    CHECK(shared_model->get_params() != full_model->get_params());
+
+    // Stopped after step 5 (inside the main phase), resumed by a fresh model.
+    auto model = engine::Model::load(base, *be, true);
+    struct sigaction before {};
+    sigaction(SIGTERM, nullptr, &before);
+    int n = 0;
+    auto eval_signal = [&] {
+        if (n++ == 5) std::raise(SIGTERM);
+        return eval();
+    };
+    bool stopped = false;
+    try {
+        run_train_loop(*model, plan, config(dir + "/stopped", true), eval_signal);
+    } catch (const Interrupted&) {
+        stopped = true;
+    }
+    sigaction(SIGTERM, &before, nullptr);
+    REQUIRE(stopped);
+    auto resumed = engine::Model::load(base, *be, true);
+    LoopResult r = run_train_loop(*resumed, plan, config(dir + "/stopped", true), eval);
+    CHECK(r.resumed_from == 5);
+    CHECK(resumed->get_params() == full_model->get_params());
+}
+
+}  // TEST_SUITE

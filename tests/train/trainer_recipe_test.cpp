@@ -303,3 +303,20 @@ TEST_CASE("train inspector --recipe ngweta: threshold exactly 0.5, best by accur
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("train.recipe") {
+
+TEST_CASE("--keep-best on without held-out data is a usage error, not silently the last step") {
+    std::string dir = test::scratch_dir("recipe_keep_best_no_eval");
+    std::string base = test::make_tiny_model(dir + "/base", 4);
+    std::string data = qac_file(dir + "/qac.jsonl", 10);
+    auto r = test::run_aligners({"train", "aligner", "--recipe", "ngweta", "--model", base, "--data", data, "--out",
+                                 dir + "/out", "--eval-fraction", "0"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--keep-best on: needs held-out data") != std::string::npos);
+    r = test::run_aligners({"train", "aligner", "--recipe", "ngweta", "--model", base, "--data", data, "--out",
+                            dir + "/out", "--eval-fraction", "0", "--keep-best", "off", "--max-steps", "1"});
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+}
+
+}  // TEST_SUITE
