@@ -185,11 +185,18 @@ void Model::resize_token_embeddings(int new_vocab) {
         const ParamInfo* n = nl.find(t.name);
         const float* src = old.data() + t.offset;
         float* dst = fresh.data() + n->offset;
+        int keep = std::min(old_vocab, new_vocab);
+        if (t.name == "lm_head_b") {  // Phi: new entries get the mean bias
+            double mean = 0;
+            for (int r = 0; r < old_vocab; ++r) mean += src[r];
+            std::copy(src, src + keep, dst);
+            std::fill(dst + keep, dst + new_vocab, float(mean / old_vocab));
+            continue;
+        }
         if (t.name != "wte" && t.name != "lm_head") {
             std::copy(src, src + t.numel, dst);
             continue;
         }
-        int keep = std::min(old_vocab, new_vocab);
         std::copy(src, src + int64_t(keep) * C, dst);
         std::vector<double> mean(static_cast<size_t>(C), 0.0);
         for (int r = 0; r < old_vocab; ++r)
