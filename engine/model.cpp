@@ -138,7 +138,8 @@ std::unique_ptr<Model> Model::create(const ModelConfig& config, Backend& backend
     NormalRng rng{seed};
     for (const ParamInfo& t : p.tensors) {
         float* dst = host.data() + t.offset;
-        bool norm = t.name.find("ln") != std::string::npos || t.name.find("_norm") != std::string::npos;
+        bool bias = t.name.size() > 2 && t.name.compare(t.name.size() - 2, 2, "_b") == 0;  // ln1_b, q_norm_b: zeros
+        bool norm = !bias && (t.name.find("ln") != std::string::npos || t.name.find("_norm") != std::string::npos);
         if (t.decay) {
             double s = std_dev;
             // GPT-2: residual projections get std / sqrt(2 * n_layer).
