@@ -14,7 +14,7 @@ namespace aligners::engine {
 namespace {
 
 struct DecodeBuffers {
-    Tensor x, ln, mean, rstd, qkv, qkn, qk_rstd, atty, scratch, res2, fc, act;  // for up to N tokens
+    Tensor x, ln, mean, rstd, qkv, qkn, qk_mean, qk_rstd, atty, scratch, res2, fc, act;  // for up to N tokens
     Tensor h, logits;                   // (B,C), (B,V)
     Tensor ids, pos, start, gather;     // I32
     Tensor inv_freq;
@@ -34,6 +34,7 @@ public:
             {&b_.mean, {N, DType::F32}},    {&b_.rstd, {N, DType::F32}},
             {&b_.qkv, {N * c_.qkv_dim(), act}}, {&b_.qkn, {N * c_.qkv_dim(), act}},
             {&b_.qk_rstd, {N * (c_.n_heads + c_.n_kv_heads), DType::F32}},
+            {&b_.qk_mean, {N * (c_.n_heads + c_.n_kv_heads), DType::F32}},
             {&b_.atty, {N * c_.q_dim(), act}}, {&b_.scratch, {N * C, act}},
             {&b_.res2, {N * C, act}},       {&b_.fc, {N * FC, act}},
             {&b_.act, {N * F, act}},        {&b_.h, {int64_t(B) * C, act}},
@@ -88,6 +89,11 @@ public:
             norm(b_.ln, b_.x, P.ln1_w, P.ln1_b, N);
             be_.matmul_forward(b_.qkv, b_.ln, w(P.qkv_w, int64_t(QKV) * C), w(P.qkv_b, QKV), N, C, QKV);
             Tensor qkn = b_.qkv;
+            if (c_.qk_layernorm) {
+                be_.head_layernorm_forward(b_.qkn, b_.qk_mean, b_.qk_rstd, b_.qkv, w(P.q_norm, D), w(P.q_norm_b, D),
+                                           w(P.k_norm, D), w(P.k_norm_b, D), N, H, KV, D, eps);
+                qkn = b_.qkn;
+            }
             if (c_.qk_norm) {
                 be_.head_rmsnorm_forward(b_.qkn, b_.qk_rstd, b_.qkv, w(P.q_norm, D), w(P.k_norm, D), N, H, KV, D, eps);
                 qkn = b_.qkn;

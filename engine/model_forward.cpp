@@ -124,6 +124,9 @@ void Model::forward_layers(Acts& a) {
         }
         // attention
         be_.matmul_forward(L.qkv, L.ln1, weight(P.qkv_w, int64_t(d.QKV) * C), weight(P.qkv_b, d.QKV), N, d.C, d.QKV);
+        if (cfg_.qk_layernorm)
+            be_.head_layernorm_forward(L.qkn, L.qk_mean, L.qk_rstd, L.qkv, weight(P.q_norm, d.D), weight(P.q_norm_b, d.D),
+                                       weight(P.k_norm, d.D), weight(P.k_norm_b, d.D), N, d.H, d.KV, d.D, eps);
         if (cfg_.qk_norm)
             be_.head_rmsnorm_forward(L.qkn, L.qk_rstd, L.qkv, weight(P.q_norm, d.D), weight(P.k_norm, d.D), N, d.H,
                                      d.KV, d.D, eps);
@@ -255,6 +258,12 @@ void Model::backward_layers(Acts& a) {
         if (cfg_.qk_norm) {
             be_.head_rmsnorm_backward(a.dqkv2, grad(P.q_norm, d.D), grad(P.k_norm, d.D), a.dqkv, L.qkv,
                                       weight(P.q_norm, d.D), weight(P.k_norm, d.D), L.qk_rstd, N, d.H, d.KV, d.D);
+            dproj = a.dqkv2;
+        }
+        if (cfg_.qk_layernorm) {
+            be_.head_layernorm_backward(a.dqkv2, grad(P.q_norm, d.D), grad(P.q_norm_b, d.D), grad(P.k_norm, d.D),
+                                        grad(P.k_norm_b, d.D), a.dqkv, L.qkv, weight(P.q_norm, d.D),
+                                        weight(P.k_norm, d.D), L.qk_mean, L.qk_rstd, N, d.H, d.KV, d.D);
             dproj = a.dqkv2;
         }
         be_.matmul_backward(a.dln, grad(P.qkv_w, int64_t(d.QKV) * C), grad(P.qkv_b, d.QKV), dproj, L.ln1,

@@ -46,9 +46,13 @@ ParamLayout make_param_layout(const ModelConfig& c) {
         L.ln1_w = add(pre + "ln1_w", {C}, false);
         if (c.layernorm) L.ln1_b = add(pre + "ln1_b", {C}, false);
         if (c.qkv_bias) L.qkv_b = add(pre + "qkv_b", {c.qkv_dim()}, false);
-        if (c.qk_norm) {
+        if (c.qk_norm || c.qk_layernorm) {
             L.q_norm = add(pre + "q_norm", {D}, false);
             L.k_norm = add(pre + "k_norm", {D}, false);
+        }
+        if (c.qk_layernorm) {
+            L.q_norm_b = add(pre + "q_norm_b", {D}, false);
+            L.k_norm_b = add(pre + "k_norm_b", {D}, false);
         }
         if (c.o_bias) L.o_b = add(pre + "o_b", {C}, false);
         if (c.shared_norm) {  // Phi: the one input LayerNorm feeds the MLP too

@@ -20,7 +20,8 @@ struct LayerParams {
     int64_t ln1_w = -1, ln1_b = -1;    // (C) attention-input norm (bias: LayerNorm only)
     int64_t qkv_w = -1;                // (QKV, C) rows: q heads, k heads, v heads
     int64_t qkv_b = -1;                // (QKV)
-    int64_t q_norm = -1, k_norm = -1;  // (D) Qwen3 per-head norms
+    int64_t q_norm = -1, k_norm = -1;  // (D) Qwen3 per-head norms (Phi qk_layernorm: their weights)
+    int64_t q_norm_b = -1, k_norm_b = -1;  // (D) Phi qk_layernorm biases
     int64_t o_w = -1;                  // (C, H*D)
     int64_t o_b = -1;                  // (C)
     int64_t ln2_w = -1, ln2_b = -1;    // (C) MLP-input norm (== ln1's offsets with a shared norm: Phi)

@@ -230,8 +230,7 @@ static void parse_neox_phi(ModelConfig& m, const json::Value& c, const std::stri
         m.shared_norm = true;
         m.qkv_bias = m.o_bias = true;
         m.lm_head_bias = true;  // even when the weight is tied
-        if (json::get_bool(c, "qk_layernorm", where, false))
-            throw Error(where + ": field 'qk_layernorm': true is not supported");
+        m.qk_layernorm = json::get_bool(c, "qk_layernorm", where, false);
         m.bos_token_id = id_field(c, "bos_token_id", where, 1);
     }
 }
@@ -461,6 +460,7 @@ std::string model_summary(const ModelConfig& c) {
     if (c.n_kv_heads != c.n_heads) s += " (" + std::to_string(c.n_kv_heads) + " kv)";
     s += c.layernorm ? ", LayerNorm" : ", RMSNorm";
     if (c.qk_norm) s += " + q/k norm";
+    if (c.qk_layernorm) s += " + q/k LayerNorm";
     s += std::string(c.gelu_erf ? ", GELU (erf)" : c.gelu_mlp ? ", GELU (tanh)" : ", SwiGLU") + " MLP " +
          std::to_string(c.intermediate_size);
     if (c.learned_positions) {

@@ -75,6 +75,7 @@ struct ModelConfig {
     bool parallel_residual = false;  // x + attn(ln1(x)) + mlp(ln2(x)) (GPT-NeoX use_parallel_residual, Phi)
     bool shared_norm = false;  // Phi: one LayerNorm (ln1) feeds attention and MLP; no ln2
     bool lm_head_bias = false; // Phi: lm_head has a bias
+    bool qk_layernorm = false; // Phi qk_layernorm: per-head q/k LayerNorm (weight, bias) before rope
 
     // Encoders (BERT): bidirectional attention with a padding mask,
     // post-LayerNorm blocks, exact (erf) GELU, token-type embeddings, the

@@ -164,6 +164,12 @@ std::vector<HfTensor> hf_tensor_map(const ModelConfig& c, const engine::ParamLay
             permuted(h + "self_attn.q_proj.bias", L.qkv_b, Q, 0, qp);
             permuted(h + "self_attn.k_proj.bias", L.qkv_b + Q, K, 0, kp);
             vec(h + "self_attn.v_proj.bias", L.qkv_b + Q + K, K);
+            if (c.qk_layernorm) {  // over a head's dims: permuted as the q/k rows are
+                permuted(h + "self_attn.q_layernorm.weight", L.q_norm, D, 0, hp);
+                permuted(h + "self_attn.q_layernorm.bias", L.q_norm_b, D, 0, hp);
+                permuted(h + "self_attn.k_layernorm.weight", L.k_norm, D, 0, hp);
+                permuted(h + "self_attn.k_layernorm.bias", L.k_norm_b, D, 0, hp);
+            }
             mat(h + "self_attn.dense.weight", L.o_w, C, Q);
             vec(h + "self_attn.dense.bias", L.o_b, C);
             mat(h + "mlp.fc1.weight", L.fc_w, F, C);

@@ -110,6 +110,7 @@ TEST_CASE("hf_names: GPT-NeoX's per-head [q k v] rows and partial-rotary dims ar
         j.set("intermediate_size", 8);
         j.set("num_hidden_layers", 1);
         j.set("vocab_size", 8);
+        j.set("qk_layernorm", true);  // phi: its q/k LayerNorm weights and biases are permuted too
         ModelConfig c = parse_model_config(j, "small");
         CAPTURE(c.architecture);
         engine::ParamLayout p = engine::make_param_layout(c);
@@ -128,7 +129,7 @@ TEST_CASE("hf_names: GPT-NeoX's per-head [q k v] rows and partial-rotary dims ar
             set_hf_values(back.data(), t, hf.data());
         }
         CHECK(back == params);  // every engine value written once, in place
-        CHECK(permuted == (c.family == Family::GPTNeoX ? 2 : 4));  // qkv weight + bias; q, k weights + biases
+        CHECK(permuted == (c.family == Family::GPTNeoX ? 2 : 8));  // qkv weight + bias; q, k weights, biases, norms
     }
     // NeoX: HF row h*3D + s*D + j, engine row s*H*D + h*D + perm(j); head 1's
     // first k row (HF 1*48 + 16 + 0) is engine row 48 + 16 + 0 (dim 0 is rotated, kept).
@@ -154,9 +155,6 @@ TEST_CASE("hf_names: GPT-NeoX's per-head [q k v] rows and partial-rotary dims ar
 
 TEST_CASE("what GPT-NeoX and Phi do not support is an error naming the field") {
     json::Value c = json::parse(kPhi2);
-    c.set("qk_layernorm", true);
-    CHECK(error_of(c).find("'qk_layernorm'") != std::string::npos);
-    c = json::parse(kPhi2);
     c.set("hidden_act", "relu");
     CHECK(error_of(c).find("'hidden_act': 'relu'") != std::string::npos);
     c = json::parse(kPhi2);

@@ -33,7 +33,7 @@ TEST_CASE("engine: GPT-NeoX and Phi fine-tuned, saved and reloaded give the same
     auto be = make_cpu_backend();
     const char* keep = std::getenv("ALIGNERS_ROUNDTRIP_OUT");
     std::string out = keep ? std::string(keep) : test::scratch_dir("neox_phi_roundtrip");
-    for (std::string name : {"gpt_neox", "gpt_neox_seq", "gpt_neox_seqcls", "phi", "phi_seqcls"}) {
+    for (std::string name : {"gpt_neox", "gpt_neox_seq", "gpt_neox_seqcls", "phi", "phi_qkln", "phi_seqcls"}) {
         CAPTURE(name);
         std::string fixture = path_join(path_join(test::fixtures_dir(), "models"), name);
         st::File oracle(path_join(fixture, "oracle.safetensors"));

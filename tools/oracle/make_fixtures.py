@@ -100,6 +100,9 @@ def families():
         ("phi", T_.PhiForCausalLM, T_.PhiConfig(**small(num_attention_heads=2, num_key_value_heads=1,
                                                          partial_rotary_factor=0.5, resid_pdrop=0.0,
                                                          embd_pdrop=0.0))),
+        ("phi_qkln", T_.PhiForCausalLM, T_.PhiConfig(**small(num_attention_heads=2, num_key_value_heads=2,
+                                                              partial_rotary_factor=0.25, qk_layernorm=True,
+                                                              tie_word_embeddings=True))),
         ("phi_seqcls", T_.PhiForSequenceClassification, T_.PhiConfig(**small(
             num_attention_heads=2, num_key_value_heads=2, partial_rotary_factor=0.25, num_labels=2))),
     ]
