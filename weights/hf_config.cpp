@@ -408,7 +408,9 @@ json::Value model_config_to_json(const ModelConfig& m) {
         if (m.family == Family::Phi) c.set("num_key_value_heads", m.n_kv_heads);
         c.set("intermediate_size", m.intermediate_size);
         c.set("max_position_embeddings", m.max_position_embeddings);
-        c.set("layer_norm_eps", double(m.norm_eps));
+        // As written when it still holds (1e-05, not float 1e-5 widened to 9.99999974e-06).
+        if (float(json::get_double(c, "layer_norm_eps", "config", 1e-5)) != m.norm_eps)
+            c.set("layer_norm_eps", double(m.norm_eps));
     } else {
         c.set("model_type", family_name(m.family));
         c.set("vocab_size", m.vocab_size);

@@ -82,7 +82,9 @@ TEST_CASE("Pythia's config.json: partial rotary 16 of 64 dims, parallel residual
     json::Value out = model_config_to_json(c);
     CHECK(out["model_type"].as_string() == "gpt_neox");
     CHECK(out["rotary_pct"].as_double() == 0.25);
-    CHECK(out["layer_norm_eps"].as_double() == doctest::Approx(1e-5));
+    CHECK(out["layer_norm_eps"].as_double() == 1e-05);  // as written, not float 1e-5 widened
+    c.norm_eps = 1e-6f;
+    CHECK(float(model_config_to_json(c)["layer_norm_eps"].as_double()) == 1e-6f);
 }
 
 TEST_CASE("phi-2's config.json: 32 of 80 dims rotated, one shared LayerNorm, lm_head bias") {
