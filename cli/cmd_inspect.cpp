@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "weights/hf_config.h"
 #include "weights/safetensors.h"
 
 namespace aligners::cli {
@@ -100,6 +101,15 @@ int cmd_inspect(int argc, char** argv) {
         if (const json::Value* mt = config.find("model_type"); mt && mt->is_string())
             arch += " (model_type " + mt->as_string() + ")";
     }
+    // How the engine reads config.json: the family and its options, or why it cannot.
+    std::string engine_view;
+    if (config.is_object()) {
+        try {
+            engine_view = model_summary(parse_model_config(config, "config.json"));
+        } catch (const Error& e) {
+            engine_view = std::string("not supported: ") + e.what();
+        }
+    }
     // Parameters and bytes per dtype, in dtype-name order.
     std::map<std::string, std::pair<int64_t, uint64_t>> by_dtype;
     uint64_t total_bytes = 0;
@@ -116,6 +126,7 @@ int cmd_inspect(int argc, char** argv) {
     std::printf("files:         %zu\n", ckpt.files().size());
     for (const auto& f : ckpt.files()) std::printf("                 %s\n", printable(f->path()).c_str());
     std::printf("architecture:  %s\n", printable(arch).c_str());
+    if (!engine_view.empty()) std::printf("engine:        %s\n", printable(engine_view).c_str());
     std::printf("parameters:    %lld (%s)\n", (long long)params, human_count(params).c_str());
     std::printf("tensor bytes:  %llu\n", (unsigned long long)total_bytes);
     std::printf("dtypes:       ");

@@ -44,9 +44,10 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
         L.ln1_mean = take(N, DType::F32);
         L.ln1_rstd = take(N, DType::F32);
         L.qkv = take(N * QKV, act);
-        if (c_.qk_norm) {
+        if (c_.qk_norm || c_.qk_layernorm) {
             L.qkn = take(N * QKV, act);
             L.qk_rstd = take(N * (H + KV), DType::F32);
+            if (c_.qk_layernorm) L.qk_mean = take(N * (H + KV), DType::F32);
         } else {
             L.qkn = L.qkv;
         }
@@ -79,7 +80,7 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
         a.dres = take(N * C, act);
         a.dln = take(N * C, act);
         a.dqkv = take(N * QKV, act);
-        if (c_.qk_norm) a.dqkv2 = take(N * QKV, act);
+        if (c_.qk_norm || c_.qk_layernorm) a.dqkv2 = take(N * QKV, act);
         a.datty = take(N * Q, act);
         a.dfc = take(N * FC, act);
         a.dact = take(N * F, act);

@@ -17,6 +17,7 @@ struct LayerActs {
     Tensor qkv;                      // (N,QKV) projection output
     Tensor qkn;                      // (N,QKV) after per-head q/k norm (Qwen3; else == qkv), roped in place
     Tensor qk_rstd;                  // (N,H+KV) Qwen3
+    Tensor qk_mean;                  // (N,H+KV) Phi qk_layernorm
     Tensor atty;                     // (N,H*D) attention output
     Tensor lse;                      // (B,H,T) attention logsumexp
     Tensor res2;                     // (N,C) residual after attention

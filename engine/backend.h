@@ -151,6 +151,16 @@ public:
     virtual void head_rmsnorm_backward(const Tensor& dinp, const Tensor& dwq, const Tensor& dwk,
                                        const Tensor& dout, const Tensor& inp, const Tensor& wq, const Tensor& wk,
                                        const Tensor& rstd, int N, int H, int KV, int D) = 0;
+    // Per-head LayerNorm with weight and bias (D) of the q and k heads (Phi
+    // qk_layernorm), the same layout; mean, rstd (N, H+KV) F32.
+    virtual void head_layernorm_forward(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& inp,
+                                        const Tensor& wq, const Tensor& bq, const Tensor& wk, const Tensor& bk, int N,
+                                        int H, int KV, int D, float eps) = 0;
+    // dinp (N, QKV) overwritten (v part copied from dout); dwq, dbq, dwk, dbk +=.
+    virtual void head_layernorm_backward(const Tensor& dinp, const Tensor& dwq, const Tensor& dbq, const Tensor& dwk,
+                                         const Tensor& dbk, const Tensor& dout, const Tensor& inp, const Tensor& wq,
+                                         const Tensor& wk, const Tensor& mean, const Tensor& rstd, int N, int H,
+                                         int KV, int D) = 0;
 
     // ---- linear layers ------------------------------------------------------
     // out (N,OC) = inp (N,IC) @ weight(OC,IC)^T + bias (OC).

@@ -14,7 +14,7 @@ namespace aligners::engine {
 namespace {
 
 struct DecodeBuffers {
-    Tensor x, ln, mean, rstd, qkv, qkn, qk_rstd, atty, scratch, res2, fc, act;  // for up to N tokens
+    Tensor x, ln, mean, rstd, qkv, qkn, qk_mean, qk_rstd, atty, scratch, res2, fc, act;  // for up to N tokens
     Tensor h, logits;                   // (B,C), (B,V)
     Tensor ids, pos, start, gather;     // I32
     Tensor inv_freq;
@@ -34,6 +34,7 @@ public:
             {&b_.mean, {N, DType::F32}},    {&b_.rstd, {N, DType::F32}},
             {&b_.qkv, {N * c_.qkv_dim(), act}}, {&b_.qkn, {N * c_.qkv_dim(), act}},
             {&b_.qk_rstd, {N * (c_.n_heads + c_.n_kv_heads), DType::F32}},
+            {&b_.qk_mean, {N * (c_.n_heads + c_.n_kv_heads), DType::F32}},
             {&b_.atty, {N * c_.q_dim(), act}}, {&b_.scratch, {N * C, act}},
             {&b_.res2, {N * C, act}},       {&b_.fc, {N * FC, act}},
             {&b_.act, {N * F, act}},        {&b_.h, {int64_t(B) * C, act}},
@@ -88,6 +89,11 @@ public:
             norm(b_.ln, b_.x, P.ln1_w, P.ln1_b, N);
             be_.matmul_forward(b_.qkv, b_.ln, w(P.qkv_w, int64_t(QKV) * C), w(P.qkv_b, QKV), N, C, QKV);
             Tensor qkn = b_.qkv;
+            if (c_.qk_layernorm) {
+                be_.head_layernorm_forward(b_.qkn, b_.qk_mean, b_.qk_rstd, b_.qkv, w(P.q_norm, D), w(P.q_norm_b, D),
+                                           w(P.k_norm, D), w(P.k_norm_b, D), N, H, KV, D, eps);
+                qkn = b_.qkn;
+            }
             if (c_.qk_norm) {
                 be_.head_rmsnorm_forward(b_.qkn, b_.qk_rstd, b_.qkv, w(P.q_norm, D), w(P.k_norm, D), N, H, KV, D, eps);
                 qkn = b_.qkn;
@@ -96,10 +102,17 @@ public:
             be_.attention_cached(b_.atty, qkn, view(b_.kcache, l * cache_layer, cache_layer),
                                  view(b_.vcache, l * cache_layer, cache_layer), b_.start, Tmax_, shape);
             be_.matmul_forward(b_.scratch, b_.atty, w(P.o_w, int64_t(C) * Q), w(P.o_b, C), N, Q, C);
-            be_.residual_norm_forward(b_.res2, b_.ln, b_.mean, b_.rstd, b_.x, b_.scratch, w(P.ln2_w, C),
-                                      w(P.ln2_b, C), N, C, eps, rms);
+            if (c_.parallel_residual) {  // res2 = x + attn; the MLP reads norm2(x) (Phi: ln1(x), still in b_.ln)
+                be_.add(b_.res2, b_.x, b_.scratch, int64_t(N) * C);
+                if (!c_.shared_norm) norm(b_.ln, b_.x, P.ln2_w, P.ln2_b, N);
+            } else {
+                be_.residual_norm_forward(b_.res2, b_.ln, b_.mean, b_.rstd, b_.x, b_.scratch, w(P.ln2_w, C),
+                                          w(P.ln2_b, C), N, C, eps, rms);
+            }
             be_.matmul_forward(b_.fc, b_.ln, w(P.fc_w, int64_t(FC) * C), w(P.fc_b, FC), N, C, FC);
-            if (c_.gelu_mlp)
+            if (c_.gelu_erf)
+                be_.gelu_erf_forward(b_.act, b_.fc, int64_t(N) * F);
+            else if (c_.gelu_mlp)
                 be_.gelu_forward(b_.act, b_.fc, int64_t(N) * F);
             else
                 be_.swiglu_forward(b_.act, b_.fc, N, F);
@@ -109,7 +122,7 @@ public:
         // Only the rows we sample from go through the final norm and lm_head.
         be_.gather_rows(b_.res2, b_.x, b_.gather, B_, C);
         norm(b_.h, b_.res2, p.lnf_w, p.lnf_b, B_);
-        be_.matmul_forward(b_.logits, b_.h, w(p.lm_head, int64_t(V) * C), Tensor{}, B_, C, V);
+        be_.matmul_forward(b_.logits, b_.h, w(p.lm_head, int64_t(V) * C), w(p.lm_head_b, V), B_, C, V);
     }
     const Tensor& logits() const { return b_.logits; }
 

@@ -138,7 +138,8 @@ std::unique_ptr<Model> Model::create(const ModelConfig& config, Backend& backend
     NormalRng rng{seed};
     for (const ParamInfo& t : p.tensors) {
         float* dst = host.data() + t.offset;
-        bool norm = t.name.find("ln") != std::string::npos || t.name.find("_norm") != std::string::npos;
+        bool bias = t.name.size() > 2 && t.name.compare(t.name.size() - 2, 2, "_b") == 0;  // ln1_b, q_norm_b: zeros
+        bool norm = !bias && (t.name.find("ln") != std::string::npos || t.name.find("_norm") != std::string::npos);
         if (t.decay) {
             double s = std_dev;
             // GPT-2: residual projections get std / sqrt(2 * n_layer).
@@ -185,11 +186,18 @@ void Model::resize_token_embeddings(int new_vocab) {
         const ParamInfo* n = nl.find(t.name);
         const float* src = old.data() + t.offset;
         float* dst = fresh.data() + n->offset;
+        int keep = std::min(old_vocab, new_vocab);
+        if (t.name == "lm_head_b") {  // Phi: new entries get the mean bias
+            double mean = 0;
+            for (int r = 0; r < old_vocab; ++r) mean += src[r];
+            std::copy(src, src + keep, dst);
+            std::fill(dst + keep, dst + new_vocab, float(mean / old_vocab));
+            continue;
+        }
         if (t.name != "wte" && t.name != "lm_head") {
             std::copy(src, src + t.numel, dst);
             continue;
         }
-        int keep = std::min(old_vocab, new_vocab);
         std::copy(src, src + int64_t(keep) * C, dst);
         std::vector<double> mean(static_cast<size_t>(C), 0.0);
         for (int r = 0; r < old_vocab; ++r)

@@ -11,6 +11,12 @@
 //   act  = gelu(fc) | silu(gate) * up           (N,F)
 //   res3 = res2 + act @ Wproj^T + bproj         -> next layer's x
 //
+// Parallel blocks (GPT-NeoX use_parallel_residual, Phi): both branches read
+// the block input x: res2 = x + attn(ln1(x)) (a partial sum), ln2 = norm2(x)
+// (Phi: ln2 is ln1 itself), res3 = res2 + mlp(ln2). In the backward d(attn)
+// = d(mlp) = d(res3), so the output projection's backward runs before norm2's
+// adds into dres.
+//
 // Backward walks the same list in reverse. dres carries d(residual stream);
 // norm backwards add into it, so the residual branches need no extra op.
 //
@@ -71,7 +77,8 @@ float Model::forward(const Batch& batch, bool for_backward, float grad_scale) {
             be_.cross_entropy(a.cls_logits, a.losses, a.labels, d.B, K, grad_scale / float(d.B), for_backward);
         }
     } else if (!cfg_.base_model) {
-        be_.matmul_forward(a.logits, a.lnf, weight(layout_.lm_head, int64_t(d.V) * d.C), Tensor{}, N, d.C, d.V);
+        be_.matmul_forward(a.logits, a.lnf, weight(layout_.lm_head, int64_t(d.V) * d.C), weight(layout_.lm_head_b, d.V),
+                           N, d.C, d.V);
         if (has_loss) {
             for (int32_t t : batch.targets) counted_ += (t != kIgnoreIndex);
             float scale = counted_ > 0 ? grad_scale / float(counted_) : 0.0f;
@@ -117,23 +124,34 @@ void Model::forward_layers(Acts& a) {
         }
         // attention
         be_.matmul_forward(L.qkv, L.ln1, weight(P.qkv_w, int64_t(d.QKV) * C), weight(P.qkv_b, d.QKV), N, d.C, d.QKV);
+        if (cfg_.qk_layernorm)
+            be_.head_layernorm_forward(L.qkn, L.qk_mean, L.qk_rstd, L.qkv, weight(P.q_norm, d.D), weight(P.q_norm_b, d.D),
+                                       weight(P.k_norm, d.D), weight(P.k_norm_b, d.D), N, d.H, d.KV, d.D, eps);
         if (cfg_.qk_norm)
             be_.head_rmsnorm_forward(L.qkn, L.qk_rstd, L.qkv, weight(P.q_norm, d.D), weight(P.k_norm, d.D), N, d.H,
                                      d.KV, d.D, eps);
         if (!cfg_.learned_positions) be_.rope_forward(L.qkn, L.qkn, a.pos, a.inv_freq, N, d.H, d.KV, d.D);
         be_.attention_forward(L.atty, L.lse, L.qkn, doc, shape);
         be_.matmul_forward(a.scratch, L.atty, weight(P.o_w, C * d.Q), weight(P.o_b, C), N, d.Q, d.C);
-        be_.residual_norm_forward(L.res2, L.ln2, L.ln2_mean, L.ln2_rstd, post ? L.ln1 : x, a.scratch,
-                                  weight(P.ln2_w, C), weight(P.ln2_b, C), N, d.C, eps, rms);
+        if (cfg_.parallel_residual) {  // LayerNorm families only (GPT-NeoX, Phi)
+            be_.add(L.res2, x, a.scratch, d.N * C);
+            if (!cfg_.shared_norm)
+                be_.layernorm_forward(L.ln2, L.ln2_mean, L.ln2_rstd, x, weight(P.ln2_w, C), weight(P.ln2_b, C), N,
+                                      d.C, eps);
+        } else {
+            be_.residual_norm_forward(L.res2, L.ln2, L.ln2_mean, L.ln2_rstd, post ? L.ln1 : x, a.scratch,
+                                      weight(P.ln2_w, C), weight(P.ln2_b, C), N, d.C, eps, rms);
+        }
+        const Tensor& mlp_in = cfg_.shared_norm ? L.ln1 : L.ln2;
         // MLP
         if (cfg_.gelu_erf) {
-            be_.matmul_forward(L.fc, L.ln2, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
+            be_.matmul_forward(L.fc, mlp_in, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
             be_.gelu_erf_forward(L.act, L.fc, d.N * d.F);
         } else if (cfg_.gelu_mlp) {  // fc = ln2 @ Wfc^T + bfc kept for backward, act = gelu(fc): one fused op
-            be_.matmul_gelu_forward(L.act, L.fc, L.ln2, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N,
+            be_.matmul_gelu_forward(L.act, L.fc, mlp_in, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N,
                                     d.C, d.FC);
         } else {
-            be_.matmul_forward(L.fc, L.ln2, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
+            be_.matmul_forward(L.fc, mlp_in, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
             be_.swiglu_forward(L.act, L.fc, N, d.F);
         }
         be_.matmul_forward(a.scratch, L.act, weight(P.proj_w, C * d.F), weight(P.proj_b, C), N, d.F, d.C);
@@ -168,7 +186,7 @@ void Model::backward() {
         }
         be_.gather_rows_backward(a.dln, a.dcls, a.cls_idx, d.B, N, d.C);
     } else {
-        be_.matmul_backward(a.dln, grad(layout_.lm_head, int64_t(d.V) * C), Tensor{}, a.logits, a.lnf,
+        be_.matmul_backward(a.dln, grad(layout_.lm_head, int64_t(d.V) * C), grad(layout_.lm_head_b, d.V), a.logits, a.lnf,
                             weight(layout_.lm_head, int64_t(d.V) * C), N, d.C, d.V);
     }
     be_.fill(a.dres, 0.0f);
@@ -203,6 +221,11 @@ void Model::backward_layers(Acts& a) {
         const LayerParams& P = layout_.layers[size_t(l)];
         LayerActs& L = a.layers[size_t(l)];
         const Tensor& x = l > 0 ? a.layers[size_t(l - 1)].res3 : a.enc;
+        const bool parallel = cfg_.parallel_residual;
+        const Tensor& mlp_in = cfg_.shared_norm ? L.ln1 : L.ln2;
+        if (parallel)  // d(attention output) = d(res3), read before norm2's backward adds into dres
+            be_.matmul_backward(a.datty, grad(P.o_w, C * d.Q), grad(P.o_b, C), a.dres, L.atty, weight(P.o_w, C * d.Q),
+                                N, d.Q, d.C);
         // MLP (dres = d(res3) flows unchanged into d(res2))
         Tensor dfc_bias = grad(P.fc_b, d.FC);
         if (cfg_.gelu_erf) {
@@ -218,18 +241,29 @@ void Model::backward_layers(Acts& a) {
                                 weight(P.proj_w, C * d.F), N, d.F, d.C);
             be_.swiglu_backward(a.dfc, L.fc, a.dact, N, d.F);
         }
-        be_.matmul_backward(a.dln, grad(P.fc_w, int64_t(d.FC) * C), dfc_bias, a.dfc, L.ln2,
+        be_.matmul_backward(a.dln, grad(P.fc_w, int64_t(d.FC) * C), dfc_bias, a.dfc, mlp_in,
                             weight(P.fc_w, int64_t(d.FC) * C), N, d.C, d.FC);
-        norm_backward(P.ln2_w, P.ln2_b, L.res2, L.ln2_mean, L.ln2_rstd);
-        // attention (dres = d(res2) flows unchanged into d(x))
-        be_.matmul_backward(a.datty, grad(P.o_w, C * d.Q), grad(P.o_b, C), a.dres, L.atty, weight(P.o_w, C * d.Q), N,
-                            d.Q, d.C);
+        if (parallel) {  // norm2 read x (Phi: it is ln1, whose parameter gradients accumulate twice)
+            const bool shared = cfg_.shared_norm;
+            norm_backward(P.ln2_w, P.ln2_b, x, shared ? L.ln1_mean : L.ln2_mean, shared ? L.ln1_rstd : L.ln2_rstd);
+        } else {
+            norm_backward(P.ln2_w, P.ln2_b, L.res2, L.ln2_mean, L.ln2_rstd);
+            // attention (dres = d(res2) flows unchanged into d(x))
+            be_.matmul_backward(a.datty, grad(P.o_w, C * d.Q), grad(P.o_b, C), a.dres, L.atty, weight(P.o_w, C * d.Q),
+                                N, d.Q, d.C);
+        }
         be_.attention_backward(a.dqkv, a.datty, L.qkn, L.atty, L.lse, doc, shape);
         if (!cfg_.learned_positions) be_.rope_backward(a.dqkv, a.dqkv, a.pos, a.inv_freq, N, d.H, d.KV, d.D);
         Tensor dproj = a.dqkv;
         if (cfg_.qk_norm) {
             be_.head_rmsnorm_backward(a.dqkv2, grad(P.q_norm, d.D), grad(P.k_norm, d.D), a.dqkv, L.qkv,
                                       weight(P.q_norm, d.D), weight(P.k_norm, d.D), L.qk_rstd, N, d.H, d.KV, d.D);
+            dproj = a.dqkv2;
+        }
+        if (cfg_.qk_layernorm) {
+            be_.head_layernorm_backward(a.dqkv2, grad(P.q_norm, d.D), grad(P.q_norm_b, d.D), grad(P.k_norm, d.D),
+                                        grad(P.k_norm_b, d.D), a.dqkv, L.qkv, weight(P.q_norm, d.D),
+                                        weight(P.k_norm, d.D), L.qk_mean, L.qk_rstd, N, d.H, d.KV, d.D);
             dproj = a.dqkv2;
         }
         be_.matmul_backward(a.dln, grad(P.qkv_w, int64_t(d.QKV) * C), grad(P.qkv_b, d.QKV), dproj, L.ln1,

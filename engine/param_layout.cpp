@@ -46,13 +46,22 @@ ParamLayout make_param_layout(const ModelConfig& c) {
         L.ln1_w = add(pre + "ln1_w", {C}, false);
         if (c.layernorm) L.ln1_b = add(pre + "ln1_b", {C}, false);
         if (c.qkv_bias) L.qkv_b = add(pre + "qkv_b", {c.qkv_dim()}, false);
-        if (c.qk_norm) {
+        if (c.qk_norm || c.qk_layernorm) {
             L.q_norm = add(pre + "q_norm", {D}, false);
             L.k_norm = add(pre + "k_norm", {D}, false);
         }
+        if (c.qk_layernorm) {
+            L.q_norm_b = add(pre + "q_norm_b", {D}, false);
+            L.k_norm_b = add(pre + "k_norm_b", {D}, false);
+        }
         if (c.o_bias) L.o_b = add(pre + "o_b", {C}, false);
-        L.ln2_w = add(pre + "ln2_w", {C}, false);
-        if (c.layernorm) L.ln2_b = add(pre + "ln2_b", {C}, false);
+        if (c.shared_norm) {  // Phi: the one input LayerNorm feeds the MLP too
+            L.ln2_w = L.ln1_w;
+            L.ln2_b = L.ln1_b;
+        } else {
+            L.ln2_w = add(pre + "ln2_w", {C}, false);
+            if (c.layernorm) L.ln2_b = add(pre + "ln2_b", {C}, false);
+        }
         if (c.mlp_bias) {
             L.fc_b = add(pre + "fc_b", {p.fc_rows}, false);
             L.proj_b = add(pre + "proj_b", {C}, false);
@@ -60,6 +69,7 @@ ParamLayout make_param_layout(const ModelConfig& c) {
     }
     p.lnf_w = add("lnf_w", {C}, false);
     if (c.layernorm) p.lnf_b = add("lnf_b", {C}, false);
+    if (c.lm_head_bias && p.lm_head >= 0) p.lm_head_b = add("lm_head_b", {V}, false);
     if (c.encoder) p.pooler_b = add("pooler_b", {C}, false);
     if (c.seq_cls && c.encoder) p.score_b = add("score_b", {c.num_labels}, false);
     return p;

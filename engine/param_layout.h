@@ -20,10 +20,11 @@ struct LayerParams {
     int64_t ln1_w = -1, ln1_b = -1;    // (C) attention-input norm (bias: LayerNorm only)
     int64_t qkv_w = -1;                // (QKV, C) rows: q heads, k heads, v heads
     int64_t qkv_b = -1;                // (QKV)
-    int64_t q_norm = -1, k_norm = -1;  // (D) Qwen3 per-head norms
+    int64_t q_norm = -1, k_norm = -1;  // (D) Qwen3 per-head norms (Phi qk_layernorm: their weights)
+    int64_t q_norm_b = -1, k_norm_b = -1;  // (D) Phi qk_layernorm biases
     int64_t o_w = -1;                  // (C, H*D)
     int64_t o_b = -1;                  // (C)
-    int64_t ln2_w = -1, ln2_b = -1;    // (C) MLP-input norm
+    int64_t ln2_w = -1, ln2_b = -1;    // (C) MLP-input norm (== ln1's offsets with a shared norm: Phi)
     int64_t fc_w = -1;                 // (FC, C): GPT-2 FC = F (c_fc); Llama FC = 2F rows [gate; up]
     int64_t fc_b = -1;                 // (FC)
     int64_t proj_w = -1;               // (C, F)
@@ -44,6 +45,7 @@ struct ParamLayout {
     std::vector<LayerParams> layers;
     int64_t lnf_w = -1, lnf_b = -1;  // (C) final norm
     int64_t lm_head = -1;  // (V, C); == wte when tied; -1 for sequence classification
+    int64_t lm_head_b = -1;  // (V) Phi's lm_head bias
     int64_t score = -1;    // (num_labels, C) sequence-classification head
     int64_t score_b = -1;  // (num_labels) its bias (BERT classifier)
     int64_t pooler_w = -1, pooler_b = -1;  // (C, C), (C) BERT pooler: tanh(dense(h[CLS]))

@@ -1,6 +1,7 @@
 #include "weights/hf_config.h"
 
 #include <cmath>
+#include <cstdio>
 #include <optional>
 
 #include "common/error.h"
@@ -16,6 +17,8 @@ const char* family_name(Family f) {
         case Family::Qwen2: return "qwen2";
         case Family::Qwen3: return "qwen3";
         case Family::Bert: return "bert";
+        case Family::GPTNeoX: return "gpt_neox";
+        case Family::Phi: return "phi";
     }
     return "?";
 }
@@ -25,7 +28,8 @@ const std::vector<std::string>& supported_architectures() {
         "GPT2LMHeadModel",    "GPT2ForSequenceClassification",    "LlamaForCausalLM",
         "LlamaForSequenceClassification", "MistralForCausalLM", "MistralForSequenceClassification",
         "Qwen2ForCausalLM",   "Qwen2ForSequenceClassification",   "Qwen3ForCausalLM",
-        "Qwen3ForSequenceClassification", "BertModel", "BertForSequenceClassification"};
+        "Qwen3ForSequenceClassification", "BertModel", "BertForSequenceClassification",
+        "GPTNeoXForCausalLM", "GPTNeoXForSequenceClassification", "PhiForCausalLM", "PhiForSequenceClassification"};
     return kNames;
 }
 
@@ -160,6 +164,77 @@ static void parse_bert(ModelConfig& m, const json::Value& c, const std::string& 
     m.base_model = m.architecture == "BertModel";
 }
 
+// GPTNeoXForCausalLM (Pythia, RedPajama-INCITE) and PhiForCausalLM (phi-1,
+// 1.5, 2): LayerNorm with bias, a GELU MLP with biases, partial rotary,
+// parallel attention + MLP. NeoX: two LayerNorms per block, fused per-head
+// [q k v] projection (hf_names.cpp), use_parallel_residual or sequential.
+// Phi: one LayerNorm feeding both branches, separate q/k/v, lm_head bias.
+static void parse_neox_phi(ModelConfig& m, const json::Value& c, const std::string& where) {
+    const bool neox = m.family == Family::GPTNeoX;
+    m.vocab_size = int_field(c, "vocab_size", where, 1, kMaxConfigVocab, neox ? 50432 : 51200);
+    m.hidden_size = int_field(c, "hidden_size", where, 1, kMaxConfigWidth, neox ? 6144 : 2048);
+    m.n_layers = int_field(c, "num_hidden_layers", where, 1, kMaxConfigLayers, neox ? 44 : 24);
+    m.n_heads = int_field(c, "num_attention_heads", where, 1, kMaxConfigHeads, neox ? 64 : 32);
+    m.n_kv_heads = neox ? m.n_heads : int_field(c, "num_key_value_heads", where, 1, kMaxConfigHeads, m.n_heads);
+    m.intermediate_size = int_field(c, "intermediate_size", where, 1, kMaxConfigWidth, neox ? 24576 : 8192);
+    m.max_position_embeddings = int_field(c, "max_position_embeddings", where, 1, kMaxConfigPositions, 2048);
+    if (m.hidden_size % m.n_heads != 0)
+        throw Error(where + ": hidden_size (" + std::to_string(m.hidden_size) +
+                    ") must be a multiple of num_attention_heads (" + std::to_string(m.n_heads) + ")");
+    m.head_dim = m.hidden_size / m.n_heads;
+    if (!neox) m.head_dim = int_field(c, "head_dim", where, 1, kMaxConfigWidth, m.head_dim);
+    m.norm_eps = float(positive_double(c, "layer_norm_eps", where, 1e-5));
+    std::string act = json::get_string(c, "hidden_act", where, neox ? "gelu" : "gelu_new");
+    if (act != "gelu" && act != "gelu_new" && act != "gelu_pytorch_tanh")
+        throw Error(where + ": field 'hidden_act': '" + act +
+                    "' is not supported (expected gelu, gelu_new or gelu_pytorch_tanh)");
+    m.gelu_erf = act == "gelu";
+    m.gelu_mlp = m.layernorm = true;
+
+    // RoPE: theta and the rotated fraction; rope_parameters wins (transformers 5),
+    // then the older top-level names.
+    if (neox && !c.contains("rope_theta") && c.contains("rotary_emb_base")) {
+        json::Value cc = c;
+        cc.set("rope_theta", c["rotary_emb_base"]);
+        parse_rope(m, cc, where);
+    } else {
+        parse_rope(m, c, where);
+    }
+    const json::Value* params = c.find("rope_parameters");
+    double factor = neox ? 0.25 : 0.5;
+    std::string fwhere = where, fkey = neox ? "rotary_pct" : "partial_rotary_factor";
+    if (params && params->is_object() && params->contains("partial_rotary_factor")) {
+        fwhere = where + " rope_parameters";
+        fkey = "partial_rotary_factor";
+        factor = positive_double(*params, "partial_rotary_factor", fwhere, factor);
+    } else {
+        factor = positive_double(c, fkey.c_str(), where, factor);
+    }
+    // transformers: rotary_ndims = int(head_dim * partial_rotary_factor)
+    double dims = std::floor(double(m.head_dim) * factor);
+    if (factor > 1.0 || dims < 2 || int64_t(dims) % 2 != 0)
+        throw Error(fwhere + ": field '" + fkey + "': " + json::dump(params && fwhere != where ? (*params)[fkey]
+                                                                                                : c[fkey]) +
+                    " gives " + std::to_string(int64_t(dims)) + " rotary dims of head_dim " +
+                    std::to_string(m.head_dim) + "; expected an even number in [2, head_dim]");
+    m.rotary_dim = int(dims);
+
+    m.parallel_residual = true;
+    m.mlp_bias = true;
+    m.tie_word_embeddings = json::get_bool(c, "tie_word_embeddings", where, false);
+    if (neox) {
+        m.parallel_residual = json::get_bool(c, "use_parallel_residual", where, true);
+        m.qkv_bias = m.o_bias = json::get_bool(c, "attention_bias", where, true);
+        m.bos_token_id = id_field(c, "bos_token_id", where, 0);
+    } else {
+        m.shared_norm = true;
+        m.qkv_bias = m.o_bias = true;
+        m.lm_head_bias = true;  // even when the weight is tied
+        m.qk_layernorm = json::get_bool(c, "qk_layernorm", where, false);
+        m.bos_token_id = id_field(c, "bos_token_id", where, 1);
+    }
+}
+
 static void parse_llama_like(ModelConfig& m, const json::Value& c, const std::string& where) {
     m.vocab_size = int_field(c, "vocab_size", where, 1, kMaxConfigVocab);
     m.hidden_size = int_field(c, "hidden_size", where, 1, kMaxConfigWidth);
@@ -193,7 +268,9 @@ static void parse_llama_like(ModelConfig& m, const json::Value& c, const std::st
             m.qk_norm = true;
             break;
         case Family::GPT2:
-        case Family::Bert: break;
+        case Family::Bert:
+        case Family::GPTNeoX:
+        case Family::Phi: break;
     }
     if ((m.family == Family::Qwen2 || m.family == Family::Qwen3) &&
         json::get_bool(c, "use_sliding_window", where, false))
@@ -217,7 +294,9 @@ ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
                                                                       {"mistral", "MistralForCausalLM"},
                                                                       {"qwen2", "Qwen2ForCausalLM"},
                                                                       {"qwen3", "Qwen3ForCausalLM"},
-                                                                      {"bert", "BertModel"}};
+                                                                      {"bert", "BertModel"},
+                                                                      {"gpt_neox", "GPTNeoXForCausalLM"},
+                                                                      {"phi", "PhiForCausalLM"}};
         for (auto [t, a] : kByType)
             if (type == t) m.architecture = a;
         if (m.architecture.empty())
@@ -231,14 +310,18 @@ ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
     if (!known)
         throw Error(where + ": architecture '" + a + "' is not supported (supported: " + supported_list() + ")");
     m.seq_cls = a.find("ForSequenceClassification") != std::string::npos;
-    if (starts("GPT2")) m.family = Family::GPT2;
+    if (starts("GPTNeoX")) m.family = Family::GPTNeoX;
+    else if (starts("Phi")) m.family = Family::Phi;
+    else if (starts("GPT2")) m.family = Family::GPT2;
     else if (starts("Llama")) m.family = Family::Llama;
     else if (starts("Mistral")) m.family = Family::Mistral;
     else if (starts("Qwen2")) m.family = Family::Qwen2;
     else if (starts("Bert")) m.family = Family::Bert;
     else m.family = Family::Qwen3;
 
-    if (m.family == Family::GPT2)
+    if (m.family == Family::GPTNeoX || m.family == Family::Phi)
+        parse_neox_phi(m, c, where);
+    else if (m.family == Family::GPT2)
         parse_gpt2(m, c, where);
     else if (m.family == Family::Bert)
         parse_bert(m, c, where);
@@ -257,6 +340,8 @@ ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
         }
     } else if (m.family == Family::GPT2) {
         m.eos_token_ids.push_back(50256);
+    } else if (m.family == Family::GPTNeoX || m.family == Family::Phi) {
+        m.eos_token_ids.push_back(2);  // the transformers config default
     }
     m.pad_token_id = id_field(c, "pad_token_id", where, -1);
     if (m.seq_cls) {
@@ -313,6 +398,19 @@ json::Value model_config_to_json(const ModelConfig& m) {
         c.set("max_position_embeddings", m.max_position_embeddings);
         c.set("type_vocab_size", m.type_vocab_size);
         c.set("layer_norm_eps", double(m.norm_eps));
+    } else if (m.family == Family::GPTNeoX || m.family == Family::Phi) {
+        // rope_parameters / rotary_pct / partial_rotary_factor stay as read (raw).
+        c.set("model_type", family_name(m.family));
+        c.set("vocab_size", m.vocab_size);
+        c.set("hidden_size", m.hidden_size);
+        c.set("num_hidden_layers", m.n_layers);
+        c.set("num_attention_heads", m.n_heads);
+        if (m.family == Family::Phi) c.set("num_key_value_heads", m.n_kv_heads);
+        c.set("intermediate_size", m.intermediate_size);
+        c.set("max_position_embeddings", m.max_position_embeddings);
+        // As written when it still holds (1e-05, not float 1e-5 widened to 9.99999974e-06).
+        if (float(json::get_double(c, "layer_norm_eps", "config", 1e-5)) != m.norm_eps)
+            c.set("layer_norm_eps", double(m.norm_eps));
     } else {
         c.set("model_type", family_name(m.family));
         c.set("vocab_size", m.vocab_size);
@@ -351,9 +449,41 @@ json::Value model_config_to_json(const ModelConfig& m) {
     return c;
 }
 
+std::string model_summary(const ModelConfig& c) {
+    auto n = [](double x) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%g", x);
+        return std::string(b);
+    };
+    std::string s = std::string(family_name(c.family)) + (c.seq_cls ? " classifier (" + std::to_string(c.num_labels) +
+                                                                          " labels)" : "") +
+                    ": " + std::to_string(c.n_layers) + " layers, hidden " + std::to_string(c.hidden_size) + ", " +
+                    std::to_string(c.n_heads) + " heads of " + std::to_string(c.head_dim);
+    if (c.n_kv_heads != c.n_heads) s += " (" + std::to_string(c.n_kv_heads) + " kv)";
+    s += c.layernorm ? ", LayerNorm" : ", RMSNorm";
+    if (c.qk_norm) s += " + q/k norm";
+    if (c.qk_layernorm) s += " + q/k LayerNorm";
+    s += std::string(c.gelu_erf ? ", GELU (erf)" : c.gelu_mlp ? ", GELU (tanh)" : ", SwiGLU") + " MLP " +
+         std::to_string(c.intermediate_size);
+    if (c.learned_positions) {
+        s += ", learned positions " + std::to_string(c.max_position_embeddings);
+    } else {
+        s += ", RoPE theta " + n(c.rope_theta);
+        if (c.rope_scaling.type != "default") s += " (" + c.rope_scaling.type + " x" + n(c.rope_scaling.factor) + ")";
+        if (c.rotary_dim > 0 && c.rotary_dim < c.head_dim)
+            s += " on " + std::to_string(c.rotary_dim) + " of " + std::to_string(c.head_dim) + " dims";
+    }
+    if (c.sliding_window > 0) s += ", sliding window " + std::to_string(c.sliding_window);
+    if (c.encoder) s += ", bidirectional (post-norm encoder)";
+    if (c.parallel_residual) s += c.shared_norm ? ", parallel attention + MLP on one LayerNorm" : ", parallel residual";
+    if (!c.seq_cls && !c.base_model) s += c.tie_word_embeddings ? ", tied lm_head" : ", untied lm_head";
+    if (c.lm_head_bias && !c.seq_cls) s += " with bias";
+    return s;
+}
+
 std::vector<float> rope_inv_freq(const ModelConfig& c) {
-    const int D = c.head_dim;
-    std::vector<float> inv(static_cast<size_t>(D / 2));
+    const int D = c.rotary_dim > 0 ? c.rotary_dim : c.head_dim;  // rotated dims (partial rotary)
+    std::vector<float> inv(static_cast<size_t>(c.head_dim / 2), 0.0f);  // pairs past D/2: identity
     const RopeScaling& s = c.rope_scaling;
     for (int i = 0; i < D / 2; ++i) {
         // transformers: 1.0 / (base ** (arange(0, D, 2).float() / D)) in float32

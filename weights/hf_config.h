@@ -1,8 +1,8 @@
 // A Hugging Face config.json, parsed into the one model description the
 // engine uses for every supported family:
 //   GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
-//   Qwen3ForCausalLM, and each family's *ForSequenceClassification;
-//   BertModel and BertForSequenceClassification (encoders, e.g. MiniLM).
+//   Qwen3ForCausalLM, GPTNeoXForCausalLM, PhiForCausalLM, and each family's
+//   *ForSequenceClassification; BertModel and BertForSequenceClassification (encoders, e.g. MiniLM).
 // Every field the engine needs is read or defaulted exactly as transformers
 // does; options that would change the computation and are not implemented
 // (e.g. GPT-2's scale_attn_by_inverse_layer_idx, other rope types) are
@@ -27,7 +27,7 @@ constexpr int64_t kMaxConfigPositions = int64_t(1) << 30;  // max_position_embed
 constexpr int64_t kMaxConfigLabels = 65536;                // num_labels
 constexpr int64_t kMaxConfigTokenId = INT32_MAX;           // bos/eos/pad token ids
 
-enum class Family { GPT2, Llama, Mistral, Qwen2, Qwen3, Bert };
+enum class Family { GPT2, Llama, Mistral, Qwen2, Qwen3, Bert, GPTNeoX, Phi };
 const char* family_name(Family f);  // "gpt2", "llama", ...
 
 struct RopeScaling {
@@ -66,6 +66,17 @@ struct ModelConfig {
     bool mlp_bias = false;     // MLP biases (GPT-2, Llama mlp_bias)
     bool qk_norm = false;      // Qwen3 per-head q/k RMSNorm
 
+    // GPT-NeoX and Phi. Partial rotary: HF rotates the first rotary_dim dims
+    // of each q/k head (rotate_half within them) and passes the rest through.
+    // weights/hf_names permutes q/k rows so those dims sit at the engine's
+    // full-head rope pairs (i, i + D/2), i < rotary_dim/2, and the passed
+    // dims at the other pairs, whose inv_freq is 0 (an exact identity).
+    int rotary_dim = 0;        // 0 = head_dim (full rotary)
+    bool parallel_residual = false;  // x + attn(ln1(x)) + mlp(ln2(x)) (GPT-NeoX use_parallel_residual, Phi)
+    bool shared_norm = false;  // Phi: one LayerNorm (ln1) feeds attention and MLP; no ln2
+    bool lm_head_bias = false; // Phi: lm_head has a bias
+    bool qk_layernorm = false; // Phi qk_layernorm: per-head q/k LayerNorm (weight, bias) before rope
+
     // Encoders (BERT): bidirectional attention with a padding mask,
     // post-LayerNorm blocks, exact (erf) GELU, token-type embeddings, the
     // [CLS] pooler (dense + tanh) feeding a classifier with a bias.
@@ -96,8 +107,14 @@ ModelConfig load_model_config(const std::string& dir_or_file);
 // owns (sizes, vocabulary, tying, architecture) updated.
 json::Value model_config_to_json(const ModelConfig& c);
 
+// One line for `aligners inspect`: the family and the options that shape the
+// computation, e.g. "gpt_neox: 6 layers, hidden 512, 8 heads of 64, LayerNorm,
+// GELU (erf) MLP 2048, RoPE theta 10000 on 16 of 64 dims, parallel residual".
+std::string model_summary(const ModelConfig& c);
+
 // RoPE inverse frequencies (D/2), with the config's rope scaling applied,
-// computed as transformers does (float32 results).
+// computed as transformers does (float32 results). With partial rotary the
+// first rotary_dim/2 are HF's (computed over rotary_dim), the rest 0.
 std::vector<float> rope_inv_freq(const ModelConfig& c);
 
 }  // namespace aligners

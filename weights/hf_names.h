@@ -3,7 +3,9 @@
 // buffer (q/k/v rows are stacked in one qkv matrix, gate/up rows in one fc
 // matrix), so loading and saving are copies. GPT-2's Conv1D weights are
 // stored (in, out), transposed relative to Linear's (out, in): that is
-// handled here, once (`transpose`), and nowhere else.
+// handled here, once (`transpose`), and nowhere else. Row orders that differ
+// (GPT-NeoX's per-head [q k v] rows; partial-rotary q/k head dims, see
+// ModelConfig::rotary_dim) are a row permutation (`rows`), also only here.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -21,9 +23,15 @@ struct HfTensor {
     int64_t offset = 0, numel = 0;  // range in the engine buffer
     bool transpose = false;       // HF (in, out) vs engine (out, in) (GPT-2 Conv1D)
     std::string alias;            // another accepted name (GPT-2 checkpoints without "transformer.")
+    std::vector<int64_t> rows;    // engine row i holds HF row rows[i] (rows of shape[0]); empty = same order
 };
 
 std::vector<HfTensor> hf_tensor_map(const ModelConfig& c, const engine::ParamLayout& p);
+
+// The tensor `t` as HF stores it (shape t.shape), from the engine's flat buffer.
+std::vector<float> hf_values(const float* params, const HfTensor& t);
+// The inverse: HF-layout values (t.numel) into the engine's flat buffer.
+void set_hf_values(float* params, const HfTensor& t, const float* hf);
 
 // Fills `params` (p.total floats) from a checkpoint (directory or file),
 // converting F32/F16/BF16 to float32. Missing tensors and shape mismatches

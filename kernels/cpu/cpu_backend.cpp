@@ -147,6 +147,19 @@ public:
         cpu::head_rmsnorm_backward(f32(dinp), f32(dwq), f32(dwk), f32(dout), f32(inp), f32(wq), f32(wk), f32(rstd), N,
                                    H, KV, D);
     }
+    void head_layernorm_forward(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& inp,
+                                const Tensor& wq, const Tensor& bq, const Tensor& wk, const Tensor& bk, int N, int H,
+                                int KV, int D, float eps) override {
+        cpu::head_layernorm_forward(f32(out), f32(mean), f32(rstd), f32(inp), f32(wq), f32(bq), f32(wk), f32(bk), N, H,
+                                    KV, D, eps);
+    }
+    void head_layernorm_backward(const Tensor& dinp, const Tensor& dwq, const Tensor& dbq, const Tensor& dwk,
+                                 const Tensor& dbk, const Tensor& dout, const Tensor& inp, const Tensor& wq,
+                                 const Tensor& wk, const Tensor& mean, const Tensor& rstd, int N, int H, int KV,
+                                 int D) override {
+        cpu::head_layernorm_backward(f32(dinp), f32(dwq), f32(dbq), f32(dwk), f32(dbk), f32(dout), f32(inp), f32(wq),
+                                     f32(wk), f32(mean), f32(rstd), N, H, KV, D);
+    }
     void matmul_forward(const Tensor& out, const Tensor& inp, const Tensor& weight, const Tensor& bias, int N, int IC,
                         int OC) override {
         cpu::matmul_forward(f32(out), f32(inp), f32(weight), f32(bias), N, IC, OC);

@@ -193,7 +193,74 @@ void head_rmsnorm_backward(T* dinp, T* dwq, T* dwk, const T* dout, const T* inp,
     }
 }
 
+// Per-head LayerNorm of the q and k heads (Phi qk_layernorm): as above with
+// LayerNorm rows; mean, rstd (N, H+KV).
+template <typename T>
+void head_layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* wq, const T* bq, const T* wk,
+                            const T* bk, int N, int H, int KV, int D, T eps) {
+    const int NH = H + 2 * KV;
+    parallel_for_work(N, 8 * int64_t(NH) * D, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+            for (int h = 0; h < NH; ++h) {
+                const T* x = inp + (n * NH + h) * D;
+                T* o = out + (n * NH + h) * D;
+                const int64_t r = n * (H + KV) + h;
+                if (h < H + KV)
+                    layernorm_row(o, mean + r, rstd + r, x, h < H ? wq : wk, h < H ? bq : bk, D, eps);
+                else
+                    for (int i = 0; i < D; ++i) o[i] = x[i];
+            }
+        }
+    });
+}
+
+// dinp (N, H+2KV, D) overwritten (v heads copy dout); dwq, dbq, dwk, dbk +=.
+template <typename T>
+void head_layernorm_backward(T* dinp, T* dwq, T* dbq, T* dwk, T* dbk, const T* dout, const T* inp, const T* wq,
+                             const T* wk, const T* mean, const T* rstd, int N, int H, int KV, int D) {
+    const int NH = H + 2 * KV;
+    parallel_for_work(N, 8 * int64_t(NH) * D, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+            for (int h = 0; h < NH; ++h) {
+                const int64_t off = (n * NH + h) * D;
+                if (h >= H + KV) {
+                    for (int i = 0; i < D; ++i) dinp[off + i] = dout[off + i];
+                    continue;
+                }
+                const T* w = h < H ? wq : wk;
+                const T m = mean[n * (H + KV) + h], s = rstd[n * (H + KV) + h];
+                double sum_dxhat = 0, sum_dxhat_xhat = 0;
+                for (int i = 0; i < D; ++i) {
+                    T xhat = (inp[off + i] - m) * s, dxhat = dout[off + i] * w[i];
+                    sum_dxhat += dxhat;
+                    sum_dxhat_xhat += double(dxhat) * xhat;
+                }
+                T a = T(sum_dxhat / D), bb = T(sum_dxhat_xhat / D);
+                for (int i = 0; i < D; ++i) {
+                    T xhat = (inp[off + i] - m) * s;
+                    dinp[off + i] = s * (dout[off + i] * w[i] - a - xhat * bb);
+                }
+            }
+        }
+    });
+    // The (D) parameter gradients are tiny: one pass in row order.
+    for (int64_t n = 0; n < N; ++n) {
+        for (int h = 0; h < H + KV; ++h) {
+            const int64_t off = (n * NH + h) * D;
+            const T m = mean[n * (H + KV) + h], s = rstd[n * (H + KV) + h];
+            T* dw = h < H ? dwq : dwk;
+            T* db = h < H ? dbq : dbk;
+            for (int i = 0; i < D; ++i) {
+                dw[i] += dout[off + i] * ((inp[off + i] - m) * s);
+                db[i] += dout[off + i];
+            }
+        }
+    }
+}
+
 #define ALIGNERS_INSTANTIATE(T) \
+    template void head_layernorm_forward<T>(T* out, T* mean, T* rstd, const T* inp, const T* wq, const T* bq, const T* wk, const T* bk, int N, int H, int KV, int D, T eps); \
+    template void head_layernorm_backward<T>(T* dinp, T* dwq, T* dbq, T* dwk, T* dbk, const T* dout, const T* inp, const T* wq, const T* wk, const T* mean, const T* rstd, int N, int H, int KV, int D); \
     template void layernorm_forward<T>(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias, int N, int C, T eps); \
     template void layernorm_backward<T>(T* dinp_accum, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, const T* mean, const T* rstd, int N, int C); \
     template void rmsnorm_forward<T>(T* out, T* rstd, const T* inp, const T* weight, int N, int C, T eps); \

@@ -48,6 +48,14 @@ void head_rmsnorm_forward(T* out, T* rstd, const T* inp, const T* wq, const T* w
 template <typename T>
 void head_rmsnorm_backward(T* dinp, T* dwq, T* dwk, const T* dout, const T* inp, const T* wq,
                            const T* wk, const T* rstd, int N, int H, int KV, int D);
+// Per-head LayerNorm (weight and bias) over D, the same layout (Phi
+// qk_layernorm); mean, rstd (N, H+KV). Backward: dinp overwritten, d{w,b}{q,k} +=.
+template <typename T>
+void head_layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* wq, const T* bq, const T* wk,
+                            const T* bk, int N, int H, int KV, int D, T eps);
+template <typename T>
+void head_layernorm_backward(T* dinp, T* dwq, T* dbq, T* dwk, T* dbk, const T* dout, const T* inp, const T* wq,
+                             const T* wk, const T* mean, const T* rstd, int N, int H, int KV, int D);
 
 // ---- matmul.cpp ---- (through aligners::cpu::sgemm)
 template <typename T>

@@ -225,6 +225,27 @@ public:
             cu::head_rmsnorm_backward<float>(f32(dinp), f32(dwq), f32(dwk), f32(dout), f32(inp), f32(wq), f32(wk),
                                              f32(rstd), N, H, KV, D, stream_);
     }
+    void head_layernorm_forward(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& inp,
+                                const Tensor& wq, const Tensor& bq, const Tensor& wk, const Tensor& bk, int N, int H,
+                                int KV, int D, float eps) override {
+        if (wq.dtype == DType::BF16)
+            cu::head_layernorm_forward<bf16>(f32(out), f32(mean), f32(rstd), f32(inp), b16(wq), b16(bq), b16(wk),
+                                             b16(bk), N, H, KV, D, eps, stream_);
+        else
+            cu::head_layernorm_forward<float>(f32(out), f32(mean), f32(rstd), f32(inp), f32(wq), f32(bq), f32(wk),
+                                              f32(bk), N, H, KV, D, eps, stream_);
+    }
+    void head_layernorm_backward(const Tensor& dinp, const Tensor& dwq, const Tensor& dbq, const Tensor& dwk,
+                                 const Tensor& dbk, const Tensor& dout, const Tensor& inp, const Tensor& wq,
+                                 const Tensor& wk, const Tensor& mean, const Tensor& rstd, int N, int H, int KV,
+                                 int D) override {
+        if (wq.dtype == DType::BF16)
+            cu::head_layernorm_backward<bf16>(f32(dinp), f32(dwq), f32(dbq), f32(dwk), f32(dbk), f32(dout), f32(inp),
+                                              b16(wq), b16(wk), f32(mean), f32(rstd), N, H, KV, D, stream_);
+        else
+            cu::head_layernorm_backward<float>(f32(dinp), f32(dwq), f32(dbq), f32(dwk), f32(dbk), f32(dout), f32(inp),
+                                               f32(wq), f32(wk), f32(mean), f32(rstd), N, H, KV, D, stream_);
+    }
 
     // ---- linear layers -----------------------------------------------------------------------
     void matmul_forward(const Tensor& out, const Tensor& inp, const Tensor& weight, const Tensor& bias, int N, int IC,

@@ -59,6 +59,16 @@ template <typename W>
 void head_rmsnorm_backward(float* dinp, float* dwq, float* dwk, const float* dout, const float* inp, const W* wq,
                            const W* wk, const float* rstd, int N, int H, int KV, int D, Stream s);
 
+// ---- qk_layernorm.cu ---- per-head LayerNorm (weight, bias) of q and k (Phi qk_layernorm);
+// mean, rstd (N, H+KV).
+template <typename W>
+void head_layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const W* wq, const W* bq,
+                            const W* wk, const W* bk, int N, int H, int KV, int D, float eps, Stream s);
+template <typename W>
+void head_layernorm_backward(float* dinp, float* dwq, float* dbq, float* dwk, float* dbk, const float* dout,
+                             const float* inp, const W* wq, const W* wk, const float* mean, const float* rstd, int N,
+                             int H, int KV, int D, Stream s);
+
 // ---- gelu.cu ---- (tanh approximation)
 void gelu_forward(float* out, const float* inp, int64_t n, Stream s);
 void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n, Stream s);

@@ -206,6 +206,41 @@ TEST_CASE_TEMPLATE("kernels/cuda/qk_norm.cu: per-head q/k RMSNorm forward and ba
     }
 }
 
+TEST_CASE_TEMPLATE("kernels/cuda/qk_layernorm.cu: per-head q/k LayerNorm forward and backward", W, float,
+                   __nv_bfloat16) {
+    simt::ScheduleCheck check;
+    for (auto [N, H, KV, D] : {std::tuple{1, 2, 1, 8}, {7, 4, 2, 16}, {5, 3, 3, 36}, {3, 2, 2, 80}}) {
+        Rng r;
+        INFO("seed " << r.seed << " N=" << N << " H=" << H << " KV=" << KV << " D=" << D);
+        const size_t n = size_t(N) * (H + 2 * KV) * D, st = size_t(N) * (H + KV);
+        auto x = r.randn(n, 2.0f), wq = r.randn(D), bq = r.randn(D), wk = r.randn(D), bk = r.randn(D);
+        for (size_t i = 0; i < n; i += 3) x[i] += 1.5f;  // a mean to remove
+        auto wqs = seen<W>(wq), bqs = seen<W>(bq), wks = seen<W>(wk), bks = seen<W>(bk);
+        DevBuf<float> dx(x), out(n), mean(st), rstd(st);
+        DevBuf<W> dwq(as_weights<W>(wq)), dbq(as_weights<W>(bq)), dwk(as_weights<W>(wk)), dbk(as_weights<W>(bk));
+        cu::head_layernorm_forward<W>(out, mean, rstd, dx, dwq, dbq, dwk, dbk, N, H, KV, D, 1e-5f, nullptr);
+        std::vector<float> wout(n), wmean(st), wrstd(st);
+        cpu::head_layernorm_forward<float>(wout.data(), wmean.data(), wrstd.data(), x.data(), wqs.data(), bqs.data(),
+                                           wks.data(), bks.data(), N, H, KV, D, 1e-5f);
+        CHECK(nmse(out.download(), wout) <= kF32);
+        CHECK(nmse(mean.download(), wmean) <= kF32);
+        CHECK(nmse(rstd.download(), wrstd) <= kF32);
+        auto dout = r.randn(n), gwq = r.randn(D), gbq = r.randn(D), gwk = r.randn(D), gbk = r.randn(D);
+        DevBuf<float> ddout(dout), dinp(n), dgwq(gwq), dgbq(gbq), dgwk(gwk), dgbk(gbk);
+        cu::head_layernorm_backward<W>(dinp, dgwq, dgbq, dgwk, dgbk, ddout, dx, dwq, dwk, mean, rstd, N, H, KV, D,
+                                       nullptr);
+        std::vector<float> wdinp(n);
+        cpu::head_layernorm_backward<float>(wdinp.data(), gwq.data(), gbq.data(), gwk.data(), gbk.data(), dout.data(),
+                                            x.data(), wqs.data(), wks.data(), wmean.data(), wrstd.data(), N, H, KV,
+                                            D);
+        CHECK(nmse(dinp.download(), wdinp) <= kF32);
+        CHECK(nmse(dgwq.download(), gwq) <= kF32);
+        CHECK(nmse(dgbq.download(), gbq) <= kF32);
+        CHECK(nmse(dgwk.download(), gwk) <= kF32);
+        CHECK(nmse(dgbk.download(), gbk) <= kF32);
+    }
+}
+
 TEST_CASE("kernels/cuda/gelu.cu: forward and backward") {
     simt::ScheduleCheck check;
     for (int64_t n : {1, 300, 1000}) {

@@ -21,7 +21,8 @@ using namespace aligners::engine;
 namespace {
 
 const char* kFamilies[] = {"gpt2",  "llama_gqa",    "llama3_rope", "mistral",
-                           "qwen2", "qwen3",        "llama_seqcls", "bert_seqcls"};
+                           "qwen2", "qwen3",        "llama_seqcls", "bert_seqcls",
+                           "gpt_neox", "gpt_neox_seq", "gpt_neox_seqcls", "phi", "phi_qkln", "phi_seqcls"};
 
 std::string fixture(const std::string& name) { return path_join(path_join(test::fixtures_dir(), "models"), name); }
 
@@ -62,15 +63,8 @@ Batch oracle_batch(const st::File& f, const ModelConfig& c) {
 }
 
 // The engine's flat buffer rearranged as the HF tensor `t` (undoing GPT-2's
-// Conv1D transpose).
-std::vector<float> as_hf(const std::vector<float>& flat, const HfTensor& t) {
-    std::vector<float> out(flat.begin() + t.offset, flat.begin() + t.offset + t.numel);
-    if (!t.transpose) return out;
-    const int64_t rows = t.shape[1], cols = t.shape[0];
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t k = 0; k < cols; ++k) out[size_t(k * rows + r)] = flat[size_t(t.offset + r * cols + k)];
-    return out;
-}
+// Conv1D transpose, GPT-NeoX's and partial rotary's row orders).
+std::vector<float> as_hf(const std::vector<float>& flat, const HfTensor& t) { return hf_values(flat.data(), t); }
 
 }  // namespace
 

@@ -139,6 +139,27 @@ TEST_CASE("per-head q/k rmsnorm backward matches finite differences") {
     check_fd("wk", wk, dwk, loss);
 }
 
+TEST_CASE("per-head q/k layernorm backward matches finite differences") {
+    const int N = 3, H = 2, KV = 1, D = 4, NH = H + 2 * KV;
+    Vec inp = randn(N * NH * D, 22), wq = randn(D, 23), bq = randn(D, 24), wk = randn(D, 25), bk = randn(D, 26),
+        dout = randn(N * NH * D, 27);
+    Vec out(N * NH * D), mean(N * (H + KV)), rstd(N * (H + KV));
+    auto loss = [&] {
+        cpu::head_layernorm_forward(out.data(), mean.data(), rstd.data(), inp.data(), wq.data(), bq.data(), wk.data(),
+                                    bk.data(), N, H, KV, D, 1e-5);
+        return dotv(out, dout);
+    };
+    loss();
+    Vec dinp(N * NH * D), dwq(D, 0.0), dbq(D, 0.0), dwk(D, 0.0), dbk(D, 0.0);
+    cpu::head_layernorm_backward(dinp.data(), dwq.data(), dbq.data(), dwk.data(), dbk.data(), dout.data(), inp.data(),
+                                 wq.data(), wk.data(), mean.data(), rstd.data(), N, H, KV, D);
+    check_fd("inp", inp, dinp, loss);
+    check_fd("wq", wq, dwq, loss);
+    check_fd("bq", bq, dbq, loss);
+    check_fd("wk", wk, dwk, loss);
+    check_fd("bk", bk, dbk, loss);
+}
+
 TEST_CASE("matmul backward matches finite differences") {
     const int N = 3, IC = 5, OC = 4;
     Vec inp = randn(N * IC, 16), w = randn(OC * IC, 17), b = randn(OC, 18), dout = randn(N * OC, 19), out(N * OC);

@@ -88,7 +88,38 @@ def families():
             vocab_size=V, hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
             max_position_embeddings=64, type_vocab_size=2, layer_norm_eps=1e-3, hidden_dropout_prob=0.0,
             attention_probs_dropout_prob=0.0, num_labels=3, pad_token_id=PAD)),
+        # GPT-NeoX: fused per-head [q k v], partial rotary (head_dim 16, 4 of
+        # them rotated), exact-erf GELU, untied embed_out; parallel residual
+        # (the default) and the sequential variant (gelu_new, half rotary).
+        ("gpt_neox", T_.GPTNeoXForCausalLM, T_.GPTNeoXConfig(**neox(rotary_pct=0.25))),
+        ("gpt_neox_seq", T_.GPTNeoXForCausalLM, T_.GPTNeoXConfig(**neox(
+            use_parallel_residual=False, rotary_pct=0.5, hidden_act="gelu_new", rotary_emb_base=500.0))),
+        ("gpt_neox_seqcls", T_.GPTNeoXForSequenceClassification, T_.GPTNeoXConfig(**neox(num_labels=2))),
+        # Phi: one LayerNorm feeding attention and MLP, partial rotary (8 of
+        # head_dim 16), grouped-query attention, gelu_new, lm_head bias.
+        ("phi", T_.PhiForCausalLM, T_.PhiConfig(**small(num_attention_heads=2, num_key_value_heads=1,
+                                                         partial_rotary_factor=0.5, resid_pdrop=0.0,
+                                                         embd_pdrop=0.0))),
+        ("phi_qkln", T_.PhiForCausalLM, T_.PhiConfig(**small(num_attention_heads=2, num_key_value_heads=2,
+                                                              partial_rotary_factor=0.25, qk_layernorm=True,
+                                                              tie_word_embeddings=True))),
+        ("phi_seqcls", T_.PhiForSequenceClassification, T_.PhiConfig(**small(
+            num_attention_heads=2, num_key_value_heads=2, partial_rotary_factor=0.25, num_labels=2))),
     ]
+
+
+def neox(**kw):
+    base = dict(vocab_size=V, hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=2,
+                max_position_embeddings=64, pad_token_id=PAD, bos_token_id=1, eos_token_id=2, attention_dropout=0.0,
+                hidden_dropout=0.0, tie_word_embeddings=False)
+    base.update(kw)
+    return base
+
+
+# Families whose norms and biases are perturbed from their init (ones /
+# zeros) before saving, so that swapping two LayerNorms, or dropping a bias,
+# changes the logits and not only the gradients.
+PERTURBED = ("gpt_neox", "phi")
 
 
 def make_batch(gen):
@@ -111,11 +142,22 @@ def decay_groups(model):
     return [{"params": decay, "weight_decay": ADAMW["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def saved_name(cls, n):
+    # transformers 5 names GPT-NeoX's output embedding lm_head in the module
+    # and embed_out in the file (conversion_mapping.py): keep the file's name.
+    return "embed_out.weight" if cls.__name__ == "GPTNeoXForCausalLM" and n == "lm_head.weight" else n
+
+
 def run_family(name, cls, config, out_dir, seed):
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     config._attn_implementation = "eager"
     model = cls(config).float().eval()
+    if name.startswith(PERTURBED):
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.dim() == 1:
+                    p.add_(0.2 * torch.randn(p.shape, generator=gen))
     d = os.path.join(out_dir, name)
     os.makedirs(d, exist_ok=True)
     model.save_pretrained(d, safe_serialization=True)
@@ -141,7 +183,7 @@ def run_family(name, cls, config, out_dir, seed):
     rec["loss"] = out.loss.detach().reshape(())
     out.loss.backward()
     for n, p in model.named_parameters():
-        rec["grad:" + n] = p.grad.detach().clone().contiguous()
+        rec["grad:" + saved_name(cls, n)] = p.grad.detach().clone().contiguous()
     # 3 AdamW steps with global-norm clipping, same batch.
     opt = torch.optim.AdamW(decay_groups(model), lr=ADAMW["lr"], betas=ADAMW["betas"], eps=ADAMW["eps"])
     losses, norms = [], []
@@ -156,7 +198,7 @@ def run_family(name, cls, config, out_dir, seed):
         losses.append(float(loss))
         opt.step()
     for n, p in model.named_parameters():
-        rec["adamw:" + n] = p.detach().clone().contiguous()
+        rec["adamw:" + saved_name(cls, n)] = p.detach().clone().contiguous()
     rec["adamw_losses"] = torch.tensor(losses)
     rec["adamw_grad_norms"] = torch.tensor(norms)
     if not seqcls:
