@@ -314,6 +314,9 @@ public:
 
     // ---- attention -------------------------------------------------------------------------------
     static cu::AttnArgs args(const AttnShape& s) {
+        if (s.softcap != 0.0f)
+            throw Error("cuda backend: attention soft-capping (Gemma 2 attn_logit_softcapping) is not implemented; "
+                        "use the cpu backend");
         return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window, s.causal};
     }
     // With --attention cudnn, calls cuDNN's graphs can express go there; the
