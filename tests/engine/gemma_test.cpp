@@ -258,7 +258,7 @@ TEST_CASE("gemma config.json: transformers' defaults, both Gemma 3 rope formats,
 
 TEST_CASE("gemma: save_hf_dir then load is bit-identical and keeps the Gemma fields") {
     auto be = make_cpu_backend();
-    for (const char* name : {"gemma2", "gemma3", "gemma2_seqcls"}) {
+    for (const char* name : {"gemma2", "gemma3", "gemma2_seqcls", "gemma3_seqcls"}) {
         CAPTURE(std::string(name));
         auto m = Model::load(fixture(name), *be, false);
         std::string out = test::scratch_dir(std::string("gemma_save_") + name);
@@ -286,7 +286,7 @@ TEST_CASE("gemma: save_hf_dir then load is bit-identical and keeps the Gemma fie
 // Here: the saved model reloads and reproduces those logits exactly.
 TEST_CASE("gemma: a fine-tuned model saves, reloads and keeps its logits") {
     auto be = make_cpu_backend();
-    for (const char* name : {"gemma2", "gemma3", "gemma2_seqcls"}) {
+    for (const char* name : {"gemma2", "gemma3", "gemma2_seqcls", "gemma3_seqcls"}) {
         CAPTURE(std::string(name));
         st::File oracle(path_join(fixture(name), "oracle.safetensors"));
         auto model = Model::load(fixture(name), *be);

@@ -113,6 +113,7 @@ def gemma_families():
         ("gemma2", T_.Gemma2ForCausalLM, T_.Gemma2Config(**g2)),
         ("gemma2_seqcls", T_.Gemma2ForSequenceClassification, T_.Gemma2Config(**dict(g2, num_labels=2))),
         ("gemma3", T_.Gemma3ForCausalLM, T_.Gemma3TextConfig(**g3)),
+        ("gemma3_seqcls", T_.Gemma3TextForSequenceClassification, T_.Gemma3TextConfig(**dict(g3, num_labels=2))),
     ]
 
 
