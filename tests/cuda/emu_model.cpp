@@ -29,8 +29,9 @@ const std::vector<const char*> kTrainFamilies = {"gpt2", "qwen3"};
 const std::vector<const char*> kDecodeFamilies = {"gpt2", "qwen3"};
 #else
 const std::vector<const char*> kTrainFamilies = {"gpt2", "llama_gqa", "llama3_rope", "qwen2", "qwen3", "mistral",
-                                                 "llama_seqcls", "bert_seqcls"};
-const std::vector<const char*> kDecodeFamilies = {"gpt2", "llama_gqa", "llama3_rope", "qwen2", "qwen3", "mistral"};
+                                                 "llama_seqcls", "bert_seqcls", "gemma2", "gemma3"};
+const std::vector<const char*> kDecodeFamilies = {"gpt2", "llama_gqa", "llama3_rope", "qwen2", "qwen3", "mistral",
+                                                  "gemma2", "gemma3"};
 #endif
 
 std::string fixture(const std::string& name) { return path_join(path_join(test::fixtures_dir(), "models"), name); }
