@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "weights/hf_config.h"
 #include "weights/safetensors.h"
 
 namespace aligners::cli {
@@ -116,6 +117,15 @@ int cmd_inspect(int argc, char** argv) {
     std::printf("files:         %zu\n", ckpt.files().size());
     for (const auto& f : ckpt.files()) std::printf("                 %s\n", printable(f->path()).c_str());
     std::printf("architecture:  %s\n", printable(arch).c_str());
+    if (config.is_object()) {  // what the engine makes of config.json (or why it cannot run it)
+        std::string engine;
+        try {
+            engine = model_config_summary(parse_model_config(config, config_path));
+        } catch (const Error& e) {
+            engine = std::string("not supported: ") + e.what();
+        }
+        std::printf("engine:        %s\n", printable(engine).c_str());
+    }
     std::printf("parameters:    %lld (%s)\n", (long long)params, human_count(params).c_str());
     std::printf("tensor bytes:  %llu\n", (unsigned long long)total_bytes);
     std::printf("dtypes:       ");

@@ -1,6 +1,7 @@
 #include "weights/hf_config.h"
 
 #include <cmath>
+#include <cstdio>
 #include <optional>
 
 #include "common/error.h"
@@ -485,6 +486,35 @@ std::vector<float> rope_inv_freq(const ModelConfig& c) {
         inv[size_t(i)] = f;
     }
     return inv;
+}
+
+std::string model_config_summary(const ModelConfig& c) {
+    auto num = [](double x) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.7g", x);
+        return std::string(buf);
+    };
+    std::string s = std::string(family_name(c.family)) + (c.seq_cls ? " classifier (" + std::to_string(c.num_labels) + " labels)" : "") +
+                    ": " + std::to_string(c.n_layers) + " layers, hidden " + std::to_string(c.hidden_size) + ", " +
+                    std::to_string(c.n_heads) + " heads (" + std::to_string(c.n_kv_heads) + " kv) x " +
+                    std::to_string(c.head_dim) + ", mlp " + std::to_string(c.intermediate_size) + ", vocab " +
+                    std::to_string(c.vocab_size);
+    if (!c.learned_positions) s += ", rope theta " + num(c.rope_theta);
+    if (c.rope_scaling.type != "default") s += " (" + c.rope_scaling.type + " x" + num(c.rope_scaling.factor) + ")";
+    if (c.rope_local_theta > 0) s += ", local rope theta " + num(c.rope_local_theta);
+    if (c.sliding_window > 0) {
+        std::string layers;
+        int n = 0;
+        for (int l = 0; l < c.n_layers; ++l)
+            if (c.layer_window(l) > 0) layers += (n++ ? "," : "") + std::to_string(l);
+        s += ", sliding window " + std::to_string(c.sliding_window) +
+             (n == c.n_layers ? "" : " on layers " + (n ? layers : std::string("none")));
+    }
+    if (c.attn_scale > 0) s += ", attention scale " + num(c.attn_scale);
+    if (c.attn_softcap > 0) s += ", attention softcap " + num(c.attn_softcap);
+    if (c.final_softcap > 0 && !c.seq_cls) s += ", final softcap " + num(c.final_softcap);  // LM logits only
+    if (c.tie_word_embeddings && !c.seq_cls && !c.encoder) s += ", tied embeddings";
+    return s;
 }
 
 std::vector<float> rope_inv_freq_local(const ModelConfig& c) {

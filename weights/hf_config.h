@@ -118,6 +118,10 @@ ModelConfig load_model_config(const std::string& dir_or_file);
 // owns (sizes, vocabulary, tying, architecture) updated.
 json::Value model_config_to_json(const ModelConfig& c);
 
+// One line for `aligners inspect`: the family and the sizes and options the
+// engine will run with (e.g. Gemma's per-layer windows and soft-caps).
+std::string model_config_summary(const ModelConfig& c);
+
 // RoPE inverse frequencies (D/2), with the config's rope scaling applied,
 // computed as transformers does (float32 results).
 std::vector<float> rope_inv_freq(const ModelConfig& c);

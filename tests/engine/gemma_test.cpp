@@ -317,4 +317,19 @@ TEST_CASE("gemma: a fine-tuned model saves, reloads and keeps its logits") {
     }
 }
 
+TEST_CASE("aligners inspect reports what the engine makes of a Gemma config.json") {
+    test::RunResult r = test::run_aligners({"inspect", fixture("gemma2")});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("architecture:  Gemma2ForCausalLM (model_type gemma2)") != std::string::npos);
+    CHECK(r.out.find("engine:        gemma2: 2 layers, hidden 32, 4 heads (2 kv) x 16, mlp 48, vocab 96, rope theta "
+                     "10000, sliding window 4 on layers 0, attention scale 0.2041242") != std::string::npos);
+    CHECK(r.out.find("attention softcap 1, final softcap 2, tied embeddings") != std::string::npos);
+    r = test::run_aligners({"inspect", fixture("gemma3")});
+    CHECK(r.out.find("engine:        gemma3_text: 3 layers") != std::string::npos);
+    CHECK(r.out.find("rope theta 1000 (linear x2), local rope theta 10000, sliding window 3 on layers 0,2") !=
+          std::string::npos);
+    CHECK(r.out.find("attention softcap") == std::string::npos);  // ignored by Gemma 3, as in transformers
+    CHECK(r.out.find("final softcap 3") != std::string::npos);
+}
+
 }  // TEST_SUITE
