@@ -31,6 +31,7 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
     a.cls_idx = take(B, DType::I32);
     a.labels = take(B, DType::I32);
     a.inv_freq = take(c_.head_dim / 2 + 1, DType::F32);
+    a.inv_freq_local = c_.rope_local_theta > 0 ? take(c_.head_dim / 2 + 1, DType::F32) : Tensor{};
     a.enc = take(N * C, act);
     a.scratch = take(N * C, act);
     a.layers.assign(size_t(c_.n_layers), LayerActs{});
@@ -60,6 +61,12 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
         L.fc = take(N * FC, act);
         L.act = take(N * F, act);
         L.res3 = take(N * C, act);
+        if (c_.sandwich_norms) {
+            L.po = take(N * C, act);
+            L.po_rstd = take(N, DType::F32);
+            L.pm = take(N * C, act);
+            L.pm_rstd = take(N, DType::F32);
+        }
     }
     a.lnf = take(N * C, act);
     a.lnf_mean = take(N, DType::F32);
@@ -74,6 +81,7 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
         a.losses = take(N, DType::F32);
     } else {
         a.logits = take(N * V, DType::F32);
+        a.logits_raw = c_.final_softcap > 0 ? take(N * V, DType::F32) : Tensor{};
         a.losses = take(N, DType::F32);
     }
     if (training) {

@@ -25,6 +25,8 @@ struct LayerActs {
     Tensor fc;                       // (N,FC) fc / [gate|up] output
     Tensor act;                      // (N,F) gelu(fc) / swiglu(fc)
     Tensor res3;                     // (N,C) residual after the MLP (the layer's output)
+    Tensor po, po_rstd;              // (N,C), (N) Gemma: attention output before its post-norm
+    Tensor pm, pm_rstd;              // (N,C), (N) Gemma: MLP output before its post-norm
 };
 
 struct Acts {
@@ -35,12 +37,14 @@ struct Acts {
     Tensor token_types;              // (N) I32 BERT segment ids
     Tensor cls_idx, labels;          // (B) I32 sequence classification
     Tensor inv_freq;                 // (D/2) F32
+    Tensor inv_freq_local;           // (D/2) F32 Gemma 3 sliding layers' rope table (else null)
     // forward
     Tensor enc;                      // (N,C) embeddings = residual stream into layer 0
     Tensor scratch;                  // (N,C) attention / MLP projection output before the residual add
     std::vector<LayerActs> layers;   // L entries (all aliasing layer 0 when !training)
     Tensor lnf, lnf_mean, lnf_rstd;  // (N,C), (N), (N)
     Tensor logits;                   // (N,V) LM logits (dlogits in place after a training forward)
+    Tensor logits_raw;               // (N,V) before final soft-capping (Gemma 2), for the backward
     Tensor cls_h, cls_logits;        // (B,C), (B,num_labels)
     Tensor pooled;                   // (B,C) BERT pooler output tanh(cls_h @ Wp^T + bp)
     Tensor losses;                   // (N) F32 per-token (or per-row) loss

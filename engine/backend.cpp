@@ -50,6 +50,20 @@ void Backend::matmul_backward_dgelu(const Tensor& dpre, const Tensor& dpre_bias,
     if (dpre_bias) matmul_backward(Tensor{}, Tensor{}, dpre_bias, dpre, Tensor{}, Tensor{}, N, 0, IC);
 }
 
+[[noreturn]] static void missing_op(const Backend& be, const char* op) {
+    throw Error(std::string("the ") + be.name() + " backend does not implement " + op +
+                " (needed by Gemma 2/3 models); use the cpu backend");
+}
+void Backend::geglu_forward(const Tensor&, const Tensor&, int, int) { missing_op(*this, "geglu_forward"); }
+void Backend::geglu_backward(const Tensor&, const Tensor&, const Tensor&, int, int) {
+    missing_op(*this, "geglu_backward");
+}
+void Backend::softcap_forward(const Tensor&, const Tensor&, float, int64_t) { missing_op(*this, "softcap_forward"); }
+void Backend::softcap_backward(const Tensor&, const Tensor&, const Tensor&, float, int64_t) {
+    missing_op(*this, "softcap_backward");
+}
+void Backend::scale(const Tensor&, const Tensor&, float, int64_t) { missing_op(*this, "scale"); }
+
 void Backend::sample_tokens(int32_t* next, const Tensor& logits, int B, int V, const SamplingArgs& args,
                             const std::vector<std::vector<int32_t>>& history, uint64_t* rng) {
     std::vector<float> host(static_cast<size_t>(B) * V);

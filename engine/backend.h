@@ -91,6 +91,7 @@ struct AttnShape {
     // before and after it; right padding is masked by giving the padding its
     // own document id. window must be 0.
     bool causal = true;
+    float softcap = 0.0f;  // scores -> softcap * tanh(scores / softcap) before the softmax (Gemma 2); 0 = off
 };
 
 class Backend {
@@ -209,6 +210,17 @@ public:
     // SwiGLU: inp (N, 2F) = [gate | up] per row, out (N,F) = silu(gate) * up.
     virtual void swiglu_forward(const Tensor& out, const Tensor& inp, int N, int F) = 0;
     virtual void swiglu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int N, int F) = 0;
+
+    // ---- Gemma ops (defaults throw: a backend without them cannot run Gemma) --
+    // GeGLU: inp (N, 2F) = [gate | up] per row, out (N,F) = gelu_tanh(gate) * up.
+    virtual void geglu_forward(const Tensor& out, const Tensor& inp, int N, int F);
+    virtual void geglu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int N, int F);
+    // Soft-capping: out (n) = cap * tanh(inp / cap); out may alias inp.
+    virtual void softcap_forward(const Tensor& out, const Tensor& inp, float cap, int64_t n);
+    // dinp = dout * (1 - tanh(inp / cap)^2), from the forward's input; dinp may alias dout.
+    virtual void softcap_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, float cap, int64_t n);
+    // out (n) = inp * s; out may alias inp.
+    virtual void scale(const Tensor& out, const Tensor& inp, float s, int64_t n);
 
     // ---- rotary position embedding (HF rotate_half convention) ---------------
     // On a packed qkv (N, H+2KV, D): heads [0, H+KV) are rotated by

@@ -17,7 +17,8 @@ struct DecodeBuffers {
     Tensor x, ln, mean, rstd, qkv, qkn, qk_mean, qk_rstd, atty, scratch, res2, fc, act;  // for up to N tokens
     Tensor h, logits;                   // (B,C), (B,V)
     Tensor ids, pos, start, gather;     // I32
-    Tensor inv_freq;
+    Tensor inv_freq, inv_freq_local;    // local: Gemma 3 sliding layers
+    Tensor post;                        // (N,C) Gemma: attention / MLP output before its post-norm
     Tensor kcache, vcache;              // (L,B,KV,Tmax,D)
     Tensor arena;
 };
@@ -42,6 +43,8 @@ public:
             {&b_.ids, {N, DType::I32}},     {&b_.pos, {N, DType::I32}},
             {&b_.start, {B, DType::I32}},   {&b_.gather, {B, DType::I32}},
             {&b_.inv_freq, {c_.head_dim / 2 + 1, DType::F32}},
+            {&b_.inv_freq_local, {c_.head_dim / 2 + 1, DType::F32}},
+            {&b_.post, {c_.sandwich_norms ? N * C : 1, act}},
             {&b_.kcache, {int64_t(c_.n_layers) * B * c_.n_kv_heads * Tmax * c_.head_dim, act}},
             {&b_.vcache, {int64_t(c_.n_layers) * B * c_.n_kv_heads * Tmax * c_.head_dim, act}},
         };
@@ -56,7 +59,10 @@ public:
         if (!c_.learned_positions) {
             std::vector<float> inv = rope_inv_freq(c_);
             be_.upload(b_.inv_freq, inv.data(), int64_t(inv.size()));
+            inv = rope_inv_freq_local(c_);
+            be_.upload(b_.inv_freq_local, inv.data(), int64_t(inv.size()));
         }
+        m_.refresh_norm_weights();  // Gemma's 1 + w, from the current weights
     }
     ~Decoder() { be_.free(b_.arena); }
 
@@ -74,18 +80,20 @@ public:
         be_.upload_i32(b_.start, start.data(), B_);
         be_.upload_i32(b_.gather, gather.data(), B_);
         auto w = [&](int64_t off, int64_t n) { return m_.weight(off, n); };
+        auto nw = [&](int64_t off, int64_t n) { return m_.norm_weight(off, n); };
         auto norm = [&](const Tensor& out, const Tensor& in, int64_t wo, int64_t bo, int rows) {
             if (rms)
-                be_.rmsnorm_forward(out, b_.rstd, in, w(wo, C), rows, C, eps);
+                be_.rmsnorm_forward(out, b_.rstd, in, nw(wo, C), rows, C, eps);
             else
                 be_.layernorm_forward(out, b_.mean, b_.rstd, in, w(wo, C), w(bo, C), rows, C, eps);
         };
         be_.embedding_forward(b_.x, b_.ids, w(p.wte, int64_t(V) * C), w(p.wpe, int64_t(c_.max_position_embeddings) * C),
                               b_.pos, N, C);
-        AttnShape shape{B_, T, H, KV, D, float(1.0 / std::sqrt(double(D))), c_.sliding_window};
+        if (c_.embed_scale > 0) be_.scale(b_.x, b_.x, c_.embed_scale, int64_t(N) * C);
         const int64_t cache_layer = int64_t(B_) * KV * Tmax_ * D;
         for (int l = 0; l < c_.n_layers; ++l) {
             const LayerParams& P = p.layers[size_t(l)];
+            const AttnShape shape = layer_attn_shape(c_, l, B_, T);  // the layer's window: kept during decode too
             norm(b_.ln, b_.x, P.ln1_w, P.ln1_b, N);
             be_.matmul_forward(b_.qkv, b_.ln, w(P.qkv_w, int64_t(QKV) * C), w(P.qkv_b, QKV), N, C, QKV);
             Tensor qkn = b_.qkv;
@@ -95,18 +103,25 @@ public:
                 qkn = b_.qkn;
             }
             if (c_.qk_norm) {
-                be_.head_rmsnorm_forward(b_.qkn, b_.qk_rstd, b_.qkv, w(P.q_norm, D), w(P.k_norm, D), N, H, KV, D, eps);
+                be_.head_rmsnorm_forward(b_.qkn, b_.qk_rstd, b_.qkv, nw(P.q_norm, D), nw(P.k_norm, D), N, H, KV, D, eps);
                 qkn = b_.qkn;
             }
-            if (!c_.learned_positions) be_.rope_forward(qkn, qkn, b_.pos, b_.inv_freq, N, H, KV, D);
+            if (!c_.learned_positions)
+                be_.rope_forward(qkn, qkn, b_.pos, c_.layer_local_rope(l) ? b_.inv_freq_local : b_.inv_freq, N, H, KV,
+                                 D);
             be_.attention_cached(b_.atty, qkn, view(b_.kcache, l * cache_layer, cache_layer),
                                  view(b_.vcache, l * cache_layer, cache_layer), b_.start, Tmax_, shape);
-            be_.matmul_forward(b_.scratch, b_.atty, w(P.o_w, int64_t(C) * Q), w(P.o_b, C), N, Q, C);
+            if (c_.sandwich_norms) {  // Gemma: post-attention norm before the residual add
+                be_.matmul_forward(b_.post, b_.atty, w(P.o_w, int64_t(C) * Q), w(P.o_b, C), N, Q, C);
+                be_.rmsnorm_forward(b_.scratch, b_.rstd, b_.post, nw(P.post_attn_w, C), N, C, eps);
+            } else {
+                be_.matmul_forward(b_.scratch, b_.atty, w(P.o_w, int64_t(C) * Q), w(P.o_b, C), N, Q, C);
+            }
             if (c_.parallel_residual) {  // res2 = x + attn; the MLP reads norm2(x) (Phi: ln1(x), still in b_.ln)
                 be_.add(b_.res2, b_.x, b_.scratch, int64_t(N) * C);
                 if (!c_.shared_norm) norm(b_.ln, b_.x, P.ln2_w, P.ln2_b, N);
             } else {
-                be_.residual_norm_forward(b_.res2, b_.ln, b_.mean, b_.rstd, b_.x, b_.scratch, w(P.ln2_w, C),
+                be_.residual_norm_forward(b_.res2, b_.ln, b_.mean, b_.rstd, b_.x, b_.scratch, nw(P.ln2_w, C),
                                           w(P.ln2_b, C), N, C, eps, rms);
             }
             be_.matmul_forward(b_.fc, b_.ln, w(P.fc_w, int64_t(FC) * C), w(P.fc_b, FC), N, C, FC);
@@ -114,15 +129,23 @@ public:
                 be_.gelu_erf_forward(b_.act, b_.fc, int64_t(N) * F);
             else if (c_.gelu_mlp)
                 be_.gelu_forward(b_.act, b_.fc, int64_t(N) * F);
+            else if (c_.geglu)
+                be_.geglu_forward(b_.act, b_.fc, N, F);
             else
                 be_.swiglu_forward(b_.act, b_.fc, N, F);
-            be_.matmul_forward(b_.scratch, b_.act, w(P.proj_w, int64_t(C) * F), w(P.proj_b, C), N, F, C);
+            if (c_.sandwich_norms) {  // Gemma: post-feedforward norm before the residual add
+                be_.matmul_forward(b_.post, b_.act, w(P.proj_w, int64_t(C) * F), w(P.proj_b, C), N, F, C);
+                be_.rmsnorm_forward(b_.scratch, b_.rstd, b_.post, nw(P.post_mlp_w, C), N, C, eps);
+            } else {
+                be_.matmul_forward(b_.scratch, b_.act, w(P.proj_w, int64_t(C) * F), w(P.proj_b, C), N, F, C);
+            }
             be_.add(b_.x, b_.res2, b_.scratch, int64_t(N) * C);
         }
         // Only the rows we sample from go through the final norm and lm_head.
         be_.gather_rows(b_.res2, b_.x, b_.gather, B_, C);
         norm(b_.h, b_.res2, p.lnf_w, p.lnf_b, B_);
         be_.matmul_forward(b_.logits, b_.h, w(p.lm_head, int64_t(V) * C), w(p.lm_head_b, V), B_, C, V);
+        if (c_.final_softcap > 0) be_.softcap_forward(b_.logits, b_.logits, c_.final_softcap, int64_t(B_) * V);
     }
     const Tensor& logits() const { return b_.logits; }
 

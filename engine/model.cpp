@@ -69,9 +69,28 @@ Model::Model(const ModelConfig& c, Backend& backend, bool training)
                           training ? "the parameters, gradients and AdamW moments" : "the parameters and gradients");
     }
     arena_ = std::make_unique<ActivationArena>(be_, cfg_, layout_.fc_rows);
+    if (cfg_.norm_plus_one) {
+        // Every vector is a norm weight (no biases in these families), so one
+        // add over [n_matrix, total) makes every 1 + w.
+        ALIGNERS_CHECK(!cfg_.qkv_bias && !cfg_.o_bias && !cfg_.mlp_bias && !cfg_.layernorm && !cfg_.encoder,
+                       "norm_plus_one models have only norm weights as vectors");
+        const int64_t nv = layout_.total - layout_.n_matrix;
+        norm1p_ = be_.alloc(nv, DType::F32);
+        ones_ = be_.alloc(nv, DType::F32);
+        be_.fill(ones_, 1.0f);
+    }
+}
+
+void Model::refresh_norm_weights() {
+    if (!norm1p_) return;
+    const int64_t nv = layout_.total - layout_.n_matrix;
+    // transformers: 1.0 + self.weight.float() (fp32, from the fp32 master here)
+    be_.add(norm1p_, view(store_.master, layout_.n_matrix, nv), ones_, nv);
 }
 
 Model::~Model() {
+    if (norm1p_) be_.free(norm1p_);
+    if (ones_) be_.free(ones_);
     arena_.reset();
     be_.free_params(store_);
 }
@@ -147,7 +166,7 @@ std::unique_ptr<Model> Model::create(const ModelConfig& config, Backend& backend
             if (config.family == Family::GPT2 && residual_proj) s /= std::sqrt(2.0 * config.n_layers);
             for (int64_t i = 0; i < t.numel; ++i) dst[i] = float(rng.next() * s);
         } else if (norm) {
-            std::fill(dst, dst + t.numel, 1.0f);
+            std::fill(dst, dst + t.numel, config.norm_plus_one ? 0.0f : 1.0f);  // Gemma: 1 + w starts at 1
         }  // biases stay zero
     }
     m->set_params(host);
@@ -316,6 +335,10 @@ void Model::upload_batch(const Batch& b, Acts& a) {
     if (!cfg_.learned_positions) {
         std::vector<float> inv = rope_inv_freq(cfg_);
         be_.upload(a.inv_freq, inv.data(), int64_t(inv.size()));
+        if (a.inv_freq_local) {
+            inv = rope_inv_freq_local(cfg_);
+            be_.upload(a.inv_freq_local, inv.data(), int64_t(inv.size()));
+        }
     }
 }
 

@@ -114,6 +114,16 @@ public:
     // For engine/generate.cpp: the weight tensor at a layout offset.
     Tensor weight(int64_t offset, int64_t numel) const { return offset < 0 ? Tensor{} : view(store_.work, offset, numel); }
     Tensor grad(int64_t offset, int64_t numel) const { return offset < 0 ? Tensor{} : view(store_.grad, offset, numel); }
+    // A norm weight as the norm ops must read it: weight(offset, numel), or
+    // for (1 + w) RMSNorms (Gemma) the fp32 1 + w that refresh_norm_weights()
+    // computed from the master weights.
+    Tensor norm_weight(int64_t offset, int64_t numel) const {
+        if (offset < 0 || !norm1p_) return weight(offset, numel);
+        return view(norm1p_, offset - layout_.n_matrix, numel);
+    }
+    // Gemma: recomputes every 1 + w (one add over the vector range, which
+    // holds only norm weights). Called before each forward and decode.
+    void refresh_norm_weights();
 
 private:
     Model(const ModelConfig& c, Backend& backend, bool training);
@@ -132,6 +142,11 @@ private:
     bool has_doc_ = false;
     int64_t counted_ = 0;
     std::vector<int32_t> host_pos_;  // scratch for default positions
+    Tensor norm1p_, ones_;           // (total - n_matrix) F32: 1 + w and 1 (norm_plus_one only)
 };
+
+// Layer l's attention geometry for a (B,T) call: the layer's sliding window
+// (Gemma layer_types), the softmax scale and score soft-capping.
+AttnShape layer_attn_shape(const ModelConfig& c, int l, int B, int T);
 
 }  // namespace aligners::engine

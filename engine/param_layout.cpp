@@ -62,6 +62,10 @@ ParamLayout make_param_layout(const ModelConfig& c) {
             L.ln2_w = add(pre + "ln2_w", {C}, false);
             if (c.layernorm) L.ln2_b = add(pre + "ln2_b", {C}, false);
         }
+        if (c.sandwich_norms) {
+            L.post_attn_w = add(pre + "post_attn_w", {C}, false);
+            L.post_mlp_w = add(pre + "post_mlp_w", {C}, false);
+        }
         if (c.mlp_bias) {
             L.fc_b = add(pre + "fc_b", {p.fc_rows}, false);
             L.proj_b = add(pre + "proj_b", {C}, false);

@@ -29,6 +29,8 @@ struct LayerParams {
     int64_t fc_b = -1;                 // (FC)
     int64_t proj_w = -1;               // (C, F)
     int64_t proj_b = -1;               // (C)
+    int64_t post_attn_w = -1;          // (C) Gemma: norm of the attention output before the residual add
+    int64_t post_mlp_w = -1;           // (C) Gemma: norm of the MLP output before the residual add
 };
 
 struct ParamInfo {

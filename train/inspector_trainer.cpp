@@ -32,6 +32,8 @@ std::unique_ptr<engine::Model> load_classifier(const std::string& dir, engine::B
         arch = arch.substr(0, arch.size() - 5);
     sc.base_model = false;
     sc.architecture = arch + "ForSequenceClassification";
+    // transformers' Gemma3ForSequenceClassification is the multimodal model; the text one is:
+    if (arch == "Gemma3") sc.architecture = "Gemma3TextForSequenceClassification";
     json::Value id2label = json::Value::object(), label2id = json::Value::object();
     id2label.set("0", "misaligned");
     id2label.set("1", "aligned");

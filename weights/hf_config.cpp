@@ -19,6 +19,8 @@ const char* family_name(Family f) {
         case Family::Bert: return "bert";
         case Family::GPTNeoX: return "gpt_neox";
         case Family::Phi: return "phi";
+        case Family::Gemma2: return "gemma2";
+        case Family::Gemma3: return "gemma3_text";
     }
     return "?";
 }
@@ -29,7 +31,9 @@ const std::vector<std::string>& supported_architectures() {
         "LlamaForSequenceClassification", "MistralForCausalLM", "MistralForSequenceClassification",
         "Qwen2ForCausalLM",   "Qwen2ForSequenceClassification",   "Qwen3ForCausalLM",
         "Qwen3ForSequenceClassification", "BertModel", "BertForSequenceClassification",
-        "GPTNeoXForCausalLM", "GPTNeoXForSequenceClassification", "PhiForCausalLM", "PhiForSequenceClassification"};
+        "GPTNeoXForCausalLM", "GPTNeoXForSequenceClassification", "PhiForCausalLM", "PhiForSequenceClassification",
+        "Gemma2ForCausalLM",  "Gemma2ForSequenceClassification",  "Gemma3ForCausalLM",
+        "Gemma3TextForSequenceClassification"};
     return kNames;
 }
 
@@ -271,12 +275,111 @@ static void parse_llama_like(ModelConfig& m, const json::Value& c, const std::st
         case Family::Bert:
         case Family::GPTNeoX:
         case Family::Phi: break;
+        case Family::Gemma2:
+        case Family::Gemma3: break;
     }
     if ((m.family == Family::Qwen2 || m.family == Family::Qwen3) &&
         json::get_bool(c, "use_sliding_window", where, false))
         throw Error(where + ": field 'use_sliding_window': true is not supported");
     if (const json::Value* p = c.find("pretraining_tp"); p && p->is_int() && p->as_int() != 1)
         throw Error(where + ": field 'pretraining_tp': only 1 is supported");
+}
+
+// A softcap field: null/absent = off, else a positive number.
+static float softcap_field(const json::Value& c, const char* key, const std::string& where, double fallback) {
+    const json::Value* v = c.find(key);
+    if (v && v->is_null()) return 0.0f;
+    if (!v && fallback == 0) return 0.0f;
+    return float(positive_double(c, key, where, fallback));
+}
+
+// Gemma 2 / Gemma 3 text models (modeling_gemma2.py, modeling_gemma3.py):
+// the Llama skeleton plus (1 + w) RMSNorms, sandwich norms, GeGLU, scaled
+// embeddings, query_pre_attn_scalar, soft-capping and per-layer windows.
+static void parse_gemma(ModelConfig& m, const json::Value& c, const std::string& where) {
+    const bool g3 = m.family == Family::Gemma3;
+    m.vocab_size = int_field(c, "vocab_size", where, 1, kMaxConfigVocab, g3 ? 262208 : 256000);
+    m.hidden_size = int_field(c, "hidden_size", where, 1, kMaxConfigWidth, 2304);
+    m.n_layers = int_field(c, "num_hidden_layers", where, 1, kMaxConfigLayers, 26);
+    m.n_heads = int_field(c, "num_attention_heads", where, 1, kMaxConfigHeads, 8);
+    m.n_kv_heads = int_field(c, "num_key_value_heads", where, 1, kMaxConfigHeads, 4);
+    m.intermediate_size = int_field(c, "intermediate_size", where, 1, kMaxConfigWidth, 9216);
+    m.max_position_embeddings = int_field(c, "max_position_embeddings", where, 1, kMaxConfigPositions, g3 ? 131072 : 8192);
+    m.head_dim = int_field(c, "head_dim", where, 1, kMaxConfigWidth, 256);
+    m.norm_eps = float(positive_double(c, "rms_norm_eps", where, 1e-6));
+    // transformers reads hidden_activation; older configs also carry hidden_act.
+    const char* act_key = c.contains("hidden_activation") ? "hidden_activation" : "hidden_act";
+    std::string act = json::get_string(c, act_key, where, "gelu_pytorch_tanh");
+    if (act != "gelu_pytorch_tanh" && act != "gelu_new")
+        throw Error(where + ": field '" + act_key + "': '" + act + "' is not supported (expected gelu_pytorch_tanh)");
+    if (json::get_bool(c, "attention_bias", where, false))
+        throw Error(where + ": field 'attention_bias': true is not supported for " + m.architecture);
+    if (json::get_bool(c, "use_bidirectional_attention", where, false))
+        throw Error(where + ": field 'use_bidirectional_attention': true is not supported");
+    m.tie_word_embeddings = json::get_bool(c, "tie_word_embeddings", where, true);
+    m.bos_token_id = id_field(c, "bos_token_id", where, 2);
+    m.norm_plus_one = m.sandwich_norms = m.geglu = true;
+    m.qk_norm = g3;
+    m.embed_scale = float(std::sqrt(double(m.hidden_size)));  // torch.tensor(hidden_size**0.5) in fp32
+    m.attn_scale = float(std::pow(positive_double(c, "query_pre_attn_scalar", where, 256), -0.5));
+    // Gemma 3's attention never reads attn_logit_softcapping (modeling_gemma3.py
+    // passes no softcap to the attention function): only Gemma 2 caps scores.
+    m.attn_softcap = g3 ? 0.0f : softcap_field(c, "attn_logit_softcapping", where, 50.0);
+    m.final_softcap = softcap_field(c, "final_logit_softcapping", where, g3 ? 0 : 30.0);
+    const json::Value* sw = c.find("sliding_window");
+    m.sliding_window = sw && sw->is_null() ? 0 : int_field(c, "sliding_window", where, 0, INT32_MAX, 4096);
+
+    // layer_types, or the default pattern: Gemma 2 alternates (sliding first);
+    // Gemma 3 has `sliding_window_pattern` - 1 sliding layers per global one.
+    int pattern = g3 ? int_field(c, "sliding_window_pattern", where, 1, kMaxConfigLayers, 6) : 2;
+    m.sliding_layers.assign(size_t(m.n_layers), false);
+    if (const json::Value* lt = c.find("layer_types"); lt && !lt->is_null()) {
+        if (!lt->is_array() || lt->size() != size_t(m.n_layers))
+            throw Error(where + ": field 'layer_types': expected an array of num_hidden_layers (" +
+                        std::to_string(m.n_layers) + ") strings");
+        for (size_t i = 0; i < lt->size(); ++i) {
+            const json::Value& t = lt->as_array()[i];
+            std::string s = t.is_string() ? t.as_string() : json::dump(t);
+            if (s != "sliding_attention" && s != "full_attention")
+                throw Error(where + ": field 'layer_types[" + std::to_string(i) + "]': '" + s +
+                            "' is not supported (expected sliding_attention or full_attention)");
+            m.sliding_layers[i] = s == "sliding_attention";
+        }
+    } else {
+        for (int i = 0; i < m.n_layers; ++i) m.sliding_layers[size_t(i)] = (i + 1) % pattern != 0;
+    }
+    bool any_sliding = false;
+    for (bool b : m.sliding_layers) any_sliding |= b;
+    if (any_sliding && m.sliding_window == 0)
+        throw Error(where + ": field 'sliding_window': layer_types has sliding layers but sliding_window is null or 0");
+
+    if (!g3) {
+        parse_rope(m, c, where);
+        return;
+    }
+    // Gemma 3: rope_parameters {"full_attention": {...}, "sliding_attention": {...}}
+    // (transformers >= 5), or rope_theta + rope_scaling (global) and
+    // rope_local_base_freq (sliding, default rope).
+    const json::Value* rp = c.find("rope_parameters");
+    if (rp && rp->is_object() && (rp->contains("full_attention") || rp->contains("sliding_attention"))) {
+        json::Value global = json::Value::object(), local = json::Value::object();
+        global.set("rope_theta", 1000000.0);
+        local.set("rope_theta", 10000.0);
+        if (const json::Value* f = rp->find("full_attention"); f && !f->is_null()) global.set("rope_parameters", *f);
+        if (const json::Value* s = rp->find("sliding_attention"); s && !s->is_null()) local.set("rope_parameters", *s);
+        parse_rope(m, global, where + " rope_parameters.full_attention");
+        ModelConfig lm;
+        parse_rope(lm, local, where + " rope_parameters.sliding_attention");
+        if (lm.rope_scaling.type != "default")
+            throw Error(where + ": rope_parameters.sliding_attention: rope type '" + lm.rope_scaling.type +
+                        "' is not supported (expected default)");
+        m.rope_local_theta = lm.rope_theta;
+    } else {
+        json::Value g = c;
+        if (!g.contains("rope_theta")) g.set("rope_theta", 1000000.0);
+        parse_rope(m, g, where);
+        m.rope_local_theta = positive_double(c, "rope_local_base_freq", where, 10000.0);
+    }
 }
 
 ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
@@ -296,7 +399,9 @@ ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
                                                                       {"qwen3", "Qwen3ForCausalLM"},
                                                                       {"bert", "BertModel"},
                                                                       {"gpt_neox", "GPTNeoXForCausalLM"},
-                                                                      {"phi", "PhiForCausalLM"}};
+                                                                      {"phi", "PhiForCausalLM"},
+                                                                      {"gemma2", "Gemma2ForCausalLM"},
+                                                                      {"gemma3_text", "Gemma3ForCausalLM"}};
         for (auto [t, a] : kByType)
             if (type == t) m.architecture = a;
         if (m.architecture.empty())
@@ -317,6 +422,8 @@ ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
     else if (starts("Mistral")) m.family = Family::Mistral;
     else if (starts("Qwen2")) m.family = Family::Qwen2;
     else if (starts("Bert")) m.family = Family::Bert;
+    else if (starts("Gemma2")) m.family = Family::Gemma2;
+    else if (starts("Gemma3")) m.family = Family::Gemma3;
     else m.family = Family::Qwen3;
 
     if (m.family == Family::GPTNeoX || m.family == Family::Phi)
@@ -325,6 +432,8 @@ ModelConfig parse_model_config(const json::Value& c, const std::string& where) {
         parse_gpt2(m, c, where);
     else if (m.family == Family::Bert)
         parse_bert(m, c, where);
+    else if (m.family == Family::Gemma2 || m.family == Family::Gemma3)
+        parse_gemma(m, c, where);
     else
         parse_llama_like(m, c, where);
     if (const json::Value* e = c.find("eos_token_id"); e && !e->is_null()) {
@@ -423,6 +532,8 @@ json::Value model_config_to_json(const ModelConfig& m) {
         c.set("max_position_embeddings", m.max_position_embeddings);
         c.set("rms_norm_eps", double(m.norm_eps));
         if (!c.contains("rope_parameters") && !c.contains("rope_scaling")) c.set("rope_theta", m.rope_theta);
+        if (m.family == Family::Gemma3 && !c.contains("rope_parameters") && !c.contains("rope_local_base_freq"))
+            c.set("rope_local_base_freq", m.rope_local_theta);
     }
     c.set("tie_word_embeddings", m.tie_word_embeddings);
     if (m.bos_token_id >= 0) c.set("bos_token_id", m.bos_token_id);
@@ -452,7 +563,7 @@ json::Value model_config_to_json(const ModelConfig& m) {
 std::string model_summary(const ModelConfig& c) {
     auto n = [](double x) {
         char b[32];
-        std::snprintf(b, sizeof b, "%g", x);
+        std::snprintf(b, sizeof b, "%.7g", x);
         return std::string(b);
     };
     std::string s = std::string(family_name(c.family)) + (c.seq_cls ? " classifier (" + std::to_string(c.num_labels) +
@@ -461,10 +572,12 @@ std::string model_summary(const ModelConfig& c) {
                     std::to_string(c.n_heads) + " heads of " + std::to_string(c.head_dim);
     if (c.n_kv_heads != c.n_heads) s += " (" + std::to_string(c.n_kv_heads) + " kv)";
     s += c.layernorm ? ", LayerNorm" : ", RMSNorm";
+    if (c.norm_plus_one) s += " (1 + w)";
     if (c.qk_norm) s += " + q/k norm";
     if (c.qk_layernorm) s += " + q/k LayerNorm";
-    s += std::string(c.gelu_erf ? ", GELU (erf)" : c.gelu_mlp ? ", GELU (tanh)" : ", SwiGLU") + " MLP " +
-         std::to_string(c.intermediate_size);
+    if (c.sandwich_norms) s += ", post-attention and post-MLP norms";
+    s += std::string(c.gelu_erf ? ", GELU (erf)" : c.gelu_mlp ? ", GELU (tanh)" : c.geglu ? ", GeGLU" : ", SwiGLU") +
+         " MLP " + std::to_string(c.intermediate_size) + ", vocab " + std::to_string(c.vocab_size);
     if (c.learned_positions) {
         s += ", learned positions " + std::to_string(c.max_position_embeddings);
     } else {
@@ -473,7 +586,18 @@ std::string model_summary(const ModelConfig& c) {
         if (c.rotary_dim > 0 && c.rotary_dim < c.head_dim)
             s += " on " + std::to_string(c.rotary_dim) + " of " + std::to_string(c.head_dim) + " dims";
     }
-    if (c.sliding_window > 0) s += ", sliding window " + std::to_string(c.sliding_window);
+    if (c.rope_local_theta > 0) s += ", local RoPE theta " + n(c.rope_local_theta);
+    if (c.sliding_window > 0) {
+        std::string layers;
+        int k = 0;
+        for (int l = 0; l < c.n_layers; ++l)
+            if (c.layer_window(l) > 0) layers += (k++ ? "," : "") + std::to_string(l);
+        s += ", sliding window " + std::to_string(c.sliding_window) +
+             (k == c.n_layers ? "" : " on layers " + (k ? layers : std::string("none")));
+    }
+    if (c.attn_scale > 0) s += ", attention scale " + n(c.attn_scale);
+    if (c.attn_softcap > 0) s += ", attention softcap " + n(c.attn_softcap);
+    if (c.final_softcap > 0 && !c.seq_cls) s += ", final softcap " + n(c.final_softcap);  // LM logits only
     if (c.encoder) s += ", bidirectional (post-norm encoder)";
     if (c.parallel_residual) s += c.shared_norm ? ", parallel attention + MLP on one LayerNorm" : ", parallel residual";
     if (!c.seq_cls && !c.base_model) s += c.tie_word_embeddings ? ", tied lm_head" : ", untied lm_head";
@@ -504,6 +628,14 @@ std::vector<float> rope_inv_freq(const ModelConfig& c) {
         inv[size_t(i)] = f;
     }
     return inv;
+}
+
+std::vector<float> rope_inv_freq_local(const ModelConfig& c) {
+    if (!(c.rope_local_theta > 0)) return rope_inv_freq(c);
+    ModelConfig local;
+    local.head_dim = c.head_dim;
+    local.rope_theta = c.rope_local_theta;  // default rope: no scaling
+    return rope_inv_freq(local);
 }
 
 }  // namespace aligners

@@ -1,13 +1,16 @@
 // A Hugging Face config.json, parsed into the one model description the
 // engine uses for every supported family:
 //   GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
-//   Qwen3ForCausalLM, GPTNeoXForCausalLM, PhiForCausalLM, and each family's
-//   *ForSequenceClassification; BertModel and BertForSequenceClassification (encoders, e.g. MiniLM).
+//   Qwen3ForCausalLM, GPTNeoXForCausalLM, PhiForCausalLM, Gemma2ForCausalLM,
+//   Gemma3ForCausalLM (the text model), and each family's
+//   *ForSequenceClassification (Gemma 3: Gemma3TextFor...);
+//   BertModel and BertForSequenceClassification (encoders, e.g. MiniLM).
 // Every field the engine needs is read or defaulted exactly as transformers
 // does; options that would change the computation and are not implemented
 // (e.g. GPT-2's scale_attn_by_inverse_layer_idx, other rope types) are
 // rejected with an error naming the field.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,7 +30,7 @@ constexpr int64_t kMaxConfigPositions = int64_t(1) << 30;  // max_position_embed
 constexpr int64_t kMaxConfigLabels = 65536;                // num_labels
 constexpr int64_t kMaxConfigTokenId = INT32_MAX;           // bos/eos/pad token ids
 
-enum class Family { GPT2, Llama, Mistral, Qwen2, Qwen3, Bert, GPTNeoX, Phi };
+enum class Family { GPT2, Llama, Mistral, Qwen2, Qwen3, Bert, GPTNeoX, Phi, Gemma2, Gemma3 };
 const char* family_name(Family f);  // "gpt2", "llama", ...
 
 struct RopeScaling {
@@ -59,6 +62,10 @@ struct ModelConfig {
     double rope_theta = 10000.0;
     RopeScaling rope_scaling;
     int sliding_window = 0;    // 0 = full attention
+    // Per layer (Gemma 2/3 `layer_types`): true = a sliding-window layer.
+    // Empty: every layer uses sliding_window (Mistral).
+    std::vector<bool> sliding_layers;
+    double rope_local_theta = 0;  // Gemma 3: rope base of sliding layers (default rope); 0 = as global
 
     bool tie_word_embeddings = false;
     bool qkv_bias = false;     // q/k/v projections have biases (GPT-2, Qwen2, attention_bias)
@@ -76,6 +83,14 @@ struct ModelConfig {
     bool shared_norm = false;  // Phi: one LayerNorm (ln1) feeds attention and MLP; no ln2
     bool lm_head_bias = false; // Phi: lm_head has a bias
     bool qk_layernorm = false; // Phi qk_layernorm: per-head q/k LayerNorm (weight, bias) before rope
+    // Gemma 2 / Gemma 3 (decoder-only, RMSNorm family):
+    bool norm_plus_one = false;  // RMSNorm scales by (1 + w), w stored as in HF
+    bool sandwich_norms = false; // post-attention and post-MLP norms before each residual add
+    bool geglu = false;          // MLP is gelu_tanh(gate) * up instead of silu(gate) * up
+    float embed_scale = 0;       // embeddings multiplied by this (fp32 sqrt(hidden)); 0 = none
+    float attn_scale = 0;        // softmax scale (query_pre_attn_scalar^-0.5); 0 = 1/sqrt(head_dim)
+    float attn_softcap = 0;      // scores -> cap * tanh(scores / cap); 0 = off
+    float final_softcap = 0;     // logits -> cap * tanh(logits / cap); 0 = off
 
     // Encoders (BERT): bidirectional attention with a padding mask,
     // post-LayerNorm blocks, exact (erf) GELU, token-type embeddings, the
@@ -94,6 +109,13 @@ struct ModelConfig {
     int q_dim() const { return n_heads * head_dim; }
     int kv_dim() const { return n_kv_heads * head_dim; }
     int qkv_dim() const { return q_dim() + 2 * kv_dim(); }
+    // Layer l's sliding window (0 = global attention).
+    int layer_window(int l) const {
+        return sliding_layers.empty() || sliding_layers[size_t(l)] ? sliding_window : 0;
+    }
+    // Layer l reads the local rope table (Gemma 3 sliding layers).
+    bool layer_local_rope(int l) const { return rope_local_theta > 0 && layer_window(l) > 0; }
+    float softmax_scale() const { return attn_scale > 0 ? attn_scale : float(1.0 / std::sqrt(double(head_dim))); }
 };
 
 // The architectures accepted, for error messages and --help.
@@ -107,14 +129,18 @@ ModelConfig load_model_config(const std::string& dir_or_file);
 // owns (sizes, vocabulary, tying, architecture) updated.
 json::Value model_config_to_json(const ModelConfig& c);
 
-// One line for `aligners inspect`: the family and the options that shape the
-// computation, e.g. "gpt_neox: 6 layers, hidden 512, 8 heads of 64, LayerNorm,
-// GELU (erf) MLP 2048, RoPE theta 10000 on 16 of 64 dims, parallel residual".
+// One line for `aligners inspect`: the family and the sizes and options the
+// engine will run with, e.g. "gpt_neox: 6 layers, hidden 512, 8 heads of 64,
+// LayerNorm, GELU (erf) MLP 2048, RoPE theta 10000 on 16 of 64 dims, parallel
+// residual" (or Gemma's per-layer windows and soft-caps).
 std::string model_summary(const ModelConfig& c);
 
 // RoPE inverse frequencies (D/2), with the config's rope scaling applied,
 // computed as transformers does (float32 results). With partial rotary the
 // first rotary_dim/2 are HF's (computed over rotary_dim), the rest 0.
 std::vector<float> rope_inv_freq(const ModelConfig& c);
+// The sliding layers' table when they have their own base (Gemma 3's
+// rope_local_base_freq, default rope), else rope_inv_freq(c).
+std::vector<float> rope_inv_freq_local(const ModelConfig& c);
 
 }  // namespace aligners

@@ -207,7 +207,13 @@ std::vector<HfTensor> hf_tensor_map(const ModelConfig& c, const engine::ParamLay
             }
             mat(h + "self_attn.o_proj.weight", L.o_w, C, Q);
             if (c.o_bias) vec(h + "self_attn.o_proj.bias", L.o_b, C);
-            vec(h + "post_attention_layernorm.weight", L.ln2_w, C);
+            if (c.sandwich_norms) {  // Gemma: post-attention norm, then pre/post-feedforward norms
+                vec(h + "post_attention_layernorm.weight", L.post_attn_w, C);
+                vec(h + "pre_feedforward_layernorm.weight", L.ln2_w, C);
+                vec(h + "post_feedforward_layernorm.weight", L.post_mlp_w, C);
+            } else {
+                vec(h + "post_attention_layernorm.weight", L.ln2_w, C);
+            }
             mat(h + "mlp.gate_proj.weight", L.fc_w, F, C);
             mat(h + "mlp.up_proj.weight", L.fc_w + F * C, F, C);
             mat(h + "mlp.down_proj.weight", L.proj_w, C, F);

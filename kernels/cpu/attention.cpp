@@ -70,11 +70,16 @@ static inline int doc_end_from(const int32_t* drow, int start, int T) {
     return e;
 }
 
+// A scaled score, soft-capped when cap > 0 (Gemma 2: cap * tanh(s / cap),
+// divided as transformers divides).
+template <typename R>
+static inline R capped(R s, R cap) { return cap > R(0) ? std::tanh(s / cap) * cap : s; }
+
 // One query against keys [lo, hi] of k/v rows spaced `stride` Ts apart.
-// Writes out (D) and returns the logsumexp of the scaled scores.
+// Writes out (D) and returns the logsumexp of the scaled (capped) scores.
 template <typename R>
 static R attend_one(R* out, const R* q, const R* k, const R* v, int64_t stride, int lo, int hi,
-                        int D, R scale) {
+                        int D, R scale, R cap = R(0)) {
     R scores[kBlock];
     R acc[kMaxHeadDim];
     std::fill(acc, acc + D, R(0));
@@ -83,7 +88,7 @@ static R attend_one(R* out, const R* q, const R* k, const R* v, int64_t stride, 
         int j1 = std::min(j0 + kBlock, hi + 1);
         R bm = -std::numeric_limits<R>::infinity();
         for (int j = j0; j < j1; ++j) {
-            scores[j - j0] = scale * dot(q, k + j * stride, D);
+            scores[j - j0] = capped(scale * dot(q, k + j * stride, D), cap);
             bm = std::max(bm, scores[j - j0]);
         }
         R m_new = std::max(m, bm);
@@ -122,7 +127,8 @@ void attention_forward(R* out, R* lse, const R* qkv, const int32_t* doc, const A
                 const R* k = row + int64_t(d.H + g) * D;
                 const R* v = row + int64_t(d.H + d.KV + g) * D;
                 R* o = out + ((int64_t(b) * T + t) * d.H + h) * D;
-                lse[(int64_t(b) * d.H + h) * T + t] = attend_one(o, q, k, v, int64_t(NH) * D, lo, hi, D, R(d.scale));
+                lse[(int64_t(b) * d.H + h) * T + t] =
+                    attend_one(o, q, k, v, int64_t(NH) * D, lo, hi, D, R(d.scale), R(d.softcap));
             }
         }
     });
@@ -131,6 +137,7 @@ void attention_forward(R* out, R* lse, const R* qkv, const int32_t* doc, const A
 // With P = softmax(S), S = scale * q k^T, O = P v, and Di = dO_i . O_i:
 //   dv_j += P_ij dO_i;  dP_ij = dO_i . v_j;  dS_ij = P_ij (dP_ij - Di)
 //   dq_i += scale dS_ij k_j;  dk_j += scale dS_ij q_i
+// Soft-capped scores (S = cap tanh(s / cap)) multiply dS by 1 - tanh^2.
 // One task per (row b, kv head g) owns dk, dv of g and dq of g's query heads,
 // so no two tasks write the same memory.
 template <typename R>
@@ -170,9 +177,15 @@ void attention_backward(R* dqkv, const R* dout, const R* qkv, const R* out, cons
                     for (int j = lo; j <= hi; ++j) {
                         const R* kj = k + j * stride;
                         const R* vj = v + j * stride;
-                        R p = std::exp(d.scale * dot(q, kj, D) - L);
+                        R s = d.scale * dot(q, kj, D), dcap = R(1);
+                        if (d.softcap > 0) {
+                            R th = std::tanh(s / R(d.softcap));
+                            s = th * R(d.softcap);
+                            dcap = R(1) - th * th;
+                        }
+                        R p = std::exp(s - L);
                         R dp = dot(dO, vj, D);
-                        R ds = p * (dp - Di) * d.scale;
+                        R ds = p * (dp - Di) * dcap * d.scale;
                         pair_backward(dv + j * stride, dq, dk + j * stride, p, ds, dO, kj, q, D);
                     }
                 }
@@ -211,7 +224,7 @@ void attention_cached(R* out, const R* qkv, R* kcache, R* vcache, const int32_t*
                 int lo = first_key(last, 0, d.window);
                 const R* q = qkv + ((int64_t(b) * T + t) * NH + h) * D;
                 R* o = out + ((int64_t(b) * T + t) * d.H + h) * D;
-                attend_one(o, q, k, v, D, lo, last, D, R(d.scale));
+                attend_one(o, q, k, v, D, lo, last, D, R(d.scale), R(d.softcap));
             }
         }
     });

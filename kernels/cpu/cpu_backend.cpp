@@ -210,8 +210,23 @@ public:
                        int KV, int D) override {
         cpu::rope_apply(f32(dinp), f32(dout), i32(pos), f32(inv_freq), N, H, KV, D, -1.0f);
     }
+    void geglu_forward(const Tensor& out, const Tensor& inp, int N, int F) override {
+        cpu::geglu_forward(f32(out), f32(inp), N, F);
+    }
+    void geglu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int N, int F) override {
+        cpu::geglu_backward(f32(dinp), f32(inp), f32(dout), N, F);
+    }
+    void softcap_forward(const Tensor& out, const Tensor& inp, float cap, int64_t n) override {
+        cpu::softcap_forward(f32(out), f32(inp), cap, n);
+    }
+    void softcap_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, float cap, int64_t n) override {
+        cpu::softcap_backward(f32(dinp), f32(inp), f32(dout), cap, n);
+    }
+    void scale(const Tensor& out, const Tensor& inp, float s, int64_t n) override {
+        cpu::scale(f32(out), f32(inp), s, n);
+    }
     static cpu::AttnDims dims(const AttnShape& s) {
-        return {s.B, s.T, s.H, s.KV, s.D, s.scale, s.window, s.causal};
+        return {s.B, s.T, s.H, s.KV, s.D, s.scale, s.window, s.causal, s.softcap};
     }
     void attention_forward(const Tensor& out, const Tensor& lse, const Tensor& qkv, const Tensor& doc,
                            const AttnShape& s) override {

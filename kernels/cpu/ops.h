@@ -102,6 +102,7 @@ struct AttnDims {
     float scale;
     int window;  // 0 = none
     bool causal = true;  // false: every key of the query's document (encoders)
+    float softcap = 0;   // scores -> softcap * tanh(scores / softcap) (Gemma 2); 0 = off
 };
 template <typename T>
 void attention_forward(T* out, T* lse, const T* qkv, const int32_t* doc, const AttnDims& d);
@@ -111,6 +112,21 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out, cons
 template <typename T>
 void attention_cached(T* out, const T* qkv, T* kcache, T* vcache, const int32_t* start, int Tmax,
                       const AttnDims& d);
+
+// ---- gemma.cpp ---- (Gemma 2/3)
+// GeGLU: inp (N, 2F) = [gate | up], out (N,F) = gelu_tanh(gate) * up.
+template <typename T>
+void geglu_forward(T* out, const T* inp, int N, int F);
+template <typename T>
+void geglu_backward(T* dinp, const T* inp, const T* dout, int N, int F);
+// Soft-capping: out = cap * tanh(inp / cap); the backward reads the input.
+template <typename T>
+void softcap_forward(T* out, const T* inp, T cap, int64_t n);
+template <typename T>
+void softcap_backward(T* dinp, const T* inp, const T* dout, T cap, int64_t n);
+// out = inp * s.
+template <typename T>
+void scale(T* out, const T* inp, T s, int64_t n);
 
 // ---- cross_entropy.cpp ----
 template <typename T>

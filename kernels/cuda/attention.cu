@@ -34,7 +34,7 @@ struct FwdSmem {  // byte offsets into dynamic shared memory; every region 32-by
 // qkv (B,T,NH,D), doc (B,T) or null -> out (B,T,H,D), lse (B,H,T).
 __global__ void __launch_bounds__(kWarps * 32)
     attention_forward_kernel(float* out, float* lse, const float* qkv, const int32_t* doc, int T, int H, int KV,
-                             int D, float scale, int window, bool causal) {
+                             int D, float scale, int window, bool causal, float softcap) {
     using namespace nvcuda;
     DYNAMIC_SHARED(unsigned char, smem);
     const int Dp = padded_head_dim(D), NH = H + 2 * KV;
@@ -91,7 +91,7 @@ __global__ void __launch_bounds__(kWarps * 32)
         for (int j = half * kKeys / 2; j < (half + 1) * kKeys / 2; ++j) {
             const int s = k0 + j;
             const bool ok = q < T && s < T && visible(q, s, doc_row, window, causal);
-            const float x = ok ? Sw[r * kKeys + j] * scale : -INFINITY;
+            const float x = ok ? soft_cap(Sw[r * kKeys + j] * scale, softcap) : -INFINITY;
             Sw[r * kKeys + j] = x;
             tile_max = fmaxf(tile_max, x);
         }
@@ -146,7 +146,7 @@ void attention_forward(float* out, float* lse, const float* qkv, const int32_t* 
     allow_dynamic_shared(attention_forward_kernel, L.total);
     const dim3 grid(ceil_div(a.T, kWarps * kTile), a.H, a.B);
     LAUNCH_KERNEL(attention_forward_kernel, grid, kWarps * 32, L.total, s, out, lse, qkv, doc, a.T, a.H, a.KV, a.D,
-                  a.scale, a.window, a.causal);
+                  a.scale, a.window, a.causal, a.softcap);
     CUDA_CHECK_LAUNCH();
 }
 

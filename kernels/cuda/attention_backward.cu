@@ -95,21 +95,29 @@ struct KvSmem {
 // Each lane handles 8 of the 256 elements.
 __device__ __forceinline__ void probs_and_dscores(bf16* P, bf16* dS, const float* S, const float* dP, const float* lse,
                                                   const float* delta, int q0, int k0, int T, const int32_t* doc_row,
-                                                  int window, bool causal, float scale) {
+                                                  int window, bool causal, float scale, float softcap) {
     const int lane = threadIdx.x % 32;
     for (int e = lane * 8; e < lane * 8 + 8; ++e) {
         const int i = e / kTile, j = e % kTile, q = q0 + i, k = k0 + j;
-        float p = 0.0f;
-        if (q < T && k < T && visible(q, k, doc_row, window, causal)) p = expf(S[e] * scale - lse[i]);
+        float p = 0.0f, dcap = 1.0f;  // soft-capped scores: dS *= 1 - tanh^2
+        if (q < T && k < T && visible(q, k, doc_row, window, causal)) {
+            float s = S[e] * scale;
+            if (softcap > 0.0f) {
+                const float th = tanhf(s / softcap);
+                s = th * softcap;
+                dcap = 1.0f - th * th;
+            }
+            p = expf(s - lse[i]);
+        }
         P[e] = __float2bfloat16(p);
-        dS[e] = __float2bfloat16(p * (dP[e] - delta[i]));
+        dS[e] = __float2bfloat16(p * (dP[e] - delta[i]) * dcap);
     }
 }
 
 __global__ void __launch_bounds__(kWarps * 32)
     attention_backward_dkv_kernel(float* dqkv, const float* dout, const float* qkv, const float* lse,
                                   const float* delta, const int32_t* doc, int T, int H, int KV, int D, float scale,
-                                  int window, bool causal) {
+                                  int window, bool causal, float softcap) {
     DYNAMIC_SHARED(unsigned char, smem);
     const int Dp = padded_head_dim(D), NH = H + 2 * KV;
     const KvSmem L(Dp);
@@ -156,7 +164,7 @@ __global__ void __launch_bounds__(kWarps * 32)
             tile_abt(Sw, Qs, Ks + warp * kTile * Dp, Dp);    // S  (16q, 16k) = Q K_w^T
             tile_abt(dPw, dOs, Vs + warp * kTile * Dp, Dp);  // dP (16q, 16k) = dO V_w^T
             __syncwarp();
-            probs_and_dscores(Pw, dSw, Sw, dPw, lse_s, delta_s, q0, k0, T, doc_row, window, causal, scale);
+            probs_and_dscores(Pw, dSw, Sw, dPw, lse_s, delta_s, q0, k0, T, doc_row, window, causal, scale, softcap);
             __syncwarp();
             tile_acc_px(dVw, Pw, true, dOs, Dp);   // dV_w += P^T dO
             tile_acc_px(dKw, dSw, true, Qs, Dp);   // dK_w += dS^T Q
@@ -194,7 +202,7 @@ struct QSmem {
 __global__ void __launch_bounds__(kWarps * 32)
     attention_backward_dq_kernel(float* dqkv, const float* dout, const float* qkv, const float* lse,
                                  const float* delta, const int32_t* doc, int T, int H, int KV, int D, float scale,
-                                 int window, bool causal) {
+                                 int window, bool causal, float softcap) {
     DYNAMIC_SHARED(unsigned char, smem);
     const int Dp = padded_head_dim(D), NH = H + 2 * KV;
     const QSmem L(Dp);
@@ -238,7 +246,7 @@ __global__ void __launch_bounds__(kWarps * 32)
         tile_abt(dPw, dOs + warp * kTile * Dp, Vs, Dp);  // dP (16q, 16k)
         __syncwarp();
         probs_and_dscores(Pw, dSw, Sw, dPw, lse_s + warp * kTile, delta_s + warp * kTile, q0, k0, T, doc_row, window,
-                          causal, scale);
+                          causal, scale, softcap);
         __syncwarp();
         tile_acc_px(dQw, dSw, false, Ks, Dp);  // dQ_w += dS K
         __syncwarp();
@@ -263,12 +271,13 @@ void attention_backward(float* dqkv, float* delta, const float* dout, const floa
     const KvSmem Lkv(Dp);
     allow_dynamic_shared(attention_backward_dkv_kernel, Lkv.total);
     LAUNCH_KERNEL(attention_backward_dkv_kernel, dim3(ceil_div(a.T, kWarps * kTile), a.KV, a.B), kWarps * 32,
-                  Lkv.total, s, dqkv, dout, qkv, lse, delta, doc, a.T, a.H, a.KV, a.D, a.scale, a.window, a.causal);
+                  Lkv.total, s, dqkv, dout, qkv, lse, delta, doc, a.T, a.H, a.KV, a.D, a.scale, a.window, a.causal,
+                  a.softcap);
     CUDA_CHECK_LAUNCH();
     const QSmem Lq(Dp);
     allow_dynamic_shared(attention_backward_dq_kernel, Lq.total);
     LAUNCH_KERNEL(attention_backward_dq_kernel, dim3(ceil_div(a.T, kWarps * kTile), a.H, a.B), kWarps * 32, Lq.total,
-                  s, dqkv, dout, qkv, lse, delta, doc, a.T, a.H, a.KV, a.D, a.scale, a.window, a.causal);
+                  s, dqkv, dout, qkv, lse, delta, doc, a.T, a.H, a.KV, a.D, a.scale, a.window, a.causal, a.softcap);
     CUDA_CHECK_LAUNCH();
 }
 

@@ -21,6 +21,9 @@ __device__ __forceinline__ bool visible(int t, int s, const int32_t* doc_row, in
     return true;
 }
 
+// A scaled score, soft-capped when cap > 0 (Gemma 2): cap * tanh(s / cap).
+__device__ __forceinline__ float soft_cap(float s, float cap) { return cap > 0.0f ? tanhf(s / cap) * cap : s; }
+
 // dst (rows, Dp) bf16 in shared memory <- rows [row0, row0+rows) of head
 // `head` of a (B,T,NH,D) fp32 tensor; rows >= T and columns >= D are zero so
 // padded products vanish. Cooperative over the whole block.

@@ -421,6 +421,7 @@ int64_t CudnnAttention::executions() const { return impl_->executions; }
 const char* CudnnAttention::unsupported(const AttnArgs& a, bool has_doc) {
     if (has_doc) return "packed documents (per-token document ids are not a cuDNN SDPA mask)";
     if (a.window > 0) return "sliding-window attention";
+    if (a.softcap > 0) return "soft-capped attention scores (Gemma 2)";
     if (!a.causal) return "bidirectional (encoder) attention (not built as a cuDNN graph here)";
     if (a.D % 8 != 0 || a.D > 128) return "head dim not a multiple of 8 in [8, 128]";
     if (a.KV < 1 || a.H % a.KV != 0) return "query heads not a multiple of the key/value heads";

@@ -33,7 +33,7 @@ __global__ void kv_cache_append_kernel(float* kcache, float* vcache, const float
 __global__ void __launch_bounds__(kDecodeWarps * 32)
     attention_decode_split_kernel(float* partial, const float* qkv, const float* kcache, const float* vcache,
                                   const int32_t* start, int T, int H, int KV, int D, int Tmax, float scale,
-                                  int window) {
+                                  int window, float softcap) {
     __shared__ float s_m[kDecodeWarps], s_l[kDecodeWarps];
     __shared__ float s_o[kDecodeWarps][kMaxDecodeDim];
     const int split = blockIdx.x, h = blockIdx.y, bt = blockIdx.z, splits = gridDim.x;
@@ -53,7 +53,8 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
     for (int j = k_begin + warp; j < k_end; j += kDecodeWarps) {
         float dot = 0.0f;
         for (int d = lane; d < D; d += 32) dot += q[d] * K[int64_t(j) * D + d];
-        const float s = warp_sum(dot) * scale;
+        float s = warp_sum(dot) * scale;
+        if (softcap > 0.0f) s = tanhf(s / softcap) * softcap;  // Gemma 2 soft-capping
         const float m_new = fmaxf(m, s), corr = expf(m - m_new), p = expf(s - m_new);
         l = l * corr + p;
         for (int i = 0; i < kPerLane; ++i) {
@@ -125,7 +126,7 @@ void attention_cached(float* out, float* partial, const float* qkv, float* kcach
     CUDA_CHECK_LAUNCH();
     const int splits = attention_decode_splits(Tmax);
     LAUNCH_KERNEL(attention_decode_split_kernel, dim3(splits, a.H, a.B * a.T), kDecodeWarps * 32, 0, s, partial, qkv,
-                  kcache, vcache, start, a.T, a.H, a.KV, a.D, Tmax, a.scale, a.window);
+                  kcache, vcache, start, a.T, a.H, a.KV, a.D, Tmax, a.scale, a.window, a.softcap);
     CUDA_CHECK_LAUNCH();
     const int BTH = a.B * a.T * a.H;
     LAUNCH_KERNEL(attention_decode_combine_kernel, ceil_div(BTH, 4), 128, 0, s, out, partial, BTH, splits, a.D);

@@ -318,6 +318,21 @@ public:
     void tanh_backward(const Tensor& dinp, const Tensor& out, const Tensor& dout, int64_t n) override {
         cu::tanh_backward(f32(dinp), f32(out), f32(dout), n, stream_);
     }
+    void geglu_forward(const Tensor& out, const Tensor& inp, int N, int F) override {
+        cu::geglu_forward(f32(out), f32(inp), N, F, stream_);
+    }
+    void geglu_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, int N, int F) override {
+        cu::geglu_backward(f32(dinp), f32(inp), f32(dout), N, F, stream_);
+    }
+    void softcap_forward(const Tensor& out, const Tensor& inp, float cap, int64_t n) override {
+        cu::softcap_forward(f32(out), f32(inp), cap, n, stream_);
+    }
+    void softcap_backward(const Tensor& dinp, const Tensor& inp, const Tensor& dout, float cap, int64_t n) override {
+        cu::softcap_backward(f32(dinp), f32(inp), f32(dout), cap, n, stream_);
+    }
+    void scale(const Tensor& out, const Tensor& inp, float s, int64_t n) override {
+        cu::scale(f32(out), f32(inp), s, n, stream_);
+    }
     void swiglu_forward(const Tensor& out, const Tensor& inp, int N, int F) override {
         cu::swiglu_forward(f32(out), f32(inp), N, F, stream_);
     }
@@ -335,7 +350,7 @@ public:
 
     // ---- attention -------------------------------------------------------------------------------
     static cu::AttnArgs args(const AttnShape& s) {
-        return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window, s.causal};
+        return cu::AttnArgs{s.B, s.T, s.H, s.KV, s.D, s.scale, s.window, s.causal, s.softcap};
     }
     // With --attention cudnn, calls cuDNN's graphs can express go there; the
     // rest (packed documents, sliding windows, odd head dims: see

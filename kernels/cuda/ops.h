@@ -85,6 +85,17 @@ void tanh_backward(float* dinp, const float* out, const float* dout, int64_t n, 
 void swiglu_forward(float* out, const float* inp, int N, int F, Stream s);
 void swiglu_backward(float* dinp, const float* inp, const float* dout, int N, int F, Stream s);
 
+// ---- geglu.cu ---- (Gemma) inp (N, 2F) = [gate | up], out (N, F) = gelu_tanh(gate) * up.
+void geglu_forward(float* out, const float* inp, int N, int F, Stream s);
+void geglu_backward(float* dinp, const float* inp, const float* dout, int N, int F, Stream s);
+
+// ---- softcap.cu ---- (Gemma 2 logits) out = cap * tanh(inp / cap); the backward reads the input.
+void softcap_forward(float* out, const float* inp, float cap, int64_t n, Stream s);
+void softcap_backward(float* dinp, const float* inp, const float* dout, float cap, int64_t n, Stream s);
+
+// ---- scale.cu ---- out = inp * s (Gemma's embedding scale).
+void scale(float* out, const float* inp, float s, int64_t n, Stream st);
+
 // ---- rope.cu ---- HF rotate_half on the q and k heads of (N, H+2KV, D);
 // sign +1 forward, -1 backward. out may alias inp.
 void rope_apply(float* out, const float* inp, const int32_t* pos, const float* inv_freq, int N, int H, int KV, int D,
@@ -99,6 +110,7 @@ struct AttnArgs {
     float scale;
     int window;  // 0 = none
     bool causal = true;  // false: every key of the query's document (encoders; window must be 0)
+    float softcap = 0;   // scores -> softcap * tanh(scores / softcap) (Gemma 2); 0 = off
 };
 // qkv (B,T,H+2KV,D), doc (B,T) or null, out (B,T,H,D), lse (B,H,T).
 void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, const AttnArgs& a, Stream s);

@@ -30,12 +30,12 @@ const std::vector<const char*> kDecodeFamilies = {"gpt2", "qwen3"};
 #else
 const std::vector<const char*> kTrainFamilies = {"gpt2", "llama_gqa", "llama3_rope", "qwen2", "qwen3", "mistral",
                                                  "llama_seqcls", "bert_seqcls", "gpt_neox", "gpt_neox_seq",
-                                                 "gpt_neox_seqcls", "phi", "phi_qkln"};
+                                                 "gpt_neox_seqcls", "phi", "phi_qkln", "gemma2", "gemma3"};
 // (phi_seqcls is left out: its ops are phi's and gpt_neox_seqcls's, and its
 // tiny first gradient (norm 0.2, matching to 5e-5) lets Adam's lr-sized first
 // step amplify bf16 rounding to a 6% norm difference at step 1.)
 const std::vector<const char*> kDecodeFamilies = {"gpt2", "llama_gqa", "llama3_rope", "qwen2", "qwen3", "mistral",
-                                                  "gpt_neox", "phi", "phi_qkln"};
+                                                  "gpt_neox", "phi", "phi_qkln", "gemma2", "gemma3"};
 #endif
 
 std::string fixture(const std::string& name) { return path_join(path_join(test::fixtures_dir(), "models"), name); }

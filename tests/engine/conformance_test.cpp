@@ -22,7 +22,8 @@ namespace {
 
 const char* kFamilies[] = {"gpt2",  "llama_gqa",    "llama3_rope", "mistral",
                            "qwen2", "qwen3",        "llama_seqcls", "bert_seqcls",
-                           "gpt_neox", "gpt_neox_seq", "gpt_neox_seqcls", "phi", "phi_qkln", "phi_seqcls"};
+                           "gpt_neox", "gpt_neox_seq", "gpt_neox_seqcls", "phi", "phi_qkln", "phi_seqcls",
+                           "gemma2", "gemma2_seqcls", "gemma3", "gemma3_seqcls"};
 
 std::string fixture(const std::string& name) { return path_join(path_join(test::fixtures_dir(), "models"), name); }
 

@@ -81,7 +81,7 @@ TEST_SUITE("engine generate") {
 TEST_CASE("greedy continuations equal transformers generate()") {
     auto be = make_cpu_backend();
     for (const char* name : {"gpt2", "llama_gqa", "llama3_rope", "mistral", "qwen2", "qwen3", "gpt_neox", "gpt_neox_seq",
-                             "phi", "phi_qkln"}) {
+                             "phi", "phi_qkln", "gemma2", "gemma3"}) {
         CAPTURE(std::string(name));
         auto model = Model::load(fixture(name), *be, false);
         st::File oracle(path_join(fixture(name), "oracle.safetensors"));

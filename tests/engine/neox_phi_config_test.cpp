@@ -185,13 +185,13 @@ TEST_CASE("aligners inspect reports each family's options") {
     std::string models = path_join(test::fixtures_dir(), "models");
     test::RunResult r = test::run_aligners({"inspect", path_join(models, "gpt_neox")});
     CHECK(r.exit_code == 0);
-    CHECK(r.out.find("engine:        gpt_neox: 2 layers, hidden 32, 2 heads of 16, LayerNorm, GELU (erf) MLP 48, "
+    CHECK(r.out.find("engine:        gpt_neox: 2 layers, hidden 32, 2 heads of 16, LayerNorm, GELU (erf) MLP 48, vocab 96, "
                      "RoPE theta 10000 on 4 of 16 dims, parallel residual, untied lm_head\n") != std::string::npos);
     r = test::run_aligners({"inspect", path_join(models, "gpt_neox_seq")});
-    CHECK(r.out.find("GELU (tanh) MLP 48, RoPE theta 500 on 8 of 16 dims, untied lm_head\n") != std::string::npos);
+    CHECK(r.out.find("GELU (tanh) MLP 48, vocab 96, RoPE theta 500 on 8 of 16 dims, untied lm_head\n") != std::string::npos);
     r = test::run_aligners({"inspect", path_join(models, "phi")});
     CHECK(r.out.find("engine:        phi: 2 layers, hidden 32, 2 heads of 16 (1 kv), LayerNorm, GELU (tanh) MLP 48, "
-                     "RoPE theta 10000 on 8 of 16 dims, parallel attention + MLP on one LayerNorm, untied lm_head "
+                     "vocab 96, RoPE theta 10000 on 8 of 16 dims, parallel attention + MLP on one LayerNorm, untied lm_head "
                      "with bias\n") != std::string::npos);
     r = test::run_aligners({"inspect", path_join(models, "gpt_neox_seqcls")});
     CHECK(r.out.find("engine:        gpt_neox classifier (2 labels): ") != std::string::npos);

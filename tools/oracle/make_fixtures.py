@@ -105,7 +105,7 @@ def families():
                                                               tie_word_embeddings=True))),
         ("phi_seqcls", T_.PhiForSequenceClassification, T_.PhiConfig(**small(
             num_attention_heads=2, num_key_value_heads=2, partial_rotary_factor=0.25, num_labels=2))),
-    ]
+    ] + gemma_families()
 
 
 def neox(**kw):
@@ -120,6 +120,39 @@ def neox(**kw):
 # zeros) before saving, so that swapping two LayerNorms, or dropping a bias,
 # changes the logits and not only the gradients.
 PERTURBED = ("gpt_neox", "phi")
+
+
+# Gemma 2/3: initializer_range 0.2 and caps of ~1 put the attention scores and
+# logits where tanh soft-capping bends them (at 0.02 they would be linear);
+# windows of 4 and 3 are shorter than T = 10 and than prompt + 8 new tokens;
+# query_pre_attn_scalar 24 != head_dim; norm weights are randomised (HF
+# initialises them to 0, which would hide a missing 1 + w). Gemma 3's
+# attn_logit_softcapping is set but transformers' Gemma3Attention ignores it:
+# the fixture shows the engine ignores it too.
+def gemma_families():
+    T_ = transformers
+    g = dict(vocab_size=V, hidden_size=32, intermediate_size=48, num_attention_heads=4, num_key_value_heads=2,
+             head_dim=16, max_position_embeddings=64, pad_token_id=PAD, bos_token_id=1, eos_token_id=2,
+             attention_dropout=0.0, initializer_range=0.2, query_pre_attn_scalar=24, rms_norm_eps=1e-6)
+    g2 = dict(g, num_hidden_layers=2, sliding_window=4, attn_logit_softcapping=1.0, final_logit_softcapping=2.0,
+              layer_types=["sliding_attention", "full_attention"])
+    g3 = dict(g, num_hidden_layers=3, sliding_window=3, attn_logit_softcapping=1.5, final_logit_softcapping=3.0,
+              layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+              rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                               "full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1000.0}})
+    return [
+        ("gemma2", T_.Gemma2ForCausalLM, T_.Gemma2Config(**g2)),
+        ("gemma2_seqcls", T_.Gemma2ForSequenceClassification, T_.Gemma2Config(**dict(g2, num_labels=2))),
+        ("gemma3", T_.Gemma3ForCausalLM, T_.Gemma3TextConfig(**g3)),
+        ("gemma3_seqcls", T_.Gemma3TextForSequenceClassification, T_.Gemma3TextConfig(**dict(g3, num_labels=2))),
+    ]
+
+
+def randomise_norms(model, gen):
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if "norm" in n:
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
 
 
 def make_batch(gen):
@@ -158,6 +191,8 @@ def run_family(name, cls, config, out_dir, seed):
             for p in model.parameters():
                 if p.dim() == 1:
                     p.add_(0.2 * torch.randn(p.shape, generator=gen))
+    if name.startswith("gemma"):
+        randomise_norms(model, torch.Generator().manual_seed(seed + 7))
     d = os.path.join(out_dir, name)
     os.makedirs(d, exist_ok=True)
     model.save_pretrained(d, safe_serialization=True)
