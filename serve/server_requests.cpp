@@ -89,7 +89,11 @@ void parse_chat(const json::Value& body, const ServerOptions& o, Server::Job& jo
         if (!role) bad(p + ".role", "'" + p + ".role' is missing");
         ChatMessage msg;
         msg.role = expect_string(*role, p + ".role");
+        // As OpenAI's API: only an assistant turn may leave its content out
+        // (or null); every other turn must say something.
         const json::Value* content = m.find("content");
+        if ((!content || content->is_null()) && msg.role != "assistant")
+            bad(p + ".content", "'" + p + ".content' is missing (a " + msg.role + " message needs content)");
         msg.content = content ? message_content(*content, p + ".content") : "";
         job.messages.push_back(std::move(msg));
     }

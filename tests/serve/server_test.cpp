@@ -228,6 +228,8 @@ TEST_CASE("broken JSON and schemas: 400 naming the field; the server stays up") 
         {"/v1/chat/completions", "{}", "messages"},
         {"/v1/chat/completions", "{\"messages\": [{\"content\": \"x\"}]}", "messages[0].role"},
         {"/v1/chat/completions", "{\"messages\": [{\"role\": 1, \"content\": \"x\"}]}", "messages[0].role"},
+        {"/v1/chat/completions", "{\"messages\": [{\"role\": \"user\"}]}", "messages[0].content"},
+        {"/v1/chat/completions", "{\"messages\": [{\"role\": \"system\", \"content\": null}]}", "messages[0].content"},
         {"/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": 5}]}", "messages[0].content"},
         {"/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\"}]}]}", "messages[0].content[0].type"},
         {"/v1/chat/completions", chat_body("x", ", \"max_tokens\": \"10\""), "max_tokens"},
