@@ -27,6 +27,7 @@ static const Command kCommands[] = {
     {"squad", "correct answers with inspector-gated aligners (or one aligner, stacked)", cmd_squad},
     {"eval", "misalignment before/after, alignment tax, edit ratios, judge win rates", cmd_eval},
     {"demo", "the whole pipeline on the embedded demo world (make run)", cmd_demo},
+    {"loop", "multi-round alignment: upstream answers, squad corrections, DPO on the upstream", cmd_loop},
 };
 
 const Command* commands(int* count) {
