@@ -115,6 +115,8 @@ DpoTrainResult train_dpo(const DpoTrainConfig& cfg, engine::Backend& backend, To
     std::string summary_path = path_join(cfg.out_dir, "dpo.json");
     if (json::Value prev = prepare_out_dir(cfg, "train dpo", summary_path, settings, fingerprint); !prev.is_null()) {
         result.set_already_done(prev, int64_t(plan.size()));
+        result.first_loss = json::get_double(prev, "first_train_loss", summary_path, 0.0);
+        result.last_loss = json::get_double(prev, "final_train_loss", summary_path, 0.0);
         return result;
     }
     make_dirs(cfg.out_dir);

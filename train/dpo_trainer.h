@@ -25,7 +25,8 @@ namespace aligners::train {
 
 struct DpoTrainConfig : TrainerSettings {
     DpoTrainConfig() : TrainerSettings(/*eval_fraction=*/0.05, /*batch_size=*/4) {
-        lr = 1e-6;  // TRL's DPOConfig default
+        lr = 1e-6;  // TRL's DPOConfig defaults: no LR warm-up
+        warmup_ratio = 0;
         epochs = 1;
     }
     // base_model: the policy; data_path, eval_path: pair JSONL. batch_size counts pairs.

@@ -60,6 +60,8 @@ SftTrainResult train_sft(const SftTrainConfig& cfg, engine::Backend& backend, To
     std::string summary_path = path_join(cfg.out_dir, "sft.json");
     if (json::Value prev = prepare_out_dir(cfg, "train sft", summary_path, settings, fingerprint); !prev.is_null()) {
         result.set_already_done(prev, int64_t(plan.size()));
+        result.first_loss = json::get_double(prev, "first_train_loss", summary_path, 0.0);
+        result.last_loss = json::get_double(prev, "final_train_loss", summary_path, 0.0);
         result.eval_loss = json::get_double(prev, "eval_loss", summary_path, std::nan(""));
         return result;
     }
