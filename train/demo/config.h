@@ -49,7 +49,7 @@ struct DemoConfig {
     int rounds = 2;                 // 0 = skip the stage
     int round_questions = 300;      // training questions the upstream answers each round
     int dpo_epochs = 2, dpo_batch = 8;
-    double dpo_lr = 3e-4, dpo_beta = 0.1;
+    double dpo_lr = 3e-5, dpo_beta = 0.1;  // 3e-4 over-refused (howto answers turned into refusals)
 
     static DemoConfig defaults();
     static DemoConfig quick_preset();

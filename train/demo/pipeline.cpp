@@ -388,7 +388,11 @@ DemoReport run_demo(const DemoConfig& cfg) {
                               "squad_batch"})
             s.set(k, cfg.to_json()[k]);
         report.stages.push_back(runner.run("round_" + std::to_string(r), "7. alignment round " + std::to_string(r), s, [&] {
-            const std::string dir = P.round(r), policy = r == 1 ? P.lm() : path_join(P.round(r - 1), "model");
+            // The latest round that trained a model (a round without pairs keeps its upstream).
+            std::string policy = P.lm();
+            for (int k = r - 1; k >= 1 && policy == P.lm(); --k)
+                if (file_exists(path_join(path_join(P.round(k), "model"), "dpo.json"))) policy = path_join(P.round(k), "model");
+            const std::string dir = P.round(r);
             make_dirs(dir);
             // 1-2. the upstream answers, the squad corrects.
             std::vector<std::string> answers = upstream_answers(policy, *backend, templ, train_questions,
@@ -412,7 +416,12 @@ DemoReport run_demo(const DemoConfig& cfg) {
                 pair_lines.push_back(train::to_json(pairs.back()));
             }
             train::write_json_lines_atomic(path_join(dir, "pairs.jsonl"), pair_lines);
-            if (pairs.empty()) throw Error("demo round " + std::to_string(r) + ": the squad changed none of the upstream's answers");
+            if (pairs.empty()) {  // nothing to learn from: the upstream stays as it is
+                std::vector<std::string> held = upstream_answers(policy, *backend, templ, heldout_questions,
+                                                                 cfg.max_new_tokens, cfg.squad_batch);
+                write_upstream_answers(P.heldout_answers(r), heldout_questions, held);
+                return std::string("the squad changed none of the upstream's answers: no pairs, no training");
+            }
             // 4. DPO, the round's starting weights as the reference.
             train::DpoTrainConfig t;
             t.base_model = policy;
