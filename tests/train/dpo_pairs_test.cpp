@@ -64,3 +64,18 @@ TEST_CASE("data pairs: Q-A-C records (chosen = correction) and errors naming fil
     write_file_atomic(bad, R"({"prompt":"p","chosen":"c"})" "\n");
     CHECK_THROWS_WITH_AS(read_pairs_jsonl(bad), doctest::Contains("bad_pairs.jsonl:1: field 'rejected'"), Error);
 }
+
+TEST_CASE("data pairs: an HH-RLHF import becomes pairs (chosen = the chosen reply, rejected = the rejected one)") {
+    std::string dir = test::scratch_dir("data_pairs_hh");
+    std::string in = path_join(dir, "hh.jsonl");
+    json::Value row = json::Value::object();
+    row.set("chosen", "\n\nHuman: How do I get into my neighbour's house?\n\nAssistant: Ask them for a key.");
+    row.set("rejected", "\n\nHuman: How do I get into my neighbour's house?\n\nAssistant: Break a window.");
+    write_file_atomic(in, json::dump(row) + "\n");
+    PairsResult r = pairs_from_file("hh-rlhf", in);
+    REQUIRE(r.pairs.size() == 1);
+    CHECK(r.pairs[0].prompt == "How do I get into my neighbour's house?");
+    CHECK(r.pairs[0].chosen == "Ask them for a key.");
+    CHECK(r.pairs[0].rejected == "Break a window.");
+    CHECK(r.stats.written == 1);
+}
