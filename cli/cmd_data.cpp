@@ -12,6 +12,7 @@
 namespace aligners::cli {
 
 int data_render(int argc, char** argv);  // cli/cmd_data_render.cpp
+int data_pairs(int argc, char** argv);   // cli/cmd_data_pairs.cpp
 
 static int data_import(int argc, char** argv) {
     ArgParser args("aligners data import",
@@ -76,12 +77,13 @@ static int data_import(int argc, char** argv) {
 }
 
 int cmd_data(int argc, char** argv) {
-    return run_subcommand(argc, argv, {{"import", data_import}, {"render", data_render}},
+    return run_subcommand(argc, argv, {{"import", data_import}, {"render", data_render}, {"pairs", data_pairs}},
                           "usage: aligners data <subcommand> [options]\n\n"
                           "subcommands:\n"
                           "  import   convert HH-RLHF, PKU, PKU-SafeRLHF, UltraFeedback, question pools or labelled completions\n"
                           "           to JSONL records\n"
-                          "  render   print the exact aligner training sequence (ids, tokens, loss mask) of Q-A-C records\n\n"
+                          "  render   print the exact aligner training sequence (ids, tokens, loss mask) of Q-A-C records\n"
+                          "  pairs    squad/aligner output or Q-A-C records -> preference pairs for train dpo\n\n"
                           "Run 'aligners data <subcommand> --help' for its options.\n");
 }
 

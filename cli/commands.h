@@ -35,6 +35,7 @@ int cmd_squad(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
+int cmd_loop(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_detokenize(int argc, char** argv);

@@ -28,6 +28,7 @@ static const Command kCommands[] = {
     {"serve", "an OpenAI-compatible server whose answers a squad corrects", cmd_serve},
     {"eval", "misalignment before/after, alignment tax, edit ratios, judge win rates", cmd_eval},
     {"demo", "the whole pipeline on the embedded demo world (make run)", cmd_demo},
+    {"loop", "multi-round alignment: upstream answers, squad corrections, DPO on the upstream", cmd_loop},
 };
 
 const Command* commands(int* count) {

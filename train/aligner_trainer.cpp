@@ -15,33 +15,6 @@ namespace aligners::train {
 
 namespace {
 
-// A seeded permutation of [0, n) (raw mt19937_64 output: the same everywhere).
-std::vector<size_t> shuffled(size_t n, uint64_t seed) {
-    std::vector<size_t> order(n);
-    std::iota(order.begin(), order.end(), size_t(0));
-    std::mt19937_64 rng(seed);
-    for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[size_t(rng() % i)]);
-    return order;
-}
-
-engine::Batch to_engine_batch(const TokenBatch& tb, bool packed) {
-    engine::Batch b;
-    b.B = tb.B;
-    b.T = tb.T;
-    b.ids = tb.ids;
-    b.targets = tb.targets;
-    b.pos = tb.positions;
-    if (packed) b.doc = tb.doc_ids;
-    else b.lengths = tb.lengths;
-    return b;
-}
-
-int64_t real_tokens(const TokenBatch& tb) {
-    int64_t n = 0;
-    for (int32_t l : tb.lengths) n += l;
-    return n;
-}
-
 // New special tokens that fall inside an existing (padded) vocabulary get the
 // mean embedding too, as resize_token_embeddings gives rows it adds.
 void mean_init_rows(engine::Model& model, const std::vector<int32_t>& ids, int32_t rows_for_mean) {

@@ -146,7 +146,7 @@ static std::string metrics_up_to(const std::string& path, int64_t step, double* 
 }
 
 LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& plan, const LoopConfig& cfg,
-                          const std::function<json::Value()>& evaluate) {
+                          const std::function<json::Value()>& evaluate, const StepObjective& objective) {
     if (plan.empty()) throw Error(cfg.label + ": nothing to train on (no batches)");
     if (!model.training_enabled()) throw Error(cfg.label + ": the model was loaded without optimizer state");
     make_dirs(cfg.out_dir);
@@ -232,18 +232,25 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
             opt.set_steps_taken(0);
         }
         auto ts0 = std::chrono::steady_clock::now();
-        double loss_sum = 0;
-        int64_t counted = 0, tokens = 0;
-        float scale = 1.0f / float(ts.micro.size());
-        for (const MicroBatch& mb : ts.micro) {
-            float loss = model.forward_backward(mb.batch, scale);
-            loss_sum += double(loss) * double(model.counted());
-            counted += model.counted();
-            tokens += mb.tokens;
+        int64_t tokens = 0;
+        for (const MicroBatch& mb : ts.micro) tokens += mb.tokens;
+        StepOutcome outcome;
+        if (objective) {
+            outcome = objective(ts);
+        } else {
+            double loss_sum = 0;
+            int64_t counted = 0;
+            float scale = 1.0f / float(ts.micro.size());
+            for (const MicroBatch& mb : ts.micro) {
+                float loss = model.forward_backward(mb.batch, scale);
+                loss_sum += double(loss) * double(model.counted());
+                counted += model.counted();
+            }
+            outcome.loss = counted ? loss_sum / double(counted) : 0.0;
         }
         double lr = schedule_at(step);
         float grad_norm = opt.step(float(lr));
-        double loss = counted ? loss_sum / double(counted) : 0.0;
+        double loss = outcome.loss;
         if (!std::isfinite(loss))
             throw Error(cfg.label + ": loss became " + std::to_string(loss) + " at step " + std::to_string(step + 1) +
                         " (try a lower --lr)");
@@ -265,6 +272,7 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
         m.set("tokens", tokens);
         m.set("step_seconds", secs);
         m.set("tokens_per_second", tps);
+        for (const auto& [key, value] : outcome.metrics) m.set(key, value);
         metrics.append_line(json::dump(m));
         char status[96];
         std::snprintf(status, sizeof status, "loss=%.4f lr=%.2e tok/s=%.0f", loss, lr, tps);

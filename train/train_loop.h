@@ -27,6 +27,7 @@ namespace aligners::train {
 struct MicroBatch {
     engine::Batch batch;
     int64_t tokens = 0;  // real (non-pad) tokens, for tokens/s
+    std::vector<int64_t> items = {};  // custom objectives: which examples the rows hold (e.g. DPO pairs)
 };
 
 struct TrainStep {
@@ -72,11 +73,22 @@ struct LoopResult {
     double best_value = 0;      // its best_key value
 };
 
+// A custom objective (DPO) in place of the mean cross-entropy: it
+// accumulates one whole step's gradients into the model and returns the
+// step's loss (before the update) and extra metrics for its log line.
+struct StepOutcome {
+    double loss = 0;
+    json::Object metrics;
+};
+using StepObjective = std::function<StepOutcome(const TrainStep&)>;
+
 // Runs `plan` from step 0 or from a matching checkpoint. `evaluate` (may be
 // empty) returns a JSON object of held-out metrics; it runs every
-// eval_every steps, whenever the phase changes, and at the end.
+// eval_every steps, whenever the phase changes, and at the end. `objective`
+// (may be empty: the token-weighted mean cross-entropy of the micro-batches)
+// computes each step's gradients.
 LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& plan, const LoopConfig& config,
-                          const std::function<json::Value()>& evaluate);
+                          const std::function<json::Value()>& evaluate, const StepObjective& objective = {});
 
 // A stable hex digest of arbitrary text (FNV-1a 64), for fingerprints.
 std::string digest_hex(const std::string& text);

@@ -1,7 +1,10 @@
 #include "train/trainer_run.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
+#include <random>
 
 #include "common/error.h"
 #include "common/fs.h"
@@ -46,6 +49,43 @@ TokenCodec* trainer_codec(const TrainerSettings& s, TokenCodec* given, std::uniq
     if (given) return given;
     owned = load_codec(s.base_model);
     return owned.get();
+}
+
+std::vector<size_t> shuffled(size_t n, uint64_t seed) {
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::mt19937_64 rng(seed);
+    for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[size_t(rng() % i)]);
+    return order;
+}
+
+std::vector<bool> held_out_mask(size_t n, double fraction, uint64_t seed) {
+    std::vector<bool> held(n, false);
+    if (n == 0) return held;
+    size_t n_eval = size_t(std::llround(fraction * double(n)));
+    if (fraction > 0 && n_eval == 0 && n >= 2) n_eval = 1;
+    if (n_eval >= n) n_eval = n - 1;
+    std::vector<size_t> order = shuffled(n, seed);
+    for (size_t k = 0; k < n_eval; ++k) held[order[k]] = true;
+    return held;
+}
+
+engine::Batch to_engine_batch(const TokenBatch& tb, bool packed) {
+    engine::Batch b;
+    b.B = tb.B;
+    b.T = tb.T;
+    b.ids = tb.ids;
+    b.targets = tb.targets;
+    b.pos = tb.positions;
+    if (packed) b.doc = tb.doc_ids;
+    else b.lengths = tb.lengths;
+    return b;
+}
+
+int64_t real_tokens(const TokenBatch& tb) {
+    int64_t n = 0;
+    for (int32_t l : tb.lengths) n += l;
+    return n;
 }
 
 bool PlanBuilder::full() const {

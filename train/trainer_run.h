@@ -17,6 +17,7 @@
 
 #include "common/json.h"
 #include "engine/model.h"
+#include "train/aligner_format.h"
 #include "train/codec.h"
 #include "train/train_loop.h"
 
@@ -113,6 +114,16 @@ private:
     std::vector<TrainStep> steps_;
     uint64_t digest_ = 1469598103934665603ull;  // FNV-1a offset basis
 };
+
+// A seeded permutation of [0, n) (raw mt19937_64 output: the same everywhere).
+std::vector<size_t> shuffled(size_t n, uint64_t seed);
+// Which of n records are held out: round(fraction * n) of them (at least one
+// when fraction > 0 and n >= 2, never all), chosen by a seeded shuffle.
+std::vector<bool> held_out_mask(size_t n, double fraction, uint64_t seed);
+// A token batch as the engine takes it (packed rows keep their document ids,
+// padded rows their lengths), and its real (non-pad) tokens.
+engine::Batch to_engine_batch(const TokenBatch& tb, bool packed);
+int64_t real_tokens(const TokenBatch& tb);
 
 // The settings a run records (in its summary) and fingerprints, in a fixed
 // order: base_model, the trainer's own `first` members, the shared

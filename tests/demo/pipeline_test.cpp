@@ -65,6 +65,11 @@ TEST_CASE("demo --quick: killed, resumed, completed, better than chance, reprodu
     CHECK(file_exists(path_join(dir, "plots/pretrain.svg")));
     CHECK(file_exists(path_join(dir, "squad.json")));
     CHECK(m["seconds"].as_double() > 0);
+    // Stage 7 ran its round: the upstream's own held-out answers before and after DPO.
+    REQUIRE(m.find("multi_round") != nullptr);
+    CHECK(m["multi_round"]["rounds"].as_int() == 1);
+    CHECK(m["multi_round"]["n"].as_int() == 60);
+    CHECK(file_exists(path_join(dir, "multiround/heldout_1.jsonl")));
 
     // Re-running a finished run reuses every stage and reproduces the metrics.
     auto again = test::run_aligners({"demo", "--quick", "--out", dir});

@@ -36,6 +36,8 @@ DemoConfig DemoConfig::quick_preset() {
     c.aligner_batch = 8;
     c.max_new_tokens = 100;
     c.squad_batch = 20;
+    c.rounds = 1;
+    c.round_questions = 60;
     return c;
 }
 
@@ -74,6 +76,12 @@ json::Value DemoConfig::to_json() const {
     v.set("aligner_warmup_fraction", aligner_warmup_fraction);
     v.set("max_new_tokens", max_new_tokens);
     v.set("squad_batch", squad_batch);
+    v.set("rounds", rounds);
+    v.set("round_questions", round_questions);
+    v.set("dpo_epochs", dpo_epochs);
+    v.set("dpo_batch", dpo_batch);
+    v.set("dpo_lr", dpo_lr);
+    v.set("dpo_beta", dpo_beta);
     return v;
 }
 
@@ -90,10 +98,12 @@ void DemoConfig::set(const std::string& key, const std::string& value) {
         {"pretrain_steps", &pretrain_steps}, {"copy_steps", &copy_steps}, {"pretrain_examples", &pretrain_examples}, {"pretrain_batch", &pretrain_batch},
         {"inspector_epochs", &inspector_epochs}, {"inspector_batch", &inspector_batch},
         {"aligner_epochs", &aligner_epochs}, {"aligner_batch", &aligner_batch},
-        {"max_new_tokens", &max_new_tokens}, {"squad_batch", &squad_batch}};
+        {"max_new_tokens", &max_new_tokens}, {"squad_batch", &squad_batch}, {"rounds", &rounds},
+        {"round_questions", &round_questions}, {"dpo_epochs", &dpo_epochs}, {"dpo_batch", &dpo_batch}};
     const std::vector<std::pair<const char*, double*>> doubles = {
         {"identity_share", &identity_share}, {"pretrain_lr", &pretrain_lr}, {"drill_share", &drill_share}, {"inspector_lr", &inspector_lr},
-        {"aligner_lr", &aligner_lr}, {"aligner_warmup_fraction", &aligner_warmup_fraction}};
+        {"aligner_lr", &aligner_lr}, {"aligner_warmup_fraction", &aligner_warmup_fraction}, {"dpo_lr", &dpo_lr},
+        {"dpo_beta", &dpo_beta}};
     // The flag parser's rules (common/args.h): integers in 64 bits, quoted as
     // written; learning rates in (0, 1]; shares in [0, 1].
     const std::string what = "--set " + key;

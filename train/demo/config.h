@@ -45,6 +45,11 @@ struct DemoConfig {
     double aligner_warmup_fraction = 0.2;  // identity warm-up share (Ji et al.)
     int max_new_tokens = 160;
     int squad_batch = 16;
+    // multi-round alignment of the upstream LM (stage 7, multiround.h)
+    int rounds = 2;                 // 0 = skip the stage
+    int round_questions = 300;      // training questions the upstream answers each round
+    int dpo_epochs = 2, dpo_batch = 8;
+    double dpo_lr = 3e-5, dpo_beta = 0.1;  // 3e-4 over-refused (howto answers turned into refusals)
 
     static DemoConfig defaults();
     static DemoConfig quick_preset();

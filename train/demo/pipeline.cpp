@@ -4,16 +4,20 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "common/fs.h"
 #include "common/progress.h"
 #include "engine/backend.h"
 #include "train/aligner_trainer.h"
+#include "train/dpo_trainer.h"
 #include "train/codec.h"
+#include "train/text_util.h"
 #include "train/demo/checkers.h"
 #include "train/demo/corpus.h"
 #include "train/demo/datasets.h"
 #include "train/demo/estimate.h"
+#include "train/demo/multiround.h"
 #include "train/demo/pretrain.h"
 #include "train/demo/rng.h"
 #include "train/demo/squad_eval.h"
@@ -44,6 +48,11 @@ std::string DemoPaths::lm() const { return path_join(root, "lm"); }
 std::string DemoPaths::inspector(int c) const { return path_join(path_join(root, "inspectors"), criterion_name(c)); }
 std::string DemoPaths::aligner(int c) const { return path_join(path_join(root, "aligners"), criterion_name(c)); }
 std::string DemoPaths::eval() const { return path_join(root, "eval"); }
+std::string DemoPaths::rounds() const { return path_join(root, "multiround"); }
+std::string DemoPaths::round(int r) const { return path_join(rounds(), "round_" + std::to_string(r)); }
+std::string DemoPaths::heldout_answers(int r) const {
+    return path_join(rounds(), "heldout_" + std::to_string(r) + ".jsonl");
+}
 
 // ---- reading back what earlier stages wrote -----------------------------------------
 
@@ -279,30 +288,26 @@ DemoReport run_demo(const DemoConfig& cfg) {
     ev_settings.set("squad_batch", cfg.squad_batch);
     report.stages.push_back(runner.run("evaluate", "6. evaluate inspectors and squad", ev_settings, [&] {
         make_dirs(P.eval());
-        std::vector<std::unique_ptr<serve::ModelInspector>> inspectors;
-        std::vector<std::unique_ptr<serve::ModelAligner>> aligners;
-        train::SamplingOptions greedy;
-        greedy.greedy = true;
-        greedy.max_new_tokens = cfg.max_new_tokens;
+        std::vector<std::string> inspector_dirs, aligner_dirs;
+        for (int c = 0; c < kNumCriteria; ++c) {
+            inspector_dirs.push_back(P.inspector(c));
+            aligner_dirs.push_back(P.aligner(c));
+        }
+        DemoSquad ds = load_demo_squad(inspector_dirs, aligner_dirs, *backend, cfg.max_new_tokens, cfg.squad_batch);
         json::Value ins_scores = json::Value::object();
         for (int c = 0; c < kNumCriteria; ++c) {
-            inspectors.push_back(std::make_unique<serve::ModelInspector>(P.inspector(c), *backend));
-            const double threshold = inspectors.back()->calibrated_threshold();
-            InspectorScore s = evaluate_inspector(*inspectors.back(), threshold, read_inspector_items(P.inspector_heldout(c)));
+            const double threshold = ds.inspectors[size_t(c)]->calibrated_threshold();
+            InspectorScore s = evaluate_inspector(*ds.inspectors[size_t(c)], threshold,
+                                                  read_inspector_items(P.inspector_heldout(c)));
             json::Value v = json::Value::object();
             v.set("n", s.n);
             v.set("accuracy", s.accuracy);
             v.set("auc", s.auc);
             v.set("threshold", threshold);
             ins_scores.set(criterion_name(c), std::move(v));
-            aligners.push_back(std::make_unique<serve::ModelAligner>(P.aligner(c), *backend, greedy, cfg.squad_batch));
         }
         write_file_atomic(path_join(P.eval(), "inspectors.json"), json::dump(ins_scores, {.indent = 2}) + "\n");
-
-        std::vector<serve::SquadMember> squad;
-        for (int c = 0; c < kNumCriteria; ++c)
-            squad.push_back({criterion_name(c), inspectors[size_t(c)].get(), aligners[size_t(c)].get(),
-                             inspectors[size_t(c)]->calibrated_threshold(), ""});
+        const std::vector<serve::SquadMember>& squad = ds.members;
         auto items = read_eval_items(P.eval_answers());
         std::vector<SquadCase> cases = run_demo_squad(squad, items, cfg.squad_batch);
         std::string lines;
@@ -345,7 +350,105 @@ DemoReport run_demo(const DemoConfig& cfg) {
         return std::to_string(cases.size()) + " upstream answers, " + std::to_string(fired) + " aligner rewrites";
     }));
 
-    // 7. the report, rebuilt from the stage outputs (so a resumed run reports too) -------------------------
+    // 7. multi-round alignment of the upstream ------------------------------------------------------------
+    // Held-out questions: the squad evaluation's (new people, objects and
+    // acts); training questions: those of the aligners' training records.
+    std::vector<std::string> heldout_questions, train_questions;
+    for (const auto& e : read_eval_items(P.eval_answers())) heldout_questions.push_back(e.question);
+    {
+        std::vector<std::vector<QacItem>> per(kNumCriteria);
+        for (int c = 0; c < kNumCriteria; ++c) per[size_t(c)] = read_qac_items(P.aligner_data(c));
+        std::set<std::string> seen;
+        for (size_t i = 0; int(train_questions.size()) < cfg.round_questions; ++i) {
+            bool any = false;
+            for (int c = 0; c < kNumCriteria && int(train_questions.size()) < cfg.round_questions; ++c) {
+                if (i >= per[size_t(c)].size()) continue;
+                any = true;
+                if (seen.insert(per[size_t(c)][i].question).second) train_questions.push_back(per[size_t(c)][i].question);
+            }
+            if (!any) break;
+        }
+    }
+    if (cfg.rounds > 0) {
+        json::Value s0 = json::Value::object();
+        s0.set("max_new_tokens", cfg.max_new_tokens);
+        report.stages.push_back(runner.run("upstream_round_0", "7. the upstream's own held-out answers", s0, [&] {
+            make_dirs(P.rounds());
+            std::vector<std::string> answers = upstream_answers(P.lm(), *backend, templ, heldout_questions,
+                                                                cfg.max_new_tokens, cfg.squad_batch);
+            write_upstream_answers(P.heldout_answers(0), heldout_questions, answers);
+            UpstreamScore u = score_upstream(heldout_questions, answers);
+            return std::to_string(u.n) + " held-out answers by the pre-trained LM, " + std::to_string(u.misaligned) +
+                   " misaligned (" + fmt("%.1f%%", 100.0 * u.rate()) + ")";
+        }, {P.heldout_answers(0)}));
+    }
+    for (int r = 1; r <= cfg.rounds; ++r) {
+        json::Value s = json::Value::object();
+        for (const char* k : {"round_questions", "dpo_epochs", "dpo_batch", "dpo_lr", "dpo_beta", "max_new_tokens",
+                              "squad_batch"})
+            s.set(k, cfg.to_json()[k]);
+        report.stages.push_back(runner.run("round_" + std::to_string(r), "7. alignment round " + std::to_string(r), s, [&] {
+            // The latest round that trained a model (a round without pairs keeps its upstream).
+            std::string policy = P.lm();
+            for (int k = r - 1; k >= 1 && policy == P.lm(); --k)
+                if (file_exists(path_join(path_join(P.round(k), "model"), "dpo.json"))) policy = path_join(P.round(k), "model");
+            const std::string dir = P.round(r);
+            make_dirs(dir);
+            // 1-2. the upstream answers, the squad corrects.
+            std::vector<std::string> answers = upstream_answers(policy, *backend, templ, train_questions,
+                                                                cfg.max_new_tokens, cfg.squad_batch);
+            std::vector<EvalItem> items;
+            for (size_t i = 0; i < answers.size(); ++i)
+                items.push_back({std::to_string(i), train_questions[i], answers[i], Family::howto, {}});
+            std::vector<std::string> inspector_dirs, aligner_dirs;
+            for (int c = 0; c < kNumCriteria; ++c) {
+                inspector_dirs.push_back(P.inspector(c));
+                aligner_dirs.push_back(P.aligner(c));
+            }
+            DemoSquad ds = load_demo_squad(inspector_dirs, aligner_dirs, *backend, cfg.max_new_tokens, cfg.squad_batch);
+            std::vector<SquadCase> cases = run_demo_squad(ds.members, items, cfg.squad_batch);
+            // 3. pairs: what the squad changed.
+            std::vector<train::PreferencePair> pairs;
+            std::vector<json::Value> pair_lines;
+            for (const SquadCase& c : cases) {
+                if (train::trim(c.after) == train::trim(c.before) || train::trim(c.after).empty()) continue;
+                pairs.push_back({upstream_prompt(templ, c.question), c.after, c.before});
+                pair_lines.push_back(train::to_json(pairs.back()));
+            }
+            train::write_json_lines_atomic(path_join(dir, "pairs.jsonl"), pair_lines);
+            if (pairs.empty()) {  // nothing to learn from: the upstream stays as it is
+                std::vector<std::string> held = upstream_answers(policy, *backend, templ, heldout_questions,
+                                                                 cfg.max_new_tokens, cfg.squad_batch);
+                write_upstream_answers(P.heldout_answers(r), heldout_questions, held);
+                return std::string("the squad changed none of the upstream's answers: no pairs, no training");
+            }
+            // 4. DPO, the round's starting weights as the reference.
+            train::DpoTrainConfig t;
+            t.base_model = policy;
+            t.out_dir = path_join(dir, "model");
+            t.pairs = pairs;
+            t.eval_fraction = 0;
+            t.chat = "raw";
+            t.epochs = cfg.dpo_epochs;
+            t.batch_size = cfg.dpo_batch;
+            t.lr = cfg.dpo_lr;
+            t.beta = cfg.dpo_beta;
+            t.warmup_ratio = 0.1;
+            t.max_length = cfg.lm.seq;
+            t.seed = cfg.seed + uint64_t(r);
+            train::DpoTrainResult d = train::train_dpo(t, *backend);
+            // 5. the new upstream's own held-out answers, no squad.
+            std::vector<std::string> held = upstream_answers(t.out_dir, *backend, templ, heldout_questions,
+                                                             cfg.max_new_tokens, cfg.squad_batch);
+            write_upstream_answers(P.heldout_answers(r), heldout_questions, held);
+            UpstreamScore u = score_upstream(heldout_questions, held);
+            return std::to_string(pairs.size()) + " pairs from " + std::to_string(answers.size()) + " answers; DPO " +
+                   std::to_string(d.steps) + " steps, loss " + fmt("%.3f", d.first_loss) + " -> " +
+                   fmt("%.3f", d.last_loss) + "; held-out misaligned " + fmt("%.1f%%", 100.0 * u.rate());
+        }, {P.round(r), P.heldout_answers(r)}));
+    }
+
+    // 8. the report, rebuilt from the stage outputs (so a resumed run reports too) -------------------------
     {
         json::Value ins = json::parse_file(path_join(P.eval(), "inspectors.json"));
         for (int c = 0; c < kNumCriteria; ++c) {
@@ -365,6 +468,16 @@ DemoReport run_demo(const DemoConfig& cfg) {
             cases.push_back(std::move(sc));
         }
         report.squad = score_squad(cases);
+        if (cfg.rounds > 0) {
+            MultiRoundScore& m = report.multi_round;
+            m.present = true;
+            m.rounds = cfg.rounds;
+            m.before = read_upstream_score(P.heldout_answers(0));
+            m.after = read_upstream_score(P.heldout_answers(cfg.rounds));
+            for (int r = 0; r <= cfg.rounds; ++r) m.rate_by_round.push_back(read_upstream_score(P.heldout_answers(r)).rate());
+            for (int r = 1; r <= cfg.rounds; ++r)
+                m.pairs_by_round.push_back(int(read_jsonl_complete(path_join(P.round(r), "pairs.jsonl")).size()));
+        }
         report.examples = pick_examples(cases);
 
         const std::string pre_log = path_join(P.lm(), "pretrain_log.jsonl");

@@ -8,7 +8,10 @@
 //   5 aligners    fine-tune one aligner per criterion (identity warm-up first)
 //   6 evaluate    inspectors on held-out labelled data; the squad on held-out
 //                 upstream answers; everything judged by the world's checkers
-//   7 report      report.md, SVG curves, metrics.json, the summary table
+//   7 rounds      multi-round alignment of the upstream LM: its answers, the
+//                 squad's corrections as preference pairs, DPO; its own held-out
+//                 answers judged with no squad (multiround.h)
+//   8 report      report.md, SVG curves, metrics.json, the summary table
 //
 // Every stage is resumable (stages.h): a killed run restarts where it stopped.
 #pragma once
@@ -34,6 +37,9 @@ struct DemoPaths {
     std::string inspector(int criterion) const;       // inspectors/<c>/
     std::string aligner(int criterion) const;         // aligners/<c>/
     std::string eval() const;                         // eval/
+    std::string rounds() const;                       // multiround/
+    std::string round(int r) const;                   // multiround/round_<r>/ (its model: model/)
+    std::string heldout_answers(int r) const;         // multiround/heldout_<r>.jsonl (round 0: the LM)
 };
 
 // Runs (or resumes) the pipeline, writes the report, returns it. Progress

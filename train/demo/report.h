@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "train/demo/multiround.h"
 #include "train/demo/scoring.h"
 #include "train/demo/svg.h"
 
@@ -34,6 +35,7 @@ struct DemoReport {
     std::vector<StageRecord> stages;
     std::array<InspectorScore, kNumCriteria> inspectors{};
     SquadScore squad;
+    MultiRoundScore multi_round;      // stage 7 (present unless rounds = 0)
     std::vector<SquadCase> examples;  // shown in the report
     std::vector<Plot> plots;
     double seconds = 0;

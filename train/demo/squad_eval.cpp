@@ -19,6 +19,22 @@ InspectorScore evaluate_inspector(serve::Inspector& inspector, double threshold,
     return score_inspector(std::vector<double>(s.begin(), s.end()), labels, threshold);
 }
 
+DemoSquad load_demo_squad(const std::vector<std::string>& inspector_dirs, const std::vector<std::string>& aligner_dirs,
+                          engine::Backend& backend, int max_new_tokens, int batch_size) {
+    DemoSquad s;
+    train::SamplingOptions greedy;
+    greedy.greedy = true;
+    greedy.max_new_tokens = max_new_tokens;
+    for (size_t c = 0; c < inspector_dirs.size(); ++c) {
+        s.inspectors.push_back(std::make_unique<serve::ModelInspector>(inspector_dirs[c], backend));
+        s.aligners.push_back(std::make_unique<serve::ModelAligner>(aligner_dirs[c], backend, greedy, batch_size));
+    }
+    for (size_t c = 0; c < inspector_dirs.size(); ++c)
+        s.members.push_back({criterion_name(int(c)), s.inspectors[c].get(), s.aligners[c].get(),
+                             s.inspectors[c]->calibrated_threshold(), ""});
+    return s;
+}
+
 // ---- the squad with a trace ---------------------------------------------------------------------
 
 namespace {
