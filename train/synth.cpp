@@ -1,11 +1,7 @@
 #include "train/synth.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <map>
-#include <random>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "common/error.h"
@@ -13,95 +9,15 @@
 #include "train/records.h"
 #include "train/resumable.h"
 #include "train/synth_ngweta.h"
+#include "train/synth_stages.h"
 #include "train/synth_tgrt.h"
 #include "train/text_util.h"
 
 namespace aligners::train {
 
+using namespace synth_detail;
+
 namespace {
-
-uint64_t hash_text(std::string_view s, uint64_t h = 1469598103934665603ull) {
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    return h;
-}
-
-// Up to k distinct elements of `pool`, chosen by a generator seeded with
-// `seed` (partial Fisher-Yates on raw mt19937_64 output, which the standard
-// fixes, so the choice is the same on every platform).
-template <class T>
-std::vector<T> sample(const std::vector<T>& pool, size_t k, uint64_t seed) {
-    std::vector<size_t> idx(pool.size());
-    for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-    std::mt19937_64 rng(seed);
-    k = std::min(k, idx.size());
-    for (size_t i = 0; i < k; ++i) std::swap(idx[i], idx[i + size_t(rng() % (idx.size() - i))]);
-    std::vector<T> out;
-    for (size_t i = 0; i < k; ++i) out.push_back(pool[idx[i]]);
-    return out;
-}
-
-json::Value counts_json(const RejectCounts& c) {
-    json::Value v = json::Value::object();
-    for (const auto& [k, n] : c) v.set(k, int64_t(n));
-    return v;
-}
-
-void add_counts(RejectCounts* into, const json::Value* from) {
-    if (!from || !from->is_object()) return;
-    for (const auto& [k, n] : from->as_object())
-        if (n.is_int()) (*into)[k] += size_t(n.as_int());
-}
-
-std::vector<std::string> string_list(const json::Value* v) {
-    std::vector<std::string> out;
-    if (v && v->is_array())
-        for (const auto& s : v->as_array())
-            if (s.is_string()) out.push_back(s.as_string());
-    return out;
-}
-
-// The log's items by id.
-std::unordered_map<std::string, const json::Value*> by_id(const ResumableLog& log) {
-    std::unordered_map<std::string, const json::Value*> m;
-    for (const auto& v : log.items()) m[v["id"].as_string()] = &v;
-    return m;
-}
-
-SamplingOptions with_stops(SamplingOptions o, const std::vector<std::string>& stops, uint64_t seed) {
-    for (const auto& s : stops) o.stop.push_back(s);
-    o.seed = seed;
-    return o;
-}
-
-// Generates for a batch of prompts, checking the generator kept its contract.
-std::vector<std::string> generate_batch(TextGenerator& gen, const std::vector<std::string>& prompts,
-                                        const SamplingOptions& o) {
-    std::vector<std::string> out = gen.generate(prompts, o);
-    if (out.size() != prompts.size())
-        throw Error("generator returned " + std::to_string(out.size()) + " completions for " +
-                    std::to_string(prompts.size()) + " prompts");
-    for (auto& s : out) s = cut_at_stop(s, o.stop);
-    return out;
-}
-
-class StageLog {
-public:
-    explicit StageLog(const std::string& path) : out_(path) {}
-    void event(const std::string& stage, json::Value fields) {
-        fields.set("stage", stage);
-        fields.set("time", double(std::chrono::duration<double>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count()));
-        out_.append_line(json::dump(fields));
-    }
-
-private:
-    JsonlAppender out_;
-};
-
-struct TopicEntry {
-    std::string question_type, topic;
-};
 
 // ---- what each stage sends (shared by the run and the dry run) ------------------------
 
@@ -146,13 +62,6 @@ std::string question_prompt(const SynthConfig& cfg, const Criterion& crit, const
                                  t.question_type, t.topic);
 }
 
-std::vector<TopicSeed> seeds_with_questions(const std::vector<TopicSeed>& seeds) {
-    std::vector<TopicSeed> out;
-    for (const auto& s : seeds)
-        if (!s.question.empty()) out.push_back(s);
-    return out;
-}
-
 // The --questions pool without repeats (ignoring case and spacing).
 std::vector<QuestionRecord> load_question_pool(const std::string& path, size_t* duplicates) {
     std::vector<QuestionRecord> questions;
@@ -178,17 +87,6 @@ std::vector<std::string> pair_stops(const SynthConfig& cfg) {
 ParsedPair parse_pair(const SynthConfig& cfg, const Criterion& crit, const std::string& completion) {
     return cfg.recipe == Recipe::ngweta ? parse_ngweta_pair_completion(completion, ngweta_marker(crit))
                                         : parse_pair_completion(completion);
-}
-
-json::Value sampling_json(const SamplingOptions& o) {
-    json::Value v = json::Value::object();
-    v.set("greedy", o.greedy);
-    v.set("temperature", double(o.temperature));
-    v.set("top_p", double(o.top_p));
-    v.set("top_k", o.top_k);
-    v.set("repetition_penalty", double(o.repetition_penalty));
-    v.set("max_new_tokens", o.max_new_tokens);
-    return v;
 }
 
 // ---- stage 1 -----------------------------------------------------------------------
@@ -336,15 +234,7 @@ std::vector<QuestionRecord> run_questions(const SynthConfig& cfg, const Criterio
             questions.push_back(std::move(r));
         }
     }
-    json::Value ev = json::Value::object();
-    ev.set("prompts", int64_t(ids.size()));
-    ev.set("generated_now", int64_t(processed));
-    log.event("questions", ev);
-    json::Value s = json::Value::object();
-    s.set("prompts", int64_t(ids.size()));
-    s.set("questions", int64_t(questions.size()));
-    s.set("rejected", counts_json(rejected));
-    *stats = s;
+    finish_question_stage(log, ids.size(), processed, questions.size(), rejected, stats);
     return questions;
 }
 
@@ -408,172 +298,6 @@ std::vector<PairItem> run_pairs(const SynthConfig& cfg, const Criterion& crit,
     s.set("parse_errors", counts_json(errors));
     *stats = s;
     return items;
-}
-
-// ---- stages 1-2 of --recipe ngweta: TGRT (train/synth_tgrt.h) ----------------------------
-
-TypeTopics seed_topics(const std::vector<TopicSeed>& seeds) {
-    TypeTopics t;
-    for (const auto& s : seeds) t.add(s.question_type, s.topic);
-    return t;
-}
-
-// Stage 2's prompts: 15 (type, topic) hints each, 5 seed questions drawn per prompt.
-struct TgrtQuestionPrompt {
-    std::vector<TopicSeed> examples, hints;
-};
-std::vector<TgrtQuestionPrompt> tgrt_question_prompts(const SynthConfig& cfg, const std::vector<TopicSeed>& seeds,
-                                                      const std::vector<TopicEntry>& topics) {
-    const size_t per_prompt = 15;  // num_questions_to_generate
-    std::vector<TopicSeed> pool = seeds_with_questions(seeds);
-    std::vector<TgrtQuestionPrompt> out;
-    for (size_t i = 0; i < topics.size(); i += per_prompt) {
-        TgrtQuestionPrompt p;
-        p.examples = sample(pool, size_t(cfg.question_examples), cfg.seed * 7919u + i);
-        for (size_t k = i; k < std::min(topics.size(), i + per_prompt); ++k)
-            p.hints.push_back({topics[k].question_type, topics[k].topic, ""});
-        out.push_back(std::move(p));
-    }
-    return out;
-}
-
-std::vector<TopicEntry> run_topics_tgrt(const SynthConfig& cfg, const std::vector<TopicSeed>& seeds,
-                                        TextGenerator& gen, StageLog& log, json::Value* stats) {
-    TypeTopics pool = seed_topics(seeds);
-    ResumableLog out(path_join(cfg.out_dir, "topics.jsonl"));
-    RejectCounts rejected;
-    size_t prompts_total = 0;
-    for (int epoch = 0; epoch < cfg.topic_rounds; ++epoch) {
-        TypeTopics balanced = dedupe_and_balance(pool, false, &rejected);
-        std::vector<TgrtTopicPrompt> prompts =
-            tgrt_topic_prompts(balanced, cfg.topic_examples, cfg.seed * 1000003u + uint64_t(epoch));
-        std::vector<std::string> ids;
-        for (size_t k = 0; k < prompts.size(); ++k) ids.push_back("e" + std::to_string(epoch) + "/" + std::to_string(k));
-        size_t processed = run_resumable(
-            out, ids, cfg.batch_size,
-            [&](const std::vector<size_t>& batch) {
-                std::vector<std::string> texts;
-                for (size_t i : batch) texts.push_back(build_tgrt_topic_prompt(prompts[i].question_type, prompts[i].topics));
-                SamplingOptions o = with_stops(cfg.topic_sampling, {}, hash_text(ids[batch[0]], cfg.seed));
-                std::vector<std::string> completions = generate_batch(gen, texts, o);
-                std::vector<json::Value> results;
-                for (size_t k = 0; k < batch.size(); ++k) {
-                    RejectCounts rej;
-                    json::Value v = json::Value::object(), kv = json::Value::array();
-                    for (const auto& t : parse_tgrt_topic_completion(completions[k], &rej)) kv.push_back(t);
-                    v.set("epoch", epoch);
-                    v.set("question_type", prompts[batch[k]].question_type);
-                    v.set("completion", completions[k]);
-                    v.set("topics", kv);
-                    v.set("rejected", counts_json(rej));
-                    results.push_back(std::move(v));
-                }
-                return results;
-            },
-            "synth topics (epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.topic_rounds) + ")");
-        // The next epoch reads this epoch's file: the balanced topics, then the new ones in prompt order.
-        auto done = by_id(out);
-        TypeTopics next = balanced;
-        for (size_t i = 0; i < ids.size(); ++i) {
-            const json::Value& v = *done.at(ids[i]);
-            add_counts(&rejected, v.find("rejected"));
-            for (const auto& t : string_list(v.find("topics"))) next.add(prompts[i].question_type, t);
-        }
-        pool = std::move(next);
-        prompts_total += ids.size();
-        json::Value ev = json::Value::object();
-        ev.set("epoch", epoch);
-        ev.set("prompts", int64_t(ids.size()));
-        ev.set("generated_now", int64_t(processed));
-        ev.set("topics", int64_t(pool.size()));
-        log.event("topics", ev);
-    }
-    // deduplicate_topics.py, then a shuffle (seeded here).
-    TypeTopics final_topics = dedupe_and_balance(pool, true, &rejected);
-    std::vector<TopicEntry> entries;
-    for (const auto& type : final_topics.types)
-        for (const auto& t : final_topics.topics.at(type)) entries.push_back({type, t});
-    entries = sample(entries, entries.size(), cfg.seed * 31u + 17u);
-    json::Value s = json::Value::object();
-    s.set("seed_topics", int64_t(seeds.size()));
-    s.set("epochs", cfg.topic_rounds);
-    s.set("prompts", int64_t(prompts_total));
-    s.set("topics", int64_t(entries.size()));
-    s.set("question_types", int64_t(final_topics.types.size()));
-    s.set("rejected", counts_json(rejected));
-    *stats = s;
-    return entries;
-}
-
-std::vector<QuestionRecord> run_questions_tgrt(const SynthConfig& cfg, const Criterion& crit,
-                                               const std::vector<TopicSeed>& seeds,
-                                               const std::vector<TopicEntry>& topics, TextGenerator& gen,
-                                               StageLog& log, json::Value* stats) {
-    std::vector<TgrtQuestionPrompt> prompts = tgrt_question_prompts(cfg, seeds, topics);
-    std::vector<std::string> ids;
-    for (size_t k = 0; k < prompts.size(); ++k) ids.push_back("q/" + std::to_string(k));
-    ResumableLog out(path_join(cfg.out_dir, "questions.jsonl"));
-    size_t processed = run_resumable(
-        out, ids, cfg.batch_size,
-        [&](const std::vector<size_t>& batch) {
-            std::vector<std::string> texts;
-            for (size_t i : batch) texts.push_back(build_tgrt_question_prompt(prompts[i].examples, prompts[i].hints));
-            SamplingOptions o = with_stops(cfg.question_sampling, {}, hash_text(ids[batch[0]], cfg.seed + 1));
-            std::vector<std::string> completions = generate_batch(gen, texts, o);
-            std::vector<json::Value> results;
-            for (size_t k = 0; k < batch.size(); ++k) {
-                const TgrtQuestionPrompt& p = prompts[batch[k]];
-                json::Value v = json::Value::object(), qv = json::Value::array();
-                for (const auto& q : parse_tgrt_question_completion(completions[k],
-                                                                    tgrt_expected_prefixes(p.examples, p.hints))) {
-                    json::Value e = json::Value::object();
-                    e.set("question_type", q.question_type);
-                    e.set("topic", q.topic);
-                    e.set("question", q.question);
-                    qv.push_back(e);
-                }
-                v.set("completion", completions[k]);
-                v.set("questions", qv);
-                results.push_back(std::move(v));
-            }
-            return results;
-        },
-        "synth questions");
-    auto done = by_id(out);
-    RejectCounts rejected;
-    std::unordered_set<std::string> seen;
-    std::vector<QuestionRecord> questions;
-    for (const auto& id : ids) {
-        const json::Value* list = done.at(id)->find("questions");
-        if (!list || !list->is_array()) continue;
-        for (const auto& e : list->as_array()) {
-            QuestionRecord r;
-            r.question = json::get_string(e, "question", out.path(), "");
-            r.topic = json::get_string(e, "topic", out.path(), "");
-            r.question_type = json::get_string(e, "question_type", out.path(), "");
-            r.criterion = crit.name;
-            if (trim(r.question).empty()) {
-                ++rejected["empty question"];
-                continue;
-            }
-            // Stage 3 keys its log by the question: each once.
-            if (!seen.insert(normalize_for_compare(r.question)).second) {
-                ++rejected["duplicate question"];
-                continue;
-            }
-            questions.push_back(std::move(r));
-        }
-    }
-    json::Value ev = json::Value::object();
-    ev.set("prompts", int64_t(ids.size()));
-    ev.set("generated_now", int64_t(processed));
-    log.event("questions", ev);
-    json::Value s = json::Value::object();
-    s.set("prompts", int64_t(ids.size()));
-    s.set("questions", int64_t(questions.size()));
-    s.set("rejected", counts_json(rejected));
-    *stats = s;
-    return questions;
 }
 
 }  // namespace
@@ -658,63 +382,6 @@ std::vector<SynthPrompt> synth_dry_run(const SynthConfig& cfg) {
     for (const auto& q : questions)
         out.push_back({"pairs", q.question, pair_prompt(cfg, crit, q.question), placeholder_questions});
     return out;
-}
-
-void apply_recipe(Recipe recipe, SynthConfig* c) {
-    c->recipe = recipe;
-    if (recipe != Recipe::ngweta) return;
-    // generate_topics.py: generation_epoch=20, num_examples=5; GenerateParams(
-    // decoding_method="sample", max_new_tokens=300, temperature=1.0, top_p=1).
-    c->topic_rounds = 20;
-    c->topic_examples = 5;
-    c->topic_sampling = SamplingOptions{};
-    c->topic_sampling.max_new_tokens = 300;
-    c->topic_sampling.temperature = 1.0f;
-    c->topic_sampling.top_p = 1.0f;
-    // generate_questions.py samples with the same params; 5 seed examples, 15 hints a prompt.
-    c->question_sampling = c->topic_sampling;
-    c->question_examples = 5;
-    // generate-bad-and-good-responses.ipynb: GenerateParams(decoding_method="greedy",
-    // max_new_tokens=1500, stop_sequences=["\n\n\nInput:"], repetition_penalty=2).
-    c->pair_sampling = SamplingOptions{};
-    c->pair_sampling.greedy = true;
-    c->pair_sampling.max_new_tokens = 1500;
-    c->pair_sampling.repetition_penalty = 2.0f;
-    // clean-data-for-inspector-and-aligner-training.ipynb: similarity_score >= 0.9 dropped.
-    c->clean.max_pair_similarity = 0.9;
-}
-
-json::Value settings_json(const SynthConfig& c) {
-    json::Value v = json::Value::object();
-    v.set("recipe", recipe_name(c.recipe));
-    v.set("criterion", c.criterion_path);
-    v.set("seeds", c.seeds_path);
-    v.set("questions", c.questions_path);
-    v.set("topic_rounds", c.topic_rounds);
-    v.set("topic_prompts_per_type", c.topic_prompts_per_type);
-    v.set("topic_examples", c.topic_examples);
-    v.set("max_topics_per_type", c.max_topics_per_type);
-    v.set("question_examples", c.question_examples);
-    v.set("max_questions", c.max_questions);
-    v.set("batch_size", int64_t(c.batch_size));
-    v.set("seed", int64_t(c.seed));
-    v.set("topic_sampling", sampling_json(c.topic_sampling));
-    v.set("question_sampling", sampling_json(c.question_sampling));
-    json::Value pairs = sampling_json(c.pair_sampling);
-    json::Value stops = json::Value::array();
-    for (const auto& s : c.recipe == Recipe::ngweta ? ngweta_pair_stop_strings() : pair_stop_strings()) stops.push_back(s);
-    pairs.set("stop", stops);
-    v.set("pair_sampling", pairs);
-    json::Value clean = json::Value::object();
-    clean.set("rules", c.recipe == Recipe::ngweta ? "ngweta" : "aligners");
-    clean.set("max_pair_similarity", c.clean.max_pair_similarity);
-    if (c.recipe != Recipe::ngweta) {
-        clean.set("min_chars", int64_t(c.clean.min_chars));
-        clean.set("max_chars", int64_t(c.clean.max_chars));
-        clean.set("max_words", int64_t(c.clean.max_words));
-    }
-    v.set("clean", clean);
-    return v;
 }
 
 json::Value to_json(const SynthPrompt& p) {
