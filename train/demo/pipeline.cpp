@@ -372,7 +372,7 @@ DemoReport run_demo(const DemoConfig& cfg) {
     if (cfg.rounds > 0) {
         json::Value s0 = json::Value::object();
         s0.set("max_new_tokens", cfg.max_new_tokens);
-        report.stages.push_back(runner.run("upstream_round_0", "7. the upstream's own held-out answers", s0, [&] {
+        report.stages.push_back(runner.run("upstream_round_0", "7. upstream's own answers", s0, [&] {
             make_dirs(P.rounds());
             std::vector<std::string> answers = upstream_answers(P.lm(), *backend, templ, heldout_questions,
                                                                 cfg.max_new_tokens, cfg.squad_batch);
