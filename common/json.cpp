@@ -89,6 +89,13 @@ const Value& Value::operator[](std::string_view key) const {
     if (!v) throw Error("missing key \"" + std::string(key) + "\"");
     return *v;
 }
+const Value& Value::operator[](size_t index) const {
+    if (!is_array()) throw Error("expected an array to index [" + std::to_string(index) + "]");
+    const Array& a = as_array();
+    if (index >= a.size())
+        throw Error("index " + std::to_string(index) + " out of range (array of " + std::to_string(a.size()) + ")");
+    return a[index];
+}
 Value& Value::set(std::string key, Value v) {
     if (is_null()) v_ = Object{};
     Object& obj = as_object();

@@ -81,6 +81,9 @@ public:
     bool contains(std::string_view key) const { return find(key) != nullptr; }
     // Member access; throws Error("missing key ...") when absent.
     const Value& operator[](std::string_view key) const;
+    // Element access; throws Error when not an array or out of range. (It
+    // also keeps v[0] from meaning v[std::string_view(nullptr)].)
+    const Value& operator[](size_t index) const;
     // Inserts or replaces; returns the stored value.
     Value& set(std::string key, Value v);
     // Array helper.

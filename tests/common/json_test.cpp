@@ -162,3 +162,11 @@ TEST_CASE("the 11 MB qwen3 tokenizer.json parses quickly") {
 }
 
 }
+
+TEST_CASE("v[i] indexes arrays and refuses other values and out-of-range indices") {
+    json::Value v = json::parse(R"({"choices": [{"text": "a"}, {"text": "b"}]})");
+    CHECK(v["choices"][1]["text"].as_string() == "b");
+    CHECK(v["choices"][0]["text"].as_string() == "a");
+    CHECK_THROWS_WITH_AS(v["choices"][2], "index 2 out of range (array of 2)", Error);
+    CHECK_THROWS_WITH_AS(v[0], "expected an array to index [0]", Error);
+}
