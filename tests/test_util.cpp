@@ -31,6 +31,20 @@ std::string scratch_dir(const std::string& name) {
     return dir.string();
 }
 
+std::vector<double> randn(size_t n, uint32_t seed, double scale) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<double> d(0.0, scale);
+    std::vector<double> v(n);
+    for (auto& x : v) x = d(gen);
+    return v;
+}
+
+double dotv(const std::vector<double>& a, const std::vector<double>& b) {
+    double s = 0;
+    for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+    return s;
+}
+
 std::string random_word(std::mt19937& rng, int len) {
     std::string w;
     for (int i = 0; i < len; ++i) w += char('a' + rng() % 26);

@@ -26,6 +26,10 @@ std::string scratch_dir(const std::string& name);
 // `len` random lower-case ASCII letters (the same for the same rng state
 // everywhere: raw mt19937 output, no distribution).
 std::string random_word(std::mt19937& rng, int len);
+// n normal(0, scale) doubles from mt19937(seed): finite-difference inputs.
+std::vector<double> randn(size_t n, uint32_t seed, double scale = 1.0);
+// sum a[i] * b[i] over a's length.
+double dotv(const std::vector<double>& a, const std::vector<double>& b);
 // Path of build/aligners.
 std::string aligners_bin();
 

@@ -65,8 +65,7 @@ DpoTrainResult train_dpo(const DpoTrainConfig& cfg, engine::Backend& backend, To
         train = all;
         eval = cfg.eval_path.empty() ? cfg.eval_pairs : read_pairs_jsonl(cfg.eval_path);
     } else {
-        std::vector<bool> held = held_out_mask(all.size(), cfg.eval_fraction, cfg.seed ^ 0xE7A1u);
-        for (size_t i = 0; i < all.size(); ++i) (held[i] ? eval : train).push_back(all[i]);
+        split_held_out(all, cfg.eval_fraction, cfg.seed ^ 0xE7A1u, &train, &eval);
     }
 
     std::unique_ptr<TokenCodec> owned;

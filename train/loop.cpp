@@ -68,8 +68,7 @@ json::Value run_alignment_loop(const AlignmentLoopConfig& c, engine::Backend& ba
         train = all;
         held = read_question_jsonl(c.heldout_path);
     } else {
-        std::vector<bool> mask = held_out_mask(all.size(), c.heldout_fraction, c.seed ^ 0x100Fu);
-        for (size_t i = 0; i < all.size(); ++i) (mask[i] ? held : train).push_back(all[i]);
+        split_held_out(all, c.heldout_fraction, c.seed ^ 0x100Fu, &train, &held);
     }
     if (train.empty()) throw Error(c.questions_path + ": no training questions left after holding some out");
     if (held.empty()) throw Error(c.questions_path + ": no held-out questions (give --heldout or --heldout-fraction)");

@@ -17,8 +17,7 @@ SftTrainResult train_sft(const SftTrainConfig& cfg, engine::Backend& backend, To
         train = all;
         eval = read_prompt_response_jsonl(cfg.eval_path);
     } else {
-        std::vector<bool> held = held_out_mask(all.size(), cfg.eval_fraction, cfg.seed ^ 0xE7A1u);
-        for (size_t i = 0; i < all.size(); ++i) (held[i] ? eval : train).push_back(all[i]);
+        split_held_out(all, cfg.eval_fraction, cfg.seed ^ 0xE7A1u, &train, &eval);
     }
 
     std::unique_ptr<TokenCodec> owned;

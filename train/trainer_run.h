@@ -120,6 +120,13 @@ std::vector<size_t> shuffled(size_t n, uint64_t seed);
 // Which of n records are held out: round(fraction * n) of them (at least one
 // when fraction > 0 and n >= 2, never all), chosen by a seeded shuffle.
 std::vector<bool> held_out_mask(size_t n, double fraction, uint64_t seed);
+// `all` split by held_out_mask into kept (`train`) and held-out records, in order.
+template <typename T>
+void split_held_out(const std::vector<T>& all, double fraction, uint64_t seed, std::vector<T>* train,
+                    std::vector<T>* held) {
+    std::vector<bool> mask = held_out_mask(all.size(), fraction, seed);
+    for (size_t i = 0; i < all.size(); ++i) (mask[i] ? *held : *train).push_back(all[i]);
+}
 // A token batch as the engine takes it (packed rows keep their document ids,
 // padded rows their lengths), and its real (non-pad) tokens.
 engine::Batch to_engine_batch(const TokenBatch& tb, bool packed);

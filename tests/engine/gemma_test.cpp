@@ -26,19 +26,8 @@ using Vec = std::vector<double>;
 
 namespace {
 
-Vec randn(size_t n, uint32_t seed, double scale = 1.0) {
-    std::mt19937 gen(seed);
-    std::normal_distribution<double> d(0.0, scale);
-    Vec v(n);
-    for (auto& x : v) x = d(gen);
-    return v;
-}
-
-double dotv(const Vec& a, const Vec& b) {
-    double s = 0;
-    for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-    return s;
-}
+using test::dotv;
+using test::randn;
 
 // Analytic d(loss)/dx against central differences, every element.
 void check_fd(const char* what, Vec& x, const Vec& analytic, const std::function<double()>& loss) {
@@ -281,8 +270,8 @@ TEST_CASE("gemma: save_hf_dir then load is bit-identical and keeps the Gemma fie
 // each fixture after 3 AdamW steps (so the (1 + w) norm weights moved) is
 // saved to build/test-scratch/gemma_roundtrip_<name>/ with logits.json, the
 // logits aligners computes for the fixture's batch; then
-//   python3 tools/oracle/make_fixtures.py --check-roundtrip DIR \
-//       --fixture tests/fixtures/models/<name> --expect-logits DIR/logits.json
+//   python3 tools/oracle/make_fixtures.py --check-roundtrip DIR
+//       --fixture tests/fixtures/models/<name> --expect-logits DIR/logits.json   (one line)
 // Here: the saved model reloads and reproduces those logits exactly.
 TEST_CASE("gemma: a fine-tuned model saves, reloads and keeps its logits") {
     auto be = make_cpu_backend();

@@ -11,25 +11,15 @@
 #include <vector>
 
 #include "kernels/cpu/ops.h"
+#include "test_util.h"
 
 using namespace aligners;
 using Vec = std::vector<double>;
 
 namespace {
 
-Vec randn(size_t n, uint32_t seed, double scale = 1.0) {
-    std::mt19937 gen(seed);
-    std::normal_distribution<double> d(0.0, scale);
-    Vec v(n);
-    for (auto& x : v) x = d(gen);
-    return v;
-}
-
-double dotv(const Vec& a, const Vec& b) {
-    double s = 0;
-    for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-    return s;
-}
+using test::dotv;
+using test::randn;
 
 // Checks analytic d(loss)/d(x) against central differences for every element.
 void check_fd(const char* what, Vec& x, const Vec& analytic, const std::function<double()>& loss,

@@ -2,6 +2,7 @@
 // fixture files): a Llama-architecture causal LM or sequence classifier whose
 // vocabulary is the ByteCodec's (256 bytes + "</s>").
 #pragma once
+#include <random>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "common/json.h"
 #include "engine/model.h"
 #include "train/codec.h"
+#include "test_util.h"
 #include "weights/hf_config.h"
 
 namespace test {
@@ -56,6 +58,23 @@ inline std::string make_tiny_bert(const std::string& dir, uint64_t seed, const s
     m->save_hf_dir(dir);
     write_file_atomic(path_join(dir, "vocab.txt"), vocab);
     return dir;
+}
+
+// n Q-A-C lines {"question": "echo w", "answer": "w", "correction": "Gladly: w"}
+// with random words w from mt19937(seed), written to `path`.
+inline std::string qac_file(const std::string& path, int n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::string text;
+    for (int i = 0; i < n; ++i) {
+        std::string w = random_word(rng, 5);
+        aligners::json::Value v = aligners::json::Value::object();
+        v.set("question", "echo " + w);
+        v.set("answer", w);
+        v.set("correction", "Gladly: " + w);
+        text += aligners::json::dump(v) + "\n";
+    }
+    aligners::write_file_atomic(path, text);
+    return path;
 }
 
 }  // namespace test

@@ -20,20 +20,7 @@ using namespace aligners::train;
 
 namespace {
 
-std::string qac_file(const std::string& path, int n) {
-    std::mt19937 rng(5);
-    std::string text;
-    for (int i = 0; i < n; ++i) {
-        std::string w = test::random_word(rng, 5);
-        json::Value v = json::Value::object();
-        v.set("question", "echo " + w);
-        v.set("answer", w);
-        v.set("correction", "Gladly: " + w);
-        text += json::dump(v) + "\n";
-    }
-    write_file_atomic(path, text);
-    return path;
-}
+std::string qac_file(const std::string& path, int n) { return test::qac_file(path, n, 5); }
 
 std::string inspector_file(const std::string& path, int n) {
     std::mt19937 rng(6);
