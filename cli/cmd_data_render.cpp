@@ -7,8 +7,8 @@
 #include "common/args.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "infer/codec.h"
 #include "train/aligner_render.h"
-#include "train/codec.h"
 #include "train/records.h"
 
 namespace aligners::cli {
@@ -35,7 +35,7 @@ int data_render(int argc, char** argv) {
     if (!args.parse(argc, argv)) return 0;
 
     train::AlignerTemplate t = train::template_by_name(templ);
-    std::unique_ptr<train::TokenCodec> codec = train::load_codec(tokenizer);
+    std::unique_ptr<infer::TokenCodec> codec = infer::load_codec(tokenizer);
     train::add_template_tokens(t, *codec);
     std::vector<train::QacRecord> records = train::read_qac_jsonl(input);
     std::vector<json::Value> lines;

@@ -97,7 +97,7 @@ int cmd_serve(int argc, char** argv) {
     }
 
     auto backend = select_backend(device, attention);
-    train::SamplingOptions aligner_sampling;
+    infer::SamplingOptions aligner_sampling;
     aligner_sampling.greedy = true;
     aligner_sampling.max_new_tokens = max_new;
     auto squad = serve::load_squad(squad_path, *backend, aligner_sampling);

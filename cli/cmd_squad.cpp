@@ -11,10 +11,10 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "engine/backend.h"
+#include "infer/model_generator.h"
 #include "serve/model_squad.h"
 #include "serve/squad_recipe.h"
 #include "serve/squad_run.h"
-#include "train/model_generator.h"
 #include "train/records.h"
 #include "train/resumable.h"
 
@@ -27,7 +27,7 @@ namespace {
 std::vector<train::QaRecord> upstream_answers(const std::string& model_dir, const std::string& questions_path,
                                               const std::string& path, const std::string& chat,
                                               const std::string& prompt_template,
-                                              const train::SamplingOptions& sampling, int batch_size,
+                                              const infer::SamplingOptions& sampling, int batch_size,
                                               engine::Backend& backend) {
     std::vector<train::QaRecord> qs;
     train::for_each_jsonl(questions_path, [&](const json::Value& v, size_t line) {
@@ -40,7 +40,7 @@ std::vector<train::QaRecord> upstream_answers(const std::string& model_dir, cons
         qs.push_back(std::move(r));
     });
     if (qs.empty()) throw Error(questions_path + ": no questions");
-    train::ModelGenerator gen(model_dir, backend, chat, batch_size);
+    infer::ModelGenerator gen(model_dir, backend, chat, batch_size);
     train::ResumableLog log(path);
     std::vector<std::string> ids;
     for (const auto& q : qs) ids.push_back(q.id);
@@ -49,7 +49,7 @@ std::vector<train::QaRecord> upstream_answers(const std::string& model_dir, cons
         [&](const std::vector<size_t>& batch) {
             std::vector<std::string> prompts;
             for (size_t i : batch) prompts.push_back(serve::render_upstream_prompt(prompt_template, qs[i].question));
-            train::SamplingOptions o = sampling;
+            infer::SamplingOptions o = sampling;
             o.seed = sampling.seed + batch.front();
             std::vector<std::string> answers = gen.generate(prompts, o);
             std::vector<json::Value> lines;
@@ -171,7 +171,7 @@ int cmd_squad(int argc, char** argv) {
     set.aligner.stop_after.clear();
     for (char c : aligner_stop_after) set.aligner.stop_after.push_back(std::string(1, c));
     set.aligner_max_input_tokens = max_input;
-    const train::SamplingOptions& aligner_sampling = set.aligner;
+    const infer::SamplingOptions& aligner_sampling = set.aligner;
 
     std::unique_ptr<serve::LoadedSquad> loaded;
     std::unique_ptr<serve::ModelAligner> single;
@@ -210,7 +210,7 @@ int cmd_squad(int argc, char** argv) {
 
     std::vector<train::QaRecord> records;
     if (!upstream.empty()) {
-        const train::SamplingOptions& up = set.upstream;
+        const infer::SamplingOptions& up = set.upstream;
         // Streamed output (stdout, a pipe): nowhere to keep the answers beside it.
         bool streamed = is_stream_output(out);
         records = upstream_answers(upstream, input, streamed ? "/dev/null" : out + ".upstream.jsonl", chat,

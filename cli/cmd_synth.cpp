@@ -15,11 +15,11 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "engine/backend.h"
+#include "infer/model_generator.h"
 #include "train/criterion.h"
 #include "train/model_embedder.h"
-#include "train/sentence_embedder.h"
-#include "train/model_generator.h"
 #include "train/recipe.h"
+#include "train/sentence_embedder.h"
 #include "train/synth.h"
 
 namespace aligners::cli {
@@ -142,7 +142,7 @@ int cmd_synth(int argc, char** argv) {
     cfg.clean.min_chars = size_t(min_chars);
     cfg.clean.max_chars = size_t(max_chars);
     cfg.clean.max_words = size_t(max_words);
-    train::SamplingOptions s;
+    infer::SamplingOptions s;
     s.greedy = greedy || sampling.greedy();
     s.temperature = float(sampling.greedy() ? 1.0 : sampling.temperature);
     s.top_p = float(sampling.top_p);
@@ -179,7 +179,7 @@ int cmd_synth(int argc, char** argv) {
         std::fprintf(stderr, "synth --recipe ngweta: the paper's y/y' similarity uses all-MiniLM-L6-v2 "
                              "(--embedder DIR); character trigrams stand in for it\n");
     auto backend = select_backend(device, attention);
-    train::ModelGenerator gen(model, *backend, chat, batch_size);
+    infer::ModelGenerator gen(model, *backend, chat, batch_size);
     std::unique_ptr<train::TextEmbedder> embedder;
     if (!embedder_dir.empty()) embedder = std::make_unique<train::SentenceEmbedder>(embedder_dir, *backend);
     else if (similarity_model.empty()) embedder = std::make_unique<train::NgramEmbedder>();

@@ -73,5 +73,10 @@ bool valid_utf8(std::string_view s, size_t* bad_offset = nullptr);
 // Any bytes to text the way Rust's String::from_utf8_lossy does: each maximal
 // invalid subsequence becomes one U+FFFD.
 std::string utf8_lossy(std::string_view bytes);
+// Unicode code points of UTF-8 text; invalid bytes become U+FFFD, one each.
+std::vector<uint32_t> utf8_code_points(std::string_view s);
+// `s` with every invalid UTF-8 sequence replaced by U+FFFD (one per bad byte,
+// not per maximal subpart as utf8_lossy).
+std::string valid_utf8_or_replace(std::string_view s);
 
 }  // namespace aligners

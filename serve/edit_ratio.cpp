@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "train/text_util.h"
+#include "common/utf8.h"
 
 namespace aligners::serve {
 
@@ -97,7 +97,7 @@ size_t levenshtein_bounded(const std::vector<uint32_t>& a, const std::vector<uin
 }
 
 double edit_ratio(std::string_view a, std::string_view b) {
-    std::vector<uint32_t> ca = train::utf8_code_points(a), cb = train::utf8_code_points(b);
+    std::vector<uint32_t> ca = utf8_code_points(a), cb = utf8_code_points(b);
     size_t longest = std::max(ca.size(), cb.size());
     if (longest == 0) return 0.0;
     return double(levenshtein_bounded(ca, cb)) / double(longest);

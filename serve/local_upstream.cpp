@@ -6,8 +6,8 @@
 
 #include "common/error.h"
 #include "common/json.h"
-#include "train/input_budget.h"
-#include "train/model_generator.h"
+#include "infer/input_budget.h"
+#include "infer/model_generator.h"
 
 namespace aligners::serve {
 
@@ -35,13 +35,13 @@ LocalUpstream::LocalUpstream(const std::string& model_dir, engine::Backend& back
     model_ = engine::Model::load(model_dir, backend, false);
     if (model_->config().seq_cls)
         throw Error(model_dir + ": --upstream needs a causal LM, not " + model_->config().architecture);
-    codec_ = train::load_codec(model_dir);
+    codec_ = infer::load_codec(model_dir);
     template_ = ChatTemplate::load(model_dir);
     // End-of-turn tokens: the config's EOS ids, the tokenizer's, and the
     // template family's turn end (the same list `--chat auto` uses).
     stop_ids_ = model_->config().eos_token_ids;
     if (codec_->eos_id() >= 0) stop_ids_.push_back(codec_->eos_id());
-    for (const auto& t : train::chat_format("auto", model_dir).stop_tokens)
+    for (const auto& t : infer::chat_format("auto", model_dir).stop_tokens)
         if (int32_t id = codec_->token_id(t); id >= 0) stop_ids_.push_back(id);
 }
 
@@ -94,7 +94,7 @@ std::vector<ChatReply> LocalUpstream::answer(const std::vector<std::vector<ChatM
             std::vector<size_t> rows(members.begin() + long(at),
                                      members.begin() + long(std::min(members.size(), at + size_t(max_batch_))));
             const ChatParams& p = params[rows.front()];
-            train::SamplingOptions o;
+            infer::SamplingOptions o;
             o.greedy = p.temperature == 0;
             o.temperature = float(o.greedy ? 1.0 : p.temperature);
             o.top_p = float(p.top_p);
@@ -105,7 +105,7 @@ std::vector<ChatReply> LocalUpstream::answer(const std::vector<std::vector<ChatM
             std::vector<std::vector<int32_t>> prompts;
             for (size_t r : rows) {
                 std::vector<int32_t> ids = prompt_ids(conversations[r]);
-                size_t budget = size_t(train::prompt_budget(positions, params[r].max_tokens));
+                size_t budget = size_t(infer::prompt_budget(positions, params[r].max_tokens));
                 if (ids.size() > budget) ids.erase(ids.begin(), ids.end() - long(budget));  // keep the end
                 prompts.push_back(std::move(ids));
             }
@@ -132,7 +132,7 @@ std::vector<ChatReply> LocalUpstream::answer(const std::vector<std::vector<ChatM
                 }
                 return keep;
             };
-            std::vector<train::TextRow> out = train::generate_rows(*model_, *codec_, prompts, o, stop_ids_, on_token);
+            std::vector<infer::TextRow> out = infer::generate_rows(*model_, *codec_, prompts, o, stop_ids_, on_token);
             for (size_t b = 0; b < rows.size(); ++b) {
                 ChatReply& r = replies[rows[b]];
                 r.prompt_tokens = int64_t(prompts[b].size());

@@ -1,7 +1,7 @@
 // An Upstream on a local model directory: conversations are rendered with the
 // directory's chat template (tokenizer/chat_template.h, as transformers'
 // apply_chat_template with add_generation_prompt) and answered by the
-// engine's batched generation (train/model_generator.h). A directory without
+// engine's batched generation (infer/model_generator.h). A directory without
 // a template gets the messages' contents joined by blank lines, after BOS.
 // Conversations sharing sampling parameters (temperature, top_p, stop)
 // decode together, up to `max_batch` rows per engine batch; each row stops at
@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "infer/codec.h"
 #include "serve/upstream.h"
 #include "tokenizer/chat_template.h"
-#include "train/codec.h"
 
 namespace aligners::serve {
 
@@ -33,7 +33,7 @@ public:
 private:
     std::string name_;
     std::unique_ptr<engine::Model> model_;
-    std::unique_ptr<train::TokenCodec> codec_;
+    std::unique_ptr<infer::TokenCodec> codec_;
     std::optional<ChatTemplate> template_;
     std::vector<int32_t> stop_ids_;
     int max_batch_;

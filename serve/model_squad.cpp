@@ -6,11 +6,11 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
-#include "train/input_budget.h"
+#include "infer/input_budget.h"
+#include "infer/model_generator.h"
 #include "train/inspector_trainer.h"
-#include "train/model_generator.h"
-#include "train/trainer_run.h"
 #include "train/text_util.h"
+#include "train/trainer_run.h"
 #include "weights/hf_config.h"
 
 namespace aligners::serve {
@@ -23,7 +23,7 @@ ModelInspector::ModelInspector(const std::string& dir, engine::Backend& backend,
         throw Error(dir + ": an inspector must be a *ForSequenceClassification model (got " + c.architecture +
                     "); train one with 'aligners train inspector'");
     model_ = train::load_classifier(dir, backend, false, 0);
-    codec_ = train::load_codec(dir);
+    codec_ = infer::load_codec(dir);
     train::InspectorMeta meta = train::load_inspector_meta(dir);
     format_ = meta.format;
     threshold_ = meta.threshold;
@@ -49,14 +49,14 @@ std::vector<float> ModelInspector::score_noting_truncation(const std::vector<QaP
     return train::classifier_scores(*model_, *codec_, format_, pairs, batch_size_, &truncated);
 }
 
-ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, const train::SamplingOptions& sampling,
+ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, const infer::SamplingOptions& sampling,
                            int batch_size)
     : sampling_(sampling), batch_size_(std::max(1, batch_size)) {
     train::check_trained_dir(dir, "aligner.json", "aligner");
     model_ = engine::Model::load(dir, backend, false);
     if (model_->config().seq_cls)
         throw Error(dir + ": an aligner must be a causal LM (got " + model_->config().architecture + ")");
-    codec_ = train::load_codec(dir);
+    codec_ = infer::load_codec(dir);
     template_ = train::load_aligner_template(dir);
     for (const auto& s : template_.added_tokens)
         if (codec_->token_id(s) < 0)
@@ -77,7 +77,7 @@ ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, con
     // half the positions stay for the prompt); the template must fit with
     // room to spare for some of the question and answer.
     const int positions = model_->config().max_position_embeddings;
-    prompt_budget_ = size_t(train::prompt_budget(positions, sampling_.max_new_tokens));
+    prompt_budget_ = size_t(infer::prompt_budget(positions, sampling_.max_new_tokens));
     size_t overhead = train::tokenize_prompt(template_, *codec_, "", "", "").size();
     if (overhead + 16 > prompt_budget_)
         throw Error(dir + ": the aligner's prompt template takes " + std::to_string(overhead) + " of the " +
@@ -113,10 +113,10 @@ std::vector<std::string> ModelAligner::rewrite_noting_truncation(const std::vect
         for (size_t k = i; k < std::min(batch.size(), i + size_t(batch_size_)); ++k) {
             bool cut = false;
             prompts.push_back(
-                train::render_within(*codec_, prompt_budget_, batch[k].question, batch[k].answer, render, &cut));
+                infer::render_within(*codec_, prompt_budget_, batch[k].question, batch[k].answer, render, &cut));
             truncated[k] = cut;
         }
-        for (std::string& text : train::generate_texts(*model_, *codec_, prompts, sampling_, stop_ids_))
+        for (std::string& text : infer::generate_texts(*model_, *codec_, prompts, sampling_, stop_ids_))
             out.push_back(train::extract_correction(template_, text));
     }
     return out;
@@ -130,7 +130,7 @@ std::vector<float> ClassifierJudge::reward(const std::vector<QaPair>& batch) {
 }
 
 std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::Backend& backend,
-                                        const train::SamplingOptions& aligner_sampling,
+                                        const infer::SamplingOptions& aligner_sampling,
                                         std::optional<double> default_threshold, size_t aligner_max_input_tokens) {
     auto sq = std::make_unique<LoadedSquad>();
     sq->file = load_squad_file(squad_path);

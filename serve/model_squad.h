@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "infer/codec.h"
+#include "infer/generator.h"
 #include "serve/eval.h"
 #include "serve/squad.h"
 #include "serve/squad_file.h"
 #include "train/aligner_format.h"
-#include "train/codec.h"
-#include "train/generator.h"
 #include "train/inspector_format.h"
 
 namespace aligners::serve {
@@ -26,7 +26,7 @@ public:
     ModelInspector(const std::string& dir, engine::Backend& backend, int batch_size = 16);
     std::vector<float> score(const std::vector<QaPair>& batch) override;
     // Inputs over inspector.json's max_tokens, or over the model's positions
-    // when those are fewer, are cut as train/input_budget.h says.
+    // when those are fewer, are cut as infer/input_budget.h says.
     std::vector<float> score_noting_truncation(const std::vector<QaPair>& batch, std::vector<bool>& truncated) override;
     int max_tokens() const { return format_.max_tokens; }
     double calibrated_threshold() const { return threshold_; }
@@ -34,7 +34,7 @@ public:
 
 private:
     std::unique_ptr<engine::Model> model_;
-    std::unique_ptr<train::TokenCodec> codec_;
+    std::unique_ptr<infer::TokenCodec> codec_;
     train::InspectorFormat format_;
     double threshold_ = 0.5;
     int batch_size_;
@@ -44,11 +44,11 @@ private:
 // (the template it was trained with; Ji's template when absent).
 class ModelAligner : public Aligner {
 public:
-    ModelAligner(const std::string& dir, engine::Backend& backend, const train::SamplingOptions& sampling,
+    ModelAligner(const std::string& dir, engine::Backend& backend, const infer::SamplingOptions& sampling,
                  int batch_size = 8);
     std::vector<std::string> rewrite(const std::vector<QaPair>& batch, const std::string& instruction) override;
     // Prompts over the budget (the model's positions minus max_new_tokens,
-    // train/input_budget.h) keep the question's end and the answer's start.
+    // infer/input_budget.h) keep the question's end and the answer's start.
     std::vector<std::string> rewrite_noting_truncation(const std::vector<QaPair>& batch, const std::string& instruction,
                                                        std::vector<bool>& truncated) override;
     const train::AlignerTemplate& templ() const { return template_; }
@@ -59,9 +59,9 @@ public:
 
 private:
     std::unique_ptr<engine::Model> model_;
-    std::unique_ptr<train::TokenCodec> codec_;
+    std::unique_ptr<infer::TokenCodec> codec_;
     train::AlignerTemplate template_;
-    train::SamplingOptions sampling_;
+    infer::SamplingOptions sampling_;
     std::vector<int32_t> stop_ids_;
     int batch_size_;
     size_t prompt_budget_ = 0;  // prompt tokens at most
@@ -91,7 +91,7 @@ struct LoadedSquad {
 // each inspector's calibration. aligner_max_input_tokens > 0 caps the
 // aligners' prompts (ModelAligner::cap_prompt_tokens).
 std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::Backend& backend,
-                                        const train::SamplingOptions& aligner_sampling,
+                                        const infer::SamplingOptions& aligner_sampling,
                                         std::optional<double> default_threshold = std::nullopt,
                                         size_t aligner_max_input_tokens = 0);
 

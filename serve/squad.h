@@ -35,7 +35,7 @@ public:
     // P(aligned) in [0, 1] for each pair.
     virtual std::vector<float> score(const std::vector<QaPair>& batch) = 0;
     // score(), also telling which pairs were too long for the model and were
-    // scored on a truncated input (train/input_budget.h); `truncated` is left
+    // scored on a truncated input (infer/input_budget.h); `truncated` is left
     // empty when none was. Scripted inspectors truncate nothing.
     virtual std::vector<float> score_noting_truncation(const std::vector<QaPair>& batch,
                                                        std::vector<bool>& truncated) {
@@ -51,7 +51,7 @@ public:
     // for the aligner's prompt (Ji's controllable refinement), "" for none.
     virtual std::vector<std::string> rewrite(const std::vector<QaPair>& batch, const std::string& instruction) = 0;
     // rewrite(), also telling which pairs were cut to fit the model's prompt
-    // budget (train/input_budget.h); `truncated` is left empty when none was.
+    // budget (infer/input_budget.h); `truncated` is left empty when none was.
     virtual std::vector<std::string> rewrite_noting_truncation(const std::vector<QaPair>& batch,
                                                                const std::string& instruction,
                                                                std::vector<bool>& truncated) {

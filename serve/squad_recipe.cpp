@@ -40,7 +40,7 @@ std::string render_upstream_prompt(const std::string& templ, const std::string& 
     return train::replace_all(templ, "{x}", x);
 }
 
-static json::Value sampling_json(const train::SamplingOptions& o) {
+static json::Value sampling_json(const infer::SamplingOptions& o) {
     json::Value v = json::Value::object();
     v.set("greedy", o.greedy);
     if (!o.greedy) {

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "common/json.h"
-#include "train/generator.h"
+#include "infer/generator.h"
 #include "train/recipe.h"
 
 namespace aligners::serve {
@@ -33,10 +33,10 @@ struct SquadSettings {
     // Upstream model (with --upstream): {x} is the question.
     std::string upstream_prompt = "{x}";
     std::string upstream_chat = "auto";
-    train::SamplingOptions upstream;  // greedy, 256 tokens by default
+    infer::SamplingOptions upstream;  // greedy, 256 tokens by default
 
     // Aligners: greedy always.
-    train::SamplingOptions aligner;   // max_new_tokens, repetition_penalty, stop_after
+    infer::SamplingOptions aligner;   // max_new_tokens, repetition_penalty, stop_after
     int aligner_max_input_tokens = 0; // 0 = what the model's positions leave beside max_new_tokens
 
     SquadSettings();

@@ -7,7 +7,7 @@
 //   whose aligner rewrote this sample), "scores" ([{criterion: P(aligned)}]
 //   for the input and after each step), "edit_ratio", and "truncated" (only
 //   when a model saw the sample cut to fit its context: ["<criterion>
-//   inspector" | "<criterion> aligner", ...], train/input_budget.h)}.
+//   inspector" | "<criterion> aligner", ...], infer/input_budget.h)}.
 //
 // A finished run ends the file with one completion line,
 //   {"squad_complete": {"records": N, "samples", "fired", "mean_edit_ratio"}}

@@ -127,7 +127,7 @@ AlignerTemplate load_aligner_template(const std::string& dir) {
     return tmpl;
 }
 
-std::vector<int32_t> add_template_tokens(const AlignerTemplate& t, TokenCodec& codec) {
+std::vector<int32_t> add_template_tokens(const AlignerTemplate& t, infer::TokenCodec& codec) {
     if (t.added_special) codec.add_special_tokens(t.added_tokens);
     else codec.add_tokens(t.added_tokens);
     std::vector<int32_t> ids;
@@ -170,7 +170,7 @@ std::string render_training_text(const AlignerTemplate& t, const std::string& qu
 }
 
 // [BOS] encode(text): what HF tokenize(text) with add_special_tokens=True gives.
-static std::vector<int32_t> encode_with_bos(const TokenCodec& codec, const std::string& text) {
+static std::vector<int32_t> encode_with_bos(const infer::TokenCodec& codec, const std::string& text) {
     std::vector<int32_t> ids;
     if (codec.bos_id() >= 0) ids.push_back(codec.bos_id());
     std::vector<int32_t> p = codec.encode(text);
@@ -178,12 +178,12 @@ static std::vector<int32_t> encode_with_bos(const TokenCodec& codec, const std::
     return ids;
 }
 
-std::vector<int32_t> tokenize_prompt(const AlignerTemplate& t, const TokenCodec& codec, const std::string& question,
+std::vector<int32_t> tokenize_prompt(const AlignerTemplate& t, const infer::TokenCodec& codec, const std::string& question,
                                      const std::string& answer, const std::string& instruction) {
     return encode_with_bos(codec, render_prompt(t, question, answer, instruction));
 }
 
-TokenizedExample tokenize_example(const AlignerTemplate& t, const TokenCodec& codec, const std::string& question,
+TokenizedExample tokenize_example(const AlignerTemplate& t, const infer::TokenCodec& codec, const std::string& question,
                                   const std::string& answer, const std::string& correction,
                                   const std::string& instruction) {
     TokenizedExample ex;

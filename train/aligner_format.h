@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "train/codec.h"
+#include "infer/codec.h"
 #include "train/records.h"
 
 namespace aligners::train {
@@ -62,7 +62,7 @@ AlignerTemplate load_aligner_template(const std::string& dir);
 
 // Adds the template's tokens to the codec (existing ones keep their ids);
 // returns their ids in template order.
-std::vector<int32_t> add_template_tokens(const AlignerTemplate& t, TokenCodec& codec);
+std::vector<int32_t> add_template_tokens(const AlignerTemplate& t, infer::TokenCodec& codec);
 
 std::string render_prompt(const AlignerTemplate& t, const std::string& question, const std::string& answer,
                           const std::string& instruction = "");
@@ -81,13 +81,13 @@ struct TokenizedExample {
     bool head_matches_prompt = true;
 };
 
-TokenizedExample tokenize_example(const AlignerTemplate& t, const TokenCodec& codec, const std::string& question,
+TokenizedExample tokenize_example(const AlignerTemplate& t, const infer::TokenCodec& codec, const std::string& question,
                                   const std::string& answer, const std::string& correction,
                                   const std::string& instruction = "");
 // The prompt ids for inference, [BOS] encode(prompt): the untrained head of
 // tokenize_example (exactly, unless head_matches_prompt is false), so
 // generation continues where training's targets start.
-std::vector<int32_t> tokenize_prompt(const AlignerTemplate& t, const TokenCodec& codec, const std::string& question,
+std::vector<int32_t> tokenize_prompt(const AlignerTemplate& t, const infer::TokenCodec& codec, const std::string& question,
                                      const std::string& answer, const std::string& instruction = "");
 // Generated text -> correction: cut at the end marker, trimmed.
 std::string extract_correction(const AlignerTemplate& t, const std::string& generated);

@@ -2,7 +2,7 @@
 
 namespace aligners::train {
 
-json::Value render_training_sequence(const AlignerTemplate& t, const TokenCodec& codec, const QacRecord& r) {
+json::Value render_training_sequence(const AlignerTemplate& t, const infer::TokenCodec& codec, const QacRecord& r) {
     TokenizedExample ex = tokenize_example(t, codec, r.question, r.answer, r.correction, r.instruction);
     std::string text = render_training_text(t, r.question, r.answer, r.correction, r.instruction);
     if (t.append_eos) text += codec.decode({codec.eos_id()});

@@ -3,8 +3,8 @@
 // entries, and where the loss counts. How a user audits what a recipe trains.
 #pragma once
 #include "common/json.h"
+#include "infer/codec.h"
 #include "train/aligner_format.h"
-#include "train/codec.h"
 #include "train/records.h"
 
 namespace aligners::train {
@@ -14,6 +14,6 @@ namespace aligners::train {
 // token's text appended when the template ends with EOS (PKU's
 // `prompt + correction + eos_token`); loss_mask[i] is 1 where ids[i] is a
 // training target (HF labels[i] != -100).
-json::Value render_training_sequence(const AlignerTemplate& t, const TokenCodec& codec, const QacRecord& r);
+json::Value render_training_sequence(const AlignerTemplate& t, const infer::TokenCodec& codec, const QacRecord& r);
 
 }  // namespace aligners::train

@@ -47,7 +47,7 @@ json::Value data_counts(const AlignerTrainResult& r) {
 
 }  // namespace
 
-AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend& backend, TokenCodec* codec_in) {
+AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend& backend, infer::TokenCodec* codec_in) {
     check_trainer_settings(cfg, "train aligner");
     if (cfg.seq_len < 8) throw UsageError("--seq-len: expected at least 8");
     AlignerTemplate tmpl = template_by_name(cfg.template_name);
@@ -78,8 +78,8 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     WarmupSplit split = split_warmup(train, cfg.warmup_fraction, cfg.seed);
 
     // ---- tokenizer and model ----------------------------------------------------
-    std::unique_ptr<TokenCodec> owned;
-    TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
+    std::unique_ptr<infer::TokenCodec> owned;
+    infer::TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
     int32_t vocab_before = codec->vocab_size();
     std::vector<int32_t> new_ids;
     for (int32_t id : add_template_tokens(tmpl, *codec))
@@ -121,7 +121,7 @@ AlignerTrainResult train_aligner(const AlignerTrainConfig& cfg, engine::Backend&
     if (warm.empty() && main.empty())
         throw Error("train aligner: no example fits --seq-len " + std::to_string(cfg.seq_len) +
                     " with a trained token (--truncation " + truncation_name(truncation) + ")");
-    int32_t pad = pad_id(*codec);
+    int32_t pad = infer::pad_id(*codec);
 
     // Each phase runs all its epochs; an epoch's last step may be short.
     // --max-steps shorter than the plan scales both phases by the same

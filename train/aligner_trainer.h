@@ -22,7 +22,7 @@
 
 #include "common/json.h"
 #include "engine/backend.h"
-#include "train/codec.h"
+#include "infer/codec.h"
 #include "train/records.h"
 #include "train/trainer_run.h"
 
@@ -55,6 +55,6 @@ struct AlignerTrainResult : TrainerResult {
 // `codec` overrides the base model's tokenizer (tests); it is modified
 // (special tokens added) and saved with the model.
 AlignerTrainResult train_aligner(const AlignerTrainConfig& config, engine::Backend& backend,
-                                 TokenCodec* codec = nullptr);
+                                 infer::TokenCodec* codec = nullptr);
 
 }  // namespace aligners::train

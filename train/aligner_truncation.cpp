@@ -28,7 +28,7 @@ static bool has_trained_token(const TokenizedExample& ex) {
     return std::any_of(ex.labels.begin(), ex.labels.end(), [](int32_t l) { return l != kIgnoreIndex; });
 }
 
-FittedExample fit_example(const AlignerTemplate& t, const TokenCodec& codec, const QacRecord& r, size_t max_len,
+FittedExample fit_example(const AlignerTemplate& t, const infer::TokenCodec& codec, const QacRecord& r, size_t max_len,
                           Truncation how) {
     FittedExample out;
     out.ex = tokenize_example(t, codec, r.question, r.answer, r.correction, r.instruction);
@@ -67,7 +67,7 @@ static std::string layout_of(const AlignerTemplate& t) {
     return render_training_text(t, "{question}", "{answer}", "{correction}");
 }
 
-json::Value aligner_input_format(const AlignerTemplate& t, const TokenCodec& codec, int max_length,
+json::Value aligner_input_format(const AlignerTemplate& t, const infer::TokenCodec& codec, int max_length,
                                  Truncation truncation) {
     json::Value v = json::Value::object();
     v.set("template", t.name);

@@ -34,7 +34,7 @@ struct FittedExample {
     bool truncated = false;  // something was cut
     bool dropped = false;    // no trained token fits: not an example
 };
-FittedExample fit_example(const AlignerTemplate& t, const TokenCodec& codec, const QacRecord& r, size_t max_len,
+FittedExample fit_example(const AlignerTemplate& t, const infer::TokenCodec& codec, const QacRecord& r, size_t max_len,
                           Truncation how);
 
 // How many tokens each of two sequences keeps when `excess` tokens are
@@ -49,7 +49,7 @@ namespace aligners::train {
 // build the exact training and inference sequences (template name, literal
 // layout, added tokens, BOS/EOS rule, where the loss starts, max length and
 // truncation side).
-json::Value aligner_input_format(const AlignerTemplate& t, const TokenCodec& codec, int max_length,
+json::Value aligner_input_format(const AlignerTemplate& t, const infer::TokenCodec& codec, int max_length,
                                  Truncation truncation);
 // Checks a stored "input_format" against the template it describes (`where`
 // names the file): "template" and "layout" must match it, "max_length" is a

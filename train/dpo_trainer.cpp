@@ -49,7 +49,7 @@ json::Value seq_to_json(const SeqLogp& s) {
 
 }  // namespace
 
-DpoTrainResult train_dpo(const DpoTrainConfig& cfg, engine::Backend& backend, TokenCodec* codec_in) {
+DpoTrainResult train_dpo(const DpoTrainConfig& cfg, engine::Backend& backend, infer::TokenCodec* codec_in) {
     check_trainer_settings(cfg, "train dpo");
     if (!(cfg.beta > 0)) throw UsageError("--beta: expected a number above 0, got " + std::to_string(cfg.beta));
     if (cfg.max_length < 2) throw UsageError("--max-length: expected at least 2");
@@ -68,9 +68,9 @@ DpoTrainResult train_dpo(const DpoTrainConfig& cfg, engine::Backend& backend, To
         split_held_out(all, cfg.eval_fraction, cfg.seed ^ 0xE7A1u, &train, &eval);
     }
 
-    std::unique_ptr<TokenCodec> owned;
-    TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
-    ChatFormat chat = chat_format(cfg.chat, cfg.base_model);
+    std::unique_ptr<infer::TokenCodec> owned;
+    infer::TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
+    infer::ChatFormat chat = infer::chat_format(cfg.chat, cfg.base_model);
     DpoTrainResult result;
     result.out_dir = cfg.out_dir;
     // Train pairs first, then held-out ones: one index space for the reference cache.
@@ -92,7 +92,7 @@ DpoTrainResult train_dpo(const DpoTrainConfig& cfg, engine::Backend& backend, To
     result.eval_examples = pairs.size() - n_train;
     if (n_train == 0)
         throw Error("train dpo: every training pair is longer than --max-length " + std::to_string(cfg.max_length));
-    const int32_t pad = pad_id(*codec);
+    const int32_t pad = infer::pad_id(*codec);
 
     // ---- the plan: batch_size pairs per micro-batch ---------------------------------
     PlanBuilder builder(cfg.grad_accum, cfg.max_steps);

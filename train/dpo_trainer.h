@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "engine/backend.h"
-#include "train/codec.h"
+#include "infer/codec.h"
 #include "train/dpo.h"
 #include "train/preference_pairs.h"
 #include "train/trainer_run.h"
@@ -46,6 +46,6 @@ struct DpoTrainResult : TrainerResult {
     DpoStats eval_before, eval_after;   // held-out, at step 0 and the end
 };
 
-DpoTrainResult train_dpo(const DpoTrainConfig& config, engine::Backend& backend, TokenCodec* codec = nullptr);
+DpoTrainResult train_dpo(const DpoTrainConfig& config, engine::Backend& backend, infer::TokenCodec* codec = nullptr);
 
 }  // namespace aligners::train

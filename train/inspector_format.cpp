@@ -5,7 +5,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
-#include "train/input_budget.h"
+#include "infer/input_budget.h"
 
 namespace aligners::train {
 
@@ -74,17 +74,17 @@ InspectorMeta load_inspector_meta(const std::string& dir) {
     return m;
 }
 
-std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const TokenCodec& codec,
+std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const infer::TokenCodec& codec,
                                               const std::string& question, const std::string& answer,
                                               bool* truncated) {
     std::vector<int32_t> ids;
     if (codec.bos_id() >= 0) ids.push_back(codec.bos_id());
     size_t budget = f.max_tokens > int(ids.size()) ? size_t(f.max_tokens) - ids.size() : 1;
     // Only the question's end and the answer's start can be kept: a huge
-    // text costs its windows, not its length (train/input_budget.h).
-    std::vector<int32_t> q = encode_window(codec, question, budget, false).ids;
-    std::vector<int32_t> a = encode_window(codec, f.separator + answer, budget, true).ids;
-    PairCut cut = cut_pair(q.size(), a.size(), budget);
+    // text costs its windows, not its length (infer/input_budget.h).
+    std::vector<int32_t> q = infer::encode_window(codec, question, budget, false).ids;
+    std::vector<int32_t> a = infer::encode_window(codec, f.separator + answer, budget, true).ids;
+    infer::PairCut cut = infer::cut_pair(q.size(), a.size(), budget);
     q.erase(q.begin(), q.end() - long(cut.question_keep));
     a.resize(cut.answer_keep);
     if (truncated) *truncated = cut.truncated;
@@ -102,7 +102,7 @@ InspectorFormat inspector_format_for(const InspectorFormat& f, const ModelConfig
     return out;
 }
 
-json::Value inspector_input_format(const InspectorFormat& f, const TokenCodec& codec) {
+json::Value inspector_input_format(const InspectorFormat& f, const infer::TokenCodec& codec) {
     json::Value v = json::Value::object();
     v.set("input", inspector_input_name(f.input));
     if (f.input == InspectorInput::Pair) {
@@ -139,7 +139,7 @@ json::Object inspector_format_settings(const InspectorFormat& f) {
     return {{"separator", f.separator}, {"max_tokens", f.max_tokens}};
 }
 
-InspectorIds encode_inspector_input(const InspectorFormat& f, const TokenCodec& codec, const std::string& question,
+InspectorIds encode_inspector_input(const InspectorFormat& f, const infer::TokenCodec& codec, const std::string& question,
                                     const std::string& answer) {
     InspectorIds out;
     if (f.input == InspectorInput::Text) {
@@ -148,14 +148,14 @@ InspectorIds encode_inspector_input(const InspectorFormat& f, const TokenCodec& 
     }
     if (f.input == InspectorInput::Joined) {
         std::string text = question + f.separator + answer;
-        PairIds p = codec.encode_single(text, 0);
+        infer::PairIds p = codec.encode_single(text, 0);
         out.truncated = p.ids.size() > size_t(f.max_tokens);
         if (out.truncated) p = codec.encode_single(text, size_t(f.max_tokens));
         out.ids = std::move(p.ids);  // one segment: token types all 0, as with none
         return out;
     }
     // Encoded whole first, so `truncated` says whether longest_first cut anything.
-    PairIds p = codec.encode_pair(question, answer, 0);
+    infer::PairIds p = codec.encode_pair(question, answer, 0);
     out.truncated = p.ids.size() > size_t(f.max_tokens);
     if (out.truncated) p = codec.encode_pair(question, answer, size_t(f.max_tokens));
     out.ids = std::move(p.ids);

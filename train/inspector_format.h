@@ -50,9 +50,9 @@ InspectorMeta load_inspector_meta(const std::string& dir);
 
 // When the pair is longer than max_tokens, the answer keeps at least half
 // the budget (its beginning), and the question keeps its end (the part next
-// to the answer): train/input_budget.h's cut_pair. `*truncated` tells
+// to the answer): infer/input_budget.h's cut_pair. `*truncated` tells
 // whether anything was cut.
-std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const TokenCodec& codec,
+std::vector<int32_t> tokenize_inspector_input(const InspectorFormat& f, const infer::TokenCodec& codec,
                                               const std::string& question, const std::string& answer,
                                               bool* truncated = nullptr);
 
@@ -67,7 +67,7 @@ json::Object inspector_format_settings(const InspectorFormat& f);
 // max_tokens and truncation rule of the inputs, so another implementation
 // can reproduce the scores. load_inspector_meta checks it agrees with the
 // top-level "input", "separator" and "max_tokens".
-json::Value inspector_input_format(const InspectorFormat& f, const TokenCodec& codec);
+json::Value inspector_input_format(const InspectorFormat& f, const infer::TokenCodec& codec);
 
 // One inspector input in either format: type_ids empty for "text".
 struct InspectorIds {
@@ -75,7 +75,7 @@ struct InspectorIds {
     std::vector<int32_t> type_ids;
     bool truncated = false;
 };
-InspectorIds encode_inspector_input(const InspectorFormat& f, const TokenCodec& codec, const std::string& question,
+InspectorIds encode_inspector_input(const InspectorFormat& f, const infer::TokenCodec& codec, const std::string& question,
                                     const std::string& answer);
 // Right-padded rows with their token types (when the rows have any).
 engine::Batch inspector_batch(const std::vector<const InspectorIds*>& rows, int32_t pad);

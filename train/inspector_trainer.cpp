@@ -53,12 +53,12 @@ std::unique_ptr<engine::Model> load_classifier(const std::string& dir, engine::B
     return m;
 }
 
-std::vector<float> classifier_scores(engine::Model& model, const TokenCodec& codec, const InspectorFormat& format,
+std::vector<float> classifier_scores(engine::Model& model, const infer::TokenCodec& codec, const InspectorFormat& format,
                                      const std::vector<std::pair<std::string, std::string>>& pairs, int batch_size,
                                      std::vector<bool>* truncated) {
     std::vector<float> out;
     if (truncated) truncated->assign(pairs.size(), false);
-    int32_t pad = pad_id(codec);
+    int32_t pad = infer::pad_id(codec);
     size_t bs = size_t(std::max(1, batch_size));
     for (size_t i = 0; i < pairs.size(); i += bs) {
         std::vector<InspectorIds> rows;
@@ -89,7 +89,7 @@ static json::Value metrics_json(const ClassifierMetrics& m) {
     return v;
 }
 
-InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Backend& backend, TokenCodec* codec_in) {
+InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Backend& backend, infer::TokenCodec* codec_in) {
     check_trainer_settings(cfg, "train inspector");
     if (cfg.format.max_tokens < 4) throw UsageError("--max-tokens: expected at least 4");
 
@@ -122,8 +122,8 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
 
     if (cfg.keep_best && eval.empty())
         throw UsageError("--keep-best on: needs held-out data (--eval FILE or --eval-fraction above 0); none is left");
-    std::unique_ptr<TokenCodec> owned;
-    TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
+    std::unique_ptr<infer::TokenCodec> owned;
+    infer::TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
     std::unique_ptr<engine::Model> model = load_classifier(cfg.base_model, backend, true, cfg.seed);
     InspectorFormat asked = cfg.format;
     if (cfg.input == "joined") {
@@ -138,7 +138,7 @@ InspectorTrainResult train_inspector(const InspectorTrainConfig& cfg, engine::Ba
     if (codec->vocab_size() > model->config().vocab_size)
         throw Error(cfg.base_model + ": the tokenizer has " + std::to_string(codec->vocab_size()) +
                     " tokens but the model only " + std::to_string(model->config().vocab_size) + " embeddings");
-    int32_t pad = pad_id(*codec);
+    int32_t pad = infer::pad_id(*codec);
     // Encoders read Ngweta's sentence pair (question [SEP] answer, token
     // types, [CLS] pooled) within their positions; decoders the separator text.
     InspectorFormat format = inspector_format_for(asked, model->config());

@@ -16,8 +16,8 @@
 
 #include "common/json.h"
 #include "engine/model.h"
+#include "infer/codec.h"
 #include "train/classifier_metrics.h"
-#include "train/codec.h"
 #include "train/inspector_format.h"
 #include "train/records.h"
 #include "train/trainer_run.h"
@@ -46,7 +46,7 @@ struct InspectorTrainResult : TrainerResult {
 };
 
 InspectorTrainResult train_inspector(const InspectorTrainConfig& config, engine::Backend& backend,
-                                     TokenCodec* codec = nullptr);
+                                     infer::TokenCodec* codec = nullptr);
 
 // Loads a classifier for training or scoring: a two-label
 // *ForSequenceClassification directory as is, or a causal LM directory with
@@ -56,7 +56,7 @@ std::unique_ptr<engine::Model> load_classifier(const std::string& dir, engine::B
 
 // P(aligned) for each (question, answer), in batches; `truncated`, when
 // given, receives which pairs were cut to format.max_tokens.
-std::vector<float> classifier_scores(engine::Model& model, const TokenCodec& codec, const InspectorFormat& format,
+std::vector<float> classifier_scores(engine::Model& model, const infer::TokenCodec& codec, const InspectorFormat& format,
                                      const std::vector<std::pair<std::string, std::string>>& pairs, int batch_size,
                                      std::vector<bool>* truncated = nullptr);
 

@@ -4,9 +4,9 @@
 
 #include "common/error.h"
 #include "common/fs.h"
+#include "infer/model_generator.h"
 #include "serve/model_squad.h"
 #include "serve/squad_run.h"
-#include "train/model_generator.h"
 #include "train/preference_pairs.h"
 #include "train/records.h"
 
@@ -20,7 +20,7 @@ std::string round_dir(const AlignmentLoopConfig& c, int r) { return path_join(c.
 std::vector<QaRecord> answers_of(const AlignmentLoopConfig& c, engine::Backend& backend, const std::string& model_dir,
                                  const std::vector<QuestionRecord>& questions, const std::string& path) {
     if (file_exists(path)) return read_qa_jsonl(path);
-    ModelGenerator gen(model_dir, backend, c.chat, c.batch_size);
+    infer::ModelGenerator gen(model_dir, backend, c.chat, c.batch_size);
     std::vector<std::string> prompts;
     for (const auto& q : questions) prompts.push_back(q.question);
     std::vector<std::string> answers = gen.generate(prompts, c.upstream_sampling);

@@ -19,8 +19,8 @@
 
 #include "common/json.h"
 #include "engine/backend.h"
+#include "infer/generator.h"
 #include "train/dpo_trainer.h"
-#include "train/generator.h"
 
 namespace aligners::train {
 
@@ -33,8 +33,8 @@ struct AlignmentLoopConfig {
     std::string out_dir;
     int rounds = 1;
     std::string chat = "auto";   // the upstream's prompt format, for generation and DPO alike
-    SamplingOptions upstream_sampling;  // the upstream's answers
-    SamplingOptions aligner_sampling;   // the squad's rewrites
+    infer::SamplingOptions upstream_sampling;  // the upstream's answers
+    infer::SamplingOptions aligner_sampling;   // the squad's rewrites
     int batch_size = 8;                 // generation batch
     DpoTrainConfig dpo;                 // DPO settings (base_model, out_dir, data are set per round)
     uint64_t seed = 1;

@@ -7,7 +7,7 @@ namespace aligners::train {
 
 ModelEmbedder::ModelEmbedder(const std::string& model_dir, engine::Backend& backend) : dir_(model_dir) {
     auto model = engine::Model::load(model_dir, backend, false);
-    codec_ = load_codec(model_dir);
+    codec_ = infer::load_codec(model_dir);
     V_ = model->config().vocab_size;
     C_ = model->config().hidden_size;
     std::vector<float> p = model->get_params();

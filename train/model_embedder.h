@@ -7,7 +7,7 @@
 #include <string>
 
 #include "engine/backend.h"
-#include "train/codec.h"
+#include "infer/codec.h"
 #include "train/synth_clean.h"
 
 namespace aligners::train {
@@ -20,7 +20,7 @@ public:
 
 private:
     std::string dir_;
-    std::unique_ptr<TokenCodec> codec_;
+    std::unique_ptr<infer::TokenCodec> codec_;
     std::vector<float> wte_;  // (V, C)
     int V_ = 0, C_ = 0;
 };

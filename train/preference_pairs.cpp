@@ -60,7 +60,7 @@ std::vector<PromptResponse> read_prompt_response_jsonl(const std::string& path) 
     return out;
 }
 
-TokenizedExample tokenize_prompt_response(const TokenCodec& codec, const ChatFormat& chat, const std::string& prompt,
+TokenizedExample tokenize_prompt_response(const infer::TokenCodec& codec, const infer::ChatFormat& chat, const std::string& prompt,
                                           const std::string& response) {
     TokenizedExample ex;
     if (chat.adds_bos() && codec.bos_id() >= 0) ex.ids.push_back(codec.bos_id());

@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "common/json.h"
+#include "infer/codec.h"
+#include "infer/model_generator.h"
 #include "train/aligner_format.h"
-#include "train/codec.h"
 #include "train/importers.h"
-#include "train/model_generator.h"
 
 namespace aligners::train {
 
@@ -45,7 +45,7 @@ std::vector<PromptResponse> read_prompt_response_jsonl(const std::string& path);
 // The ids of `prompt` followed by `response`: [BOS] (when the format adds
 // one and the codec has one) + encode(chat.render(prompt)) + encode(response)
 // + [EOS]; labels on the response and EOS only.
-TokenizedExample tokenize_prompt_response(const TokenCodec& codec, const ChatFormat& chat, const std::string& prompt,
+TokenizedExample tokenize_prompt_response(const infer::TokenCodec& codec, const infer::ChatFormat& chat, const std::string& prompt,
                                           const std::string& response);
 
 // ---- data pairs ---------------------------------------------------------------------

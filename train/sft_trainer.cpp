@@ -6,7 +6,7 @@
 
 namespace aligners::train {
 
-SftTrainResult train_sft(const SftTrainConfig& cfg, engine::Backend& backend, TokenCodec* codec_in) {
+SftTrainResult train_sft(const SftTrainConfig& cfg, engine::Backend& backend, infer::TokenCodec* codec_in) {
     check_trainer_settings(cfg, "train sft");
     if (cfg.max_length < 2) throw UsageError("--max-length: expected at least 2");
     std::vector<PromptResponse> all = cfg.data_path.empty() ? cfg.records : read_prompt_response_jsonl(cfg.data_path);
@@ -20,9 +20,9 @@ SftTrainResult train_sft(const SftTrainConfig& cfg, engine::Backend& backend, To
         split_held_out(all, cfg.eval_fraction, cfg.seed ^ 0xE7A1u, &train, &eval);
     }
 
-    std::unique_ptr<TokenCodec> owned;
-    TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
-    ChatFormat chat = chat_format(cfg.chat, cfg.base_model);
+    std::unique_ptr<infer::TokenCodec> owned;
+    infer::TokenCodec* codec = trainer_codec(cfg, codec_in, owned);
+    infer::ChatFormat chat = infer::chat_format(cfg.chat, cfg.base_model);
     SftTrainResult result;
     result.out_dir = cfg.out_dir;
     auto tokenize_all = [&](const std::vector<PromptResponse>& recs) {
@@ -42,7 +42,7 @@ SftTrainResult train_sft(const SftTrainConfig& cfg, engine::Backend& backend, To
     result.eval_examples = held.size();
     if (examples.empty())
         throw Error("train sft: every example is longer than --max-length " + std::to_string(cfg.max_length));
-    const int32_t pad = pad_id(*codec);
+    const int32_t pad = infer::pad_id(*codec);
 
     PlanBuilder builder(cfg.grad_accum, cfg.max_steps);
     for (int epoch = 0; epoch < cfg.epochs && !builder.full(); ++epoch) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/backend.h"
-#include "train/codec.h"
+#include "infer/codec.h"
 #include "train/preference_pairs.h"
 #include "train/trainer_run.h"
 
@@ -27,6 +27,6 @@ struct SftTrainResult : TrainerResult {
     double eval_loss = std::nan("");  // after training (NaN without held-out data)
 };
 
-SftTrainResult train_sft(const SftTrainConfig& config, engine::Backend& backend, TokenCodec* codec = nullptr);
+SftTrainResult train_sft(const SftTrainConfig& config, engine::Backend& backend, infer::TokenCodec* codec = nullptr);
 
 }  // namespace aligners::train

@@ -92,7 +92,7 @@ ParsedPair parse_pair(const SynthConfig& cfg, const Criterion& crit, const std::
 // ---- stage 1 -----------------------------------------------------------------------
 
 std::vector<TopicEntry> run_topics(const SynthConfig& cfg, const Criterion& crit, const std::vector<TopicSeed>& seeds,
-                                   TextGenerator& gen, StageLog& log, json::Value* stats) {
+                                   infer::TextGenerator& gen, StageLog& log, json::Value* stats) {
     TopicPool pool;
     for (const auto& s : seeds) pool.add(s.question_type, s.topic);
     const std::vector<std::string>& types = pool.types;
@@ -110,7 +110,7 @@ std::vector<TopicEntry> run_topics(const SynthConfig& cfg, const Criterion& crit
             [&](const std::vector<size_t>& batch) {
                 std::vector<std::string> texts;
                 for (size_t i : batch) texts.push_back(build_topic_prompt(crit, prompts[i].type, prompts[i].examples));
-                SamplingOptions o = with_stops(cfg.topic_sampling, topic_stop_strings(),
+                infer::SamplingOptions o = with_stops(cfg.topic_sampling, topic_stop_strings(),
                                                hash_text(ids[batch[0]], cfg.seed));
                 std::vector<std::string> completions = generate_batch(gen, texts, o);
                 std::vector<json::Value> results;
@@ -180,7 +180,7 @@ std::vector<TopicEntry> run_topics(const SynthConfig& cfg, const Criterion& crit
 
 std::vector<QuestionRecord> run_questions(const SynthConfig& cfg, const Criterion& crit,
                                           const std::vector<TopicSeed>& seeds, const std::vector<TopicEntry>& topics,
-                                          TextGenerator& gen, StageLog& log, json::Value* stats) {
+                                          infer::TextGenerator& gen, StageLog& log, json::Value* stats) {
     std::vector<TopicSeed> examples_pool = seeds_with_questions(seeds);
     std::vector<std::string> ids;
     for (const auto& t : topics) ids.push_back(t.question_type + "/" + t.topic);
@@ -191,7 +191,7 @@ std::vector<QuestionRecord> run_questions(const SynthConfig& cfg, const Criterio
         [&](const std::vector<size_t>& batch) {
             std::vector<std::string> texts;
             for (size_t i : batch) texts.push_back(question_prompt(cfg, crit, examples_pool, topics[i]));
-            SamplingOptions o =
+            infer::SamplingOptions o =
                 with_stops(cfg.question_sampling, question_stop_strings(), hash_text(ids[batch[0]], cfg.seed + 1));
             std::vector<std::string> completions = generate_batch(gen, texts, o);
             std::vector<json::Value> results;
@@ -241,7 +241,7 @@ std::vector<QuestionRecord> run_questions(const SynthConfig& cfg, const Criterio
 // ---- stage 3 ----------------------------------------------------------------------------
 
 std::vector<PairItem> run_pairs(const SynthConfig& cfg, const Criterion& crit,
-                                const std::vector<QuestionRecord>& questions, TextGenerator& gen, StageLog& log,
+                                const std::vector<QuestionRecord>& questions, infer::TextGenerator& gen, StageLog& log,
                                 json::Value* stats) {
     std::vector<std::string> ids;
     for (const auto& q : questions) ids.push_back(q.question);
@@ -251,7 +251,7 @@ std::vector<PairItem> run_pairs(const SynthConfig& cfg, const Criterion& crit,
         [&](const std::vector<size_t>& batch) {
             std::vector<std::string> texts;
             for (size_t i : batch) texts.push_back(pair_prompt(cfg, crit, questions[i].question));
-            SamplingOptions o = with_stops(cfg.pair_sampling, pair_stops(cfg), hash_text(ids[batch[0]], cfg.seed + 2));
+            infer::SamplingOptions o = with_stops(cfg.pair_sampling, pair_stops(cfg), hash_text(ids[batch[0]], cfg.seed + 2));
             std::vector<std::string> completions = generate_batch(gen, texts, o);
             std::vector<json::Value> results;
             for (size_t k = 0; k < batch.size(); ++k) {
@@ -393,7 +393,7 @@ json::Value to_json(const SynthPrompt& p) {
     return v;
 }
 
-json::Value run_synth(const SynthConfig& cfg, TextGenerator& gen, TextEmbedder& embedder) {
+json::Value run_synth(const SynthConfig& cfg, infer::TextGenerator& gen, TextEmbedder& embedder) {
     if (cfg.out_dir.empty()) throw UsageError("synth: an output directory is required");
     if (!cfg.stop_after.empty() && cfg.stop_after != "topics" && cfg.stop_after != "questions" &&
         cfg.stop_after != "pairs")

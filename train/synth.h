@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "common/json.h"
-#include "train/generator.h"
+#include "infer/generator.h"
 #include "train/recipe.h"
 #include "train/synth_clean.h"
 #include "train/synth_prompts.h"
@@ -45,9 +45,9 @@ struct SynthConfig {
     size_t batch_size = 8;           // prompts per generation batch
     uint64_t seed = 1;
 
-    SamplingOptions topic_sampling;     // stop strings are filled in per stage
-    SamplingOptions question_sampling;
-    SamplingOptions pair_sampling;
+    infer::SamplingOptions topic_sampling;     // stop strings are filled in per stage
+    infer::SamplingOptions question_sampling;
+    infer::SamplingOptions pair_sampling;
     QuestionLimits question_limits;
     CleanOptions clean;
 };
@@ -62,7 +62,7 @@ json::Value settings_json(const SynthConfig& config);
 
 // Runs (or resumes) every stage; returns the statistics also written to
 // <out_dir>/stats.json.
-json::Value run_synth(const SynthConfig& config, TextGenerator& generator, TextEmbedder& embedder);
+json::Value run_synth(const SynthConfig& config, infer::TextGenerator& generator, TextEmbedder& embedder);
 
 // One prompt a stage would send (`synth --dry-run`).
 struct SynthPrompt {

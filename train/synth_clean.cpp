@@ -3,6 +3,7 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "common/utf8.h"
 #include "train/text_util.h"
 
 namespace aligners::train {

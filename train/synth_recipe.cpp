@@ -7,7 +7,7 @@ namespace aligners::train {
 
 namespace {
 
-json::Value sampling_json(const SamplingOptions& o) {
+json::Value sampling_json(const infer::SamplingOptions& o) {
     json::Value v = json::Value::object();
     v.set("greedy", o.greedy);
     v.set("temperature", double(o.temperature));
@@ -27,7 +27,7 @@ void apply_recipe(Recipe recipe, SynthConfig* c) {
     // decoding_method="sample", max_new_tokens=300, temperature=1.0, top_p=1).
     c->topic_rounds = 20;
     c->topic_examples = 5;
-    c->topic_sampling = SamplingOptions{};
+    c->topic_sampling = infer::SamplingOptions{};
     c->topic_sampling.max_new_tokens = 300;
     c->topic_sampling.temperature = 1.0f;
     c->topic_sampling.top_p = 1.0f;
@@ -36,7 +36,7 @@ void apply_recipe(Recipe recipe, SynthConfig* c) {
     c->question_examples = 5;
     // generate-bad-and-good-responses.ipynb: GenerateParams(decoding_method="greedy",
     // max_new_tokens=1500, stop_sequences=["\n\n\nInput:"], repetition_penalty=2).
-    c->pair_sampling = SamplingOptions{};
+    c->pair_sampling = infer::SamplingOptions{};
     c->pair_sampling.greedy = true;
     c->pair_sampling.max_new_tokens = 1500;
     c->pair_sampling.repetition_penalty = 2.0f;

@@ -36,19 +36,19 @@ std::unordered_map<std::string, const json::Value*> by_id(const ResumableLog& lo
     return m;
 }
 
-SamplingOptions with_stops(SamplingOptions o, const std::vector<std::string>& stops, uint64_t seed) {
+infer::SamplingOptions with_stops(infer::SamplingOptions o, const std::vector<std::string>& stops, uint64_t seed) {
     for (const auto& s : stops) o.stop.push_back(s);
     o.seed = seed;
     return o;
 }
 
-std::vector<std::string> generate_batch(TextGenerator& gen, const std::vector<std::string>& prompts,
-                                        const SamplingOptions& o) {
+std::vector<std::string> generate_batch(infer::TextGenerator& gen, const std::vector<std::string>& prompts,
+                                        const infer::SamplingOptions& o) {
     std::vector<std::string> out = gen.generate(prompts, o);
     if (out.size() != prompts.size())
         throw Error("generator returned " + std::to_string(out.size()) + " completions for " +
                     std::to_string(prompts.size()) + " prompts");
-    for (auto& s : out) s = cut_at_stop(s, o.stop);
+    for (auto& s : out) s = infer::cut_at_stop(s, o.stop);
     return out;
 }
 

@@ -13,7 +13,7 @@
 
 #include "common/fs.h"
 #include "common/json.h"
-#include "train/generator.h"
+#include "infer/generator.h"
 #include "train/records.h"
 #include "train/resumable.h"
 #include "train/synth.h"
@@ -46,11 +46,11 @@ std::vector<std::string> string_list(const json::Value* v);
 // The log's items by id.
 std::unordered_map<std::string, const json::Value*> by_id(const ResumableLog& log);
 
-SamplingOptions with_stops(SamplingOptions o, const std::vector<std::string>& stops, uint64_t seed);
+infer::SamplingOptions with_stops(infer::SamplingOptions o, const std::vector<std::string>& stops, uint64_t seed);
 
 // Generates for a batch of prompts, checking the generator kept its contract.
-std::vector<std::string> generate_batch(TextGenerator& gen, const std::vector<std::string>& prompts,
-                                        const SamplingOptions& o);
+std::vector<std::string> generate_batch(infer::TextGenerator& gen, const std::vector<std::string>& prompts,
+                                        const infer::SamplingOptions& o);
 
 class StageLog {
 public:
@@ -90,10 +90,10 @@ std::vector<TgrtQuestionPrompt> tgrt_question_prompts(const SynthConfig& cfg, co
                                                       const std::vector<TopicEntry>& topics);
 
 std::vector<TopicEntry> run_topics_tgrt(const SynthConfig& cfg, const std::vector<TopicSeed>& seeds,
-                                        TextGenerator& gen, StageLog& log, json::Value* stats);
+                                        infer::TextGenerator& gen, StageLog& log, json::Value* stats);
 std::vector<QuestionRecord> run_questions_tgrt(const SynthConfig& cfg, const Criterion& crit,
                                                const std::vector<TopicSeed>& seeds,
-                                               const std::vector<TopicEntry>& topics, TextGenerator& gen,
+                                               const std::vector<TopicEntry>& topics, infer::TextGenerator& gen,
                                                StageLog& log, json::Value* stats);
 
 }  // namespace aligners::train::synth_detail

@@ -5,6 +5,7 @@
 #include <random>
 #include <unordered_set>
 
+#include "common/utf8.h"
 #include "train/text_util.h"
 
 namespace aligners::train {

@@ -31,7 +31,7 @@ std::vector<TgrtQuestionPrompt> tgrt_question_prompts(const SynthConfig& cfg, co
 }
 
 std::vector<TopicEntry> run_topics_tgrt(const SynthConfig& cfg, const std::vector<TopicSeed>& seeds,
-                                        TextGenerator& gen, StageLog& log, json::Value* stats) {
+                                        infer::TextGenerator& gen, StageLog& log, json::Value* stats) {
     TypeTopics pool = seed_topics(seeds);
     ResumableLog out(path_join(cfg.out_dir, "topics.jsonl"));
     RejectCounts rejected;
@@ -47,7 +47,7 @@ std::vector<TopicEntry> run_topics_tgrt(const SynthConfig& cfg, const std::vecto
             [&](const std::vector<size_t>& batch) {
                 std::vector<std::string> texts;
                 for (size_t i : batch) texts.push_back(build_tgrt_topic_prompt(prompts[i].question_type, prompts[i].topics));
-                SamplingOptions o = with_stops(cfg.topic_sampling, {}, hash_text(ids[batch[0]], cfg.seed));
+                infer::SamplingOptions o = with_stops(cfg.topic_sampling, {}, hash_text(ids[batch[0]], cfg.seed));
                 std::vector<std::string> completions = generate_batch(gen, texts, o);
                 std::vector<json::Value> results;
                 for (size_t k = 0; k < batch.size(); ++k) {
@@ -100,7 +100,7 @@ std::vector<TopicEntry> run_topics_tgrt(const SynthConfig& cfg, const std::vecto
 
 std::vector<QuestionRecord> run_questions_tgrt(const SynthConfig& cfg, const Criterion& crit,
                                                const std::vector<TopicSeed>& seeds,
-                                               const std::vector<TopicEntry>& topics, TextGenerator& gen,
+                                               const std::vector<TopicEntry>& topics, infer::TextGenerator& gen,
                                                StageLog& log, json::Value* stats) {
     std::vector<TgrtQuestionPrompt> prompts = tgrt_question_prompts(cfg, seeds, topics);
     std::vector<std::string> ids;
@@ -111,7 +111,7 @@ std::vector<QuestionRecord> run_questions_tgrt(const SynthConfig& cfg, const Cri
         [&](const std::vector<size_t>& batch) {
             std::vector<std::string> texts;
             for (size_t i : batch) texts.push_back(build_tgrt_question_prompt(prompts[i].examples, prompts[i].hints));
-            SamplingOptions o = with_stops(cfg.question_sampling, {}, hash_text(ids[batch[0]], cfg.seed + 1));
+            infer::SamplingOptions o = with_stops(cfg.question_sampling, {}, hash_text(ids[batch[0]], cfg.seed + 1));
             std::vector<std::string> completions = generate_batch(gen, texts, o);
             std::vector<json::Value> results;
             for (size_t k = 0; k < batch.size(); ++k) {

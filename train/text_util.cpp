@@ -54,40 +54,6 @@ size_t count_words(std::string_view s) {
     return n;
 }
 
-std::vector<uint32_t> utf8_code_points(std::string_view s) {
-    const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-    std::vector<uint32_t> out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size();) {
-        if (utf8_sequence(p, i, s.size()) < 0) {
-            out.push_back(0xFFFD);
-            ++i;
-            continue;
-        }
-        int len;
-        out.push_back(decode_utf8(s.data() + i, &len));
-        i += size_t(len);
-    }
-    return out;
-}
-
-std::string valid_utf8_or_replace(std::string_view s) {
-    const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size();) {
-        int len = utf8_sequence(p, i, s.size());
-        if (len < 0) {
-            out += "\xEF\xBF\xBD";  // one per bad byte (not per maximal subpart, as utf8_lossy)
-            ++i;
-            continue;
-        }
-        out.append(s.substr(i, size_t(len)));
-        i += size_t(len);
-    }
-    return out;
-}
-
 std::vector<std::string> split_lines_keep_empty(std::string_view s) {
     std::vector<std::string> lines;
     size_t pos = 0;

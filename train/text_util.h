@@ -17,10 +17,6 @@ bool ends_with(std::string_view s, std::string_view suffix);
 std::string normalize_for_compare(std::string_view s);
 // Whitespace-separated words.
 size_t count_words(std::string_view s);
-// Unicode code points of UTF-8 text; invalid bytes become U+FFFD, one each.
-std::vector<uint32_t> utf8_code_points(std::string_view s);
-// `s` with every invalid UTF-8 sequence replaced by U+FFFD (one per bad byte).
-std::string valid_utf8_or_replace(std::string_view s);
 // Splits on '\n' (a trailing '\r' removed from each line).
 std::vector<std::string> split_lines_keep_empty(std::string_view s);
 // Replaces every occurrence of `from` (non-empty) with `to`.

@@ -45,9 +45,9 @@ void TrainerResult::set_trained(const LoopResult& loop) {
     last_loss = loop.last_loss;
 }
 
-TokenCodec* trainer_codec(const TrainerSettings& s, TokenCodec* given, std::unique_ptr<TokenCodec>& owned) {
+infer::TokenCodec* trainer_codec(const TrainerSettings& s, infer::TokenCodec* given, std::unique_ptr<infer::TokenCodec>& owned) {
     if (given) return given;
-    owned = load_codec(s.base_model);
+    owned = infer::load_codec(s.base_model);
     return owned.get();
 }
 
@@ -238,7 +238,7 @@ LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const
     return lc;
 }
 
-void save_trained_run(engine::Model& model, const TokenCodec& codec, const std::string& out_dir,
+void save_trained_run(engine::Model& model, const infer::TokenCodec& codec, const std::string& out_dir,
                       const std::string& summary_path, const json::Value& summary) {
     remove_summary(summary_path);  // prepare_out_dir() did; a caller that did not must not keep a stale one
     model.save_hf_dir(out_dir);

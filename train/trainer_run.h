@@ -17,8 +17,8 @@
 
 #include "common/json.h"
 #include "engine/model.h"
+#include "infer/codec.h"
 #include "train/aligner_format.h"
-#include "train/codec.h"
 #include "train/train_loop.h"
 
 namespace aligners::train {
@@ -81,7 +81,7 @@ struct TrainerResult {
 void check_trainer_settings(const TrainerSettings& s, const std::string& what);
 
 // `given` when set (tests), else the base model's tokenizer, kept in `owned`.
-TokenCodec* trainer_codec(const TrainerSettings& s, TokenCodec* given, std::unique_ptr<TokenCodec>& owned);
+infer::TokenCodec* trainer_codec(const TrainerSettings& s, infer::TokenCodec* given, std::unique_ptr<infer::TokenCodec>& owned);
 
 // Groups micro-batches into optimizer steps of grad_accum micro-batches and
 // digests every batch kept (for the fingerprint). With max_steps > 0 the
@@ -172,7 +172,7 @@ LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const
 // Saves the trained model and its tokenizer to out_dir, then writes the
 // summary (its presence with the fingerprint marks the run finished), then
 // removes the checkpoint.
-void save_trained_run(engine::Model& model, const TokenCodec& codec, const std::string& out_dir,
+void save_trained_run(engine::Model& model, const infer::TokenCodec& codec, const std::string& out_dir,
                       const std::string& summary_path, const json::Value& summary);
 
 }  // namespace aligners::train

@@ -3,7 +3,7 @@
 // own correction in the aligner template).
 #include <doctest/doctest.h>
 
-#include "train/codec.h"
+#include "infer/codec.h"
 #include "train/demo/corpus.h"
 
 using namespace aligners;
@@ -12,7 +12,7 @@ using namespace aligners::demo;
 TEST_SUITE("demo corpus") {
 
 TEST_CASE("copy drills: share of the tokens, exact copies, deterministic") {
-    train::ByteCodec codec;
+    infer::ByteCodec codec;
     const train::AlignerTemplate t = train::template_by_name("ngweta");
     codec.add_special_tokens(t.added_tokens);
     TokenDocs docs(50, std::vector<int32_t>(99, int32_t('a')));  // 50 x (99 + EOS) = 5000 tokens

@@ -1,5 +1,5 @@
 // LocalUpstream on tiny byte-level models: its answers are the generator's
-// (train/model_generator) for the same prompt, each row of a shared batch
+// (infer/model_generator) for the same prompt, each row of a shared batch
 // stops at its own max_tokens exactly as when decoded alone, streamed deltas
 // add up to the answer, a sink saying stop cancels one row only, the chat
 // template renders the conversation, and the whole server on real tiny models
@@ -8,12 +8,12 @@
 
 #include "common/fs.h"
 #include "engine/backend.h"
+#include "infer/model_generator.h"
 #include "serve/local_upstream.h"
 #include "serve/model_squad.h"
 #include "test_util.h"
 #include "tests/serve/server_util.h"
 #include "tests/train/tiny_models.h"
-#include "train/model_generator.h"
 
 using namespace aligners;
 
@@ -38,8 +38,8 @@ TEST_CASE("answers match the generator's; rows of one batch stop at their own ma
     serve::LocalUpstream up(dir, *be, 4);
     CHECK(up.name() == "lm");
     CHECK(!up.has_chat_template());
-    train::ModelGenerator gen(dir, *be, "raw");
-    train::SamplingOptions o;
+    infer::ModelGenerator gen(dir, *be, "raw");
+    infer::SamplingOptions o;
     o.greedy = true;
     o.max_new_tokens = 12;
     const std::vector<std::string> prompts = {"Hello there", "What is", "x"};
@@ -105,7 +105,7 @@ TEST_CASE("the server on tiny models: the answer is the aligner's rewrite of the
     std::string inspector_dir = test::make_tiny_model(dir + "/inspector", 45, true);
     auto be = engine::make_cpu_backend();
     serve::LocalUpstream up(lm, *be);
-    train::SamplingOptions o;
+    infer::SamplingOptions o;
     o.greedy = true;
     o.max_new_tokens = 8;
     serve::ModelInspector inspector(inspector_dir, *be);

@@ -1,7 +1,7 @@
 // Records longer than the models' context through a squad of tiny byte-level
 // models: a 200k-word answer and a 100k-word question go through in a few
 // seconds beside short records, each model sees an input cut to its budget
-// (train/input_budget.h), and the trace and the summary say which.
+// (infer/input_budget.h), and the trace and the summary say which.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -11,11 +11,11 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "engine/backend.h"
+#include "infer/model_generator.h"
 #include "serve/model_squad.h"
 #include "serve/squad_run.h"
 #include "test_util.h"
 #include "tests/train/tiny_models.h"
-#include "train/model_generator.h"
 #include "train/resumable.h"
 
 using namespace aligners;
@@ -40,7 +40,7 @@ TEST_CASE("a 200k-word record goes through the squad in seconds, cut to each mod
     // An inspector.json budget above the model's 512 positions: the positions win.
     write_file_atomic(inspector + "/inspector.json", R"({"separator": " | ", "max_tokens": 100000, "threshold": 0.5})");
     auto be = engine::make_cpu_backend();
-    train::SamplingOptions greedy;
+    infer::SamplingOptions greedy;
     greedy.greedy = true;
     greedy.max_new_tokens = 16;
     serve::ModelInspector ins(inspector, *be);
@@ -98,7 +98,7 @@ TEST_CASE("a 200k-word record goes through the squad in seconds, cut to each mod
 TEST_CASE("aligner budgets: a huge max_new_tokens keeps half the positions, a template that cannot fit is refused") {
     std::string dir = test::scratch_dir("long_input_budget");
     auto be = engine::make_cpu_backend();
-    train::SamplingOptions greedy;
+    infer::SamplingOptions greedy;
     greedy.greedy = true;
     greedy.max_new_tokens = 1000000;
     serve::ModelAligner al(test::make_tiny_model(dir + "/aligner", 33), *be, greedy);
@@ -125,8 +125,8 @@ TEST_CASE("aligner budgets: a huge max_new_tokens keeps half the positions, a te
 TEST_CASE("upstream and synth prompts longer than the model's budget keep their end instead of failing") {
     std::string dir = test::scratch_dir("long_input_generator");
     auto be = engine::make_cpu_backend();
-    train::ModelGenerator gen(test::make_tiny_model(dir + "/lm", 35, false, 32, 2, 4, 64), *be, "raw", 4);
-    train::SamplingOptions o;
+    infer::ModelGenerator gen(test::make_tiny_model(dir + "/lm", 35, false, 32, 2, 4, 64), *be, "raw", 4);
+    infer::SamplingOptions o;
     o.greedy = true;
     o.max_new_tokens = 8;
     std::vector<std::string> out = gen.generate({words(5000, 4), "Hi?"}, o);

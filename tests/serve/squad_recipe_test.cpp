@@ -56,19 +56,19 @@ TEST_CASE("ngweta, ji and none: the squad's, the upstream's and the aligners' se
 }
 
 TEST_CASE("stop_after keeps the stop; the earliest of stop and stop_after wins") {
-    using train::cut_at_stop;
-    CHECK(cut_at_stop("It is blue. Also green.", {}, {"."}) == "It is blue.");
-    CHECK(cut_at_stop("Really? Yes. No!", {}, {".", "?", "!"}) == "Really?");
-    CHECK(cut_at_stop("No stop here", {}, {"."}) == "No stop here");
-    CHECK(cut_at_stop("Blue [DONE] then. more", {" [DONE]"}, {"."}) == "Blue");
-    CHECK(cut_at_stop("Blue. [DONE]", {" [DONE]"}, {"."}) == "Blue.");
+    using infer::cut_at_stop;
+    CHECK(infer::cut_at_stop("It is blue. Also green.", {}, {"."}) == "It is blue.");
+    CHECK(infer::cut_at_stop("Really? Yes. No!", {}, {".", "?", "!"}) == "Really?");
+    CHECK(infer::cut_at_stop("No stop here", {}, {"."}) == "No stop here");
+    CHECK(infer::cut_at_stop("Blue [DONE] then. more", {" [DONE]"}, {"."}) == "Blue");
+    CHECK(infer::cut_at_stop("Blue. [DONE]", {" [DONE]"}, {"."}) == "Blue.");
 }
 
 TEST_CASE("the aligner prompt cap: lowers the budget, never raises it, refuses one the template cannot fit") {
     std::string dir = test::scratch_dir("squad_recipe_cap");
     std::string aligner = test::make_tiny_model(dir + "/aligner", 41);
     auto be = engine::make_cpu_backend();
-    train::SamplingOptions greedy;
+    infer::SamplingOptions greedy;
     greedy.greedy = true;
     greedy.max_new_tokens = 16;
     serve::ModelAligner al(aligner, *be, greedy);

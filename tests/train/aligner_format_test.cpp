@@ -15,7 +15,7 @@ namespace {
 
 // Bytes are ids 0-255; the Ngweta markers (with their spaces) are 256-258;
 // EOS 259; BOS 260; ":X" is one token, 261 (a merge across the prompt's end).
-struct TestCodec : TokenCodec {
+struct TestCodec : infer::TokenCodec {
     int32_t bos = 260;
     std::vector<int32_t> encode(const std::string& text) const override {
         static const std::vector<std::string> specials = {" [INIT] ", " [ALIGNED] ", " [DONE]", ":X"};

@@ -38,7 +38,7 @@ TEST_CASE("data render ids and loss mask equal HF's for ji, ji2024, ngweta on Mi
             std::string key = std::string(tok_name) + "/" + templ;
             CAPTURE(key);
             AlignerTemplate t = template_by_name(templ);
-            auto codec = load_codec(path_join(path_join(test::shared_dir(), "tokenizers"), tok_name));
+            auto codec = infer::load_codec(path_join(path_join(test::shared_dir(), "tokenizers"), tok_name));
             add_template_tokens(t, *codec);
             const auto& want = json::get(json::get(expected, "expected", "expected.json"), key, "expected.json").as_array();
             REQUIRE(want.size() == records.size());

@@ -29,7 +29,7 @@ std::pair<size_t, size_t> remove_one_at_a_time(size_t a, size_t b, size_t excess
 }
 
 // The trained tokens of an example, as text.
-std::string trained_text(const TokenizedExample& ex, const TokenCodec& codec) {
+std::string trained_text(const TokenizedExample& ex, const infer::TokenCodec& codec) {
     std::vector<int32_t> ids;
     for (int32_t l : ex.labels)
         if (l != kIgnoreIndex) ids.push_back(l);
@@ -54,7 +54,7 @@ TEST_CASE("longest_first_keep equals removing one token at a time from the longe
 }
 
 TEST_CASE("ji, longest_first: the question and answer lose their ends, never the correction") {
-    ByteCodec codec;
+    infer::ByteCodec codec;
     AlignerTemplate t = ji2024_template();  // "##Question: {q} ##Answer: {a} ##Correction: " + c + EOS
     QacRecord r{std::string(100, 'q'), std::string(20, 'a'), "the fixed answer", ""};
     FittedExample full = fit_example(t, codec, r, 1000, Truncation::LongestFirst);
@@ -83,7 +83,7 @@ TEST_CASE("ji, longest_first: the question and answer lose their ends, never the
 }
 
 TEST_CASE("ngweta, right: the first max_len tokens, as HF truncation_side='right' keeps them") {
-    ByteCodec codec;
+    infer::ByteCodec codec;
     AlignerTemplate t = ngweta_template();
     add_template_tokens(t, codec);  // " [INIT] ", " [ALIGNED] ", " [DONE]": one token each
     QacRecord r{"question", "answer", "a long corrected answer", ""};
@@ -135,7 +135,7 @@ TEST_CASE("train aligner counts truncated and dropped records in its summary and
 
 TEST_CASE("aligner.json's input_format is validated when the aligner is loaded") {
     std::string dir = test::scratch_dir("input_format_check");
-    ByteCodec codec;
+    infer::ByteCodec codec;
     AlignerTemplate t = ngweta_template();
     json::Value s = json::Value::object();
     s.set("kind", "aligner");

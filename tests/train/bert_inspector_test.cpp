@@ -12,10 +12,10 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "engine/model.h"
+#include "infer/codec.h"
 #include "serve/model_squad.h"
 #include "test_util.h"
 #include "tiny_models.h"
-#include "train/codec.h"
 #include "train/inspector_trainer.h"
 
 using namespace aligners;
@@ -85,8 +85,8 @@ TEST_CASE("inspector: a BERT base trains on sentence pairs and scores the same t
     for (size_t i = 0; i < held.size(); ++i) right += (p[i] >= r.threshold) == (held[i].label == 1);
     CHECK(right >= 36);
 
-    auto codec = load_codec(cfg.out_dir);
-    PairIds e = codec->encode_pair(held[0].question, held[0].answer, 0);
+    auto codec = infer::load_codec(cfg.out_dir);
+    infer::PairIds e = codec->encode_pair(held[0].question, held[0].answer, 0);
     CHECK(e.ids.front() == 2);  // [CLS]
     CHECK(e.type_ids.back() == 1);
     // One row alone: the inspector's forward is exactly this typed one (and
@@ -142,7 +142,7 @@ TEST_CASE("inspector --input joined: Ngweta's x + ' [SEP] ' + y as one sequence,
     CHECK(s["input"].as_string() == "joined");
     CHECK(s["input_format"]["truncation"].as_string() == "right");
     // vocab.txt: [PAD] [UNK] [CLS] [SEP] [MASK] bad w0..w29 (ids 0-35); " [SEP] " is new: 36.
-    auto codec = load_codec(cfg.out_dir);
+    auto codec = infer::load_codec(cfg.out_dir);
     CHECK(codec->token_id(" [SEP] ") == 36);
     CHECK(json::parse_file(cfg.out_dir + "/config.json")["vocab_size"].as_int() == 37);
     InspectorMeta meta = load_inspector_meta(cfg.out_dir);

@@ -6,13 +6,13 @@
 
 #include "common/error.h"
 #include "common/fs.h"
-#include "train/codec.h"
+#include "common/utf8.h"
 #include "engine/backend.h"
-#include "train/model_embedder.h"
-#include "train/model_generator.h"
-#include "tests/train/tiny_models.h"
-#include "train/text_util.h"
+#include "infer/codec.h"
+#include "infer/model_generator.h"
 #include "test_util.h"
+#include "tests/train/tiny_models.h"
+#include "train/model_embedder.h"
 
 using namespace aligners;
 using namespace aligners::train;
@@ -20,7 +20,7 @@ using namespace aligners::train;
 TEST_SUITE("train.codec") {
 
 TEST_CASE("byte codec: special tokens, save and load, valid UTF-8 out") {
-    ByteCodec c;
+    infer::ByteCodec c;
     CHECK(c.vocab_size() == 257);
     CHECK(c.add_special_tokens({"[INIT]", "[DONE]", "[INIT]"}) == 2);
     CHECK(c.vocab_size() == 259);
@@ -30,10 +30,10 @@ TEST_CASE("byte codec: special tokens, save and load, valid UTF-8 out") {
     CHECK(c.decode({0xC3, 'a'}) == "\xEF\xBF\xBD" "a");  // a torn sequence does not
     std::string dir = test::scratch_dir("codec_bytes");
     c.save(dir);
-    auto back = load_codec(dir);
+    auto back = infer::load_codec(dir);
     CHECK(back->token_id("[DONE]") == 258);
     CHECK(back->eos_id() == 256);
-    CHECK_THROWS_WITH_AS(load_codec(dir + "/none"), doctest::Contains("no tokenizer"), Error);
+    CHECK_THROWS_WITH_AS(infer::load_codec(dir + "/none"), doctest::Contains("no tokenizer"), Error);
 }
 
 TEST_CASE("UTF-8 repair") {
@@ -55,7 +55,7 @@ TEST_CASE("HF tokenizers: BOS only where the model adds it, special tokens saved
     std::string model_dir = test::scratch_dir("codec_hf_model");
     write_file_atomic(model_dir + "/tokenizer.json", read_file(shared + "gpt2/tokenizer.json"));
     write_file_atomic(model_dir + "/config.json", "{\"eos_token_id\": 50256}");
-    auto gpt2 = load_codec(model_dir);
+    auto gpt2 = infer::load_codec(model_dir);
     CHECK(gpt2->bos_id() == -1);  // GPT-2 text is not prefixed
     CHECK(gpt2->eos_id() == 50256);
     CHECK(gpt2->encode("Hello world") == std::vector<int32_t>{15496, 995});
@@ -67,17 +67,17 @@ TEST_CASE("HF tokenizers: BOS only where the model adds it, special tokens saved
     CHECK(std::count(ids.begin(), ids.end(), 50259) == 1);
     std::string dir = test::scratch_dir("codec_hf");
     gpt2->save(dir);
-    auto back = load_codec(dir);
+    auto back = infer::load_codec(dir);
     CHECK(back->token_id("[DONE]") == 50259);
     CHECK(back->encode("Hi [INIT] there [DONE]") == ids);
 
     // This llama3 tokenizer.json's post-processor is plain ByteLevel: HF adds no BOS, neither do we.
-    auto llama = load_codec(shared + "llama3");
+    auto llama = infer::load_codec(shared + "llama3");
     CHECK(llama->bos_id() == -1);
     CHECK(llama->eos_id() == 128001);
     CHECK(llama->token_id("<|eot_id|>") == 128009);
     // Mistral's TemplateProcessing prepends <s>.
-    auto mistral = load_codec(shared + "mistral");
+    auto mistral = infer::load_codec(shared + "mistral");
     CHECK(mistral->bos_id() == 1);
     CHECK(mistral->eos_id() == 2);
 }
@@ -100,32 +100,32 @@ TEST_CASE("model embedding for near-duplicate checks: mean token embedding") {
 TEST_CASE("chat formats") {
     std::string shared = test::shared_dir() + "/tokenizers/";
     // auto: the directory's own template, rendered as apply_chat_template does.
-    ChatFormat q = chat_format("auto", shared + "qwen3");
+    infer::ChatFormat q = infer::chat_format("auto", shared + "qwen3");
     CHECK(q.name == "template");
     CHECK(!q.adds_bos());
     CHECK(q.stop_tokens == std::vector<std::string>{"<|im_end|>"});
     CHECK(q.render("Hi") == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
-    ChatFormat l = chat_format("auto", shared + "llama3");
+    infer::ChatFormat l = infer::chat_format("auto", shared + "llama3");
     CHECK(l.stop_tokens == std::vector<std::string>{"<|eot_id|>"});
     CHECK(l.render("Hi").rfind("<|begin_of_text|><|start_header_id|>user", 0) == 0);
-    CHECK(chat_format("auto", shared + "gpt2").name == "raw");
-    CHECK(chat_format("auto", shared + "mistral").name == "raw");  // no chat_template in this tokenizer_config
-    CHECK(chat_format("auto", shared + "mistral").adds_bos());
-    ChatFormat m = chat_format("mistral", "");
+    CHECK(infer::chat_format("auto", shared + "gpt2").name == "raw");
+    CHECK(infer::chat_format("auto", shared + "mistral").name == "raw");  // no chat_template in this tokenizer_config
+    CHECK(infer::chat_format("auto", shared + "mistral").adds_bos());
+    infer::ChatFormat m = infer::chat_format("mistral", "");
     CHECK(m.render("hi") == "[INST] hi [/INST]");
-    CHECK(chat_format("chatml", "").stop_tokens == std::vector<std::string>{"<|im_end|>"});
-    CHECK_THROWS_AS(chat_format("jinja", ""), UsageError);
+    CHECK(infer::chat_format("chatml", "").stop_tokens == std::vector<std::string>{"<|im_end|>"});
+    CHECK_THROWS_AS(infer::chat_format("jinja", ""), UsageError);
     // transformers 5 keeps the template in chat_template.jinja, not in tokenizer_config.json;
     // SmolLM2's adds a default system message that a built-in format would leave out.
     std::string dir = test::scratch_dir("chat_template_jinja");
     write_file_atomic(dir + "/tokenizer_config.json", "{\"eos_token\": \"<|im_end|>\"}");
-    CHECK(chat_format("auto", dir).name == "raw");
+    CHECK(infer::chat_format("auto", dir).name == "raw");
     write_file_atomic(dir + "/chat_template.jinja",
                       "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
                       "{{ '<|im_start|>system\\nYou are SmolLM<|im_end|>\\n' }}{% endif %}"
                       "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
                       "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}\n");
-    ChatFormat j = chat_format("auto", dir);
+    infer::ChatFormat j = infer::chat_format("auto", dir);
     CHECK(j.name == "template");
     CHECK(j.render("Hi") == "<|im_start|>system\nYou are SmolLM<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
                             "<|im_start|>assistant\n");
@@ -134,10 +134,10 @@ TEST_CASE("chat formats") {
     write_file_atomic(named + "/tokenizer_config.json",
                       "{\"chat_template\": [{\"name\": \"tool_use\", \"template\": \"x\"}, "
                       "{\"name\": \"default\", \"template\": \"[INST] {{ messages[0].content }}\"}]}");
-    CHECK(chat_format("auto", named).render("q") == "[INST] q");
+    CHECK(infer::chat_format("auto", named).render("q") == "[INST] q");
     // A template that does not parse fails clearly, naming the file.
     write_file_atomic(dir + "/chat_template.jinja", "{% if %}");
-    CHECK_THROWS_WITH_AS(chat_format("auto", dir), doctest::Contains("chat_template.jinja:1"), Error);
+    CHECK_THROWS_WITH_AS(infer::chat_format("auto", dir), doctest::Contains("chat_template.jinja:1"), Error);
 }
 
 }  // TEST_SUITE

@@ -40,8 +40,8 @@ double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
 bool close(double a, double b) { return std::fabs(a - b) <= std::max(1e-4 * std::fabs(b), 1e-6); }
 
 std::vector<TokenizedExample> rows_of(const std::vector<PreferencePair>& pairs, bool chosen_only) {
-    ByteCodec codec;
-    ChatFormat raw = chat_format("raw", "");
+    infer::ByteCodec codec;
+    infer::ChatFormat raw = infer::chat_format("raw", "");
     std::vector<TokenizedExample> rows;
     for (const auto& p : pairs) rows.push_back(tokenize_prompt_response(codec, raw, p.prompt, p.chosen));
     if (!chosen_only)

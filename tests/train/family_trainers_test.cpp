@@ -11,11 +11,11 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "engine/model.h"
+#include "infer/codec.h"
+#include "test_util.h"
 #include "train/aligner_format.h"
 #include "train/aligner_trainer.h"
-#include "train/codec.h"
 #include "train/inspector_trainer.h"
-#include "test_util.h"
 #include "weights/hf_config.h"
 
 using namespace aligners;
@@ -46,7 +46,7 @@ std::string make_tiny(const std::string& dir, const std::string& arch, uint64_t 
     auto be = engine::make_cpu_backend();
     auto m = engine::Model::create(parse_model_config(c, "tiny " + arch), *be, seed, false);
     m->save_hf_dir(dir);
-    ByteCodec().save(dir);
+    infer::ByteCodec().save(dir);
     return dir;
 }
 
@@ -95,7 +95,7 @@ TEST_CASE("aligner: GPT-NeoX and Phi learn to copy (identity warm-up) and reload
 
         auto model = engine::Model::load(cfg.out_dir, *be, false);
         CHECK(model->config().architecture == arch);
-        auto codec = load_codec(cfg.out_dir);
+        auto codec = infer::load_codec(cfg.out_dir);
         AlignerTemplate t = ngweta_template();
         int32_t done = codec->token_id(" [DONE]");
         int exact = 0;
@@ -137,7 +137,7 @@ TEST_CASE("inspector: GPT-NeoX and Phi classifiers beat chance and reload as *Fo
         auto model = load_classifier(cfg.out_dir, *be, false, 0);
         std::string expect = arch.substr(0, arch.find("ForCausalLM")) + "ForSequenceClassification";
         CHECK(model->config().architecture == expect);
-        auto codec = load_codec(cfg.out_dir);
+        auto codec = infer::load_codec(cfg.out_dir);
         std::vector<float> p =
             classifier_scores(*model, *codec, cfg.format, {{"question 1", "hello"}, {"question 1", "HELLO"}}, 8);
         CHECK(p[0] > r.threshold);

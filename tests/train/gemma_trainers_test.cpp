@@ -13,11 +13,11 @@
 #include "common/json.h"
 #include "engine/generate.h"
 #include "engine/model.h"
+#include "infer/codec.h"
+#include "test_util.h"
 #include "train/aligner_format.h"
 #include "train/aligner_trainer.h"
-#include "train/codec.h"
 #include "train/inspector_trainer.h"
-#include "test_util.h"
 
 using namespace aligners;
 using namespace aligners::train;
@@ -37,7 +37,7 @@ std::string make_tiny_gemma(const std::string& dir, const std::string& arch, uin
     auto be = engine::make_cpu_backend();
     auto m = engine::Model::create(parse_model_config(c, "tiny gemma"), *be, seed, false);
     m->save_hf_dir(dir);
-    ByteCodec().save(dir);
+    infer::ByteCodec().save(dir);
     return dir;
 }
 
@@ -78,7 +78,7 @@ TEST_CASE("aligner and inspector train end to end on Gemma 2 and Gemma 3") {
         CHECK(aligner->config().sliding_layers == std::vector<bool>{true, false});
         // KV-cache decoding (window 8, shorter than prompt + output) equals
         // greedy by full re-computation.
-        auto codec = load_codec(acfg.out_dir);
+        auto codec = infer::load_codec(acfg.out_dir);
         std::vector<int32_t> prompt = tokenize_prompt(ngweta_template(), *codec, "qx", "abcdef");
         REQUIRE(prompt.size() > 8);
         engine::GenerateConfig g;

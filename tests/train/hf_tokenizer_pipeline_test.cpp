@@ -7,13 +7,13 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "engine/model.h"
+#include "infer/codec.h"
 #include "serve/model_squad.h"
+#include "test_util.h"
 #include "tokenizer/trainer.h"
 #include "train/aligner_trainer.h"
-#include "train/codec.h"
 #include "train/inspector_trainer.h"
 #include "weights/hf_config.h"
-#include "test_util.h"
 
 using namespace aligners;
 
@@ -52,7 +52,7 @@ TEST_CASE("aligner and inspector with a trained BPE tokenizer") {
     a.lr = 1e-3;
     train::AlignerTrainResult ar = train::train_aligner(a, *be);
     CHECK(ar.steps >= 2);
-    auto codec = train::load_codec(a.out_dir);
+    auto codec = infer::load_codec(a.out_dir);
     CHECK(codec->eos_id() == 0);
     CHECK(codec->token_id(" [INIT] ") == int32_t(tok.id_limit()));
     CHECK(codec->token_id(" [DONE]") == int32_t(tok.id_limit()) + 2);
@@ -77,7 +77,7 @@ TEST_CASE("aligner and inspector with a trained BPE tokenizer") {
     REQUIRE(s.size() == 2);
     CHECK(s[0] >= 0.0f);
     CHECK(s[0] <= 1.0f);
-    train::SamplingOptions greedy;
+    infer::SamplingOptions greedy;
     greedy.greedy = true;
     greedy.max_new_tokens = 6;
     serve::ModelAligner al(a.out_dir, *be, greedy);

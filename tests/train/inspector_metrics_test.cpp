@@ -7,10 +7,11 @@
 #include "train/classifier_metrics.h"
 #include "train/inspector_format.h"
 
+using namespace aligners;
 using namespace aligners::train;
 
 namespace {
-struct TestCodec : TokenCodec {
+struct TestCodec : infer::TokenCodec {
     std::vector<int32_t> encode(const std::string& t) const override { return std::vector<int32_t>(t.begin(), t.end()); }
     std::string decode(const std::vector<int32_t>& ids) const override { return std::string(ids.begin(), ids.end()); }
     int32_t bos_id() const override { return 1; }

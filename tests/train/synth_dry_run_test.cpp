@@ -4,10 +4,10 @@
 #include <doctest/doctest.h>
 
 #include "common/fs.h"
+#include "test_util.h"
 #include "train/records.h"
 #include "train/synth.h"
 #include "train/text_util.h"
-#include "test_util.h"
 
 using namespace aligners;
 using namespace aligners::train;
@@ -16,9 +16,9 @@ namespace {
 
 // Records every prompt and completes each with nothing, so the run stops
 // after the first stage that needs generated text.
-struct RecordingGenerator : TextGenerator {
+struct RecordingGenerator : infer::TextGenerator {
     std::vector<std::string> prompts;
-    std::vector<std::string> generate(const std::vector<std::string>& batch, const SamplingOptions&) override {
+    std::vector<std::string> generate(const std::vector<std::string>& batch, const infer::SamplingOptions&) override {
         prompts.insert(prompts.end(), batch.begin(), batch.end());
         return std::vector<std::string>(batch.size());
     }

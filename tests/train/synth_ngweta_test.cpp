@@ -11,11 +11,11 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "engine/backend.h"
+#include "test_util.h"
 #include "train/criterion.h"
 #include "train/sentence_embedder.h"
 #include "train/synth.h"
 #include "train/synth_ngweta.h"
-#include "test_util.h"
 
 using namespace aligners;
 using namespace aligners::train;
@@ -240,10 +240,10 @@ TEST_CASE("a --recipe ngweta run: verbatim prompts to the generator, per-rule co
         MESSAGE("skipped: " << path << " is absent");
         return;
     }
-    struct Gen : TextGenerator {
+    struct Gen : infer::TextGenerator {
         std::vector<std::string> prompts;
-        SamplingOptions seen;
-        std::vector<std::string> generate(const std::vector<std::string>& ps, const SamplingOptions& o) override {
+        infer::SamplingOptions seen;
+        std::vector<std::string> generate(const std::vector<std::string>& ps, const infer::SamplingOptions& o) override {
             seen = o;
             std::vector<std::string> out;
             for (const auto& p : ps) {

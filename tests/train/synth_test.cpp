@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/fs.h"
+#include "test_util.h"
 #include "train/criterion.h"
 #include "train/records.h"
 #include "train/resumable.h"
@@ -14,7 +15,6 @@
 #include "train/synth_clean.h"
 #include "train/synth_prompts.h"
 #include "train/text_util.h"
-#include "test_util.h"
 
 using namespace aligners;
 using namespace aligners::train;
@@ -270,11 +270,11 @@ namespace {
 
 // Answers each kind of synth prompt with a plausible completion derived from
 // the prompt, counts prompts, and can "crash" after a number of batches.
-struct ScriptedGenerator : TextGenerator {
+struct ScriptedGenerator : infer::TextGenerator {
     int batches = 0, prompts_seen = 0;
     int crash_after_batches = -1;  // throw on this batch (simulated kill)
     std::map<std::string, int> per_prompt;
-    std::vector<std::string> generate(const std::vector<std::string>& prompts, const SamplingOptions& o) override {
+    std::vector<std::string> generate(const std::vector<std::string>& prompts, const infer::SamplingOptions& o) override {
         if (crash_after_batches >= 0 && batches >= crash_after_batches) throw std::runtime_error("killed");
         ++batches;
         std::vector<std::string> out;

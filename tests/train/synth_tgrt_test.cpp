@@ -9,9 +9,9 @@
 
 #include "common/fs.h"
 #include "common/json.h"
+#include "test_util.h"
 #include "train/synth.h"
 #include "train/synth_tgrt.h"
-#include "test_util.h"
 
 using namespace aligners;
 using namespace aligners::train;
@@ -140,8 +140,8 @@ TEST_CASE("synth --recipe ngweta: the dry run shows the TGRT prompts; a run goes
     CHECK(dry[2].placeholder);
     CHECK(dry[2].prompt.find("20 Hints:") != std::string::npos);
 
-    struct Gen : TextGenerator {
-        std::vector<std::string> generate(const std::vector<std::string>& ps, const SamplingOptions& o) override {
+    struct Gen : infer::TextGenerator {
+        std::vector<std::string> generate(const std::vector<std::string>& ps, const infer::SamplingOptions& o) override {
             std::vector<std::string> out;
             for (const auto& p : ps) {
                 bool tgrt = p.find("List of 10 topics:") != std::string::npos || p.find("20 Hints:") != std::string::npos;

@@ -9,7 +9,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "engine/model.h"
-#include "train/codec.h"
+#include "infer/codec.h"
 #include "test_util.h"
 #include "weights/hf_config.h"
 
@@ -37,7 +37,7 @@ inline std::string make_tiny_model(const std::string& dir, uint64_t seed, bool c
     auto be = engine::make_cpu_backend();
     auto m = engine::Model::create(parse_model_config(c, "tiny model"), *be, seed, false);
     m->save_hf_dir(dir);
-    train::ByteCodec().save(dir);
+    infer::ByteCodec().save(dir);
     return dir;
 }
 

@@ -13,12 +13,12 @@
 #include "common/fs.h"
 #include "engine/model.h"
 #include "serve/model_squad.h"
+#include "test_util.h"
+#include "tests/train/tiny_models.h"
 #include "train/aligner_trainer.h"
 #include "train/inspector_trainer.h"
 #include "train/records.h"
 #include "train/train_loop.h"
-#include "test_util.h"
-#include "tests/train/tiny_models.h"
 
 using namespace aligners;
 using namespace aligners::train;
@@ -135,7 +135,7 @@ TEST_CASE("an unfinished training output does not load as an aligner or inspecto
     auto be = engine::make_cpu_backend();
     AlignerTrainConfig cfg = tiny_aligner(base, dir + "/aligner");
     train_aligner(cfg, *be);
-    SamplingOptions greedy;
+    infer::SamplingOptions greedy;
     greedy.greedy = true;
     CHECK_NOTHROW(serve::ModelAligner(cfg.out_dir, *be, greedy));
     // Killed between model.safetensors and aligner.json (which is written last).

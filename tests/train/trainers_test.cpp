@@ -10,11 +10,11 @@
 
 #include "common/fs.h"
 #include "engine/model.h"
+#include "test_util.h"
+#include "tests/train/tiny_models.h"
 #include "train/aligner_format.h"
 #include "train/aligner_trainer.h"
 #include "train/inspector_trainer.h"
-#include "test_util.h"
-#include "tests/train/tiny_models.h"
 
 using namespace aligners;
 using namespace aligners::train;
@@ -72,7 +72,7 @@ TEST_CASE("aligner: identity warm-up teaches a tiny model to copy its input") {
 
     // The trained aligner reproduces unseen answers.
     auto model = engine::Model::load(cfg.out_dir, *be, false);
-    auto codec = load_codec(cfg.out_dir);
+    auto codec = infer::load_codec(cfg.out_dir);
     AlignerTemplate t = ngweta_template();
     int32_t done = codec->token_id(" [DONE]");
     REQUIRE(done == 259);
@@ -115,7 +115,7 @@ TEST_CASE("aligner: Ngweta markers are new tokens with mean embeddings; Ji templ
     CHECK(r.train_examples == 23);
     auto m = engine::Model::load(cfg.out_dir, *be, false);
     REQUIRE(m->config().vocab_size == 260);
-    auto codec = load_codec(cfg.out_dir);
+    auto codec = infer::load_codec(cfg.out_dir);
     CHECK(codec->token_id(" [INIT] ") == 257);
     CHECK(codec->token_id(" [ALIGNED] ") == 258);
     CHECK(codec->token_id(" [DONE]") == 259);
@@ -185,7 +185,7 @@ TEST_CASE("inspector: class-balanced training beats chance on held-out data") {
     auto model = load_classifier(cfg.out_dir, *be, false, 0);
     CHECK(model->config().seq_cls);
     CHECK(model->config().architecture == "LlamaForSequenceClassification");
-    auto codec = load_codec(cfg.out_dir);
+    auto codec = infer::load_codec(cfg.out_dir);
     std::vector<float> p = classifier_scores(*model, *codec, cfg.format, {{"question 1", "hello"}, {"question 1", "HELLO"}}, 8);
     CHECK(p[0] > r.threshold);
     CHECK(p[1] < r.threshold);

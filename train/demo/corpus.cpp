@@ -7,7 +7,7 @@
 namespace aligners::demo {
 
 TokenDocs aligner_docs(const std::vector<QacItem>& items, const train::AlignerTemplate& t,
-                       const train::TokenCodec& codec) {
+                       const infer::TokenCodec& codec) {
     TokenDocs docs;
     docs.reserve(items.size());
     for (const auto& r : items) docs.push_back(train::tokenize_example(t, codec, r.question, r.answer, r.correction).ids);
@@ -15,7 +15,7 @@ TokenDocs aligner_docs(const std::vector<QacItem>& items, const train::AlignerTe
 }
 
 TokenDocs inspector_docs(const std::vector<InspectorItem>& items, const train::InspectorFormat& f,
-                         const train::TokenCodec& codec) {
+                         const infer::TokenCodec& codec) {
     TokenDocs docs;
     docs.reserve(items.size());
     for (const auto& r : items) docs.push_back(train::tokenize_inspector_input(f, codec, r.question, r.answer));
@@ -37,7 +37,7 @@ std::vector<std::string> answer_words(const std::vector<QacItem>& items) {
 }
 
 TokenDocs copy_drills(const TokenDocs& docs, double share, const std::vector<std::string>& words,
-                      const train::AlignerTemplate& t, const train::TokenCodec& codec, uint64_t seed) {
+                      const train::AlignerTemplate& t, const infer::TokenCodec& codec, uint64_t seed) {
     Rng rng(seed, "pretrain/drills");
     size_t doc_tokens = 0;
     for (const auto& d : docs) doc_tokens += d.size() + 1;

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "infer/codec.h"
 #include "train/aligner_format.h"
-#include "train/codec.h"
 #include "train/demo/datasets.h"
 #include "train/inspector_format.h"
 
@@ -18,9 +18,9 @@ namespace aligners::demo {
 using TokenDocs = std::vector<std::vector<int32_t>>;
 
 TokenDocs aligner_docs(const std::vector<QacItem>& items, const train::AlignerTemplate& t,
-                       const train::TokenCodec& codec);
+                       const infer::TokenCodec& codec);
 TokenDocs inspector_docs(const std::vector<InspectorItem>& items, const train::InspectorFormat& f,
-                         const train::TokenCodec& codec);
+                         const infer::TokenCodec& codec);
 
 // Copy drills, mixed into pre-training so the LM learns to carry text it
 // cannot predict from its own memory — a name or an object from a question
@@ -32,7 +32,7 @@ TokenDocs inspector_docs(const std::vector<InspectorItem>& items, const train::I
 // to predict the copy is to look back at the original. Drills are added
 // until they make up `share` of all tokens (docs + drills).
 TokenDocs copy_drills(const TokenDocs& docs, double share, const std::vector<std::string>& words,
-                      const train::AlignerTemplate& t, const train::TokenCodec& codec, uint64_t seed);
+                      const train::AlignerTemplate& t, const infer::TokenCodec& codec, uint64_t seed);
 // The distinct words (split at spaces) of the items' answers, sorted.
 std::vector<std::string> answer_words(const std::vector<QacItem>& items);
 

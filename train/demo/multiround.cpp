@@ -4,10 +4,10 @@
 #include "common/fs.h"
 #include "common/progress.h"
 #include "engine/model.h"
-#include "train/codec.h"
+#include "infer/codec.h"
+#include "infer/model_generator.h"
 #include "train/demo/checkers.h"
 #include "train/demo/scoring.h"
-#include "train/model_generator.h"
 #include "train/records.h"
 #include "train/text_util.h"
 
@@ -31,8 +31,8 @@ std::vector<std::string> upstream_answers(const std::string& lm_dir, engine::Bac
                                           const train::AlignerTemplate& t, const std::vector<std::string>& questions,
                                           int max_new_tokens, int batch) {
     auto model = engine::Model::load(lm_dir, backend, false);
-    auto codec = train::load_codec(lm_dir);
-    train::SamplingOptions greedy;
+    auto codec = infer::load_codec(lm_dir);
+    infer::SamplingOptions greedy;
     greedy.greedy = true;
     greedy.max_new_tokens = max_new_tokens;
     greedy.stop = {upstream_stop(t)};
@@ -46,7 +46,7 @@ std::vector<std::string> upstream_answers(const std::string& lm_dir, engine::Bac
             for (int32_t id : codec->encode(upstream_prompt(t, questions[k]))) ids.push_back(id);
             prompts.push_back(std::move(ids));
         }
-        for (std::string& a : train::generate_texts(*model, *codec, prompts, greedy, {})) out.push_back(train::trim(a));
+        for (std::string& a : infer::generate_texts(*model, *codec, prompts, greedy, {})) out.push_back(train::trim(a));
         bar.update(int64_t(prompts.size()));
     }
     bar.finish();

@@ -9,10 +9,10 @@
 #include "common/fs.h"
 #include "common/progress.h"
 #include "engine/backend.h"
+#include "infer/codec.h"
+#include "serve/model_squad.h"
+#include "tokenizer/trainer.h"
 #include "train/aligner_trainer.h"
-#include "train/dpo_trainer.h"
-#include "train/codec.h"
-#include "train/text_util.h"
 #include "train/demo/checkers.h"
 #include "train/demo/corpus.h"
 #include "train/demo/datasets.h"
@@ -22,9 +22,9 @@
 #include "train/demo/rng.h"
 #include "train/demo/squad_eval.h"
 #include "train/demo/stages.h"
-#include "serve/model_squad.h"
-#include "tokenizer/trainer.h"
+#include "train/dpo_trainer.h"
 #include "train/inspector_trainer.h"
+#include "train/text_util.h"
 
 namespace aligners::demo {
 
@@ -164,7 +164,7 @@ DemoReport run_demo(const DemoConfig& cfg) {
         tc.set("pad_token", "<|endoftext|>");
         tc.set("model_max_length", cfg.lm.seq);
         write_file_atomic(path_join(P.tokenizer(), "tokenizer_config.json"), json::dump(tc, {.indent = 2}) + "\n");
-        auto codec = train::load_codec(P.tokenizer());
+        auto codec = infer::load_codec(P.tokenizer());
         // Compression on the corpus: bytes per token.
         std::string sample = read_file(P.corpus()).substr(0, 200000);
         double bpt = double(sample.size()) / double(std::max<size_t>(1, codec->encode(sample).size()));
@@ -181,7 +181,7 @@ DemoReport run_demo(const DemoConfig& cfg) {
     pre_settings.set("pretrain_examples", cfg.pretrain_examples);
     pre_settings.set("drill_share", cfg.drill_share);
     report.stages.push_back(runner.run("pretrain", "3. pre-train the LM", pre_settings, [&] {
-        auto codec = train::load_codec(P.tokenizer());
+        auto codec = infer::load_codec(P.tokenizer());
         TokenDocs docs, held;
         std::vector<QacItem> qac;  // every criterion's training Q-A-C records
         for (int c = 0; c < kNumCriteria; ++c) {

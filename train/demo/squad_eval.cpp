@@ -22,7 +22,7 @@ InspectorScore evaluate_inspector(serve::Inspector& inspector, double threshold,
 DemoSquad load_demo_squad(const std::vector<std::string>& inspector_dirs, const std::vector<std::string>& aligner_dirs,
                           engine::Backend& backend, int max_new_tokens, int batch_size) {
     DemoSquad s;
-    train::SamplingOptions greedy;
+    infer::SamplingOptions greedy;
     greedy.greedy = true;
     greedy.max_new_tokens = max_new_tokens;
     for (size_t c = 0; c < inspector_dirs.size(); ++c) {

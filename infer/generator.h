@@ -1,14 +1,14 @@
 // Text generation as the data pipeline sees it: a batch of prompts in, one
 // completion per prompt out. The engine-backed implementation (a HF model +
 // tokenizer, batched sampling, chat template or raw prompt) lives in
-// train/model_generator.*; tests use scripted fakes.
+// infer/model_generator.*; tests use scripted fakes.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace aligners::train {
+namespace aligners::infer {
 
 struct SamplingOptions {
     int max_new_tokens = 256;
@@ -39,4 +39,4 @@ std::string cut_at_stop(std::string_view text, const std::vector<std::string>& s
 std::string cut_at_stop(std::string_view text, const std::vector<std::string>& stop,
                         const std::vector<std::string>& stop_after);
 
-}  // namespace aligners::train
+}  // namespace aligners::infer

@@ -1,12 +1,12 @@
-#include "train/codec.h"
+#include "infer/codec.h"
 
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/utf8.h"
 #include "tokenizer/tokenizer.h"
-#include "train/text_util.h"
 
-namespace aligners::train {
+namespace aligners::infer {
 
 ByteCodec::ByteCodec() : specials_{"</s>"} {}
 
@@ -184,4 +184,4 @@ std::unique_ptr<TokenCodec> load_codec(const std::string& model_dir) {
     throw Error(model_dir + ": no tokenizer (expected tokenizer.json, vocab.txt or aligners_codec.json)");
 }
 
-}  // namespace aligners::train
+}  // namespace aligners::infer

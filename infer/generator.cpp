@@ -1,6 +1,6 @@
-#include "train/generator.h"
+#include "infer/generator.h"
 
-namespace aligners::train {
+namespace aligners::infer {
 
 std::string cut_at_stop(std::string_view text, const std::vector<std::string>& stop) {
     size_t cut = text.size();
@@ -28,4 +28,4 @@ std::string cut_at_stop(std::string_view text, const std::vector<std::string>& s
     return std::string(text.substr(0, cut));
 }
 
-}  // namespace aligners::train
+}  // namespace aligners::infer

@@ -1,8 +1,8 @@
-#include "train/input_budget.h"
+#include "infer/input_budget.h"
 
 #include <algorithm>
 
-namespace aligners::train {
+namespace aligners::infer {
 
 int64_t prompt_budget(int64_t positions, int64_t max_new_tokens) {
     return positions - std::min(std::max<int64_t>(max_new_tokens, 0), positions / 2);
@@ -89,4 +89,4 @@ std::vector<int32_t> render_within(const TokenCodec& codec, size_t budget, const
     return ids;
 }
 
-}  // namespace aligners::train
+}  // namespace aligners::infer

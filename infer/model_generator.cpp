@@ -1,4 +1,4 @@
-#include "train/model_generator.h"
+#include "infer/model_generator.h"
 
 #include <algorithm>
 
@@ -6,9 +6,9 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "engine/generate.h"
-#include "train/input_budget.h"
+#include "infer/input_budget.h"
 
-namespace aligners::train {
+namespace aligners::infer {
 
 ChatFormat chat_format(const std::string& name_in, const std::string& model_dir) {
     std::string name = name_in;
@@ -108,7 +108,7 @@ std::vector<std::string> ModelGenerator::generate(const std::vector<std::string>
     if (codec_->eos_id() >= 0) stops.push_back(codec_->eos_id());
     for (const auto& t : format_.stop_tokens)
         if (int32_t id = codec_->token_id(t); id >= 0) stops.push_back(id);
-    // A prompt longer than the budget keeps its end (train/input_budget.h);
+    // A prompt longer than the budget keeps its end (infer/input_budget.h);
     // the chat wrapping is never cut.
     auto render = [&](const std::string& prompt, const std::string&) {
         std::vector<int32_t> p;
@@ -131,4 +131,4 @@ std::vector<std::string> ModelGenerator::generate(const std::vector<std::string>
     return out;
 }
 
-}  // namespace aligners::train
+}  // namespace aligners::infer

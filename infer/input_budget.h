@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "train/codec.h"
+#include "infer/codec.h"
 
-namespace aligners::train {
+namespace aligners::infer {
 
 int64_t prompt_budget(int64_t positions, int64_t max_new_tokens);
 
@@ -56,4 +56,4 @@ using PromptRenderer = std::function<std::vector<int32_t>(const std::string& que
 std::vector<int32_t> render_within(const TokenCodec& codec, size_t budget, const std::string& question,
                                    const std::string& answer, const PromptRenderer& render, bool* truncated);
 
-}  // namespace aligners::train
+}  // namespace aligners::infer

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace aligners::train {
+namespace aligners::infer {
 
 // A sentence pair as HF encodes it: ids and token-type ids (same length).
 struct PairIds {
@@ -79,4 +79,4 @@ inline int32_t pad_id(const TokenCodec& codec) { return codec.eos_id() >= 0 ? co
 // tokenizer.json. Throws Error naming the directory when there is neither.
 std::unique_ptr<TokenCodec> load_codec(const std::string& model_dir);
 
-}  // namespace aligners::train
+}  // namespace aligners::infer

@@ -2,7 +2,7 @@
 // (or left raw), tokenized, generated in batches with the engine's KV-cache
 // sampler (greedy or sampled, repetition penalty, stop tokens and strings),
 // and decoded. A prompt longer than the model's prompt budget (positions
-// minus max_new_tokens, train/input_budget.h) keeps its end.
+// minus max_new_tokens, infer/input_budget.h) keeps its end.
 //
 // Chat formats: "auto" renders the model directory's own chat template (a
 // single user turn with the generation prompt, exactly as transformers'
@@ -21,11 +21,11 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "infer/codec.h"
+#include "infer/generator.h"
 #include "tokenizer/chat_template.h"
-#include "train/codec.h"
-#include "train/generator.h"
 
-namespace aligners::train {
+namespace aligners::infer {
 
 struct ChatFormat {
     std::string name = "raw";               // "template" when the directory's template renders prompts
@@ -77,4 +77,4 @@ std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& 
                                         const std::vector<std::vector<int32_t>>& prompts,
                                         const SamplingOptions& options, const std::vector<int32_t>& stop_ids);
 
-}  // namespace aligners::train
+}  // namespace aligners::infer
