@@ -15,19 +15,28 @@ namespace {
 template <int MR, int NV>
 inline void mm_block(float* C, int64_t ldc, const float* A, int64_t lda, const float* B, int64_t ldb, int K,
                      float alpha, bool accumulate) {
+    // The constant-trip loops must unroll for the accumulators to stay in
+    // registers (-O2 does not unroll on its own).
     vf c[MR][NV];
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) c[r][v] = zero();
     for (int k = 0; k < K; ++k) {
         vf b[NV];
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) b[v] = load(B + k * ldb + v * W);
+#pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
             vf a = set1(A[r * lda + k]);
+#pragma GCC unroll 8
             for (int v = 0; v < NV; ++v) c[r][v] = fmadd(a, b[v], c[r][v]);
         }
     }
     const vf va = set1(alpha);
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) {
             float* p = C + r * ldc + v * W;
             store(p, accumulate ? fmadd(va, c[r][v], load(p)) : mul(va, c[r][v]));
