@@ -11,8 +11,8 @@
 namespace aligners::cpu {
 namespace {
 
-void mm(float* C, int64_t ldc, const float* A, int64_t lda, const float* B, int64_t ldb, int M, int N, int K,
-       float alpha, bool accumulate) {
+void mm(float* C, int64_t ldc, const float* A, int64_t lda, bool trans_a, const float* B, int64_t ldb, int M, int N,
+        int K, float alpha, bool accumulate) {
     float acc[512];
     for (int i = 0; i < M; ++i) {
         for (int j0 = 0; j0 < N; j0 += 512) {
@@ -20,7 +20,7 @@ void mm(float* C, int64_t ldc, const float* A, int64_t lda, const float* B, int6
             std::fill(acc, acc + nj, 0.0f);
             // C row i: sum over k in order
             for (int k = 0; k < K; ++k) {
-                float a = A[i * lda + k];
+                float a = trans_a ? A[k * lda + i] : A[i * lda + k];
                 const float* b = B + k * ldb + j0;
                 for (int j = 0; j < nj; ++j) acc[j] += a * b[j];
             }
@@ -46,9 +46,16 @@ void softcap(float* s, int n, float cap) {
     for (int j = 0; j < n; ++j) s[j] = std::tanh(s[j] / cap) * cap;
 }
 
+void ds_row(float* ds, const float* p, const float* s, int n, float Di, float scale, float cap) {
+    for (int j = 0; j < n; ++j) {
+        float th = cap > 0 ? std::clamp(s[j] / cap, -1.0f, 1.0f) : 0.0f;  // masked: -inf -> -1, c' = 0
+        ds[j] = p[j] * (ds[j] - Di) * scale * (1.0f - th * th);
+    }
+}
+
 }  // namespace
 
-const AttnTileKernels kAttnTilePortable = {mm, exp_sub, row_max, softcap};
+const AttnTileKernels kAttnTilePortable = {mm, exp_sub, row_max, softcap, ds_row};
 
 const AttnTileKernels& attn_tile_kernels(CpuPath path) {
     ALIGNERS_CHECK(cpu_path_supported(path),

@@ -19,16 +19,22 @@
 namespace aligners::cpu {
 
 struct AttnTileKernels {
-    // C (M,N) = alpha * A (M,K) B (K,N), plus the old C when accumulate;
-    // row-major with leading dimensions (in floats) lda, ldb, ldc.
-    void (*mm)(float* C, int64_t ldc, const float* A, int64_t lda, const float* B, int64_t ldb, int M, int N, int K,
-               float alpha, bool accumulate);
+    // C (M,N) = alpha * op(A) (M,K) B (K,N), plus the old C when accumulate;
+    // row-major with leading dimensions (in floats) lda, ldb, ldc. op(A) = A,
+    // or with trans_a the transpose of A stored (K,M) (element (i,k) at
+    // A[k * lda + i]): dV += P^T dO and dK += dS^T Q read P and dS in place.
+    void (*mm)(float* C, int64_t ldc, const float* A, int64_t lda, bool trans_a, const float* B, int64_t ldb, int M,
+               int N, int K, float alpha, bool accumulate);
     // p = exp(s - m) over n entries (s may be -inf: p = 0); returns sum(p).
     float (*exp_sub)(float* p, const float* s, int n, float m);
     // max over n >= 1 entries.
     float (*row_max)(const float* s, int n);
     // s = cap * tanh(s / cap) over n entries (Gemma 2's soft cap).
     void (*softcap)(float* s, int n, float cap);
+    // The backward's dS row in place of dP: ds = p (ds - Di) scale c'(s), with
+    // c'(s) = 1 - (s / cap)^2 for capped scores s (cap > 0), else 1. Masked
+    // entries (p = 0, s = -inf) give 0.
+    void (*ds_row)(float* ds, const float* p, const float* s, int n, float Di, float scale, float cap);
 };
 
 const AttnTileKernels& attn_tile_kernels(CpuPath path);

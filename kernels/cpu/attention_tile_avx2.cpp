@@ -24,6 +24,6 @@ constexpr int kMR = 4, kNV = 2;
 }  // namespace attn_tile_avx2
 
 const AttnTileKernels kAttnTileAvx2 = {attn_tile_avx2::mm, attn_tile_avx2::exp_sub, attn_tile_avx2::row_max,
-                                       attn_tile_avx2::softcap};
+                                       attn_tile_avx2::softcap, attn_tile_avx2::ds_row};
 
 }  // namespace aligners::cpu

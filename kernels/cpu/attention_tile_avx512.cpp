@@ -25,6 +25,6 @@ constexpr int kMR = 4, kNV = 4;
 }  // namespace attn_tile_avx512
 
 const AttnTileKernels kAttnTileAvx512 = {attn_tile_avx512::mm, attn_tile_avx512::exp_sub,
-                                         attn_tile_avx512::row_max, attn_tile_avx512::softcap};
+                                         attn_tile_avx512::row_max, attn_tile_avx512::softcap, attn_tile_avx512::ds_row};
 
 }  // namespace aligners::cpu

@@ -60,9 +60,12 @@ struct TileOps;
 template <>
 struct TileOps<float> {
     const AttnTileKernels& k = attn_tile_kernels();
-    void mm(float* C, int64_t ldc, const float* A, int64_t lda, const float* B, int64_t ldb, int M, int N, int K,
-            float alpha, bool accumulate) const {
-        k.mm(C, ldc, A, lda, B, ldb, M, N, K, alpha, accumulate);
+    void mm(float* C, int64_t ldc, const float* A, int64_t lda, bool trans_a, const float* B, int64_t ldb, int M,
+            int N, int K, float alpha, bool accumulate) const {
+        k.mm(C, ldc, A, lda, trans_a, B, ldb, M, N, K, alpha, accumulate);
+    }
+    void ds_row(float* ds, const float* p, const float* s, int n, float Di, float scale, float cap) const {
+        k.ds_row(ds, p, s, n, Di, scale, cap);
     }
     float exp_sub(float* p, const float* s, int n, float m) const { return k.exp_sub(p, s, n, m); }
     float row_max(const float* s, int n) const { return k.row_max(s, n); }
@@ -73,12 +76,12 @@ struct TileOps<float> {
 
 template <>
 struct TileOps<double> {
-    void mm(double* C, int64_t ldc, const double* A, int64_t lda, const double* B, int64_t ldb, int M, int N, int K,
-            double alpha, bool accumulate) const {
+    void mm(double* C, int64_t ldc, const double* A, int64_t lda, bool trans_a, const double* B, int64_t ldb, int M,
+            int N, int K, double alpha, bool accumulate) const {
         for (int i = 0; i < M; ++i)
             for (int j = 0; j < N; ++j) {
                 double s = 0;
-                for (int k = 0; k < K; ++k) s += A[i * lda + k] * B[k * ldb + j];
+                for (int k = 0; k < K; ++k) s += (trans_a ? A[k * lda + i] : A[i * lda + k]) * B[k * ldb + j];
                 C[i * ldc + j] = accumulate ? C[i * ldc + j] + alpha * s : alpha * s;
             }
     }
@@ -86,6 +89,12 @@ struct TileOps<double> {
         double sum = 0;
         for (int j = 0; j < n; ++j) sum += (p[j] = std::exp(s[j] - m));
         return sum;
+    }
+    void ds_row(double* ds, const double* p, const double* s, int n, double Di, double scale, double cap) const {
+        for (int j = 0; j < n; ++j) {
+            double th = cap > 0 ? std::clamp(s[j] / cap, -1.0, 1.0) : 0.0;  // masked: -inf -> -1, c' = 0
+            ds[j] = p[j] * (ds[j] - Di) * scale * (1.0 - th * th);
+        }
     }
     double row_max(const double* s, int n) const { return *std::max_element(s, s + n); }
     void softcap(double* s, int n, double cap) const {
@@ -195,7 +204,7 @@ static void forward_block(const QueryBlock<R>& j) {
         transpose_tile(kt, kBk, j.k + j0 * j.ldk, j.ldk, nk, D);
         for (int g = 0; g < G; ++g) {
             // S = scale Q K^T  (nq, nk)
-            ops.mm(s, kBk, j.q + g * D, j.ldq, kt, kBk, nq, nk, D, j.scale, false);
+            ops.mm(s, kBk, j.q + g * D, j.ldq, false, kt, kBk, nq, nk, D, j.scale, false);
             for (int i = 0; i < nq; ++i) {
                 R* srow = s + i * kBk;
                 if (j.cap > 0) ops.softcap(srow, nk, j.cap);
@@ -211,7 +220,7 @@ static void forward_block(const QueryBlock<R>& j) {
                 mi = m_new;
             }
             // acc (nq, D) += P V
-            ops.mm(acc + size_t(g) * nq * D, D, s, kBk, j.v + j0 * j.ldk, j.ldk, nq, D, nk, R(1), true);
+            ops.mm(acc + size_t(g) * nq * D, D, s, kBk, false, j.v + j0 * j.ldk, j.ldk, nq, D, nk, R(1), true);
         }
     }
     for (int g = 0; g < G; ++g)
@@ -273,13 +282,12 @@ static void backward_group(R* dqkv, const R* dout, const R* qkv, const R* out, c
     const R* K = row + int64_t(d.H + g) * D;
     const R* V = row + int64_t(d.H + d.KV + g) * D;
     const size_t tile = size_t(kBq) * kBk;
-    R* kt = scratch<R>(2 * size_t(D) * kBk + 4 * tile + 2 * size_t(kBk) * D + size_t(G) * T);
+    R* kt = scratch<R>(2 * size_t(D) * kBk + 3 * tile + 2 * size_t(kBk) * D + size_t(G) * T);
     R* vt = kt + size_t(D) * kBk;   // (D, kBk) each
     R* s = vt + size_t(D) * kBk;    // (kBq, kBk) scores
     R* p = s + tile;                // probabilities
     R* ds = p + tile;               // dP, then dS
-    R* tr = ds + tile;              // (kBk, kBq) P^T, then dS^T
-    R* dk = tr + tile;              // (kBk, D)
+    R* dk = ds + tile;              // (kBk, D)
     R* dv = dk + size_t(kBk) * D;   // (kBk, D)
     R* Di = dv + size_t(kBk) * D;   // (G, T)
     // dQ of the group's heads is accumulated over kv tiles: start from 0.
@@ -303,8 +311,8 @@ static void backward_group(R* dqkv, const R* dout, const R* qkv, const R* out, c
                 const R* dO = dorow + int64_t(i0) * ldo + int64_t(h) * D;
                 const R* L = lse + (int64_t(b) * d.H + h) * T + i0;
                 const R* Dh = Di + size_t(hg) * T + i0;
-                ops.mm(s, kBk, Q, ld, kt, kBk, nq, nk, D, scale, false);       // S = scale Q K^T
-                ops.mm(ds, kBk, dO, ldo, vt, kBk, nq, nk, D, R(1), false);     // dP = dO V^T
+                ops.mm(s, kBk, Q, ld, false, kt, kBk, nq, nk, D, scale, false);    // S = scale Q K^T
+                ops.mm(ds, kBk, dO, ldo, false, vt, kBk, nq, nk, D, R(1), false);  // dP = dO V^T
                 for (int i = 0; i < nq; ++i) {
                     R* srow = s + i * kBk;
                     R* prow = p + i * kBk;
@@ -316,17 +324,13 @@ static void backward_group(R* dqkv, const R* dout, const R* qkv, const R* out, c
                         continue;
                     }
                     ops.exp_sub(prow, srow, nk, L[i]);  // masked: e^-inf = 0
-                    for (int c = 0; c < nk; ++c) {
-                        R dcap = cap > 0 && prow[c] != R(0) ? R(1) - (srow[c] / cap) * (srow[c] / cap) : R(1);
-                        dsrow[c] = prow[c] == R(0) ? R(0) : prow[c] * (dsrow[c] - Dh[i]) * dcap * scale;
-                    }
+                    ops.ds_row(dsrow, prow, srow, nk, Dh[i], scale, cap);
                 }
                 // dV += P^T dO;  dK += dS^T Q;  dQ += dS K
-                transpose_tile(tr, kBq, p, kBk, nq, nk);
-                ops.mm(dv, D, tr, kBq, dO, ldo, nk, D, nq, R(1), true);
-                transpose_tile(tr, kBq, ds, kBk, nq, nk);
-                ops.mm(dk, D, tr, kBq, Q, ld, nk, D, nq, R(1), true);
-                ops.mm(drow + int64_t(i0) * ld + int64_t(h) * D, ld, ds, kBk, K + j0 * ld, ld, nq, D, nk, R(1), true);
+                ops.mm(dv, D, p, kBk, true, dO, ldo, nk, D, nq, R(1), true);
+                ops.mm(dk, D, ds, kBk, true, Q, ld, nk, D, nq, R(1), true);
+                ops.mm(drow + int64_t(i0) * ld + int64_t(h) * D, ld, ds, kBk, false, K + j0 * ld, ld, nq, D, nk, R(1),
+                       true);
             }
         }
         for (int jj = 0; jj < nk; ++jj) {

@@ -62,7 +62,7 @@ std::vector<int32_t> make_docs(int B, int T) {
 
 TEST_SUITE("attention tiled") {
 
-TEST_CASE("attention tile kernels: mm, exp_sub, row_max, softcap on every path equal float64 loops") {
+TEST_CASE("attention tile kernels: mm, exp_sub, row_max, softcap, ds_row on every path equal float64 loops") {
     std::vector<cpu::CpuPath> paths = {cpu::CpuPath::portable};
     for (auto p : {cpu::CpuPath::avx2, cpu::CpuPath::avx512})
         if (cpu::cpu_path_supported(p)) paths.push_back(p);
@@ -78,24 +78,35 @@ TEST_CASE("attention tile kernels: mm, exp_sub, row_max, softcap on every path e
             Vec A = test::randn(size_t(M) * lda, 1), Bm = test::randn(size_t(K) * ldb, 2),
                 C0 = test::randn(size_t(M) * ldc, 3);
             FVec a = to_float(A), b = to_float(Bm);
-            for (bool accumulate : {false, true}) {
-                FVec c = to_float(C0);
-                k.mm(c.data(), ldc, a.data(), lda, b.data(), ldb, M, N, K, 0.7f, accumulate);
-                double err = 0;
-                for (int i = 0; i < M; ++i)
-                    for (int j = 0; j < ldc; ++j) {
-                        double want = C0[size_t(i) * ldc + j];  // columns >= N untouched
-                        if (j < N) {
-                            double s = 0;
-                            for (int q = 0; q < K; ++q) s += double(a[size_t(i) * lda + q]) * b[size_t(q) * ldb + j];
-                            want = 0.7 * s + (accumulate ? double(float(C0[size_t(i) * ldc + j])) : 0.0);
-                        } else {
-                            want = double(float(want));
+            // op(A) = A, or the transpose of At (K, M) holding the same values
+            const int ldat = M + 2;
+            FVec at(size_t(K) * ldat);
+            for (int i = 0; i < M; ++i)
+                for (int q = 0; q < K; ++q) at[size_t(q) * ldat + i] = a[size_t(i) * lda + q];
+            for (bool trans_a : {false, true})
+                for (bool accumulate : {false, true}) {
+                    CAPTURE(trans_a);
+                    CAPTURE(accumulate);
+                    FVec c = to_float(C0);
+                    if (trans_a)
+                        k.mm(c.data(), ldc, at.data(), ldat, true, b.data(), ldb, M, N, K, 0.7f, accumulate);
+                    else
+                        k.mm(c.data(), ldc, a.data(), lda, false, b.data(), ldb, M, N, K, 0.7f, accumulate);
+                    double err = 0;
+                    for (int i = 0; i < M; ++i)
+                        for (int j = 0; j < ldc; ++j) {
+                            double want = C0[size_t(i) * ldc + j];  // columns >= N untouched
+                            if (j < N) {
+                                double s = 0;
+                                for (int q = 0; q < K; ++q) s += double(a[size_t(i) * lda + q]) * b[size_t(q) * ldb + j];
+                                want = 0.7 * s + (accumulate ? double(float(C0[size_t(i) * ldc + j])) : 0.0);
+                            } else {
+                                want = double(float(want));
+                            }
+                            err = std::max(err, std::fabs(c[size_t(i) * ldc + j] - want));
                         }
-                        err = std::max(err, std::fabs(c[size_t(i) * ldc + j] - want));
-                    }
-                CHECK(err < 2e-5 * std::sqrt(double(K)) + 1e-6);
-            }
+                    CHECK(err < 2e-5 * std::sqrt(double(K)) + 1e-6);
+                }
         }
         for (int n : {1, 7, 16, 37, 64}) {
             Vec S = test::randn(size_t(n), 4, 3.0);
@@ -116,6 +127,21 @@ TEST_CASE("attention tile kernels: mm, exp_sub, row_max, softcap on every path e
             k.softcap(c.data(), n, 2.0f);
             for (int j = 0; j < n; ++j)
                 CHECK(c[size_t(j)] == doctest::Approx(2.0 * std::tanh(double(float(S[size_t(j)])) / 2.0)).epsilon(1e-6));
+            // dS rows: p (dp - Di) scale c'(s), with and without a cap; the masked
+            // entry (p = 0, s = -inf) must give 0, not NaN.
+            Vec DP = test::randn(size_t(n), 5);
+            for (float cap : {0.0f, 2.0f}) {
+                FVec sc = s;
+                if (cap > 0) k.softcap(sc.data(), n, cap);
+                if (n > 2) sc[1] = -INFINITY;
+                FVec ds = to_float(DP);
+                k.ds_row(ds.data(), p.data(), sc.data(), n, 0.3f, 0.125f, cap);
+                for (int j = 0; j < n; ++j) {
+                    double th = cap > 0 && j != 1 ? double(sc[size_t(j)]) / cap : 0.0;
+                    double want = double(p[size_t(j)]) * (double(float(DP[size_t(j)])) - 0.3) * 0.125 * (1 - th * th);
+                    CHECK(ds[size_t(j)] == doctest::Approx(want).epsilon(1e-5).scale(1e-6));
+                }
+            }
         }
     }
 }
