@@ -16,7 +16,7 @@ namespace attn_tile_avx512 {
 
 #include "kernels/cpu/simd_avx512.h"
 
-constexpr int kMR = 4, kNV = 4;
+constexpr int kMR = 6, kNV = 4;
 
 #define ALIGNERS_ATTN_TILE_SIMD_BODY
 #include "kernels/cpu/attention_tile_simd.h"

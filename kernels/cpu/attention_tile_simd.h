@@ -53,6 +53,10 @@ inline void mm_strip(float* C, int64_t ldc, const float* A, int64_t lda, const f
     for (; i + kMR <= M; i += kMR)
         mm_block<kMR, NV, TA>(C + i * ldc, ldc, A + i * astep, lda, B, ldb, K, alpha, accumulate);
     switch (M - i) {
+        case 7: mm_block<7, NV, TA>(C + i * ldc, ldc, A + i * astep, lda, B, ldb, K, alpha, accumulate); break;
+        case 6: mm_block<6, NV, TA>(C + i * ldc, ldc, A + i * astep, lda, B, ldb, K, alpha, accumulate); break;
+        case 5: mm_block<5, NV, TA>(C + i * ldc, ldc, A + i * astep, lda, B, ldb, K, alpha, accumulate); break;
+        case 4: mm_block<4, NV, TA>(C + i * ldc, ldc, A + i * astep, lda, B, ldb, K, alpha, accumulate); break;
         case 3: mm_block<3, NV, TA>(C + i * ldc, ldc, A + i * astep, lda, B, ldb, K, alpha, accumulate); break;
         case 2: mm_block<2, NV, TA>(C + i * ldc, ldc, A + i * astep, lda, B, ldb, K, alpha, accumulate); break;
         case 1: mm_block<1, NV, TA>(C + i * ldc, ldc, A + i * astep, lda, B, ldb, K, alpha, accumulate); break;
