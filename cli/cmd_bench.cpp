@@ -14,6 +14,7 @@ int bench_gemm(int argc, char** argv);  // cli/bench_gemm.cpp
 int bench_tokenize(int argc, char** argv);  // cli/bench_tokenize.cpp
 int bench_train(int argc, char** argv);     // cli/bench_train.cpp
 int bench_generate(int argc, char** argv);  // cli/bench_generate.cpp
+int bench_attention(int argc, char** argv);  // cli/bench_attention.cpp
 
 struct Benchmark {
     const char* name;
@@ -29,6 +30,8 @@ static const Benchmark kBenchmarks[] = {
      bench_train},
     {"generate", "KV-cache decode tokens/s vs the memory-bandwidth floor (--arch --layers --dim --batch ...)",
      bench_generate},
+    {"attention", "long-prompt prefill: attention op (tiled vs reference) and model prefill (--seq, SmolLM2-135M shape)",
+     bench_attention},
 };
 
 static void print_usage(FILE* out) {

@@ -1,9 +1,10 @@
-// Grouped-query self-attention (causal, or bidirectional within each
-// document for encoders), computed block-wise with an online
-// softmax (flash-attention style): the (T,T) score matrix is never stored,
-// only a block of scores and one accumulator per query, so memory is O(T)
-// per row. The backward pass recomputes the probabilities from the saved
-// logsumexp.
+// The reference grouped-query self-attention (causal, or bidirectional
+// within each document for encoders): one (query, key) pair at a time with
+// the vec.h row primitives and an online softmax, so memory is O(T) per row;
+// the backward pass recomputes the probabilities from the saved logsumexp.
+// The backend runs the tiled kernels of attention_tiled.cpp; this pair-wise
+// version is kept as their independent reference (tests compare the two,
+// in float64 too) and serves one-token decode steps (attend_one).
 //
 // qkv is packed (B,T,NH,D) with NH = H + 2KV: q heads [0,H), k heads
 // [H,H+KV), v heads [H+KV, NH). Query head h reads kv head h / (H/KV).
@@ -14,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/thread_pool.h"
+#include "kernels/cpu/attention_internal.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
@@ -52,29 +54,6 @@ static inline void pair_backward(double* dv, double* dq, double* dk, double p, d
     }
 }
 
-// The first key query t may see: its document's start (doc ids change only
-// at document boundaries), narrowed by the sliding window.
-static inline int first_key(int t, int doc_start, int window) {
-    return window > 0 ? std::max(doc_start, t - window + 1) : doc_start;
-}
-
-// The last key query t may see: t itself (causal), or its document's last
-// token (bidirectional). doc_end is one past the document that holds t.
-static inline int last_key(int t, int doc_end, bool causal) { return causal ? t : doc_end - 1; }
-
-// One past the last token of the document that starts at `start`.
-static inline int doc_end_from(const int32_t* drow, int start, int T) {
-    if (!drow) return T;
-    int e = start + 1;
-    while (e < T && drow[e] == drow[start]) ++e;
-    return e;
-}
-
-// A scaled score, soft-capped when cap > 0 (Gemma 2: cap * tanh(s / cap),
-// divided as transformers divides).
-template <typename R>
-static inline R capped(R s, R cap) { return cap > R(0) ? std::tanh(s / cap) * cap : s; }
-
 // One query against keys [lo, hi] of k/v rows spaced `stride` Ts apart.
 // Writes out (D) and returns the logsumexp of the scaled (capped) scores.
 template <typename R>
@@ -110,7 +89,7 @@ static R attend_one(R* out, const R* q, const R* k, const R* v, int64_t stride, 
 
 // out is (B,T,H,D), lse is (B,H,T), doc is (B,T) or null.
 template <typename R>
-void attention_forward(R* out, R* lse, const R* qkv, const int32_t* doc, const AttnDims& d) {
+void attention_forward_reference(R* out, R* lse, const R* qkv, const int32_t* doc, const AttnDims& d) {
     const int NH = d.H + 2 * d.KV, group = d.H / d.KV, D = d.D, T = d.T;
     ALIGNERS_CHECK(D <= kMaxHeadDim, "head_dim too large for the CPU attention kernel");
     ALIGNERS_CHECK(d.causal || d.window == 0, "a sliding window needs causal attention");
@@ -141,7 +120,7 @@ void attention_forward(R* out, R* lse, const R* qkv, const int32_t* doc, const A
 // One task per (row b, kv head g) owns dk, dv of g and dq of g's query heads,
 // so no two tasks write the same memory.
 template <typename R>
-void attention_backward(R* dqkv, const R* dout, const R* qkv, const R* out, const R* lse,
+void attention_backward_reference(R* dqkv, const R* dout, const R* qkv, const R* out, const R* lse,
                         const int32_t* doc, const AttnDims& d) {
     const int NH = d.H + 2 * d.KV, group = d.H / d.KV, D = d.D, T = d.T;
     const int64_t stride = int64_t(NH) * D;
@@ -196,7 +175,7 @@ void attention_backward(R* dqkv, const R* dout, const R* qkv, const R* out, cons
 
 // kcache, vcache are (B,KV,Tmax,D); start is (B); out is (B,T,H,D).
 template <typename R>
-void attention_cached(R* out, const R* qkv, R* kcache, R* vcache, const int32_t* start, int Tmax,
+void attention_cached_reference(R* out, const R* qkv, R* kcache, R* vcache, const int32_t* start, int Tmax,
                       const AttnDims& d) {
     const int NH = d.H + 2 * d.KV, group = d.H / d.KV, D = d.D, T = d.T;
     ALIGNERS_CHECK(D <= kMaxHeadDim, "head_dim too large for the CPU attention kernel");
@@ -231,9 +210,9 @@ void attention_cached(R* out, const R* qkv, R* kcache, R* vcache, const int32_t*
 }
 
 #define ALIGNERS_INSTANTIATE(R) \
-    template void attention_forward<R>(R* out, R* lse, const R* qkv, const int32_t* doc, const AttnDims& d); \
-    template void attention_backward<R>(R* dqkv, const R* dout, const R* qkv, const R* out, const R* lse, const int32_t* doc, const AttnDims& d); \
-    template void attention_cached<R>(R* out, const R* qkv, R* kcache, R* vcache, const int32_t* start, int Tmax, const AttnDims& d);
+    template void attention_forward_reference<R>(R* out, R* lse, const R* qkv, const int32_t* doc, const AttnDims& d); \
+    template void attention_backward_reference<R>(R* dqkv, const R* dout, const R* qkv, const R* out, const R* lse, const int32_t* doc, const AttnDims& d); \
+    template void attention_cached_reference<R>(R* out, const R* qkv, R* kcache, R* vcache, const int32_t* start, int Tmax, const AttnDims& d);
 ALIGNERS_INSTANTIATE(float)
 ALIGNERS_INSTANTIATE(double)
 #undef ALIGNERS_INSTANTIATE

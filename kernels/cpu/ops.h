@@ -96,7 +96,7 @@ template <typename T>
 void rope_apply(T* out, const T* inp, const int32_t* pos, const T* inv_freq, int N, int H, int KV, int D,
                 T sign);
 
-// ---- attention.cpp ----
+// ---- attention_tiled.cpp, attention.cpp ----
 struct AttnDims {
     int B, T, H, KV, D;
     float scale;
@@ -104,6 +104,7 @@ struct AttnDims {
     bool causal = true;  // false: every key of the query's document (encoders)
     float softcap = 0;   // scores -> softcap * tanh(scores / softcap) (Gemma 2); 0 = off
 };
+// The tiled kernels (attention_tiled.cpp): what the CPU backend runs.
 template <typename T>
 void attention_forward(T* out, T* lse, const T* qkv, const int32_t* doc, const AttnDims& d);
 template <typename T>
@@ -112,6 +113,16 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out, cons
 template <typename T>
 void attention_cached(T* out, const T* qkv, T* kcache, T* vcache, const int32_t* start, int Tmax,
                       const AttnDims& d);
+// The pair-wise reference (attention.cpp): same semantics, one (query, key)
+// pair at a time; kept as the tiled kernels' test oracle.
+template <typename T>
+void attention_forward_reference(T* out, T* lse, const T* qkv, const int32_t* doc, const AttnDims& d);
+template <typename T>
+void attention_backward_reference(T* dqkv, const T* dout, const T* qkv, const T* out, const T* lse,
+                                  const int32_t* doc, const AttnDims& d);
+template <typename T>
+void attention_cached_reference(T* out, const T* qkv, T* kcache, T* vcache, const int32_t* start, int Tmax,
+                                const AttnDims& d);
 
 // ---- gemma.cpp ---- (Gemma 2/3)
 // GeGLU: inp (N, 2F) = [gate | up], out (N,F) = gelu_tanh(gate) * up.
