@@ -285,11 +285,14 @@ static void sgemm_packed(const Kernels& kr, ThreadPool* pool, bool trans_a, bool
         body(0, 1);
         return;
     }
-    pool->run_team(want, [&](int t, int nt) {
+    // Workers that join late (descheduled) are not waited for (run_joinable):
+    // the running threads claim their units.
+    pool->run_joinable([&](int t) {
+        if (t >= want) return;  // a small product: fewer threads than the pool
         // Testing hook: a helper that starts late, as a descheduled one does.
         if (t > 0 && ov && ov->stall_helpers_us > 0)
             std::this_thread::sleep_for(std::chrono::microseconds(ov->stall_helpers_us));
-        body(t, nt);
+        body(t, want);
     });
 }
 

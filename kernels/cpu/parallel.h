@@ -5,9 +5,10 @@
 // one core: below the floor the range runs on the calling thread.
 //
 // Above it the range is cut into chunks (about 4 per thread) that the
-// threads claim from an atomic counter: a thread the OS has descheduled
-// leaves its share to the running ones instead of stalling the op (the
-// static split of ThreadPool::parallel_for waits for every thread's half).
+// threads claim from an atomic counter (ThreadPool::run_joinable): a thread
+// the OS has descheduled leaves its share to the running ones and is not
+// waited for, instead of stalling the op (the static split of
+// ThreadPool::parallel_for waits for every thread's half).
 //
 // Only for kernels whose results do not depend on how the range is split
 // (element-wise and per-row work): then running inline, or in any chunks on
@@ -41,7 +42,7 @@ inline void parallel_for_work(int64_t n, int64_t ops_per_item, const std::functi
     chunk = std::max<int64_t>(1, chunk);
     const int64_t chunks = (n + chunk - 1) / chunk;
     std::atomic<int64_t> next{0};
-    pool.run_on_all([&](int) {
+    pool.run_joinable([&](int) {
         for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;)
             fn(c * chunk, std::min(n, (c + 1) * chunk));
     });
