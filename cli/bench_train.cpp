@@ -175,6 +175,12 @@ int bench_train(int argc, char** argv) {
     model->reserve(batch, seq, true);
     std::vector<double> walls, cpus, sgemm_rates;
     for (int s = 0; s < warmup + steps; ++s) {
+        if (s == warmup) {  // for profilers: tools/bench/train_profile.sh keeps samples after this
+            timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            std::printf("timed steps from CLOCK_MONOTONIC %.6f s\n", double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec));
+            std::fflush(stdout);
+        }
         auto t0 = std::chrono::steady_clock::now();
         double c0 = cpu_seconds();  // CPU time of all threads: what a loaded machine cannot inflate much
         float loss = model->forward_backward(b);
