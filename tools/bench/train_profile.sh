@@ -32,16 +32,18 @@ groups = [  # (name, regex on the symbol), first match wins
   ("pool wait / scheduler", r"ThreadPool|spin_until|sched|futex|yield|switch|_raw_spin|cpu_relax|do_syscall|entry_SYSCALL|irqentry|syscall"),
   ("page faults / kernel memory", r"page|mm_fault|lruvec|folio|memcg|rmap|vma|pte|tlb"),
 ]
-tot = {}
+tot, other = {}, []
 for line in sys.stdin:
     m = re.match(r"\s*([0-9.]+)%\s+\[[.k]\]\s+(.*?)\s*$", line)
     if not m: continue
     pct, sym = float(m.group(1)), m.group(2)
     name = next((n for n, r in groups if re.search(r, sym)), "other")
     tot[name] = tot.get(name, 0.0) + pct
+    if name == "other": other.append((pct, sym))
 tot.pop("model creation (excluded)", 0.0)
 step = sum(tot.values())
 print("shares of the timed step (CPU time, all threads):")
 for n, v in sorted(tot.items(), key=lambda kv: -kv[1]):
     print(f"  {n:30s} {100*v/step:5.1f}%")
+print("largest in other:", "; ".join(f"{100*p/step:.1f}% {s[:60]}" for p, s in sorted(other, reverse=True)[:5]))
 '
