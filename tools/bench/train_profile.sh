@@ -20,7 +20,7 @@ groups = [  # (name, regex on the symbol), first match wins
   ("model creation (excluded)", r"Model::create|rng_uniform|randn|__sincos_fma|__ieee754_log|_dl_|dl_main|do_lookup|tok::"),
   ("sgemm micro-kernel", r"gemm::.*(tile|micro)\b|gemm::.*::tile<|gemm::.*::micro"),
   ("sgemm packing + driver", r"pack_|sgemm|wait_for|small_n[nt]"),
-  ("attention", r"attention|attend_one|attn_|::dot$|::axpy$|__expf"),
+  ("attention", r"attention|attend_one|attn_|::dot\b|::axpy\b|__expf"),
   ("cross-entropy", r"cross_entropy"),
   ("norms", r"layernorm|rmsnorm|residual_norm|head_rms|head_layer"),
   ("activations", r"gelu|swiglu|geglu|sigmoid|tanh"),
