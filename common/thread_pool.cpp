@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -21,6 +22,8 @@ namespace aligners {
 // condition variable. Long enough to bridge the gap between the small jobs
 // of one decode step; short enough not to steal a shared machine's cores.
 static constexpr auto kSpin = std::chrono::microseconds(50);
+
+static constexpr uint64_t kJoinClosed = 0x8000, kJoinCount = 0x7fff;
 
 // > 0 while this thread runs a job of some pool; workers always are.
 static thread_local int tl_job_depth = 0;
@@ -68,6 +71,20 @@ void ThreadPool::worker(int index) {
         }
         if (stop_.load(std::memory_order_acquire)) return;
         seen = generation_.load(std::memory_order_acquire);
+        if (seen & 1) {  // run_joinable: join while the job is open, else skip it
+            uint64_t w = join_.load(std::memory_order_acquire);
+            bool joined = false;
+            while ((w >> 16) == seen && !(w & kJoinClosed) && (w & kJoinCount) < kJoinCount)
+                if (join_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) {
+                    joined = true;
+                    break;
+                }
+            if (joined) {
+                (*job_)(int(w & kJoinCount) + 1);  // the caller waits for us: job_ is this job's
+                left_.fetch_add(1, std::memory_order_release);
+            }
+            continue;
+        }
         (*job_)(index);
         if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             // Taking mu_ orders this with the caller's check-then-wait.
@@ -85,7 +102,7 @@ bool ThreadPool::dispatch(const std::function<void(int)>& fn) {
         std::lock_guard<std::mutex> lock(mu_);
         job_ = &fn;
         pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-        generation_.fetch_add(1, std::memory_order_release);
+        generation_.store(next_generation(false), std::memory_order_release);
     }
     start_cv_.notify_all();
     ++tl_job_depth;
@@ -128,6 +145,47 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
         int64_t begin = n * t / nt, end = n * (t + 1) / nt;
         if (begin < end) fn(begin, end);
     });
+}
+
+int ThreadPool::run_joinable(const std::function<void(int)>& fn) {
+    std::exception_ptr error;
+    std::mutex error_mu;
+    std::function<void(int)> guarded = [&](int t) {
+        try {
+            fn(t);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mu);
+            if (!error) error = std::current_exception();
+        }
+    };
+    int joined = 0;
+    std::unique_lock<std::mutex> run_lock(run_mu_, std::defer_lock);
+    if (n_threads_ > 1 && tl_job_depth == 0 && run_lock.try_lock()) {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            job_ = &guarded;
+            const uint64_t g = next_generation(true);
+            left_.store(0, std::memory_order_relaxed);
+            join_.store(g << 16, std::memory_order_relaxed);
+            generation_.store(g, std::memory_order_release);
+        }
+        start_cv_.notify_all();
+        ++tl_job_depth;
+        guarded(0);
+        --tl_job_depth;
+        // Close the job: workers that have not joined yet never will.
+        joined = int(join_.fetch_or(kJoinClosed, std::memory_order_acq_rel) & kJoinCount);
+        for (int i = 0; left_.load(std::memory_order_acquire) < joined; ++i) {
+            if (i < 4000)
+                cpu_relax();
+            else
+                std::this_thread::yield();
+        }
+    } else {
+        guarded(0);
+    }
+    if (error) std::rethrow_exception(error);
+    return joined + 1;
 }
 
 int ThreadPool::run_team(int max_threads, const std::function<void(int, int)>& fn) {

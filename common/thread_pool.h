@@ -48,6 +48,16 @@ public:
     // a barrier for one that threw would never return).
     int run_team(int max_threads, const std::function<void(int, int)>& fn);
 
+    // Calls fn(0) on the caller and fn(1), fn(2), ... on the workers that
+    // pick the job up before the caller's fn(0) has returned (numbered in the
+    // order they join); then waits only for those, never for a worker the OS
+    // has not scheduled yet. For work that fn shares out dynamically (an
+    // atomic counter), so that whoever runs does it: on a loaded machine a
+    // descheduled worker then stalls nothing. fn(0) must finish the work
+    // alone if no worker joins. Nested or busy: fn(0) on the caller only.
+    // Returns the number of threads that ran fn.
+    int run_joinable(const std::function<void(int)>& fn);
+
     // True while the calling thread runs a pool job (then nested calls run
     // serially on it).
     static bool in_job();
@@ -67,6 +77,10 @@ public:
 
 private:
     void worker(int index);
+    // The next job's generation (the caller holds run_mu_: one writer).
+    uint64_t next_generation(bool joinable) const {
+        return (((generation_.load(std::memory_order_relaxed) >> 1) + 1) << 1) | (joinable ? 1 : 0);
+    }
     // Runs fn on every thread; false (nothing run) when nested or busy.
     bool dispatch(const std::function<void(int)>& fn);
 
@@ -76,7 +90,13 @@ private:
     std::mutex mu_;      // guards the sleep/wake handshake below
     std::condition_variable start_cv_, done_cv_;
     const std::function<void(int)>* job_ = nullptr;  // published by generation_
+    // (job count << 1) | 1 for a run_joinable job, published last.
     std::atomic<uint64_t> generation_{0};
+    // run_joinable: (generation << 16) | closed bit (0x8000) | workers joined.
+    // A worker joins by a compare-exchange while the job is open, so one that
+    // wakes late finds it closed (or a newer generation) and skips it.
+    std::atomic<uint64_t> join_{0};
+    std::atomic<int> left_{0};  // joined workers that have finished fn
     std::atomic<int> pending_{0};
     std::atomic<bool> stop_{false};
 };

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <vector>
 
-#include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
 
 namespace aligners::cpu {
@@ -18,7 +18,7 @@ double sum_squares(const float* x, int64_t n) {
     int64_t chunks = (n + kChunk - 1) / kChunk;
     std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
     const VecKernels& vk = vec_kernels();
-    ThreadPool::global().parallel_for(chunks, [&](int64_t c0, int64_t c1) {
+    parallel_for_work(chunks, kChunk, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {
             int64_t i0 = c * kChunk, i1 = std::min(n, i0 + kChunk);
             partial[size_t(c)] = vk.sum_squares(x + i0, i1 - i0);
@@ -45,7 +45,11 @@ void adamw(float* param, float* grad, float* m, float* v, int64_t n, float lr, f
     c.eps = eps;
     c.grad_scale = grad_scale;
     const VecKernels& vk = vec_kernels();
-    ThreadPool::global().parallel_for(n, [&](int64_t i0, int64_t i1) {
+    // Chunks in whole SIMD vectors (parallel.h): the scalar tail of the
+    // vector loop may round differently (contracted multiply-adds), so a
+    // split at an arbitrary element would make the result depend on the
+    // thread count.
+    parallel_for_work(n, 16, [&](int64_t i0, int64_t i1) {
         vk.adamw(param + i0, grad + i0, m + i0, v + i0, i1 - i0, c, zero_grad);
     });
 }

@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "common/error.h"
-#include "common/thread_pool.h"
 #include "engine/backend.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
 
 namespace aligners::engine {
 namespace {
@@ -92,7 +92,7 @@ public:
         float* p = f32(t);
         // Over the pool: one core cannot saturate memory bandwidth (zeroing
         // a 124M-parameter gradient is 0.5 GB).
-        ThreadPool::global().parallel_for(t.numel, [&](int64_t i0, int64_t i1) {
+        cpu::parallel_for_work(t.numel, 1, [&](int64_t i0, int64_t i1) {
             if (value == 0.0f)
                 std::memset(p + i0, 0, sizeof(float) * size_t(i1 - i0));
             else

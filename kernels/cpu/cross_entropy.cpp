@@ -5,8 +5,8 @@
 #include <type_traits>
 
 #include "common/error.h"
-#include "common/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
 
 namespace aligners::cpu {
@@ -20,7 +20,7 @@ void cross_entropy(T* logits, T* losses, const int32_t* targets, int N, int V, T
     for (int n = 0; n < N; ++n)
         ALIGNERS_CHECK(targets[n] == kIgnoreIndex || (targets[n] >= 0 && targets[n] < V),
                        "cross_entropy: target id out of range [0, vocab) and not -100");
-    ThreadPool::global().parallel_for(N, [&](int64_t n0, int64_t n1) {
+    parallel_for_work(N, 8 * int64_t(V), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             T* x = logits + n * V;
             int32_t target = targets[n];

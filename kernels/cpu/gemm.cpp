@@ -2,24 +2,25 @@
 // GotoBLAS/BLIS loop nest around the packed micro-kernels, split over a team
 // of pool threads. The SIMD code is in gemm_<path>.cpp (see gemm_internal.h).
 //
-// Loop nest (per thread t of nt; the team splits C's columns, or its rows
-// when there are few columns):
+// Loop nest (the team shares the work dynamically, see sgemm_packed):
 //   for ic in M step MC:                 A block: MC rows x a group of KC
 //     for kg in K step KG:                 slices (<= 8 MiB, shared, in L3)
-//       -- barrier --  every thread packs a share of the A block's panels
-//       -- barrier --
-//       for jc in my columns step NC:    B block kc x NC -> private (L2/L3)
-//         for pc in kg .. kg+KG step KC: pack the B block for this K slice
-//           for ir in my A panels:       A panel MR x kc stays in L1 ...
-//             for jr in B panels:        ... while B panels stream past it
+//       threads claim groups of the A block's panels and pack them
+//       -- wait until the block is packed --
+//       threads claim units: a column chunk (x a row group when C is narrow)
+//         for pc in kg .. kg+KG step KC: pack the chunk's B block (private)
+//           for ir in the unit's A panels: A panel MR x kc stays in L1 ...
+//             for jr in B panels:          ... while B panels stream past it
 //               micro-kernel: C[MR x NR] (+)= A panel x B panel
+//       (the next A block is packed once every unit of this one is done)
 // The first K slice applies beta to C, later slices add (beta = 1). Each C
-// element belongs to one thread and sees the same operations in the same
-// order whatever the partition: results do not depend on the thread count.
+// element sees the same operations in the same order whatever thread runs
+// its unit: results do not depend on the thread count or the schedule.
 #include "kernels/cpu/gemm.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -97,30 +98,6 @@ struct Workspace {
 };
 thread_local Workspace tl_workspace;
 
-// A sense-reversing spin barrier for the threads of one team. It spins
-// briefly, then yields (the machine may be oversubscribed).
-class SpinBarrier {
-public:
-    void wait(int n) {
-        int gen = generation_.load(std::memory_order_acquire);
-        if (count_.fetch_add(1, std::memory_order_acq_rel) == n - 1) {
-            count_.store(0, std::memory_order_relaxed);
-            generation_.store(gen + 1, std::memory_order_release);
-            return;
-        }
-        for (int i = 0; generation_.load(std::memory_order_acquire) == gen; ++i) {
-            if (i < 4000)
-                cpu_relax();
-            else
-                std::this_thread::yield();
-        }
-    }
-
-private:
-    alignas(64) std::atomic<int> count_{0};
-    alignas(64) std::atomic<int> generation_{0};
-};
-
 inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 }  // namespace
 
@@ -171,13 +148,42 @@ static void sgemm_small_m(const Kernels& kr, ThreadPool* pool, bool trans_a, boo
 // --- the packed, blocked path.
 // A block: MC rows (kr.mc) x as many KC slices of K as fit in this many
 // bytes; shared by the team, in L3. Packing several K slices at once means
-// the team meets at a barrier twice per A block, not twice per K slice (for
-// the model's shapes, M <= 2048 with K <= 1024: twice per call).
+// the team meets twice per A block, not twice per K slice (for the model's
+// shapes, M <= 2048 with K <= 1024: once per call).
 #ifndef ALIGNERS_GEMM_ABLOCK_MB
 #define ALIGNERS_GEMM_ABLOCK_MB 8
 #endif
 static constexpr size_t kABlockBytes = size_t(ALIGNERS_GEMM_ABLOCK_MB) << 20;
 
+namespace {
+// Spins until `counter` reaches `target`, then yields (the machine may be
+// oversubscribed: the thread being waited for may need this core).
+void wait_for(const std::atomic<int>& counter, int target) {
+    for (int i = 0; counter.load(std::memory_order_acquire) < target; ++i) {
+        if (i < 4000)
+            cpu_relax();
+        else
+            std::this_thread::yield();
+    }
+}
+
+// One A block's progress: work items claimed (next) and finished (done).
+struct alignas(64) PhaseCounters {
+    std::atomic<int> pack_next{0}, pack_done{0}, unit_next{0}, unit_done{0};
+};
+}  // namespace
+
+// Work sharing is dynamic, so a thread the OS deschedules (a loaded machine)
+// does not hold up the others until the end of the call. The A blocks
+// (phases: ic, then kg) are processed in order; within a phase, groups of A
+// panels to pack and units of C to compute (a row group x a column chunk)
+// are claimed from atomic counters by whichever threads are running. The
+// only waits: packing a phase's A block waits until every unit of the
+// previous phase is done (the buffer is reused; a thread that claimed
+// nothing is never waited for), and computing waits until the block is
+// packed. A unit is the same sequence of micro-kernel calls whoever runs it,
+// and the phases of one C element run in K order, so results do not depend on
+// the schedule or the thread count.
 static void sgemm_packed(const Kernels& kr, ThreadPool* pool, bool trans_a, bool trans_b, int M, int N, int K,
                          float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
                          int ldc) {
@@ -198,73 +204,96 @@ static void sgemm_packed(const Kernels& kr, ThreadPool* pool, bool trans_a, bool
     want = std::max(1, std::min(want, tiles_m * tiles_n));
 
     // Scratch: one shared A block (its K slice starting at k0 + s lives at
-    // s * MC), one B block per thread; all allocated by the calling thread,
-    // before any barrier.
+    // s * MC), one B block per thread; all allocated by the calling thread.
     const size_t a_size = round_up(size_t(MC) * std::min(KG, K), 16);
     const size_t b_size = round_up(size_t(kc_max) * nc_max, 16);
     float* ws = tl_workspace.get(a_size + b_size * want);
     float* abuf = ws;
 
-    SpinBarrier barrier;
-    auto body = [&](int t, int nt) {
-        // Team shape: tn column groups x tm row groups. Prefer splitting
-        // columns: each thread then packs only its own B blocks.
-        int tn = 1;
-        for (int d = nt; d >= 1; --d)
-            if (nt % d == 0 && (d == 1 || tiles_n >= 2 * d)) {
-                tn = d;
-                break;
-            }
-        const int tm = nt / tn, tj = t / tm, ti = t % tm;
-        const int n_lo = int(int64_t(tiles_n) * tj / tn) * NR;
-        const int n_hi = std::min(N, int(int64_t(tiles_n) * (tj + 1) / tn) * NR);
-        float* bbuf = ws + a_size + b_size * t;
-        bool first = true;
+    const int blocks_m = (M + MC - 1) / MC, blocks_k = (K + KG - 1) / KG;
+    const int phases = blocks_m * blocks_k;
+    std::unique_ptr<PhaseCounters[]> counters(new PhaseCounters[size_t(phases)]);
+    constexpr int kPackPanels = 16;  // A panels per packing claim
 
-        for (int ic = 0; ic < M; ic += MC) {
-            const int mc = std::min(MC, M - ic);
+    auto body = [&](int t, int nt) {
+        // Column chunks: whole NR tiles, at most NC wide, >= 4 tiles where
+        // N allows (each chunk re-reads the A block from L3), about 4 per
+        // thread for balance. Few chunks (narrow C): split the rows too.
+        // One thread: NC-wide chunks, whole row blocks (the plain loop nest).
+        const int tiles_per_nc = NC / NR;
+        int chunks = nt == 1 ? 1 : std::clamp(tiles_n / 4, nt, 4 * nt);
+        chunks -= chunks % nt;
+        chunks = std::clamp(chunks, (tiles_n + tiles_per_nc - 1) / tiles_per_nc, tiles_n);
+        const int row_groups_max = nt == 1 || chunks >= 2 * nt ? 1 : (4 * nt + chunks - 1) / chunks;
+        float* bbuf = ws + a_size + b_size * t;
+        int helper_units = 0;
+
+        for (int ph = 0; ph < phases; ++ph) {
+            const int ic = (ph / blocks_k) * MC, kg = (ph % blocks_k) * KG;
+            const int mc = std::min(MC, M - ic), kg_end = std::min(K, kg + KG);
             const int panels = (mc + MR - 1) / MR;
-            const int p0 = int(int64_t(panels) * ti / tm), p1 = int(int64_t(panels) * (ti + 1) / tm);
-            for (int kg = 0; kg < K; kg += KG) {
-                const int kg_end = std::min(K, kg + KG);
-                // Pack this thread's share of the A block's panels, for each
-                // K slice, once everyone is done reading the previous block.
-                if (nt > 1 && !first) barrier.wait(nt);
-                first = false;
-                const int s0 = int(int64_t(panels) * t / nt), s1 = int(int64_t(panels) * (t + 1) / nt);
-                for (int pc = kg; pc < kg_end && s0 < s1; pc += KC) {
+            const int row_groups = std::min(panels, row_groups_max);
+            const int units = row_groups * chunks, packs = (panels + kPackPanels - 1) / kPackPanels;
+            PhaseCounters& pc_ = counters[size_t(ph)];
+            if (ph > 0) {  // the previous block's readers are done with the buffer
+                const int prev_mc = std::min(MC, M - ((ph - 1) / blocks_k) * MC);
+                const int prev_rows = std::min((prev_mc + MR - 1) / MR, row_groups_max);
+                wait_for(counters[size_t(ph - 1)].unit_done, prev_rows * chunks);
+            }
+            for (int g; (g = pc_.pack_next.fetch_add(1, std::memory_order_relaxed)) < packs;) {
+                const int s0 = g * kPackPanels, s1 = std::min(panels, s0 + kPackPanels);
+                for (int pc = kg; pc < kg_end; pc += KC) {
                     const int kc = std::min(KC, K - pc);
                     kr.pack_a(A, lda, trans_a, ic + s0 * MR, std::min(mc, s1 * MR) - s0 * MR, pc, kc,
                               abuf + size_t(pc - kg) * MC + size_t(s0) * MR * kc);
                 }
-                if (nt > 1) barrier.wait(nt);
+                pc_.pack_done.fetch_add(1, std::memory_order_release);
+            }
+            wait_for(pc_.pack_done, packs);
 
-                for (int jc = n_lo; jc < n_hi; jc += NC) {
-                    const int nc = std::min(NC, n_hi - jc);
+            for (int u; (u = pc_.unit_next.fetch_add(1, std::memory_order_relaxed)) < units;) {
+                const int rg = u / chunks, ch = u % chunks;
+                const int p0 = int(int64_t(panels) * rg / row_groups), p1 = int(int64_t(panels) * (rg + 1) / row_groups);
+                const int jc = int(int64_t(tiles_n) * ch / chunks) * NR;
+                const int jc_end = std::min(N, int(int64_t(tiles_n) * (ch + 1) / chunks) * NR);
+                for (int j0 = jc; j0 < jc_end; j0 += NC) {  // chunks wider than NC (few threads, wide C)
+                    const int nc = std::min(NC, jc_end - j0);
                     for (int pc = kg; pc < kg_end; pc += KC) {
                         const int kc = std::min(KC, K - pc);
                         const float beta_k = pc == 0 ? beta : 1.0f;
-                        kr.pack_b(B, ldb, trans_b, pc, kc, jc, nc, bbuf);
+                        kr.pack_b(B, ldb, trans_b, pc, kc, j0, nc, bbuf);
                         // --- an A panel (MR x kc) stays in L1 while the B
                         // block's panels stream past it from L2/L3.
                         const float* aslice = abuf + size_t(pc - kg) * MC;
                         for (int p = p0; p < p1; ++p) {
                             const float* ap = aslice + size_t(p) * MR * kc;
                             const int m = std::min(MR, mc - p * MR);
-                            float* cp = C + int64_t(ic + p * MR) * ldc + jc;
+                            float* cp = C + int64_t(ic + p * MR) * ldc + j0;
                             for (int jr = 0; jr < nc; jr += NR)
                                 kr.micro(m, std::min(NR, nc - jr), kc, ap, bbuf + size_t(jr) * kc, cp + jr, ldc,
                                          alpha, beta_k);
                         }
                     }
                 }
+                pc_.unit_done.fetch_add(1, std::memory_order_release);
+                helper_units += t > 0;
             }
         }
+        if (ov && ov->helper_units && helper_units) ov->helper_units->fetch_add(helper_units);
     };
-    if (want <= 1)
+    if (want <= 1) {
         body(0, 1);
-    else
-        pool->run_team(want, body);
+        return;
+    }
+    // Workers that join late (descheduled) are not waited for (run_joinable):
+    // the running threads claim their units.
+    pool->run_joinable([&](int t) {
+        if (t >= want) return;  // a small product: fewer threads than the pool
+        // Testing hook: a helper that starts late, as a descheduled one does.
+        if (t > 0 && ov && ov->stall_helpers_us > 0)
+            std::this_thread::sleep_for(std::chrono::microseconds(ov->stall_helpers_us));
+        body(t, want);
+    });
 }
 
 void sgemm_on(CpuPath path, ThreadPool* pool, bool trans_a, bool trans_b, int M, int N, int K, float alpha,

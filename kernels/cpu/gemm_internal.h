@@ -10,6 +10,7 @@
 //     [q*NR, q*NR+NR) as b[k*NR + j]: one row of NR values per k step.
 // Rows/columns past the matrix edge inside the last panel are zero.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -55,6 +56,8 @@ struct BlockingOverride {
     int kc = 0, mc = 0, nc = 0;
     size_t a_block_bytes = 0;
     double min_parallel_work = 0;  // multiply-adds below which a call runs on one thread
+    int stall_helpers_us = 0;      // helper threads start this late (a descheduled thread)
+    std::atomic<int>* helper_units = nullptr;  // += units of C computed by helper threads
 };
 void set_blocking_override(const BlockingOverride* b);
 

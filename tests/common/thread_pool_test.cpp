@@ -98,6 +98,46 @@ TEST_CASE("run_team threads run at the same time (they can meet at a barrier)") 
     CHECK(pool.run_team(0, [](int t, int n) { CHECK((t == 0 && n == 1)); }) == 1);
 }
 
+TEST_CASE("run_joinable: work shared by whoever joins is done once; late workers skip; mixes with run_on_all") {
+    ThreadPool pool(3);
+    std::vector<int> hits(5000);
+    int64_t joined_total = 0;
+    for (int round = 0; round < 400; ++round) {
+        // Dynamic sharing: items claimed from a counter; fn(0) alone would do them all.
+        std::atomic<int> next{0}, max_t{0};
+        const int items = round % 3 == 0 ? 0 : int(hits.size());  // empty jobs close before most workers join
+        int n = pool.run_joinable([&](int t) {
+            int m = max_t.load();
+            while (t > m && !max_t.compare_exchange_weak(m, t)) {}
+            for (int i; (i = next.fetch_add(1)) < items;) ++hits[size_t(i)];
+        });
+        CHECK((n >= 1 && n <= 3));
+        CHECK(max_t.load() < n);  // joiners are numbered 1, 2, ... in join order
+        joined_total += n - 1;
+        if (round % 7 == 0) {  // the classic entry points still see every worker
+            std::atomic<int> ran{0};
+            pool.run_on_all([&](int) { ran.fetch_add(1); });
+            CHECK(ran.load() == 3);
+        }
+    }
+    const int rounds_with_items = 400 - (400 + 2) / 3;
+    for (int h : hits) REQUIRE(h == rounds_with_items);
+    CHECK(joined_total <= 2 * 400);
+    // Nested: the caller alone, fn(0) only.
+    pool.run_on_all([&](int) {
+        int calls = 0;
+        CHECK(pool.run_joinable([&](int t) { CHECK(t == 0); ++calls; }) == 1);
+        CHECK(calls == 1);
+    });
+    // Exceptions reach the caller; the pool stays usable.
+    CHECK_THROWS_AS(pool.run_joinable([](int t) {
+        if (t == 0) throw std::runtime_error("boom");
+    }), std::runtime_error);
+    std::atomic<int> after{0};
+    pool.run_joinable([&](int) { after.fetch_add(1); });
+    CHECK(after.load() >= 1);
+}
+
 TEST_CASE("ALIGNERS_THREADS is checked like --threads and named in the message") {
     // Restores the variable whatever happens (the global pool may read it later).
     struct Env {

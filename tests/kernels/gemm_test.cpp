@@ -4,6 +4,7 @@
 // leading dimensions; plus thread-count independence and re-entrancy.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -286,6 +287,34 @@ TEST_CASE("tiny blocking: several K slices, row blocks and column blocks, 1-3 th
         }
     gemm::set_blocking_override(nullptr);
     CHECK(checked >= 4 * 12);
+}
+
+TEST_CASE("a helper that starts late leaves its share to the running thread, same result") {
+    // A descheduled helper (a loaded machine) must not hold the others up:
+    // work is claimed dynamically, so the caller computes every unit while
+    // the helper sleeps, and the helper, once awake, finds nothing to claim.
+    ThreadPool pool2(2);
+    for (CpuPath path : supported_paths()) {
+        for (Case c : {Case{false, true, 300, 500, 300, 1.0f, 0.0f, 0, 0, 0},
+                       Case{true, false, 190, 40, 700, 1.0f, 0.5f, 0, 0, 0}}) {
+            Problem p(c, 7);
+            std::atomic<int> helper_units{0};
+            gemm::BlockingOverride ov;
+            ov.kc = 64;  // several K slices and A blocks: the caller crosses phases alone
+            ov.mc = 64;
+            ov.a_block_bytes = 1;
+            ov.min_parallel_work = 1;
+            ov.stall_helpers_us = 300000;
+            ov.helper_units = &helper_units;
+            gemm::set_blocking_override(&ov);
+            std::vector<float> want = p.run(path, nullptr), got = p.run(path, &pool2);
+            gemm::set_blocking_override(nullptr);
+            INFO(describe(path, c));
+            CHECK(p.check(want) == "");
+            CHECK(got == want);
+            CHECK(helper_units.load() == 0);
+        }
+    }
 }
 
 TEST_CASE("sgemm inside a pool job runs on that thread (no deadlock, same result)") {
