@@ -1,7 +1,6 @@
 #include "cli/data_parallel_flags.h"
 
 #include <cstring>
-#include <mutex>
 
 #include "common/error.h"
 #include "common/rendezvous.h"
@@ -49,34 +48,27 @@ std::shared_ptr<const train::DataParallelSpec> DataParallelFlags::spec(const std
         o.device = local;
         return engine::make_cuda_backend(o);
     };
-    // NCCL's id: made by node 0 (served to the other nodes), fetched by the
-    // others, once per process, when the first rank needs it.
-    struct IdOnce {
-        std::once_flag once;
-        engine::NcclId id;
-    };
-    auto shared = std::make_shared<IdOnce>();
+    // NCCL's id: made by node 0 and served to the other nodes, which fetch
+    // it, once per process before any rank joins.
+    auto id = std::make_shared<engine::NcclId>();
     const DataParallelFlags flags = *this;
-    spec->make_comm = [shared, flags](engine::Backend& be, int rank, int world) {
-        if (std::string(be.name()) != "cuda")
-            throw Error("--devices " + std::to_string(flags.devices) + ": data-parallel training runs on the CUDA "
-                        "backend; this run's model is on '" + be.name() + "' (use --device cuda)");
-        std::call_once(shared->once, [&] {
-            const int timeout_ms = flags.rendezvous_timeout * 1000;
-            if (flags.node_rank == 0) {
-                shared->id = engine::nccl_unique_id();
-                if (flags.nodes > 1)
-                    rendezvous_serve(flags.rendezvous, flags.nodes, std::string(shared->id.bytes, sizeof shared->id.bytes),
-                                     timeout_ms);
-            } else {
-                std::string got = rendezvous_fetch(flags.rendezvous, flags.node_rank, flags.nodes, timeout_ms);
-                if (got.size() != sizeof shared->id.bytes)
-                    throw Error("--rendezvous " + flags.rendezvous + ": node 0 sent " + std::to_string(got.size()) +
-                                " bytes, not an NCCL id (" + std::to_string(sizeof shared->id.bytes) + ")");
-                std::memcpy(shared->id.bytes, got.data(), got.size());
-            }
-        });
-        return engine::make_nccl_comm(be, shared->id, world, rank);
+    spec->prepare = [id, flags] {
+        const int timeout_ms = flags.rendezvous_timeout * 1000;
+        if (flags.node_rank == 0) {
+            *id = engine::nccl_unique_id();
+            if (flags.nodes > 1)
+                rendezvous_serve(flags.rendezvous, flags.nodes, std::string(id->bytes, sizeof id->bytes), timeout_ms);
+            return;
+        }
+        std::string got = rendezvous_fetch(flags.rendezvous, flags.node_rank, flags.nodes, timeout_ms);
+        if (got.size() != sizeof id->bytes)
+            throw Error("--rendezvous " + flags.rendezvous + ": node 0 sent " + std::to_string(got.size()) +
+                        " bytes, not an NCCL id (" + std::to_string(sizeof id->bytes) + ")");
+        std::memcpy(id->bytes, got.data(), got.size());
+    };
+    spec->backend_name = "cuda";
+    spec->make_comm = [id](engine::Backend& be, int rank, int world) {
+        return engine::make_nccl_comm(be, *id, world, rank);
     };
     return spec;
 #endif

@@ -12,18 +12,28 @@ DataParallel::DataParallel(engine::Model& model0, const DataParallelSpec& spec, 
                     std::to_string(spec.node_rank) + " of " + std::to_string(spec.nodes) + " is not a valid layout");
     if (!spec.make_comm || (spec.devices > 1 && !spec.make_backend))
         throw Error("data parallel: no way to make the ranks' backends and comms (a CUDA build is needed)");
+    if (!spec.backend_name.empty() && spec.backend_name != model0.backend().name())
+        throw Error("data parallel (" + std::to_string(spec.devices) + " devices, " + std::to_string(spec.nodes) +
+                    " nodes) runs on the " + spec.backend_name + " backend; this run's model is on '" +
+                    model0.backend().name() + "' (use --device " + spec.backend_name + ")");
     ranks_.resize(size_t(spec.devices));
     ranks_[0].model = &model0;
     for (int l = 1; l < spec.devices; ++l) threads_.emplace_back([this, l] { worker(l); });
     const auto& config = model0.config();
     try {
+        // Backends and replicas first: a device that fails (missing, out of
+        // memory) is reported before any rank waits inside ncclCommInitRank
+        // for a peer that will never come.
+        run([&](int l) {
+            if (l == 0) return;
+            Rank& R = ranks_[size_t(l)];
+            R.backend = spec_.make_backend(l);
+            R.replica = engine::Model::create(config, *R.backend, 0, true);  // weights come from rank 0
+            R.model = R.replica.get();
+        });
+        if (spec_.prepare) spec_.prepare();
         run([&](int l) {
             Rank& R = ranks_[size_t(l)];
-            if (l > 0) {
-                R.backend = spec_.make_backend(l);
-                R.replica = engine::Model::create(config, *R.backend, 0, true);  // weights come from rank 0
-                R.model = R.replica.get();
-            }
             R.comm = spec_.make_comm(R.model->backend(), spec_.node_rank * spec_.devices + l, world_);
             R.opt = std::make_unique<engine::AdamW>(*R.model, adam, R.comm.get());
         });

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -33,9 +34,15 @@ struct DataParallelSpec {
     int node_rank = 0;  // this process's node
     // Called on local rank l's own thread (l >= 1): its device's backend.
     std::function<std::unique_ptr<engine::Backend>(int local_rank)> make_backend;
+    // Called once on the calling thread after every backend exists and before
+    // any comm (may be empty): the multi-node rendezvous.
+    std::function<void()> prepare;
     // Called on every local rank's thread at once (it blocks until the whole
     // world joined): the comm of global rank `rank` of `world`.
     std::function<std::unique_ptr<engine::Comm>(engine::Backend&, int rank, int world)> make_comm;
+    // The backend every rank must run on (Backend::name()), checked on rank 0
+    // before anything starts; empty: not checked.
+    std::string backend_name;
     int world() const { return devices * nodes; }
 };
 

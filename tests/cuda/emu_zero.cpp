@@ -206,3 +206,29 @@ TEST_CASE("train/train_loop.cpp with 2 ranks: the one-device run's weights and c
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("cuda.zero") {
+
+TEST_CASE("data parallel: a missing device or a CPU rank 0 is an error before any rank waits for a peer") {
+    simt::Devices devices(2);
+    REQUIRE(cudaSetDevice(0) == cudaSuccess);
+    auto be = make_cuda_backend();
+    auto m = Model::load(qwen3(), *be, true);
+    auto spec = emulated_spec(3);  // devices 0, 1, 2 of 2
+    bool prepared = false;
+    spec->prepare = [&] { prepared = true; };
+    CHECK_THROWS_WITH_AS(train::DataParallel(*m, *spec, adam()), "cuda backend: device 2 requested, 2 visible (devices 0..1)",
+                         Error);
+    CHECK(!prepared);  // no rendezvous, no ncclCommInitRank
+    auto cpu = make_cpu_backend();
+    auto mc = Model::load(qwen3(), *cpu, true);
+    auto spec2 = emulated_spec(2);
+    spec2->backend_name = "cuda";
+    CHECK_THROWS_WITH_AS(train::DataParallel(*mc, *spec2, adam()),
+                         "data parallel (2 devices, 1 nodes) runs on the cuda backend; this run's model is on 'cpu' "
+                         "(use --device cuda)",
+                         Error);
+    REQUIRE(cudaSetDevice(0) == cudaSuccess);
+}
+
+}  // TEST_SUITE
