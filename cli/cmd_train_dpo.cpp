@@ -39,6 +39,8 @@ int train_dpo_cmd(int argc, char** argv) {
                 kResumeNote);
     if (!args.parse(argc, argv)) return 0;
     common.finish();
+    if (cfg.data_parallel)  // the step objective (policy vs reference log-probs) is not split across ranks
+        throw UsageError("--devices/--nodes: train dpo runs on one device (data-parallel DPO is not implemented)");
     cfg.max_length = fit_to_positions(args, "--max-length", cfg.max_length, cfg.base_model);
     auto backend = select_backend(common.device, common.attention);
     train::DpoTrainResult r = train::train_dpo(cfg, *backend);

@@ -7,6 +7,7 @@
 
 #include "cli/backend_choice.h"
 #include "cli/common_flags.h"
+#include "cli/data_parallel_flags.h"
 #include "common/args.h"
 #include "common/error.h"
 #include "train/recipe.h"
@@ -28,6 +29,7 @@ struct CommonFlags {
     std::string device, attention, recipe, keep_best, eval_each_epoch;
     int threads = 0;
     bool recipes = false;
+    DataParallelFlags data_parallel;  // --devices, --nodes, --node-rank, --rendezvous
 
     CommonFlags(ArgParser& a, train::TrainerSettings& settings, const char* data_help,
                 const char* best_metric = nullptr)
@@ -77,6 +79,7 @@ struct CommonFlags {
         a.flag("--overwrite", &c.overwrite, "replace a finished model in --out trained with other settings or data");
         add_device_flag(a, &device, &attention);
         add_threads_flag(a, &threads);
+        data_parallel.add(a);
     }
 
     // After parsing (the ranges were checked by the parser).
@@ -87,6 +90,7 @@ struct CommonFlags {
         if (recipes && parse_recipe(recipe) != parse_recipe(c.recipe))  // scan_recipe read it first; the parser agrees
             throw UsageError("--recipe: given as '" + recipe + "' after '" + c.recipe + "'");
         apply_threads(threads);
+        c.data_parallel = data_parallel.spec(attention);
     }
 };
 

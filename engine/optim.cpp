@@ -7,8 +7,90 @@
 
 namespace aligners::engine {
 
-AdamW::AdamW(Model& model, const AdamWConfig& config) : model_(model), cfg_(config) {
+AdamW::AdamW(Model& model, const AdamWConfig& config, Comm* comm) : model_(model), cfg_(config), comm_(comm) {
     if (!model.training_enabled()) throw Error("AdamW: the model was loaded without optimizer state (training=false)");
+    if (comm_ && comm_->size() <= 1) comm_ = nullptr;
+}
+
+int64_t AdamW::shard_begin() const {
+    if (!comm_) return 0;
+    return model_.params().n / comm_->size() * comm_->rank();
+}
+int64_t AdamW::shard_end() const {
+    if (!comm_) return model_.params().n;
+    return shard_begin() + model_.params().n / comm_->size();
+}
+
+void AdamW::update(int64_t begin, int64_t end, AdamWArgs a) {
+    ParamStore& p = model_.params();
+    Backend& be = model_.backend();
+    const int64_t n_matrix = model_.layout().n_matrix;
+    const float decay = a.weight_decay;
+    if (begin < std::min(end, n_matrix)) be.adamw_step(p, begin, std::min(end, n_matrix) - begin, a);
+    a.weight_decay = cfg_.decay_norms_and_biases ? decay : 0.0f;
+    const int64_t b2 = std::max(begin, n_matrix);
+    if (b2 < end) be.adamw_step(p, b2, end - b2, a);
+}
+
+float AdamW::step_sharded(float lr) {
+    ParamStore& p = model_.params();
+    Backend& be = model_.backend();
+    const int N = comm_->size(), r = comm_->rank();
+    const int64_t s = p.n / N, body = s * N, tail = p.n - body;
+    // Sum the gradients: this rank's shard (in place, NCCL's layout) and the tail.
+    comm_->group_start();
+    if (s > 0) comm_->reduce_scatter(view(p.grad, 0, body), view(p.grad, r * s, s), s);
+    if (tail > 0) comm_->all_reduce(view(p.grad, body, tail), view(p.grad, body, tail), tail);
+    comm_->group_end();
+    double sq = s > 0 ? be.grad_sum_squares(p, r * s, s) : 0.0;
+    if (r == 0 && tail > 0) sq += be.grad_sum_squares(p, body, tail);
+    const float norm = float(std::sqrt(comm_->all_reduce_sum(sq)));
+    float scale = 1.0f;
+    if (cfg_.max_grad_norm > 0) scale = std::min(cfg_.max_grad_norm / (norm + 1e-6f), 1.0f);
+    ++steps_;
+    AdamWArgs a;
+    a.lr = lr;
+    a.beta1 = cfg_.beta1;
+    a.beta2 = cfg_.beta2;
+    a.eps = cfg_.eps;
+    a.step = steps_;
+    a.grad_scale = scale;
+    a.weight_decay = cfg_.weight_decay;
+    update(r * s, r * s + s, a);
+    update(body, p.n, a);  // every rank: the same numbers in, the same out
+    be.zero_grad(p);       // the other shards' (unreduced) gradients too
+    // Every rank's weights from the shards' owners.
+    if (s > 0) {
+        comm_->group_start();
+        comm_->all_gather(view(p.master, r * s, s), view(p.master, 0, body), s);
+        if (p.work.ptr != p.master.ptr) comm_->all_gather(view(p.work, r * s, s), view(p.work, 0, body), s);
+        comm_->group_end();
+    }
+    return norm;
+}
+
+void AdamW::gather_moments() {
+    if (!comm_) return;
+    ParamStore& p = model_.params();
+    const int N = comm_->size(), r = comm_->rank();
+    const int64_t s = p.n / N;
+    if (s == 0) return;
+    comm_->group_start();
+    comm_->all_gather(view(p.m, r * s, s), view(p.m, 0, s * N), s);
+    comm_->all_gather(view(p.v, r * s, s), view(p.v, 0, s * N), s);
+    comm_->group_end();
+}
+
+void AdamW::broadcast_state(int root) {
+    if (!comm_) return;
+    ParamStore& p = model_.params();
+    comm_->group_start();
+    comm_->broadcast(p.master, p.n, root);
+    comm_->broadcast(p.m, p.n, root);
+    comm_->broadcast(p.v, p.n, root);
+    comm_->group_end();
+    model_.backend().params_updated(p);
+    model_.refresh_norm_weights();
 }
 
 float AdamW::grad_norm() {
@@ -17,6 +99,7 @@ float AdamW::grad_norm() {
 }
 
 float AdamW::step(float lr) {
+    if (comm_) return step_sharded(lr);
     ParamStore& p = model_.params();
     Backend& be = model_.backend();
     float norm = grad_norm();

@@ -11,6 +11,7 @@
 #pragma once
 #include <cstdint>
 
+#include "engine/comm.h"
 #include "engine/model.h"
 
 namespace aligners::engine {
@@ -22,21 +23,43 @@ struct AdamWConfig {
     float max_grad_norm = 1.0f;           // global-norm clipping; <= 0: off
 };
 
+// ZeRO-1 data parallelism: given a Comm of N > 1 ranks, each holding a
+// replica of the model with its own gradients, step() first sums the
+// gradients over the ranks: the first N*s parameters (s = n / N) by a
+// reduce-scatter that leaves rank r the sum of its shard [r*s, (r+1)*s), the
+// last n - N*s (< N) by an all-reduce. The global norm is the all-reduced
+// sum of each rank's shard's sum of squares (the tail counted by rank 0).
+// Each rank then runs AdamW on its shard only (and on the tail, identically
+// everywhere), and two all-gathers (one group) refresh every rank's master
+// weights and working copy from the shards' owners. Moments outside a rank's
+// shard are never read or written: gather_moments() assembles them (for a
+// checkpoint); broadcast_state() copies rank `root`'s weights and moments to
+// every rank (start, resume).
 class AdamW {
 public:
-    AdamW(Model& model, const AdamWConfig& config);
+    AdamW(Model& model, const AdamWConfig& config, Comm* comm = nullptr);
     // Clips gradients to max_grad_norm (torch.nn.utils.clip_grad_norm_
     // semantics), applies one AdamW step with learning rate `lr`, zeroes the
-    // gradients. Returns the global gradient norm before clipping.
+    // gradients. Returns the global gradient norm before clipping. With a
+    // Comm of several ranks, every rank calls it (see above).
     float step(float lr);
+    // The parameters [begin, end) this rank updates (all of them on one rank).
+    int64_t shard_begin() const;
+    int64_t shard_end() const;
+    void gather_moments();
+    void broadcast_state(int root = 0);
     int64_t steps_taken() const { return steps_; }
     void set_steps_taken(int64_t n) { steps_ = n; }  // when resuming
     // The global L2 norm of the current gradients.
     float grad_norm();
 
 private:
+    float step_sharded(float lr);
+    // AdamW on [begin, end): decay on the matrix part unless decay_norms_and_biases.
+    void update(int64_t begin, int64_t end, AdamWArgs a);
     Model& model_;
     AdamWConfig cfg_;
+    Comm* comm_ = nullptr;  // null or a single rank: the plain step
     int64_t steps_ = 0;
 };
 

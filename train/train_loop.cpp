@@ -162,6 +162,13 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
     LoopResult result;
     result.steps = int64_t(plan.size());
     result.resumed_from = load_checkpoint(cfg.out_dir, model, cfg.fingerprint);
+    // Data parallel: the replicas start from rank 0's (possibly resumed) state.
+    std::unique_ptr<DataParallel> dp;
+    if (cfg.data_parallel && cfg.data_parallel->world() > 1) {
+        if (objective)
+            throw Error(cfg.label + ": this trainer's objective runs on one device (--devices 1, --nodes 1)");
+        dp = std::make_unique<DataParallel>(model, *cfg.data_parallel, ac);
+    }
     // The schedule's segments: the whole plan, or each phase on its own.
     std::vector<int64_t> seg_start(plan.size()), seg_end(plan.size());
     for (size_t i = 0; i < plan.size(); ++i) {
@@ -180,6 +187,7 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
     opt.set_steps_taken(result.resumed_from < result.steps
                             ? result.resumed_from - seg_start[size_t(result.resumed_from)]
                             : result.resumed_from);
+    if (dp) dp->set_steps_taken(opt.steps_taken());
     model.zero_grad();
     BestCheckpoint best(cfg.out_dir, cfg.best_key, cfg.best_higher, cfg.fingerprint);
     if (!cfg.best_key.empty() && result.resumed_from > 0) best.resume(result.resumed_from);
@@ -230,12 +238,22 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
             model.backend().fill(p.m, 0.0f);
             model.backend().fill(p.v, 0.0f);
             opt.set_steps_taken(0);
+            if (dp) {
+                dp->reset_moments();
+                dp->set_steps_taken(0);
+            }
         }
         auto ts0 = std::chrono::steady_clock::now();
         int64_t tokens = 0;
         for (const MicroBatch& mb : ts.micro) tokens += mb.tokens;
         StepOutcome outcome;
-        if (objective) {
+        double lr = schedule_at(step);
+        float grad_norm = 0;
+        if (dp) {
+            DataParallel::StepResult r = dp->step(ts.micro, float(lr));
+            outcome.loss = r.counted > 0 ? r.loss_sum / r.counted : 0.0;
+            grad_norm = r.grad_norm;
+        } else if (objective) {
             outcome = objective(ts);
         } else {
             double loss_sum = 0;
@@ -248,8 +266,7 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
             }
             outcome.loss = counted ? loss_sum / double(counted) : 0.0;
         }
-        double lr = schedule_at(step);
-        float grad_norm = opt.step(float(lr));
+        if (!dp) grad_norm = opt.step(float(lr));
         double loss = outcome.loss;
         if (!std::isfinite(loss))
             throw Error(cfg.label + ": loss became " + std::to_string(loss) + " at step " + std::to_string(step + 1) +
@@ -285,7 +302,10 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
             log_eval(step + 1);
         bool checkpoint = phase_end || (cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0);
         int sig = last ? 0 : stop.pending();
-        if (!last && (checkpoint || sig)) save_checkpoint(cfg.out_dir, model, step + 1, cfg.fingerprint);
+        if (!last && (checkpoint || sig)) {
+            if (dp) dp->gather_moments();
+            save_checkpoint(cfg.out_dir, model, step + 1, cfg.fingerprint);
+        }
         if (sig) {
             bar.finish();
             throw Interrupted(sig, cfg.label + ": stopped by " + (sig == SIGINT ? "SIGINT" : "SIGTERM") +

@@ -21,6 +21,7 @@
 #include "common/json.h"
 #include "engine/model.h"
 #include "engine/optim.h"
+#include "train/data_parallel.h"
 
 namespace aligners::train {
 
@@ -61,6 +62,9 @@ struct LoopConfig {
     bool best_higher = false;   // higher best_key is better (accuracy), else lower (loss)
     json::Value header;         // extra fields of metrics.jsonl's "start" line (recipe, settings, data counts)
     bool restart = false;       // ignore (and replace) an existing checkpoint
+    // Data parallel (ZeRO-1) over spec->world() ranks when set and > 1; the
+    // model passed to run_train_loop is rank 0 (train/data_parallel.h).
+    std::shared_ptr<const DataParallelSpec> data_parallel;
 };
 
 struct LoopResult {

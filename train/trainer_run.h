@@ -54,6 +54,8 @@ struct TrainerSettings {
     uint64_t seed = 1;
     bool restart = false;        // discard an existing checkpoint
     bool overwrite = false;      // replace a finished model trained with other settings or data
+    // --devices/--nodes: data-parallel ranks (null: one device).
+    std::shared_ptr<const DataParallelSpec> data_parallel;
 
 protected:
     TrainerSettings(double default_eval_fraction, int default_batch_size)

@@ -30,7 +30,7 @@ __device__ __forceinline__ bf16 stochastic_round_bf16(float x, uint32_t rnd) {
 // updates and bias-corrected step in torch's single-tensor order.
 __global__ void adamw_kernel(float* master, bf16* work, const float* grad, float* m, float* v, int64_t n,
                              float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt,
-                             float grad_scale, const float* scale_dev, uint64_t seed) {
+                             float grad_scale, const float* scale_dev, uint64_t seed, uint64_t index_base) {
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= n) return;
     const float scale = scale_dev ? grad_scale * *scale_dev : grad_scale;
@@ -44,7 +44,7 @@ __global__ void adamw_kernel(float* master, bf16* work, const float* grad, float
     m[i] = mi;
     v[i] = vi;
     master[i] = out;
-    if (work) work[i] = stochastic_round_bf16(out, sr_hash(seed, uint64_t(i)));
+    if (work) work[i] = stochastic_round_bf16(out, sr_hash(seed, index_base + uint64_t(i)));
 }
 
 __global__ void convert_to_bf16_kernel(bf16* work, const float* master, int64_t n) {
@@ -54,7 +54,7 @@ __global__ void convert_to_bf16_kernel(bf16* work, const float* master, int64_t 
 
 void adamw_update(float* master, bf16_t* work, const float* grad, float* m, float* v, int64_t n, float lr, float beta1,
                   float beta2, float eps, float weight_decay, int64_t step, float grad_scale, const float* scale_dev,
-                  uint64_t seed, Stream s) {
+                  uint64_t seed, uint64_t index_base, Stream s) {
     if (n == 0) return;
     // Bias corrections in double on the host, as the CPU twin computes them.
     const double bc1 = 1.0 - std::pow(double(beta1), double(step));
@@ -62,7 +62,7 @@ void adamw_update(float* master, bf16_t* work, const float* grad, float* m, floa
     const float step_size = float(lr / bc1), bc2_sqrt = float(std::sqrt(bc2));
     const float decay = 1.0f - lr * weight_decay;
     LAUNCH_KERNEL(adamw_kernel, ceil_div(n, 256), 256, 0, s, master, work, grad, m, v, n, beta1, beta2, eps, decay,
-                  step_size, bc2_sqrt, grad_scale, scale_dev, seed);
+                  step_size, bc2_sqrt, grad_scale, scale_dev, seed, index_base);
     CUDA_CHECK_LAUNCH();
 }
 

@@ -48,6 +48,10 @@ public:
             fail("cuda backend: unknown attention '" + o.attention + "' (flash or cudnn)");
         int n = 0;
         if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) fail("no CUDA device is visible (--device cuda needs a GPU)");
+        if (o.device < 0 || o.device >= n)
+            fail("cuda backend: device " + std::to_string(o.device) + " requested, " + std::to_string(n) +
+                 " visible (devices 0.." + std::to_string(n - 1) + ")");
+        CUDA_CHECK(cudaSetDevice(o.device));
         CUDA_CHECK(cudaStreamCreate(&stream_));
         blas_ = std::make_unique<cu::Blas>();
         if (o.attention == "cudnn") cudnn_ = std::make_unique<cu::CudnnAttention>(stream_);
@@ -397,11 +401,13 @@ public:
     }
     void adamw_step(ParamStore& p, int64_t offset, int64_t count, const AdamWArgs& a) override {
         ALIGNERS_CHECK(p.m && p.v, "adamw_step: parameters allocated without optimizer state");
-        // Rounding noise: a pure function of (step, offset), so runs are reproducible.
-        const uint64_t seed = uint64_t(a.step) * 0x9E3779B97F4A7C15ull ^ uint64_t(offset);
+        // Rounding noise: a pure function of (step, parameter index), so runs
+        // are reproducible and a range split into shards (ZeRO-1) rounds
+        // exactly as the whole range does.
+        const uint64_t seed = uint64_t(a.step) * 0x9E3779B97F4A7C15ull;
         cu::adamw_update(f32(p.master) + offset, b16(p.work) + offset, f32(p.grad) + offset, f32(p.m) + offset,
                          f32(p.v) + offset, count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.step,
-                         a.grad_scale, nullptr, seed, stream_);
+                         a.grad_scale, nullptr, seed, uint64_t(offset), stream_);
     }
     void zero_grad(ParamStore& p) override {
         CUDA_CHECK(cudaMemsetAsync(p.grad.ptr, 0, size_t(p.n) * 4, stream_));
@@ -484,6 +490,7 @@ private:
 
 public:
     CudaAttentionStats stats_;
+    cudaStream_t stream() const { return stream_; }
 
 private:
     cudaStream_t stream_ = nullptr;
@@ -502,6 +509,12 @@ std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options) {
 CudaAttentionStats cuda_attention_stats(const Backend& backend) {
     const auto* cb = dynamic_cast<const CudaBackend*>(&backend);
     return cb ? cb->stats_ : CudaAttentionStats{};
+}
+
+void* cuda_backend_stream(Backend& backend) {
+    auto* cb = dynamic_cast<CudaBackend*>(&backend);
+    ALIGNERS_CHECK(cb, std::string("cuda_backend_stream: a '") + backend.name() + "' backend is not the CUDA backend");
+    return cb->stream();
 }
 
 }  // namespace aligners::engine

@@ -20,6 +20,9 @@ struct CudaBackendOptions {
     // "flash": the hand-written WMMA kernels (default); "cudnn": cuDNN's
     // fused SDPA graphs (kernels/cuda/attention_cudnn.cu) where they apply.
     std::string attention = "flash";
+    // The CUDA device (cudaSetDevice on the constructing thread): data-parallel
+    // ranks each make their backend on their own device, on their own thread.
+    int device = 0;
 };
 
 // Throws aligners::Error when no CUDA device is visible, or for an unknown
@@ -33,5 +36,8 @@ struct CudaAttentionStats {
     int64_t cudnn_calls = 0, fallback_calls = 0;
 };
 CudaAttentionStats cuda_attention_stats(const Backend& backend);
+
+// The CudaBackend's stream (a cudaStream_t), for kernels/cuda/comm_nccl.cu.
+void* cuda_backend_stream(Backend& backend);
 
 }  // namespace aligners::engine

@@ -149,10 +149,12 @@ void sum_squares(double* out, double* partials, const float* x, int64_t n, Strea
 // torch.optim.AdamW on fp32 master weights and moments; the gradient is
 // scaled by grad_scale (and by *scale_dev when given: the clip factor computed
 // on the device). When work is given it receives the updated weights in bf16,
-// stochastically rounded from (seed, element index).
+// stochastically rounded from (seed, index_base + element index): callers
+// pass the range's offset in the whole parameter buffer, so the noise of a
+// parameter does not depend on how the buffer is split into calls.
 void adamw_update(float* master, bf16_t* work, const float* grad, float* m, float* v, int64_t n, float lr, float beta1,
                   float beta2, float eps, float weight_decay, int64_t step, float grad_scale, const float* scale_dev,
-                  uint64_t seed, Stream s);
+                  uint64_t seed, uint64_t index_base, Stream s);
 // work (n) = bf16(master) rounded to nearest (parameter upload).
 void convert_to_bf16(bf16_t* work, const float* master, int64_t n, Stream s);
 

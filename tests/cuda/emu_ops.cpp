@@ -393,7 +393,7 @@ TEST_CASE("kernels/cuda/adamw.cu: AdamW with clip scale, weight decay, bf16 stoc
         DevBuf<float> dp(p), dg(g), dm(m), dv(v), scale(std::vector<float>{0.5f});
         DevBuf<__nv_bfloat16> work{size_t(n)};
         // grad_scale 0.8 on the host times the device clip factor 0.5.
-        cu::adamw_update(dp, work, dg, dm, dv, n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 3, 0.8f, scale.p, 1234, nullptr);
+        cu::adamw_update(dp, work, dg, dm, dv, n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 3, 0.8f, scale.p, 1234, 0, nullptr);
         cpu::adamw(p.data(), g.data(), m.data(), v.data(), n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 3, 0.4f);
         auto gp = dp.download();
         CHECK(nmse(gp, p) <= kF32);

@@ -22,13 +22,25 @@ foreach(cu ${ALIGNERS_CU_SOURCES})
 endforeach()
 
 file(GLOB ALIGNERS_SIMT_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tools/simt/*.cpp)
+file(GLOB ALIGNERS_CUDA_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cuda/*.cpp)
+# The NCCL emulation compiles against the real nccl.h (in the toolkit here;
+# libnccl-dev elsewhere). Without it, the comm and its tests are left out.
+find_path(ALIGNERS_NCCL_HEADER nccl.h HINTS ${ALIGNERS_CUDA_INCLUDE} ENV NCCL_ROOT PATH_SUFFIXES include)
+if(NOT ALIGNERS_NCCL_HEADER)
+  message(WARNING "nccl.h not found: the NCCL emulation and the data-parallel tests are not built")
+  list(FILTER ALIGNERS_CU_WRAPPERS EXCLUDE REGEX "comm_nccl")
+  list(FILTER ALIGNERS_SIMT_SOURCES EXCLUDE REGEX "simt_nccl")
+  list(FILTER ALIGNERS_CUDA_TEST_SOURCES EXCLUDE REGEX "emu_nccl|emu_zero")
+endif()
 add_library(aligners_cuda_emu STATIC ${ALIGNERS_SIMT_SOURCES} ${ALIGNERS_CU_WRAPPERS})
 target_include_directories(aligners_cuda_emu PUBLIC ${CMAKE_SOURCE_DIR})
 target_include_directories(aligners_cuda_emu SYSTEM PUBLIC ${ALIGNERS_CUDA_INCLUDE})
+if(ALIGNERS_NCCL_HEADER)
+  target_include_directories(aligners_cuda_emu SYSTEM PUBLIC ${ALIGNERS_NCCL_HEADER})
+endif()
 target_compile_definitions(aligners_cuda_emu PUBLIC ALIGNERS_CUDA_EMU=1)
 target_link_libraries(aligners_cuda_emu PUBLIC aligners_core)
 
-file(GLOB ALIGNERS_CUDA_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cuda/*.cpp)
 add_executable(aligners_cuda_tests ${CMAKE_CURRENT_SOURCE_DIR}/test_main.cpp ${CMAKE_CURRENT_SOURCE_DIR}/test_util.cpp
                ${ALIGNERS_CUDA_TEST_SOURCES})
 target_include_directories(aligners_cuda_tests PRIVATE ${DOCTEST_INCLUDE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})

@@ -57,6 +57,8 @@ struct Error : std::runtime_error {
 
 struct Options {
     bool schedule_check = false;  // run every launch twice (forward/reverse order) and compare
+    int devices = 1;              // what cudaGetDeviceCount reports (multi-rank NCCL tests raise it)
+    int nccl_timeout_ms = 60000;  // an NCCL rank waiting longer for its peers gets ncclSystemError
 };
 Options& options();
 // RAII: enable the two-schedule race check for a scope.
@@ -64,6 +66,13 @@ struct ScheduleCheck {
     bool saved;
     explicit ScheduleCheck(bool on = true) : saved(options().schedule_check) { options().schedule_check = on; }
     ~ScheduleCheck() { options().schedule_check = saved; }
+};
+
+// RAII: emulate `n` devices for a scope (cudaSetDevice(0..n-1) per host thread).
+struct Devices {
+    int saved;
+    explicit Devices(int n) : saved(options().devices) { options().devices = n; }
+    ~Devices() { options().devices = saved; }
 };
 
 // The state kernel code reads through threadIdx & co.
@@ -98,6 +107,12 @@ void launch(const char* name, const void* kernel, dim3 grid, dim3 block, size_t 
 bool is_device_pointer(const void* p, size_t bytes = 1);
 // cudaMalloc calls so far (tests check that a training step allocates nothing).
 size_t device_allocations();
+// The calling host thread's current device (cudaSetDevice; 0 until set).
+// Each allocation remembers the device current when it was made.
+int& current_device();
+// The device of the allocation holding [p, p + bytes), or -1 when that range
+// is not inside one cudaMalloc allocation.
+int device_of(const void* p, size_t bytes);
 
 // ---- warp shuffles and votes ------------------------------------------------
 enum class Shfl { idx, up, down, bfly };

@@ -3,6 +3,7 @@
 // simt_runtime.cpp), streams and events are synchronous. Anything the backend
 // does not use is simply not defined, so calling it fails at link time rather
 // than silently succeeding.
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +18,7 @@ std::map<const void*, int>& max_dynamic_smem();
 }  // namespace simt
 
 namespace {
-cudaError_t g_last = cudaSuccess;
+thread_local cudaError_t g_last = cudaSuccess;  // per host thread, as in CUDA
 cudaError_t fail(cudaError_t e) {
     g_last = e;
     return e;
@@ -92,7 +93,7 @@ cudaError_t cudaMemset(void* p, int value, size_t count) {
 cudaError_t cudaMemsetAsync(void* p, int value, size_t count, cudaStream_t) { return cudaMemset(p, value, count); }
 
 cudaError_t cudaStreamCreate(cudaStream_t* s) {
-    static int next = 1;
+    static std::atomic<int> next{1};
     *s = reinterpret_cast<cudaStream_t>(new Stream{next++});
     return cudaSuccess;
 }
@@ -140,19 +141,26 @@ const char* cudaGetErrorName(cudaError_t e) {
         case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
         case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
         case cudaErrorNoDevice: return "cudaErrorNoDevice";
+        case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
         default: return "cudaError (emulated)";
     }
 }
 const char* cudaGetErrorString(cudaError_t e) { return cudaGetErrorName(e); }
 
-// The emulated device: one "GPU" with sm_80-like limits.
+// The emulated devices: simt::options().devices "GPUs" (one unless a test
+// asks for more) with sm_80-like limits. The current device is per host
+// thread, as in CUDA; allocations record it (NCCL checks buffers against it).
 cudaError_t cudaGetDeviceCount(int* n) {
-    *n = 1;
+    *n = simt::options().devices;
     return cudaSuccess;
 }
-cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice); }
+cudaError_t cudaSetDevice(int d) {
+    if (d < 0 || d >= simt::options().devices) return fail(cudaErrorInvalidDevice);
+    simt::current_device() = d;
+    return cudaSuccess;
+}
 cudaError_t cudaGetDevice(int* d) {
-    *d = 0;
+    *d = simt::current_device();
     return cudaSuccess;
 }
 cudaError_t cudaDeviceGetAttribute(int* value, enum cudaDeviceAttr attr, int) {

@@ -347,6 +347,7 @@ struct Alloc {
     Guarded g;
     char* ptr;
     size_t bytes;
+    int device;
 };
 std::map<const char*, Alloc>& allocs() {
     static std::map<const char*, Alloc> m;
@@ -404,6 +405,7 @@ void* device_alloc(size_t bytes) {
     size_t used = round_up(std::max<size_t>(bytes, 1), 32);
     a.ptr = a.g.body + a.g.body_size - used;
     a.bytes = bytes;
+    a.device = current_device();
     std::memset(a.ptr, kPoison, used);  // cudaMalloc memory is not zeroed
     allocs()[a.ptr] = a;
     return a.ptr;
@@ -416,12 +418,17 @@ bool device_free(void* p) {
     allocs().erase(it);
     return true;
 }
-bool is_device_pointer(const void* p, size_t bytes) {
+bool is_device_pointer(const void* p, size_t bytes) { return device_of(p, bytes) >= 0; }
+int& current_device() {
+    static thread_local int device = 0;
+    return device;
+}
+int device_of(const void* p, size_t bytes) {
     std::lock_guard<std::recursive_mutex> lock(g_mutex);
     const Alloc* a = find_alloc(p);
-    if (!a) return false;
+    if (!a) return -1;
     auto* c = static_cast<const char*>(p);
-    return c >= a->ptr && c + bytes <= a->ptr + a->bytes;
+    return c >= a->ptr && c + bytes <= a->ptr + a->bytes ? a->device : -1;
 }
 
 // ---- what kernels call ---------------------------------------------------------------------
