@@ -1,10 +1,11 @@
 // Tiled (flash-style) grouped-query attention: the CPU backend's attention.
 //
-// Forward: one task per (row b, kv head g, block of kBq queries). The G = H/KV
+// Forward: the keys are transposed once per call into scratch (B, KV, D, T),
+// then one task per (row b, kv head g, block of kBq queries). The G = H/KV
 // query heads that share kv head g are processed together against each tile
-// of kBk keys, so a K tile is transposed once (into scratch, D x kBk) and a V
-// tile read once for all G heads. Per head and tile:
-//   S (nq, nk) = scale * Q K^T          mm on the transposed K tile
+// of kBk keys, so a K tile and a V tile are read once for all G heads. Per
+// head and tile:
+//   S (nq, nk) = scale * Q K^T          mm on the transposed keys
 //   S = cap tanh(S / cap); masked -> -inf
 //   online softmax per query row: m, l, acc *= e^(m_old - m_new), P = e^(S - m)
 //   acc (nq, D) += P V                  mm on the V rows as they lie in qkv
@@ -26,7 +27,7 @@
 //   dQ += dS K                                      (straight into dqkv)
 //
 // attention_cached (KV-cache prefill) runs the forward's block kernel with
-// keys from the cache; one-token steps keep the reference's per-query path
+// keys from the cache (its visible part transposed once); one-token steps keep the reference's per-query path
 // (attend_one in attention.cpp): with one query per head a transposed tile
 // costs as much as the dot products it would feed.
 //
@@ -110,9 +111,10 @@ struct TileOps<double> {
     }
 };
 
-// Grow-only per-thread scratch (a task's tiles and accumulators): after the
+// Grow-only per-thread scratch (a task's tiles and accumulators; Tag 1: the
+// caller's transposed keys, which its own tasks must not clobber): after the
 // first call of a shape, the kernels allocate nothing.
-template <typename R>
+template <typename R, int Tag = 0>
 static R* scratch(size_t n) {
     thread_local std::vector<R> buf;
     if (buf.size() < n) buf.resize(n);
@@ -173,9 +175,10 @@ template <typename R>
 struct QueryBlock {
     const R* q;       // query 0, head 0; queries ldq apart, heads D apart
     int64_t ldq;
-    const R* k;       // key/value row 0 of the kv head; rows ldk apart
-    const R* v;
-    int64_t ldk;
+    const R* kt;      // keys transposed: (D, ldkt), key j of dimension i at kt[i * ldkt + j]
+    int64_t ldkt;
+    const R* v;       // value row 0 of the kv head; rows ldv apart
+    int64_t ldv;
     const int* lo;    // visible keys [lo[i], hi[i]] of query i
     const int* hi;
     R* out;           // query 0, head 0; queries ldo apart, heads D apart
@@ -191,9 +194,8 @@ static void forward_block(const QueryBlock<R>& j) {
     const TileOps<R> ops;
     const int nq = j.nq, G = j.G, D = j.D;
     const int kmin = *std::min_element(j.lo, j.lo + nq), kmax = *std::max_element(j.hi, j.hi + nq);
-    R* acc = scratch<R>(size_t(G) * nq * D + size_t(D) * kBk + size_t(nq) * kBk + 2 * size_t(G) * nq);
-    R* kt = acc + size_t(G) * nq * D;  // (D, kBk)
-    R* s = kt + size_t(D) * kBk;       // (nq, kBk): scores, then probabilities
+    R* acc = scratch<R>(size_t(G) * nq * D + size_t(nq) * kBk + 2 * size_t(G) * nq);
+    R* s = acc + size_t(G) * nq * D;   // (nq, kBk): scores, then probabilities
     R* m = s + size_t(nq) * kBk;       // (G, nq) running max
     R* l = m + size_t(G) * nq;         // (G, nq) running sum
     std::fill(acc, acc + size_t(G) * nq * D, R(0));
@@ -201,10 +203,9 @@ static void forward_block(const QueryBlock<R>& j) {
     std::fill(l, l + size_t(G) * nq, R(0));
     for (int j0 = kmin; j0 <= kmax; j0 += kBk) {
         const int nk = std::min(kBk, kmax + 1 - j0);
-        transpose_tile(kt, kBk, j.k + j0 * j.ldk, j.ldk, nk, D);
         for (int g = 0; g < G; ++g) {
             // S = scale Q K^T  (nq, nk)
-            ops.mm(s, kBk, j.q + g * D, j.ldq, false, kt, kBk, nq, nk, D, j.scale, false);
+            ops.mm(s, kBk, j.q + g * D, j.ldq, false, j.kt + j0, j.ldkt, nq, nk, D, j.scale, false);
             for (int i = 0; i < nq; ++i) {
                 R* srow = s + i * kBk;
                 if (j.cap > 0) ops.softcap(srow, nk, j.cap);
@@ -220,7 +221,7 @@ static void forward_block(const QueryBlock<R>& j) {
                 mi = m_new;
             }
             // acc (nq, D) += P V
-            ops.mm(acc + size_t(g) * nq * D, D, s, kBk, false, j.v + j0 * j.ldk, j.ldk, nq, D, nk, R(1), true);
+            ops.mm(acc + size_t(g) * nq * D, D, s, kBk, false, j.v + j0 * j.ldv, j.ldv, nq, D, nk, R(1), true);
         }
     }
     for (int g = 0; g < G; ++g)
@@ -243,8 +244,15 @@ void attention_forward(R* out, R* lse, const R* qkv, const int32_t* doc, const A
     for (int b = 0; b < d.B; ++b)
         visible_ranges(lo + size_t(b) * T, hi + size_t(b) * T, doc ? doc + int64_t(b) * T : nullptr, T, d.window,
                        d.causal);
-    const int nqb = (T + kBq - 1) / kBq;
+    // Keys transposed once per call, (B, KV, D, T): a query block's S = Q K^T
+    // reads them as is (transposing per task would redo it for every block).
     const int64_t rows = int64_t(d.B) * d.KV;
+    R* kt = scratch<R, 1>(size_t(rows) * D * T);
+    run_tasks(rows, int64_t(T) * D, [&](int64_t r) {
+        const int b = int(r / d.KV), g = int(r % d.KV);
+        transpose_tile(kt + r * D * T, T, qkv + int64_t(b) * T * NH * D + int64_t(d.H + g) * D, int64_t(NH) * D, T, D);
+    });
+    const int nqb = (T + kBq - 1) / kBq;
     // Task order: last query blocks first (the largest under causality).
     run_tasks(rows * nqb, int64_t(kBq) * T * G * D * 2, [&](int64_t task) {
         const int qb = nqb - 1 - int(task / rows), b = int(task % rows / d.KV), g = int(task % d.KV);
@@ -252,9 +260,10 @@ void attention_forward(R* out, R* lse, const R* qkv, const int32_t* doc, const A
         QueryBlock<R> j;
         j.q = qkv + (int64_t(b) * T + t0) * NH * D + int64_t(g) * G * D;
         j.ldq = int64_t(NH) * D;
-        j.k = qkv + int64_t(b) * T * NH * D + int64_t(d.H + g) * D;
+        j.kt = kt + (int64_t(b) * d.KV + g) * D * T;
+        j.ldkt = T;
         j.v = qkv + int64_t(b) * T * NH * D + int64_t(d.H + d.KV + g) * D;
-        j.ldk = int64_t(NH) * D;
+        j.ldv = int64_t(NH) * D;
         j.lo = lo + size_t(b) * T + t0;
         j.hi = hi + size_t(b) * T + t0;
         j.out = out + (int64_t(b) * T + t0) * d.H * D + int64_t(g) * G * D;
@@ -379,8 +388,14 @@ void attention_cached(R* out, const R* qkv, R* kcache, R* vcache, const int32_t*
             }
     int max_len = 0;
     for (int b = 0; b < d.B; ++b) max_len = std::max(max_len, start[b] + T);
-    const int nqb = (T + kBq - 1) / kBq;
+    // The visible cache transposed once, (B, KV, D, max_len).
     const int64_t rows = int64_t(d.B) * d.KV;
+    R* kt = scratch<R, 1>(size_t(rows) * D * max_len);
+    run_tasks(rows, int64_t(max_len) * D, [&](int64_t r) {
+        const int b = int(r / d.KV);
+        transpose_tile(kt + r * D * max_len, max_len, kcache + r * Tmax * D, D, start[b] + T, D);
+    });
+    const int nqb = (T + kBq - 1) / kBq;
     run_tasks(rows * nqb, int64_t(kBq) * max_len * G * D * 2, [&](int64_t task) {
         const int qb = nqb - 1 - int(task / rows), b = int(task % rows / d.KV), g = int(task % d.KV);
         const int t0 = qb * kBq, nq = std::min(kBq, T - t0);
@@ -392,9 +407,10 @@ void attention_cached(R* out, const R* qkv, R* kcache, R* vcache, const int32_t*
         QueryBlock<R> j;
         j.q = qkv + (int64_t(b) * T + t0) * NH * D + int64_t(g) * G * D;
         j.ldq = int64_t(NH) * D;
-        j.k = kcache + (int64_t(b) * d.KV + g) * Tmax * D;
+        j.kt = kt + (int64_t(b) * d.KV + g) * D * max_len;
+        j.ldkt = max_len;
         j.v = vcache + (int64_t(b) * d.KV + g) * Tmax * D;
-        j.ldk = D;
+        j.ldv = D;
         j.lo = lo, j.hi = hi;
         j.out = out + (int64_t(b) * T + t0) * d.H * D + int64_t(g) * G * D;
         j.ldo = int64_t(d.H) * D;

@@ -4,7 +4,8 @@
 // one forward/backward pair per layer, grouped by file (the float
 // instantiations run their inner loops through the SIMD tables of vec.h):
 //   embedding.cpp  norm.cpp  matmul.cpp  activation.cpp  rope.cpp
-//   attention.cpp  cross_entropy.cpp  adamw.cpp  (sampling.h: next-token choice)
+//   attention_tiled.cpp (attention.cpp: its reference)  cross_entropy.cpp  adamw.cpp
+//   (sampling.h: next-token choice)
 // Shapes and accumulation rules are those of engine/backend.h (activation
 // gradients overwritten unless *_accum, parameter gradients +=). Every kernel
 // runs on ThreadPool::global() with a static partition, and reductions over
