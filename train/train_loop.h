@@ -61,6 +61,9 @@ struct LoopConfig {
     bool best_higher = false;   // higher best_key is better (accuracy), else lower (loss)
     json::Value header;         // extra fields of metrics.jsonl's "start" line (recipe, settings, data counts)
     bool restart = false;       // ignore (and replace) an existing checkpoint
+    // Recompute each block's forward in the backward (same gradients, bit
+    // for bit; activations of one block plus every block's input).
+    bool checkpoint_activations = false;
 };
 
 struct LoopResult {

@@ -235,6 +235,7 @@ LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const
     lc.checkpoint_every = s.checkpoint_every;
     lc.eval_every = s.eval_every;
     lc.restart = s.restart;
+    lc.checkpoint_activations = s.checkpoint_activations;
     return lc;
 }
 

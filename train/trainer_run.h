@@ -54,6 +54,7 @@ struct TrainerSettings {
     uint64_t seed = 1;
     bool restart = false;        // discard an existing checkpoint
     bool overwrite = false;      // replace a finished model trained with other settings or data
+    bool checkpoint_activations = false;  // recompute blocks in the backward (not in the fingerprint: same results)
 
 protected:
     TrainerSettings(double default_eval_fraction, int default_batch_size)
