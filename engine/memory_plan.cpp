@@ -127,6 +127,10 @@ MemoryPlan plan_memory(const ModelConfig& c, const PlanRequest& r) {
     }
     row("workspace", ws, ws_note);
 
+    p.sizes = "config.json: vocab_size " + std::to_string(c.vocab_size) + ", hidden_size " + std::to_string(c.hidden_size) +
+              ", intermediate_size " + std::to_string(c.intermediate_size) + ", num_hidden_layers " +
+              std::to_string(c.n_layers) + ", heads " + std::to_string(c.n_heads) + " (" +
+              std::to_string(c.n_kv_heads) + " kv) x " + std::to_string(c.head_dim);
     for (const PlanRow& x : p.rows) p.total += x.bytes;
     const std::string count = n >= 1000000000 ? fmt("%.2fB", double(n) / 1e9)
                               : n >= 1000000  ? fmt("%.1fM", double(n) / 1e6)
@@ -149,7 +153,7 @@ std::string format_bytes(int64_t b) {
 
 std::string format_plan(const MemoryPlan& p, int64_t available, const std::string& available_note) {
     std::ostringstream o;
-    o << "memory plan: " << p.title << "\n";
+    o << "memory plan: " << p.title << "\n  (" << p.sizes << ")\n";
     auto line = [&](const std::string& part, const std::string& bytes, const std::string& note) {
         char buf[96];
         std::snprintf(buf, sizeof buf, "  %-24s %12s", part.c_str(), bytes.c_str());

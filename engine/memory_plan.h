@@ -52,6 +52,7 @@ struct PlanRow {
 
 struct MemoryPlan {
     std::string title;          // model, parameters, device, mode, shape
+    std::string sizes;          // the config.json sizes behind the numbers
     int64_t params = 0;         // parameter count
     std::vector<PlanRow> rows;  // weights, master, gradients, moments, activations, KV cache, workspace
     int64_t total = 0;
