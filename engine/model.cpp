@@ -61,8 +61,8 @@ Batch Batch::from_typed_sequences(const std::vector<std::vector<int32_t>>& seqs,
                 what + " of this " + c.architecture + " (config.json: " + fields + ")");
 }
 
-static PlanRequest plan_request(const ModelConfig& c, const Backend& be, bool training) {
-    (void)c;
+// What the memory planner is asked about this model on its backend.
+static PlanRequest plan_request(const Backend& be, bool training) {
     PlanRequest r;
     r.device = std::string(be.name()) == "cuda" ? "cuda" : "cpu";
     r.training = training;
@@ -71,7 +71,7 @@ static PlanRequest plan_request(const ModelConfig& c, const Backend& be, bool tr
 }
 
 MemoryPlan Model::memory_plan(int B, int T, bool forward_only, int gen_prompt, int gen_positions) const {
-    PlanRequest r = plan_request(cfg_, be_, bool(store_.m));
+    PlanRequest r = plan_request(be_, bool(store_.m));
     r.checkpoint = checkpoint_activations();
     r.forward_only = forward_only;
     if (gen_positions > 0) {
@@ -108,7 +108,7 @@ void Model::check_decode_memory(int B, int max_tokens, int Tmax, int64_t bytes) 
 Model::Model(const ModelConfig& c, Backend& backend, bool training)
     : cfg_(c), be_(backend), layout_(make_param_layout(c)) {
     {  // the parameters must fit before anything of the model's size is allocated
-        MemoryPlan plan = plan_memory(cfg_, plan_request(cfg_, be_, training));
+        MemoryPlan plan = plan_memory(cfg_, plan_request(be_, training));
         const int64_t need = plan.total - plan.bytes("workspace");
         std::string source;
         const int64_t available = be_.memory_available(&source);
