@@ -27,6 +27,8 @@ int bench_train(int argc, char** argv) {
     args.option("--steps", &steps, "S", "timed steps", ranges::count());
     args.option("--warmup", &warmup, "N", "untimed steps first", ranges::non_negative());
     add_threads_flag(args, &threads);
+    bool checkpoint = false;
+    args.flag("--checkpoint-activations", &checkpoint, "recompute each block in the backward (train's flag)");
     std::string device = "cpu", attention = "flash";
     bench_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
@@ -36,6 +38,7 @@ int bench_train(int argc, char** argv) {
     const double peak = bench_device_peak(device);
     ModelConfig cfg = parse_model_config(bench_model_config(shape, seq), "bench");
     auto model = engine::Model::create(cfg, *be, 1);
+    model->set_checkpoint_activations(checkpoint);
     engine::AdamWConfig oc;
     oc.weight_decay = 0.1f;
     engine::AdamW opt(*model, oc);
