@@ -141,6 +141,8 @@ int bench_train(int argc, char** argv) {
     args.option("--warmup", &warmup, "N", "untimed steps first", ranges::non_negative());
     args.flag("--no-sgemm-reference", &no_sgemm, "skip the interleaved SGEMM probe (CPU device only)");
     add_threads_flag(args, &threads);
+    bool checkpoint = false;
+    args.flag("--checkpoint-activations", &checkpoint, "recompute each block in the backward (train's flag)");
     std::string device = "cpu", attention = "flash";
     bench_device_flag(args, &device, &attention);
     if (!args.parse(argc, argv)) return 0;
@@ -157,6 +159,7 @@ int bench_train(int argc, char** argv) {
                          std::to_string(cfg.max_position_embeddings) + " positions");
     const std::string name = !config_path.empty() ? config_path : !preset.empty() ? preset : shape.arch;
     auto model = engine::Model::create(cfg, *be, 1);
+    model->set_checkpoint_activations(checkpoint);
     engine::AdamWConfig oc;
     oc.weight_decay = 0.1f;
     engine::AdamW opt(*model, oc);

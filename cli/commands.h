@@ -43,5 +43,6 @@ int cmd_train_tokenizer(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_embed(int argc, char** argv);
 int cmd_classify(int argc, char** argv);
+int cmd_plan(int argc, char** argv);
 
 }  // namespace aligners::cli

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "engine/memory_plan.h"
 
 namespace aligners::cli {
 
@@ -29,6 +30,7 @@ static const Command kCommands[] = {
     {"eval", "misalignment before/after, alignment tax, edit ratios, judge win rates", cmd_eval},
     {"demo", "the whole pipeline on the embedded demo world (make run)", cmd_demo},
     {"loop", "multi-round alignment: upstream answers, squad corrections, DPO on the upstream", cmd_loop},
+    {"plan", "memory per device for a model, shape and device count (weights, optimizer, activations, KV)", cmd_plan},
 };
 
 const Command* commands(int* count) {
@@ -116,6 +118,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) {
         if (name != cmds[i].name) continue;
         try {
+            // Commands that load models print their memory plan before allocating
+            // (the demo's own summary stays uncluttered).
+            engine::set_memory_report(name != "demo" && name != "plan" && name != "bench");
             return cmds[i].run(argc - 1, argv + 1);
         } catch (const Interrupted& e) {
             std::fprintf(stderr, "aligners %s: %s\nresume with: %s\n", cmds[i].name, e.what(),

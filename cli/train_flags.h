@@ -77,6 +77,9 @@ struct CommonFlags {
         a.option("--seed", &seed, "N", "seed for data order and splits");
         a.flag("--restart", &c.restart, "discard an existing checkpoint in --out and start over");
         a.flag("--overwrite", &c.overwrite, "replace a finished model in --out trained with other settings or data");
+        a.flag("--checkpoint-activations", &c.checkpoint_activations,
+               "keep only each block's input in the forward and recompute the block in the backward: less "
+               "activation memory (aligners plan shows how much), about one more forward per step, same results");
         add_device_flag(a, &device, &attention);
         add_threads_flag(a, &threads);
         data_parallel.add(a);

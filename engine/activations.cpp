@@ -6,11 +6,10 @@ ActivationArena::~ActivationArena() {
     if (arena_) be_.free(arena_);
 }
 
-// Lays every tensor out from `base` (nullptr: just measure). Returns bytes.
-int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base) {
+int64_t carve_acts(Acts& a, const ModelConfig& c_, int fc_rows, DType act, int B, int T, ActMode mode, char* base) {
     const int64_t N = int64_t(B) * T, C = c_.hidden_size, QKV = c_.qkv_dim(), Q = c_.q_dim();
-    const int64_t F = c_.intermediate_size, FC = fc_rows_, V = c_.vocab_size, H = c_.n_heads, KV = c_.n_kv_heads;
-    const DType act = be_.act_dtype();
+    const int64_t F = c_.intermediate_size, FC = fc_rows, V = c_.vocab_size, H = c_.n_heads, KV = c_.n_kv_heads;
+    const bool training = mode != ActMode::Inference;
     int64_t off = 0;
     auto take = [&](int64_t numel, DType dt) {
         Tensor t;
@@ -23,6 +22,7 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
     a.B = B;
     a.T = T;
     a.training = training;
+    a.checkpointed = mode == ActMode::Checkpointed;
     a.ids = take(N, DType::I32);
     a.targets = take(N, DType::I32);
     a.pos = take(N, DType::I32);
@@ -37,8 +37,9 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
     a.layers.assign(size_t(c_.n_layers), LayerActs{});
     for (int l = 0; l < c_.n_layers; ++l) {
         LayerActs& L = a.layers[size_t(l)];
-        if (l > 0 && !training) {
+        if (l > 0 && mode != ActMode::Training) {
             L = a.layers[0];
+            if (mode == ActMode::Checkpointed) L.res3 = take(N * C, act);  // the next block's input, kept
             continue;
         }
         L.ln1 = take(N * C, act);
@@ -101,14 +102,17 @@ int64_t ActivationArena::carve(Acts& a, int B, int T, bool training, char* base)
 }
 
 Acts& ActivationArena::plan(int B, int T, bool training) {
-    Acts probe;
-    int64_t need = carve(probe, B, T, training, nullptr);
+    const ActMode mode = !training ? ActMode::Inference : checkpoint_ ? ActMode::Checkpointed : ActMode::Training;
+    const DType act = be_.act_dtype();
+    int64_t need = activation_bytes(c_, fc_rows_, act, B, T, mode);
     if (need > bytes_) {
+        if (grow_hook_) grow_hook_(B, T, mode, need);
         if (arena_) be_.free(arena_);
+        bytes_ = 0;
         arena_ = be_.alloc((need + 3) / 4, DType::F32);
         bytes_ = need;
     }
-    carve(acts_, B, T, training, static_cast<char*>(arena_.ptr));
+    carve_acts(acts_, c_, fc_rows_, act, B, T, mode, static_cast<char*>(arena_.ptr));
     return acts_;
 }
 

@@ -2,9 +2,13 @@
 // carved out of ONE backend allocation made when a batch shape is first
 // planned (and only grown if a later batch is larger). Views are recomputed
 // for each batch's (B,T) inside that allocation, so a training step never
-// allocates. In inference mode every layer shares layer 0's slots.
+// allocates. In inference mode every layer shares layer 0's slots. With
+// activation checkpointing a training plan does the same, except that every
+// layer keeps its own output res3 (= the next block's input): the backward
+// recomputes each block's forward from it (engine/model_forward.cpp).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "engine/backend.h"
@@ -32,6 +36,7 @@ struct LayerActs {
 struct Acts {
     int B = 0, T = 0;
     bool training = false;
+    bool checkpointed = false;       // training with block recomputation (layers share all but res3)
     // inputs
     Tensor ids, targets, pos, doc;   // (N) I32
     Tensor token_types;              // (N) I32 BERT segment ids
@@ -41,7 +46,7 @@ struct Acts {
     // forward
     Tensor enc;                      // (N,C) embeddings = residual stream into layer 0
     Tensor scratch;                  // (N,C) attention / MLP projection output before the residual add
-    std::vector<LayerActs> layers;   // L entries (all aliasing layer 0 when !training)
+    std::vector<LayerActs> layers;   // L entries (all aliasing layer 0 when !training; all but res3 when checkpointed)
     Tensor lnf, lnf_mean, lnf_rstd;  // (N,C), (N), (N)
     Tensor logits;                   // (N,V) LM logits (dlogits in place after a training forward)
     Tensor logits_raw;               // (N,V) before final soft-capping (Gemma 2), for the backward
@@ -58,6 +63,20 @@ struct Acts {
     Tensor dpooled;                  // (B,C) BERT
 };
 
+// How a plan lays layers out: one shared set (inference), one set per layer
+// (training), or one shared set plus each layer's output (checkpointed training).
+enum class ActMode { Inference, Training, Checkpointed };
+
+// Lays every tensor of a (B,T) plan out from `base` (nullptr: only measures)
+// and returns the bytes it spans. The one sizing formula: the arena
+// allocates this many bytes and the memory planner (engine/memory_plan.h)
+// reports them.
+int64_t carve_acts(Acts& a, const ModelConfig& c, int fc_rows, DType act, int B, int T, ActMode mode, char* base);
+inline int64_t activation_bytes(const ModelConfig& c, int fc_rows, DType act, int B, int T, ActMode mode) {
+    Acts probe;
+    return carve_acts(probe, c, fc_rows, act, B, T, mode, nullptr);
+}
+
 class ActivationArena {
 public:
     ActivationArena(Backend& backend, const ModelConfig& c, int fc_rows) : be_(backend), c_(c), fc_rows_(fc_rows) {}
@@ -68,12 +87,19 @@ public:
     // memory than any before it.
     Acts& plan(int B, int T, bool training);
     int64_t bytes() const { return bytes_; }
+    // Training plans keep only each block's output and share the rest.
+    void set_checkpoint(bool on) { checkpoint_ = on; }
+    bool checkpoint() const { return checkpoint_; }
+    // Called with the bytes a plan needs before the arena grows to them
+    // (the model's memory check); may throw, leaving the arena as it was.
+    void set_grow_hook(std::function<void(int B, int T, ActMode mode, int64_t bytes)> hook) { grow_hook_ = std::move(hook); }
 
 private:
-    int64_t carve(Acts& a, int B, int T, bool training, char* base);
     Backend& be_;
     const ModelConfig& c_;
     int fc_rows_;
+    bool checkpoint_ = false;
+    std::function<void(int, int, ActMode, int64_t)> grow_hook_;
     Tensor arena_;
     int64_t bytes_ = 0;
     Acts acts_;

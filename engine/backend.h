@@ -116,6 +116,13 @@ public:
     // Master weights were written (upload/fill on p.master): refresh p.work.
     virtual void params_updated(ParamStore& p) = 0;
     virtual void synchronize() {}
+    // Bytes this backend can still allocate, -1 when unknown (the memory
+    // planner's refusals, engine/memory_plan.h); `source` says where the
+    // number comes from (e.g. "MemAvailable").
+    virtual int64_t memory_available(std::string* source = nullptr) const {
+        (void)source;
+        return -1;
+    }
 
     // ---- embeddings -------------------------------------------------------
     // out (N,C) = wte[ids] (+ wpe[pos] when wpe is given). ids, pos (N) I32.
@@ -286,5 +293,12 @@ public:
 
 // The CPU backend (kernels/cpu/cpu_backend.cpp).
 std::unique_ptr<Backend> make_cpu_backend();
+// Bytes held by every CPU backend's alloc/alloc_params (64-byte rounded),
+// and the most held at once since the last reset (tests of the planner).
+struct CpuAllocStats {
+    int64_t live = 0, peak = 0;
+};
+CpuAllocStats cpu_alloc_stats();
+void cpu_reset_alloc_peak();  // peak = live
 
 }  // namespace aligners::engine

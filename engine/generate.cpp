@@ -23,37 +23,46 @@ struct DecodeBuffers {
     Tensor arena;
 };
 
+// Every buffer of a decoder for B rows of up to max_tokens new tokens per
+// step and Tmax cache positions, as (tensor, numel, dtype): the one sizing
+// of the decoder's allocation (decode_buffer_bytes reports it).
+using DecodePlan = std::vector<std::pair<Tensor*, std::pair<int64_t, DType>>>;
+DecodePlan decode_plan(DecodeBuffers& b_, const ModelConfig& c_, int64_t FC, DType act, int B, int max_tokens,
+                       int Tmax) {
+    const int64_t N = int64_t(B) * max_tokens, C = c_.hidden_size, F = c_.intermediate_size;
+    return {
+        {&b_.x, {N * C, act}},          {&b_.ln, {N * C, act}},
+        {&b_.mean, {N, DType::F32}},    {&b_.rstd, {N, DType::F32}},
+        {&b_.qkv, {N * c_.qkv_dim(), act}}, {&b_.qkn, {N * c_.qkv_dim(), act}},
+        {&b_.qk_rstd, {N * (c_.n_heads + c_.n_kv_heads), DType::F32}},
+        {&b_.qk_mean, {N * (c_.n_heads + c_.n_kv_heads), DType::F32}},
+        {&b_.atty, {N * c_.q_dim(), act}}, {&b_.scratch, {N * C, act}},
+        {&b_.res2, {N * C, act}},       {&b_.fc, {N * FC, act}},
+        {&b_.act, {N * F, act}},        {&b_.h, {int64_t(B) * C, act}},
+        {&b_.logits, {int64_t(B) * c_.vocab_size, DType::F32}},
+        {&b_.ids, {N, DType::I32}},     {&b_.pos, {N, DType::I32}},
+        {&b_.start, {B, DType::I32}},   {&b_.gather, {B, DType::I32}},
+        {&b_.inv_freq, {c_.head_dim / 2 + 1, DType::F32}},
+        {&b_.inv_freq_local, {c_.head_dim / 2 + 1, DType::F32}},
+        {&b_.post, {c_.sandwich_norms ? N * C : 1, act}},
+        {&b_.kcache, {int64_t(c_.n_layers) * B * c_.n_kv_heads * Tmax * c_.head_dim, act}},
+        {&b_.vcache, {int64_t(c_.n_layers) * B * c_.n_kv_heads * Tmax * c_.head_dim, act}},
+    };
+}
+int64_t padded_bytes(int64_t numel, DType dt) { return (numel * int64_t(dtype_size(dt)) + 63) / 64 * 64; }
+
 class Decoder {
 public:
     Decoder(Model& m, int B, int max_tokens, int Tmax) : m_(m), c_(m.config()), be_(m.backend()), B_(B), Tmax_(Tmax) {
-        const int64_t N = int64_t(B) * max_tokens, C = c_.hidden_size;
-        const int64_t FC = m.layout().fc_rows, F = c_.intermediate_size;
-        const DType act = be_.act_dtype();
+        DecodePlan plan = decode_plan(b_, c_, m.layout().fc_rows, be_.act_dtype(), B, max_tokens, Tmax);
         int64_t off = 0;
-        std::vector<std::pair<Tensor*, std::pair<int64_t, DType>>> plan = {
-            {&b_.x, {N * C, act}},          {&b_.ln, {N * C, act}},
-            {&b_.mean, {N, DType::F32}},    {&b_.rstd, {N, DType::F32}},
-            {&b_.qkv, {N * c_.qkv_dim(), act}}, {&b_.qkn, {N * c_.qkv_dim(), act}},
-            {&b_.qk_rstd, {N * (c_.n_heads + c_.n_kv_heads), DType::F32}},
-            {&b_.qk_mean, {N * (c_.n_heads + c_.n_kv_heads), DType::F32}},
-            {&b_.atty, {N * c_.q_dim(), act}}, {&b_.scratch, {N * C, act}},
-            {&b_.res2, {N * C, act}},       {&b_.fc, {N * FC, act}},
-            {&b_.act, {N * F, act}},        {&b_.h, {int64_t(B) * C, act}},
-            {&b_.logits, {int64_t(B) * c_.vocab_size, DType::F32}},
-            {&b_.ids, {N, DType::I32}},     {&b_.pos, {N, DType::I32}},
-            {&b_.start, {B, DType::I32}},   {&b_.gather, {B, DType::I32}},
-            {&b_.inv_freq, {c_.head_dim / 2 + 1, DType::F32}},
-            {&b_.inv_freq_local, {c_.head_dim / 2 + 1, DType::F32}},
-            {&b_.post, {c_.sandwich_norms ? N * C : 1, act}},
-            {&b_.kcache, {int64_t(c_.n_layers) * B * c_.n_kv_heads * Tmax * c_.head_dim, act}},
-            {&b_.vcache, {int64_t(c_.n_layers) * B * c_.n_kv_heads * Tmax * c_.head_dim, act}},
-        };
         for (auto& [t, spec] : plan) {
             t->ptr = reinterpret_cast<void*>(off);
             t->numel = spec.first;
             t->dtype = spec.second;
-            off += (spec.first * int64_t(dtype_size(spec.second)) + 63) / 64 * 64;
+            off += padded_bytes(spec.first, spec.second);
         }
+        m.check_decode_memory(B, max_tokens, Tmax, off);
         b_.arena = be_.alloc((off + 3) / 4, DType::F32);
         for (auto& [t, spec] : plan) t->ptr = static_cast<char*>(b_.arena.ptr) + reinterpret_cast<intptr_t>(t->ptr);
         if (!c_.learned_positions) {
@@ -158,6 +167,14 @@ private:
 };
 
 }  // namespace
+
+DecodeBytes decode_buffer_bytes(const ModelConfig& c, int fc_rows, DType act, int B, int max_tokens, int Tmax) {
+    DecodeBuffers b;
+    DecodeBytes out;
+    for (auto& [t, spec] : decode_plan(b, c, fc_rows, act, B, max_tokens, Tmax))
+        (t == &b.kcache || t == &b.vcache ? out.kv : out.other) += padded_bytes(spec.first, spec.second);
+    return out;
+}
 
 std::vector<Generation> generate(Model& model, const std::vector<std::vector<int32_t>>& prompts,
                                  const GenerateConfig& g) {

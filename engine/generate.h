@@ -44,6 +44,14 @@ struct Generation {
     std::string finish_reason;    // "stop_token", "stop_string", "length" or "cancelled" (max_new_tokens or the model's positions)
 };
 
+// The bytes generate() allocates for B rows, prefill steps of up to
+// max_tokens tokens per row and Tmax cache positions: the KV cache of every
+// layer, and the rest (one layer of activations, logits, ids).
+struct DecodeBytes {
+    int64_t kv = 0, other = 0;
+};
+DecodeBytes decode_buffer_bytes(const ModelConfig& c, int fc_rows, DType act, int B, int max_tokens, int Tmax);
+
 std::vector<Generation> generate(Model& model, const std::vector<std::vector<int32_t>>& prompts,
                                  const GenerateConfig& config);
 

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/thread_pool.h"
 #include "kernels/cpu/sampling.h"
 #include "weights/hf_names.h"
 #include "weights/safetensors.h"
@@ -60,8 +61,61 @@ Batch Batch::from_typed_sequences(const std::vector<std::vector<int32_t>>& seqs,
                 what + " of this " + c.architecture + " (config.json: " + fields + ")");
 }
 
+// What the memory planner is asked about this model on its backend.
+static PlanRequest plan_request(const Backend& be, bool training) {
+    PlanRequest r;
+    r.device = std::string(be.name()) == "cuda" ? "cuda" : "cpu";
+    r.training = training;
+    r.threads = int(ThreadPool::global().size());
+    return r;
+}
+
+MemoryPlan Model::memory_plan(int B, int T, bool forward_only, int gen_prompt, int gen_positions) const {
+    PlanRequest r = plan_request(be_, bool(store_.m));
+    r.checkpoint = checkpoint_activations();
+    r.forward_only = forward_only;
+    if (gen_positions > 0) {
+        r.gen_batch = B;
+        r.gen_prompt = gen_prompt;
+        r.gen_positions = gen_positions;
+    } else {
+        r.batch = B;
+        r.seq = T;
+    }
+    return plan_memory(cfg_, r);
+}
+
+void Model::check_memory(const MemoryPlan& plan, const std::string& what, int64_t need, bool report) {
+    std::string source;
+    const int64_t available = be_.memory_available(&source);
+    if (report && memory_report() && !plan_reported_) {
+        plan_reported_ = true;
+        std::string free_now = available < 0 ? std::string("unknown")
+                                             : format_bytes(available) + " (" + source + ")";
+        std::fprintf(stderr, "%s%s  %s need %s now; free: %s\n",
+                     source_dir_.empty() ? "" : (source_dir_ + ": ").c_str(), format_plan(plan).c_str(), what.c_str(),
+                     format_bytes(need).c_str(), free_now.c_str());
+    }
+    if (available >= 0 && need > available) throw_does_not_fit(plan, source_dir_, what, need, available, source);
+}
+
+void Model::check_decode_memory(int B, int max_tokens, int Tmax, int64_t bytes) {
+    check_memory(memory_plan(B, 0, true, max_tokens, Tmax),
+                 "generation buffers for " + std::to_string(B) + " rows x " + std::to_string(Tmax) + " positions",
+                 bytes, true);
+}
+
 Model::Model(const ModelConfig& c, Backend& backend, bool training)
     : cfg_(c), be_(backend), layout_(make_param_layout(c)) {
+    {  // the parameters must fit before anything of the model's size is allocated
+        MemoryPlan plan = plan_memory(cfg_, plan_request(be_, training));
+        const int64_t need = plan.total - plan.bytes("workspace");
+        std::string source;
+        const int64_t available = be_.memory_available(&source);
+        if (available >= 0 && need > available)
+            throw_does_not_fit(plan, "", training ? "the parameters, gradients and AdamW moments" : "the weights",
+                               need, available, source);
+    }
     try {
         store_ = be_.alloc_params(layout_.total, training);
     } catch (const std::bad_alloc&) {
@@ -69,6 +123,7 @@ Model::Model(const ModelConfig& c, Backend& backend, bool training)
                           training ? "the parameters, gradients and AdamW moments" : "the parameters and gradients");
     }
     arena_ = std::make_unique<ActivationArena>(be_, cfg_, layout_.fc_rows);
+    install_arena_hook();
     if (cfg_.norm_plus_one) {
         // Every vector is a norm weight (no biases in these families), so one
         // add over [n_matrix, total) makes every 1 + w.
@@ -79,6 +134,17 @@ Model::Model(const ModelConfig& c, Backend& backend, bool training)
         ones_ = be_.alloc(nv, DType::F32);
         be_.fill(ones_, 1.0f);
     }
+}
+
+// Before the arena grows to a (B,T) plan: the growth must fit.
+void Model::install_arena_hook() {
+    arena_->set_grow_hook([this](int B, int T, ActMode mode, int64_t bytes) {
+        // A training model's plan is printed for its first training shape, not an evaluation's.
+        const bool forward_only = mode == ActMode::Inference;
+        check_memory(memory_plan(B, T, forward_only),
+                     "activations at batch " + std::to_string(B) + " x " + std::to_string(T),
+                     bytes - arena_->bytes(), !forward_only || !training_enabled());
+    });
 }
 
 void Model::refresh_norm_weights() {
@@ -225,12 +291,15 @@ void Model::resize_token_embeddings(int new_vocab) {
             for (int64_t k = 0; k < C; ++k) dst[r * C + k] = float(mean[size_t(k)] / old_vocab);
     }
     bool training = training_enabled();
+    const bool checkpoint = checkpoint_activations();
     arena_.reset();
     be_.free_params(store_);
     cfg_ = c;
     layout_ = nl;
     store_ = be_.alloc_params(layout_.total, training);
     arena_ = std::make_unique<ActivationArena>(be_, cfg_, layout_.fc_rows);
+    arena_->set_checkpoint(checkpoint);
+    install_arena_hook();
     last_ = nullptr;
     set_params(fresh);
 }

@@ -23,6 +23,7 @@
 
 #include "engine/activations.h"
 #include "engine/backend.h"
+#include "engine/memory_plan.h"
 #include "engine/param_layout.h"
 #include "weights/hf_config.h"
 
@@ -111,6 +112,19 @@ public:
     // Plans the activation arena for up to B x T up front.
     void reserve(int B, int T, bool training) { arena_->plan(B, T, training); }
 
+    // Activation checkpointing: training forwards keep only each block's
+    // input; the backward recomputes each block's forward from it. Gradients
+    // are bit-identical to those without it.
+    void set_checkpoint_activations(bool on) { arena_->set_checkpoint(on); }
+    bool checkpoint_activations() const { return arena_->checkpoint(); }
+
+    // The memory plan (engine/memory_plan.h) of this model on its backend for
+    // one (B,T) batch (forward_only: no backward) or a generation of B rows.
+    MemoryPlan memory_plan(int B, int T, bool forward_only, int gen_prompt = 0, int gen_positions = 0) const;
+    // For engine/generate.cpp: refuses (with the plan) a decoder of `bytes`
+    // that will not fit, and prints the plan the first time when asked to.
+    void check_decode_memory(int B, int max_tokens, int Tmax, int64_t bytes);
+
     // For engine/generate.cpp: the weight tensor at a layout offset.
     Tensor weight(int64_t offset, int64_t numel) const { return offset < 0 ? Tensor{} : view(store_.work, offset, numel); }
     Tensor grad(int64_t offset, int64_t numel) const { return offset < 0 ? Tensor{} : view(store_.grad, offset, numel); }
@@ -129,7 +143,12 @@ private:
     Model(const ModelConfig& c, Backend& backend, bool training);
     void upload_batch(const Batch& b, Acts& a);
     void forward_layers(Acts& a);
+    void forward_block(Acts& a, int l, bool recompute);
     void backward_layers(Acts& a);
+    // Refuses `need` bytes for `what` when the backend has less (the table
+    // of `plan` in the error); prints the plan once when reporting is on.
+    void check_memory(const MemoryPlan& plan, const std::string& what, int64_t need, bool report);
+    void install_arena_hook();
 
     ModelConfig cfg_;
     Backend& be_;
@@ -143,6 +162,7 @@ private:
     int64_t counted_ = 0;
     std::vector<int32_t> host_pos_;  // scratch for default positions
     Tensor norm1p_, ones_;           // (total - n_matrix) F32: 1 + w and 1 (norm_plus_one only)
+    bool plan_reported_ = false;     // the memory plan was printed (once per model)
 };
 
 // Layer l's attention geometry for a (B,T) call: the layer's sliding window

@@ -116,12 +116,7 @@ float Model::forward(const Batch& batch, bool for_backward, float grad_scale) {
 void Model::forward_layers(Acts& a) {
     const Dims d = dims_of(cfg_, layout_, a.B, a.T);
     const int N = int(d.N);
-    const bool rms = !cfg_.layernorm;
-    const float eps = cfg_.norm_eps;
     const int64_t C = d.C;
-    const bool post = cfg_.encoder;
-    Tensor doc = has_doc_ ? a.doc : Tensor{};
-    auto nw = [&](int64_t off, int64_t n) { return norm_weight(off, n); };
 
     be_.embedding_forward(a.enc, a.ids, weight(layout_.wte, int64_t(d.V) * C),
                           weight(layout_.wpe, int64_t(cfg_.max_position_embeddings) * C), a.pos, N, d.C);
@@ -131,75 +126,90 @@ void Model::forward_layers(Acts& a) {
         be_.add(a.enc, a.enc, a.scratch, d.N * C);
     }
     if (cfg_.embed_scale > 0) be_.scale(a.enc, a.enc, cfg_.embed_scale, d.N * C);
-    Tensor x = a.enc;
-    for (int l = 0; l < d.L; ++l) {
-        const LayerParams& P = layout_.layers[size_t(l)];
-        LayerActs& L = a.layers[size_t(l)];
-        const AttnShape shape = layer_attn_shape(cfg_, l, d.B, d.T);
-        const Tensor& inv_freq = cfg_.layer_local_rope(l) ? a.inv_freq_local : a.inv_freq;
-        if (l == 0) {
-            if (rms)
-                be_.rmsnorm_forward(L.ln1, L.ln1_rstd, x, nw(P.ln1_w, C), N, d.C, eps);
-            else
-                be_.layernorm_forward(L.ln1, L.ln1_mean, L.ln1_rstd, x, weight(P.ln1_w, C), weight(P.ln1_b, C), N,
-                                      d.C, eps);
-        }
-        // attention
-        be_.matmul_forward(L.qkv, L.ln1, weight(P.qkv_w, int64_t(d.QKV) * C), weight(P.qkv_b, d.QKV), N, d.C, d.QKV);
-        if (cfg_.qk_layernorm)
-            be_.head_layernorm_forward(L.qkn, L.qk_mean, L.qk_rstd, L.qkv, weight(P.q_norm, d.D), weight(P.q_norm_b, d.D),
-                                       weight(P.k_norm, d.D), weight(P.k_norm_b, d.D), N, d.H, d.KV, d.D, eps);
-        if (cfg_.qk_norm)
-            be_.head_rmsnorm_forward(L.qkn, L.qk_rstd, L.qkv, nw(P.q_norm, d.D), nw(P.k_norm, d.D), N, d.H, d.KV,
-                                     d.D, eps);
-        if (!cfg_.learned_positions) be_.rope_forward(L.qkn, L.qkn, a.pos, inv_freq, N, d.H, d.KV, d.D);
-        be_.attention_forward(L.atty, L.lse, L.qkn, doc, shape);
-        if (cfg_.sandwich_norms) {  // Gemma: scratch = post_attention_norm(atty @ Wo^T)
-            be_.matmul_forward(L.po, L.atty, weight(P.o_w, C * d.Q), weight(P.o_b, C), N, d.Q, d.C);
-            be_.rmsnorm_forward(a.scratch, L.po_rstd, L.po, nw(P.post_attn_w, C), N, d.C, eps);
-        } else {
-            be_.matmul_forward(a.scratch, L.atty, weight(P.o_w, C * d.Q), weight(P.o_b, C), N, d.Q, d.C);
-        }
-        if (cfg_.parallel_residual) {  // LayerNorm families only (GPT-NeoX, Phi)
-            be_.add(L.res2, x, a.scratch, d.N * C);
-            if (!cfg_.shared_norm)
-                be_.layernorm_forward(L.ln2, L.ln2_mean, L.ln2_rstd, x, weight(P.ln2_w, C), weight(P.ln2_b, C), N,
-                                      d.C, eps);
-        } else {
-            be_.residual_norm_forward(L.res2, L.ln2, L.ln2_mean, L.ln2_rstd, post ? L.ln1 : x, a.scratch,
-                                      nw(P.ln2_w, C), weight(P.ln2_b, C), N, d.C, eps, rms);
-        }
-        const Tensor& mlp_in = cfg_.shared_norm ? L.ln1 : L.ln2;
-        // MLP
-        if (cfg_.gelu_erf) {
-            be_.matmul_forward(L.fc, mlp_in, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
-            be_.gelu_erf_forward(L.act, L.fc, d.N * d.F);
-        } else if (cfg_.gelu_mlp) {  // fc = ln2 @ Wfc^T + bfc kept for backward, act = gelu(fc): one fused op
-            be_.matmul_gelu_forward(L.act, L.fc, mlp_in, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N,
-                                    d.C, d.FC);
-        } else {
-            be_.matmul_forward(L.fc, mlp_in, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
-            if (cfg_.geglu)
-                be_.geglu_forward(L.act, L.fc, N, d.F);
-            else
-                be_.swiglu_forward(L.act, L.fc, N, d.F);
-        }
-        if (cfg_.sandwich_norms) {  // Gemma: scratch = post_feedforward_norm(act @ Wproj^T)
-            be_.matmul_forward(L.pm, L.act, weight(P.proj_w, C * d.F), weight(P.proj_b, C), N, d.F, d.C);
-            be_.rmsnorm_forward(a.scratch, L.pm_rstd, L.pm, nw(P.post_mlp_w, C), N, d.C, eps);
-        } else {
-            be_.matmul_forward(a.scratch, L.act, weight(P.proj_w, C * d.F), weight(P.proj_b, C), N, d.F, d.C);
-        }
-        // residual, fused with the next norm (the next layer's ln1, or the final norm)
-        bool last = l + 1 == d.L;
-        const LayerParams* next = last ? nullptr : &layout_.layers[size_t(l + 1)];
-        LayerActs* nextL = last ? nullptr : &a.layers[size_t(l + 1)];
-        be_.residual_norm_forward(L.res3, last ? a.lnf : nextL->ln1, last ? a.lnf_mean : nextL->ln1_mean,
-                                  last ? a.lnf_rstd : nextL->ln1_rstd, post ? L.ln2 : L.res2, a.scratch,
-                                  nw(last ? layout_.lnf_w : next->ln1_w, C),
-                                  weight(last ? layout_.lnf_b : next->ln1_b, C), N, d.C, eps, rms);
-        x = L.res3;
+    for (int l = 0; l < d.L; ++l) forward_block(a, l, false);
+}
+
+// Block l from its input x (the embeddings or block l-1's res3). Its ln1 is
+// normally already there (block l-1's fused residual + norm wrote it); a
+// recomputation (checkpointed backward) makes it from x with the same row
+// kernel, and stops before the residual + next norm: res3 is the kept input
+// of block l+1, and the shared ln1 slot must keep block l's own.
+void Model::forward_block(Acts& a, int l, bool recompute) {
+    const Dims d = dims_of(cfg_, layout_, a.B, a.T);
+    const int N = int(d.N);
+    const bool rms = !cfg_.layernorm;
+    const float eps = cfg_.norm_eps;
+    const int64_t C = d.C;
+    const bool post = cfg_.encoder;
+    Tensor doc = has_doc_ ? a.doc : Tensor{};
+    auto nw = [&](int64_t off, int64_t n) { return norm_weight(off, n); };
+    const Tensor x = l > 0 ? a.layers[size_t(l - 1)].res3 : a.enc;
+    const LayerParams& P = layout_.layers[size_t(l)];
+    LayerActs& L = a.layers[size_t(l)];
+    const AttnShape shape = layer_attn_shape(cfg_, l, d.B, d.T);
+    const Tensor& inv_freq = cfg_.layer_local_rope(l) ? a.inv_freq_local : a.inv_freq;
+    if (l == 0 || recompute) {
+        if (rms)
+            be_.rmsnorm_forward(L.ln1, L.ln1_rstd, x, nw(P.ln1_w, C), N, d.C, eps);
+        else
+            be_.layernorm_forward(L.ln1, L.ln1_mean, L.ln1_rstd, x, weight(P.ln1_w, C), weight(P.ln1_b, C), N,
+                                  d.C, eps);
     }
+    // attention
+    be_.matmul_forward(L.qkv, L.ln1, weight(P.qkv_w, int64_t(d.QKV) * C), weight(P.qkv_b, d.QKV), N, d.C, d.QKV);
+    if (cfg_.qk_layernorm)
+        be_.head_layernorm_forward(L.qkn, L.qk_mean, L.qk_rstd, L.qkv, weight(P.q_norm, d.D), weight(P.q_norm_b, d.D),
+                                   weight(P.k_norm, d.D), weight(P.k_norm_b, d.D), N, d.H, d.KV, d.D, eps);
+    if (cfg_.qk_norm)
+        be_.head_rmsnorm_forward(L.qkn, L.qk_rstd, L.qkv, nw(P.q_norm, d.D), nw(P.k_norm, d.D), N, d.H, d.KV,
+                                 d.D, eps);
+    if (!cfg_.learned_positions) be_.rope_forward(L.qkn, L.qkn, a.pos, inv_freq, N, d.H, d.KV, d.D);
+    be_.attention_forward(L.atty, L.lse, L.qkn, doc, shape);
+    if (cfg_.sandwich_norms) {  // Gemma: scratch = post_attention_norm(atty @ Wo^T)
+        be_.matmul_forward(L.po, L.atty, weight(P.o_w, C * d.Q), weight(P.o_b, C), N, d.Q, d.C);
+        be_.rmsnorm_forward(a.scratch, L.po_rstd, L.po, nw(P.post_attn_w, C), N, d.C, eps);
+    } else {
+        be_.matmul_forward(a.scratch, L.atty, weight(P.o_w, C * d.Q), weight(P.o_b, C), N, d.Q, d.C);
+    }
+    if (cfg_.parallel_residual) {  // LayerNorm families only (GPT-NeoX, Phi)
+        be_.add(L.res2, x, a.scratch, d.N * C);
+        if (!cfg_.shared_norm)
+            be_.layernorm_forward(L.ln2, L.ln2_mean, L.ln2_rstd, x, weight(P.ln2_w, C), weight(P.ln2_b, C), N,
+                                  d.C, eps);
+    } else {
+        be_.residual_norm_forward(L.res2, L.ln2, L.ln2_mean, L.ln2_rstd, post ? L.ln1 : x, a.scratch,
+                                  nw(P.ln2_w, C), weight(P.ln2_b, C), N, d.C, eps, rms);
+    }
+    const Tensor& mlp_in = cfg_.shared_norm ? L.ln1 : L.ln2;
+    // MLP
+    if (cfg_.gelu_erf) {
+        be_.matmul_forward(L.fc, mlp_in, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
+        be_.gelu_erf_forward(L.act, L.fc, d.N * d.F);
+    } else if (cfg_.gelu_mlp) {  // fc = ln2 @ Wfc^T + bfc kept for backward, act = gelu(fc): one fused op
+        be_.matmul_gelu_forward(L.act, L.fc, mlp_in, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N,
+                                d.C, d.FC);
+    } else {
+        be_.matmul_forward(L.fc, mlp_in, weight(P.fc_w, int64_t(d.FC) * C), weight(P.fc_b, d.FC), N, d.C, d.FC);
+        if (cfg_.geglu)
+            be_.geglu_forward(L.act, L.fc, N, d.F);
+        else
+            be_.swiglu_forward(L.act, L.fc, N, d.F);
+    }
+    if (cfg_.sandwich_norms) {  // Gemma: scratch = post_feedforward_norm(act @ Wproj^T)
+        be_.matmul_forward(L.pm, L.act, weight(P.proj_w, C * d.F), weight(P.proj_b, C), N, d.F, d.C);
+        be_.rmsnorm_forward(a.scratch, L.pm_rstd, L.pm, nw(P.post_mlp_w, C), N, d.C, eps);
+    } else {
+        be_.matmul_forward(a.scratch, L.act, weight(P.proj_w, C * d.F), weight(P.proj_b, C), N, d.F, d.C);
+    }
+    if (recompute) return;
+    // residual, fused with the next norm (the next layer's ln1, or the final norm)
+    bool last = l + 1 == d.L;
+    const LayerParams* next = last ? nullptr : &layout_.layers[size_t(l + 1)];
+    LayerActs* nextL = last ? nullptr : &a.layers[size_t(l + 1)];
+    be_.residual_norm_forward(L.res3, last ? a.lnf : nextL->ln1, last ? a.lnf_mean : nextL->ln1_mean,
+                              last ? a.lnf_rstd : nextL->ln1_rstd, post ? L.ln2 : L.res2, a.scratch,
+                              nw(last ? layout_.lnf_w : next->ln1_w, C),
+                              weight(last ? layout_.lnf_b : next->ln1_b, C), N, d.C, eps, rms);
 }
 
 void Model::backward() {
@@ -255,6 +265,9 @@ void Model::backward_layers(Acts& a) {
     };
     norm_backward(layout_.lnf_w, layout_.lnf_b, a.layers[size_t(d.L - 1)].res3, a.lnf_mean, a.lnf_rstd);
     for (int l = d.L - 1; l >= 0; --l) {
+        // Checkpointed: the shared slots hold the last block's activations
+        // after the forward; every earlier block is recomputed from its input.
+        if (a.checkpointed && l + 1 < d.L) forward_block(a, l, true);
         const LayerParams& P = layout_.layers[size_t(l)];
         LayerActs& L = a.layers[size_t(l)];
         const Tensor& x = l > 0 ? a.layers[size_t(l - 1)].res3 : a.enc;

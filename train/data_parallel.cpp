@@ -30,6 +30,7 @@ DataParallel::DataParallel(engine::Model& model0, const DataParallelSpec& spec, 
             R.backend = spec_.make_backend(l);
             R.replica = engine::Model::create(config, *R.backend, 0, true);  // weights come from rank 0
             R.model = R.replica.get();
+            R.model->set_checkpoint_activations(model0.checkpoint_activations());
         });
         if (spec_.prepare) spec_.prepare();
         run([&](int l) {

@@ -151,6 +151,18 @@ LoopResult run_train_loop(engine::Model& model, const std::vector<TrainStep>& pl
     if (!model.training_enabled()) throw Error(cfg.label + ": the model was loaded without optimizer state");
     make_dirs(cfg.out_dir);
     if (cfg.restart) remove_checkpoint(cfg.out_dir);
+    model.set_checkpoint_activations(cfg.checkpoint_activations);
+    if (!objective) {
+        // The largest micro-batch's activations are planned (and checked
+        // against the device's memory, the plan printed) before the first step.
+        const engine::Batch* largest = nullptr;
+        for (const TrainStep& st : plan)
+            for (const MicroBatch& mb : st.micro)
+                if (!largest || int64_t(mb.batch.B) * mb.batch.T > int64_t(largest->B) * largest->T ||
+                    (int64_t(mb.batch.B) * mb.batch.T == int64_t(largest->B) * largest->T && mb.batch.B > largest->B))
+                    largest = &mb.batch;
+        if (largest && largest->B > 0 && largest->T > 0) model.reserve(largest->B, largest->T, true);
+    }
 
     engine::AdamWConfig ac;
     ac.beta1 = cfg.beta1;

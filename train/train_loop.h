@@ -65,6 +65,9 @@ struct LoopConfig {
     // Data parallel (ZeRO-1) over spec->world() ranks when set and > 1; the
     // model passed to run_train_loop is rank 0 (train/data_parallel.h).
     std::shared_ptr<const DataParallelSpec> data_parallel;
+    // Recompute each block's forward in the backward (same gradients, bit
+    // for bit; activations of one block plus every block's input).
+    bool checkpoint_activations = false;
 };
 
 struct LoopResult {

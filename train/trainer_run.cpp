@@ -236,6 +236,7 @@ LoopConfig loop_config(const TrainerSettings& s, const std::string& label, const
     lc.eval_every = s.eval_every;
     lc.restart = s.restart;
     lc.data_parallel = s.data_parallel;
+    lc.checkpoint_activations = s.checkpoint_activations;
     return lc;
 }
 

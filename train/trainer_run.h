@@ -56,6 +56,7 @@ struct TrainerSettings {
     bool overwrite = false;      // replace a finished model trained with other settings or data
     // --devices/--nodes: data-parallel ranks (null: one device).
     std::shared_ptr<const DataParallelSpec> data_parallel;
+    bool checkpoint_activations = false;  // recompute blocks in the backward (not in the fingerprint: same results)
 
 protected:
     TrainerSettings(double default_eval_fraction, int default_batch_size)

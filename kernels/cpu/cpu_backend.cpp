@@ -1,10 +1,13 @@
 // The CPU backend: host memory, fp32 everywhere, the kernels of ops.h.
 // The working copy of the weights is the master copy itself.
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
 #include "common/error.h"
 #include "engine/backend.h"
+#include "engine/memory_plan.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/parallel.h"
 
@@ -22,12 +25,22 @@ int32_t* i32(const Tensor& t) {
     return static_cast<int32_t*>(t.ptr);
 }
 
+size_t rounded(size_t bytes) { return bytes == 0 ? 64 : (bytes + 63) / 64 * 64; }
+
+// What the backend holds, for the memory planner's tests (cpu_alloc_stats).
+std::atomic<int64_t> g_live{0}, g_peak{0};
+void count_alloc(int64_t bytes) {
+    int64_t now = g_live += bytes, peak = g_peak.load();
+    while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
+    }
+}
+
 void* alloc_zeroed(size_t bytes) {
-    bytes = (bytes + 63) / 64 * 64;
-    if (bytes == 0) bytes = 64;
+    bytes = rounded(bytes);
     void* p = std::aligned_alloc(64, bytes);
     if (!p) throw std::bad_alloc();
     std::memset(p, 0, bytes);
+    count_alloc(int64_t(bytes));
     return p;
 }
 
@@ -44,6 +57,7 @@ public:
         return t;
     }
     void free(Tensor& t) override {
+        if (t.ptr) g_live -= int64_t(rounded(size_t(t.numel) * dtype_size(t.dtype)));
         std::free(t.ptr);
         t = Tensor{};
     }
@@ -64,8 +78,23 @@ public:
         return p;
     }
     void free_params(ParamStore& p) override {
+        if (p.handle) g_live -= int64_t(rounded(size_t(p.m ? 4 : 2) * size_t(p.n) * sizeof(float)));
         std::free(p.handle);
         p = ParamStore{};
+    }
+    // What the machine (or container) has left, capped by set_memory_limit()
+    // minus what this process's CPU backends hold.
+    int64_t memory_available(std::string* source) const override {
+        int64_t avail = cpu_memory_available();
+        if (source) *source = "MemAvailable of /proc/meminfo or the cgroup's memory.max";
+        if (int64_t lim = memory_limit(); lim >= 0) {
+            int64_t left = std::max<int64_t>(lim - g_live.load(), 0);
+            if (avail < 0 || left < avail) {
+                avail = left;
+                if (source) *source = "the memory limit " + format_bytes(lim) + " minus " + format_bytes(g_live.load()) + " held";
+            }
+        }
+        return avail;
     }
     void upload(const Tensor& dst, const float* src, int64_t n) override {
         ALIGNERS_CHECK(n <= dst.numel, "upload past the end of a tensor");
@@ -260,5 +289,8 @@ public:
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+CpuAllocStats cpu_alloc_stats() { return {g_live.load(), g_peak.load()}; }
+void cpu_reset_alloc_peak() { g_peak = g_live.load(); }
 
 }  // namespace aligners::engine

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/memory_plan.h"
 #include "kernels/cuda/attention_cudnn.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_backend.h"
@@ -77,6 +78,19 @@ public:
     void free(Tensor& t) override {
         if (t.ptr) CUDA_CHECK(cudaFree(t.ptr));
         t = Tensor{};
+    }
+    // The device's free memory (cudaMemGetInfo), capped by set_memory_limit()
+    // minus what the device already holds.
+    int64_t memory_available(std::string* source) const override {
+        size_t free_b = 0, total_b = 0;
+        if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) return -1;
+        int64_t avail = int64_t(free_b);
+        if (source) *source = "cudaMemGetInfo free of " + format_bytes(int64_t(total_b));
+        if (int64_t lim = memory_limit(); lim >= 0 && lim - int64_t(total_b - free_b) < avail) {
+            avail = std::max<int64_t>(lim - int64_t(total_b - free_b), 0);
+            if (source) *source = "the memory limit " + format_bytes(lim) + " minus " + format_bytes(int64_t(total_b - free_b)) + " in use";
+        }
+        return avail;
     }
     // One allocation: master, grad, m, v (fp32) and work (bf16).
     ParamStore alloc_params(int64_t n, bool with_optimizer_state) override {

@@ -33,8 +33,8 @@ TEST_CASE("model load: config.json is checked against the tensor shapes before a
                          doctest::Contains("tensor 'model.layers.2.input_layernorm.weight' is missing"), Error);
 }
 
-TEST_CASE("model create: an allocation failure names the sizes and bytes, never a bare out of memory") {
-    // ~3.4e15 parameters: more than any address space, so the allocation fails.
+TEST_CASE("model create: a model too big for memory is refused with its plan, never a bare out of memory") {
+    // ~3.4e15 parameters: more than any machine has.
     json::Value c = json::parse(R"({"architectures":["LlamaForCausalLM"],"vocab_size":100,"hidden_size":65536,
         "intermediate_size":16777216,"num_hidden_layers":1024,"num_attention_heads":1,"head_dim":64})");
     ModelConfig mc = parse_model_config(c, "big/config.json");
@@ -46,10 +46,13 @@ TEST_CASE("model create: an allocation failure names the sizes and bytes, never 
         msg = e.what();
     }
     CAPTURE(msg);
-    // 2 x 4 bytes (weights, gradients) x 3,377,717,047,787,520 parameters
-    // (embedding and lm_head 2 x 100 x 65536, per layer q/k/v 3 x 64 x 65536,
-    // o 65536 x 64, gate/up/down 3 x 16777216 x 65536, two norms; final norm).
-    CHECK(msg.find("out of memory: cannot allocate 27021736382300160 bytes (25165953.10 GiB) for the parameters and "
-                   "gradients of this LlamaForCausalLM (config.json: vocab_size 100, hidden_size 65536, "
-                   "intermediate_size 16777216, num_hidden_layers 1024)") != std::string::npos);
+    // 4 bytes (fp32 weights) x 3,377,717,047,787,520 parameters (embedding
+    // and lm_head 2 x 100 x 65536, per layer q/k/v 3 x 64 x 65536, o 65536 x
+    // 64, gate/up/down 3 x 16777216 x 65536, two norms; final norm), refused
+    // by the memory planner before anything is allocated.
+    CHECK(msg.find("not enough memory: the weights need 12582976.55 GiB") != std::string::npos);
+    CHECK(msg.find("short by") != std::string::npos);
+    CHECK(msg.find("LlamaForCausalLM, 3377717.05B parameters (3377717047787520)") != std::string::npos);
+    CHECK(msg.find("config.json: vocab_size 100, hidden_size 65536, intermediate_size 16777216, num_hidden_layers "
+                   "1024") != std::string::npos);
 }

@@ -113,6 +113,10 @@ int& current_device();
 // The device of the allocation holding [p, p + bytes), or -1 when that range
 // is not inside one cudaMalloc allocation.
 int device_of(const void* p, size_t bytes);
+// Bytes of the live cudaMalloc allocations, and the emulated device's size
+// (cudaMemGetInfo: free = size - live): 16 GiB.
+size_t device_bytes_in_use();
+constexpr size_t kDeviceMemory = size_t(16) << 30;
 
 // ---- warp shuffles and votes ------------------------------------------------
 enum class Shfl { idx, up, down, bfly };

@@ -50,6 +50,14 @@ cudaError_t cudaFree(void* p) {
     return cudaSuccess;
 }
 
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+    if (!free_bytes || !total_bytes) return fail(cudaErrorInvalidValue);
+    const size_t used = simt::device_bytes_in_use();
+    *total_bytes = simt::kDeviceMemory;
+    *free_bytes = used < simt::kDeviceMemory ? simt::kDeviceMemory - used : 0;
+    return cudaSuccess;
+}
+
 cudaError_t cudaMallocHost(void** p, size_t size) {
     *p = std::malloc(size ? size : 1);
     return *p ? cudaSuccess : fail(cudaErrorMemoryAllocation);
