@@ -13,6 +13,7 @@
 
 #include "common/fs.h"
 #include "engine/backend.h"
+#include "infer/generator.h"
 #include "serve/local_upstream.h"
 #include "serve/model_squad.h"
 #include "test_util.h"
@@ -289,6 +290,36 @@ TEST_CASE("server: a client leaving during the live rewrite cancels its row; its
     for (const auto& piece : test::sse_contents(test::sse_events(mate.body))) text += piece;
     CHECK(text == "echo: good day");
     CHECK(test::request(s.port, "GET", "/health").status == 200);
+}
+
+TEST_CASE("LocalUpstream: deltas hold back what may become a stop string and add up to the cut reply") {
+    std::string lm = test::make_tiny_model(test::scratch_dir("serve_stream_stop") + "/lm", 65);
+    auto be = engine::make_cpu_backend();
+    serve::LocalUpstream up(lm, *be);
+    serve::ChatParams p;  // sampled with a seed: varied text (greedy tiny models repeat one byte), reproducible
+    p.temperature = 1.0;
+    p.seed = 11;
+    p.max_tokens = 24;
+    std::string full = up.answer({{{"user", "Hello there"}}}, {p})[0].content;
+    REQUIRE(full.size() >= 8);
+    // Stops inside the answer: a 2-byte one first seen past its middle,
+    // beginning with an ASCII byte
+    // (its first byte arrives a token before it is known), and one that only
+    // ever partly matches.
+    std::string two;
+    for (size_t k = full.size() / 2; k + 2 <= full.size() && two.empty(); ++k)
+        if (full[k] > ' ' && full[k] < 127 && full.find(full.substr(k, 2)) == k) two = full.substr(k, 2);
+    REQUIRE_MESSAGE(!two.empty(), full);
+    p.stop = {two, full.substr(1, 1) + "\x01"};
+    std::vector<std::string> deltas;
+    serve::ChatReply r = up.answer({{{"user", "Hello there"}}}, {p}, [&](size_t, const std::string& d) {
+        if (!d.empty()) deltas.push_back(d);
+        return true;
+    })[0];
+    CHECK(r.content == infer::cut_at_stop(full, p.stop));
+    CHECK(r.content.size() < full.size());
+    CHECK(joined(deltas) == r.content);
+    CHECK(deltas.size() > 1);
 }
 
 TEST_CASE("tiny models: streamed deltas add up to the non-streamed answer (Ji, Ngweta, pass-through; concurrent)") {
