@@ -80,7 +80,10 @@ int cmd_serve(int argc, char** argv) {
         "Requests arriving within --batch-window-ms of the first waiting one (up to --max-batch) form one\n"
         "micro-batch: one upstream batch and one squad pass (in squad batches of the squad file's batch_size).\n"
         "Ngweta's squad orders its aligners by the batch-mean inspector score, so with one request per batch\n"
-        "the order is per sample. Responses carry the squad's trace under \"aligners\". One JSON line per\n"
+        "the order is per sample. Responses carry the squad's trace under \"aligners\". With stream: true the\n"
+        "answer streams as the last squad step generates it (earlier stages' rewrites wait until no later stage\n"
+        "can replace them; with an empty squad, the upstream's tokens); the trace's \"stream\" says which\n"
+        "(live, buffered, unchanged). One JSON line per\n"
         "request goes to stdout; SIGTERM/SIGINT stop accepting, finish requests in flight within\n"
         "--grace-seconds and exit 0.\n");
     if (!args.parse(argc, argv)) return 0;

@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "infer/input_budget.h"
 #include "infer/model_generator.h"
+#include "serve/text_stream.h"
 
 namespace aligners::serve {
 
@@ -17,15 +18,6 @@ std::string base_name(std::string dir) {
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     size_t slash = dir.rfind('/');
     return slash == std::string::npos ? dir : dir.substr(slash + 1);
-}
-
-// Text that is safe to send: without a trailing incomplete UTF-8 sequence
-// (byte-level tokens may split a character; U+FFFD marks the cut).
-size_t complete_prefix(const std::string& text) {
-    static const std::string kReplacement = "\xEF\xBF\xBD";
-    size_t n = text.size();
-    if (n >= 3 && text.compare(n - 3, 3, kReplacement) == 0) return n - 3;
-    return n;
 }
 
 }  // namespace
@@ -109,22 +101,21 @@ std::vector<ChatReply> LocalUpstream::answer(const std::vector<std::vector<ChatM
                 if (ids.size() > budget) ids.erase(ids.begin(), ids.end() - long(budget));  // keep the end
                 prompts.push_back(std::move(ids));
             }
-            // Per row: tokens so far, text already sent to on_delta, and
-            // whether it ended at its own max_tokens (the batch decodes to
-            // the longest one).
+            // Per row: tokens so far, the text sent to on_delta (only what
+            // no later token can change: complete UTF-8, nothing that may
+            // become a stop string; serve/text_stream.h), and whether it
+            // ended at its own max_tokens (the batch decodes to the longest).
             std::vector<std::vector<int32_t>> seen(rows.size());
-            std::vector<size_t> sent(rows.size(), 0);
+            StreamRules rules;
+            rules.stop = p.stop;
+            std::vector<TextStream> texts(rows.size(), TextStream(rules));
             std::vector<bool> capped(rows.size(), false);
             auto on_token = [&](size_t b, int32_t tok) {
                 seen[b].push_back(tok);
                 bool keep = true;
                 if (on_delta) {
-                    std::string text = codec_->decode(seen[b]);
-                    size_t upto = complete_prefix(text);
-                    if (upto > sent[b]) {
-                        keep = on_delta(rows[b], text.substr(sent[b], upto - sent[b]));
-                        sent[b] = upto;
-                    }
+                    std::string piece = texts[b].advance(codec_->decode(seen[b]));
+                    keep = on_delta(rows[b], piece);  // also with "": the client may have left
                 }
                 if (int(seen[b].size()) >= params[rows[b]].max_tokens) {
                     capped[b] = true;
@@ -139,6 +130,10 @@ std::vector<ChatReply> LocalUpstream::answer(const std::vector<std::vector<ChatM
                 r.content = out[b].text;
                 r.completion_tokens = int64_t(out[b].tokens);
                 r.finish_reason = capped[b] || out[b].finish_reason == "length" ? "length" : "stop";
+                // The last tokens (a stop string's, a held tail) were never
+                // certain while generating: the rest of the answer now.
+                if (on_delta && (capped[b] || out[b].finish_reason != "cancelled"))
+                    if (std::string rest = texts[b].finish(r.content); !rest.empty()) on_delta(rows[b], rest);
             }
         }
     }

@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "infer/input_budget.h"
 #include "infer/model_generator.h"
+#include "serve/text_stream.h"
 #include "train/inspector_trainer.h"
 #include "train/text_util.h"
 #include "train/trainer_run.h"
@@ -103,6 +104,18 @@ std::vector<std::string> ModelAligner::rewrite(const std::vector<QaPair>& batch,
 std::vector<std::string> ModelAligner::rewrite_noting_truncation(const std::vector<QaPair>& batch,
                                                                  const std::string& instruction,
                                                                  std::vector<bool>& truncated) {
+    return rewrite_streaming(batch, instruction, truncated, {});
+}
+
+std::vector<std::string> ModelAligner::rewrite_streaming(const std::vector<QaPair>& batch, const std::string& instruction,
+                                                         std::vector<bool>& truncated, const RewriteStream& stream) {
+    // What extract_correction(cut_at_stop(text)) will keep of a growing text.
+    StreamRules rules;
+    rules.stop = sampling_.stop;
+    if (std::string marker = train::trim(template_.end_marker); !marker.empty()) rules.stop.push_back(marker);
+    rules.stop_after = sampling_.stop_after;
+    rules.trim = true;
+    rules.blank_check = true;
     auto render = [&](const std::string& q, const std::string& a) {
         return train::tokenize_prompt(template_, *codec_, q, a, instruction);
     };
@@ -116,8 +129,21 @@ std::vector<std::string> ModelAligner::rewrite_noting_truncation(const std::vect
                 infer::render_within(*codec_, prompt_budget_, batch[k].question, batch[k].answer, render, &cut));
             truncated[k] = cut;
         }
-        for (std::string& text : infer::generate_texts(*model_, *codec_, prompts, sampling_, stop_ids_))
-            out.push_back(train::extract_correction(template_, text));
+        std::vector<std::vector<int32_t>> seen(prompts.size());
+        std::vector<TextStream> texts(prompts.size(), TextStream(rules));
+        auto on_token = [&](size_t b, int32_t token) {
+            if (stream.cancelled && stream.cancelled(i + b)) return false;
+            if (stream.on_text) {
+                seen[b].push_back(token);
+                std::string piece = texts[b].advance(codec_->decode(seen[b]));
+                if (!piece.empty()) stream.on_text(i + b, piece);
+            }
+            return true;
+        };
+        bool hooked = stream.cancelled || stream.on_text;
+        for (infer::TextRow& row : infer::generate_rows(*model_, *codec_, prompts, sampling_, stop_ids_,
+                                                        hooked ? on_token : std::function<bool(size_t, int32_t)>()))
+            out.push_back(train::extract_correction(template_, row.text));
     }
     return out;
 }

@@ -51,6 +51,11 @@ public:
     // infer/input_budget.h) keep the question's end and the answer's start.
     std::vector<std::string> rewrite_noting_truncation(const std::vector<QaPair>& batch, const std::string& instruction,
                                                        std::vector<bool>& truncated) override;
+    // Pieces of each rewrite as they become certain under the decoding's stop
+    // strings, stop_after, the end marker, trimming and the blank rule
+    // (serve/text_stream.h); a cancelled row stops at its next token.
+    std::vector<std::string> rewrite_streaming(const std::vector<QaPair>& batch, const std::string& instruction,
+                                               std::vector<bool>& truncated, const RewriteStream& stream) override;
     const train::AlignerTemplate& templ() const { return template_; }
     size_t prompt_budget() const { return prompt_budget_; }
     // At most `tokens` prompt tokens (Ngweta's max_length=512), when fewer

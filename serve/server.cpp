@@ -94,11 +94,26 @@ bool Server::enqueue(const std::shared_ptr<Job>& job, int& status, std::string& 
     return true;
 }
 
-bool Server::wait(const std::shared_ptr<Job>& job, HttpResponseWriter& res) {
+bool Server::wait(const std::shared_ptr<Job>& job, HttpResponseWriter& res,
+                  const std::function<bool(const std::string&)>& write_piece) {
     std::unique_lock<std::mutex> lock(mu_);
-    while (!job->done) {
+    for (;;) {
+        // Pieces first: every posted byte is written before the end.
+        if (write_piece && job->written < job->streamed.size()) {
+            std::string piece = job->streamed.substr(job->written);
+            job->written = job->streamed.size();
+            lock.unlock();
+            bool ok = write_piece(piece);
+            lock.lock();
+            if (!ok) {
+                job->cancelled = true;  // its rows stop at their next token
+                return false;
+            }
+            continue;
+        }
+        if (job->done) return true;
         done_cv_.wait_for(lock, std::chrono::milliseconds(25));
-        if (job->done) break;
+        if (job->done || (write_piece && job->written < job->streamed.size())) continue;
         lock.unlock();
         bool gone = res.client_gone();
         lock.lock();
@@ -112,7 +127,19 @@ bool Server::wait(const std::shared_ptr<Job>& job, HttpResponseWriter& res) {
             return false;  // a running job finishes in the engine; nobody reads it
         }
     }
-    return true;
+}
+
+void Server::post(Job& job, const std::string& piece) {
+    if (piece.empty()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    job.streamed += piece;
+    done_cv_.notify_all();
+}
+
+void Server::finish_job(Job& job) {
+    std::lock_guard<std::mutex> lock(mu_);
+    job.done = true;
+    done_cv_.notify_all();
 }
 
 void Server::engine_loop() {
@@ -138,8 +165,9 @@ void Server::engine_loop() {
         try {
             run_batch(batch);
         } catch (const std::exception& e) {  // a bug, not the client's: the batch fails, the loop goes on
+            std::lock_guard<std::mutex> lock(mu_);
             for (auto& j : batch)
-                if (!j->error_status) {
+                if (!j->done && !j->error_status) {
                     j->error_status = 500;
                     j->error = std::string("internal error: ") + e.what();
                 }
@@ -170,7 +198,12 @@ void Server::run_batch(std::vector<std::shared_ptr<Job>>& jobs) {
         }
         auto t0 = Clock::now();
         try {
-            DeltaSink sink = [&](size_t i, const std::string&) { return !chats[i]->cancelled.load(); };
+            // With no squad the upstream's answer is the final one: its
+            // pieces stream as they are generated.
+            DeltaSink sink = [&](size_t i, const std::string& piece) {
+                if (squad_.empty() && chats[i]->stream) post(*chats[i], piece);
+                return !chats[i]->cancelled.load();
+            };
             std::vector<ChatReply> replies = upstream_.answer(conversations, params, sink);
             ALIGNERS_CHECK(replies.size() == chats.size(), "one upstream reply per conversation");
             int64_t tokens = 0;
@@ -204,36 +237,51 @@ void Server::run_batch(std::vector<std::shared_ptr<Job>>& jobs) {
         j->finals.assign(j->chat ? 1 : j->items.size(), "");
         j->traces.assign(j->finals.size(), json::Value());
     }
+    // A job answers as soon as the squad batch holding its last sample is done.
+    std::map<Job*, size_t> last_sample;
+    for (size_t i = 0; i < refs.size(); ++i) last_sample[refs[i].job] = i;
     metrics_.batch(jobs.size(), records.size());
-    std::map<std::string, size_t> fired;
     const size_t step = size_t(options_.squad_batch_size);
     for (size_t at = 0; at < records.size(); at += step) {
         size_t end = std::min(records.size(), at + step);
         std::vector<QaPair> pairs;
         for (size_t i = at; i < end; ++i) pairs.push_back({records[i].question, records[i].answer});
         SquadBatchResult result;
+        SquadStream stream;
+        stream.on_text = [&](size_t k, const std::string& piece) {
+            Job& j = *refs[at + k].job;
+            if (j.stream) post(j, piece);
+        };
+        stream.cancelled = [&](size_t k) { return refs[at + k].job->cancelled.load(); };
         try {
             if (squad_.empty()) {
-                for (const auto& p : pairs) result.samples.push_back(SampleTrace{p.answer, {}, {}, {}, 0, {}});
+                for (const auto& p : pairs) result.samples.push_back(SampleTrace{p.answer, {}, {}, {}, 0, {}, "live"});
             } else {
-                result = run_squad_batch(squad_, pairs, squad_options_);
+                result = run_squad_batch(squad_, pairs, squad_options_, &stream);
             }
         } catch (const std::exception& e) {
             for (size_t i = at; i < end; ++i) fail(*refs[i].job, 500, std::string("squad: ") + e.what());
+            metrics_.squad_samples(end - at, {});
+            for (size_t i = at; i < end; ++i)
+                if (last_sample[refs[i].job] == i) finish_job(*refs[i].job);
             continue;
         }
+        std::map<std::string, size_t> fired;
         for (size_t i = at; i < end; ++i) {
             Job& j = *refs[i].job;
             const SampleTrace& t = result.samples[i - at];
             j.finals[refs[i].index] = t.answer;
+            j.delivery = t.delivery;
             j.traces[refs[i].index] = trace_to_json(records[i], result, i - at, squad_);
             for (const auto& c : t.fired) {
                 ++fired[c];
                 if (std::find(j.fired.begin(), j.fired.end(), c) == j.fired.end()) j.fired.push_back(c);
             }
         }
+        metrics_.squad_samples(end - at, fired);
+        for (size_t i = at; i < end; ++i)
+            if (last_sample[refs[i].job] == i) finish_job(*refs[i].job);
     }
-    metrics_.squad_samples(records.size(), fired);
 }
 
 void Server::log_request(const json::Value& line) {

@@ -13,7 +13,15 @@
 //      decide how much traffic one ordering sees (one request per batch
 //      degenerates into per-sample ordering);
 //   3. each job gets its final answers and traces, and its connection thread
-//      writes the response (SSE chunks for stream: true).
+//      writes the response (SSE chunks for stream: true), as soon as the
+//      squad batch holding its samples is done.
+// Streaming (stream: true): the engine posts pieces of the final answer to
+// the job as soon as they are certain (serve/squad.h SquadStream: the last
+// step's rewrite token by token, answers the last gate passes at once,
+// earlier rewrites held until then; with an empty squad the upstream's
+// tokens as generated) and the connection thread writes them as SSE chunks,
+// so a slow client never holds the engine. The last chunk carries
+// finish_reason, usage and the trace, whose "stream" says how the answer came.
 // A job whose client goes away is cancelled: dropped from the queue, or its
 // rows stop decoding (DeltaSink returns false) and skip the squad; the rest
 // of the batch is not disturbed.
@@ -23,6 +31,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -75,8 +84,14 @@ public:
         std::vector<ChatMessage> messages;  // chat
         ChatParams params;                  // chat
         std::vector<QaPair> items;          // align
+        bool stream = false;                // chat with stream: true
         std::chrono::steady_clock::time_point queued;
         std::atomic<bool> cancelled{false};
+        // Streaming, under Server::mu_: the pieces the engine posted, and how
+        // many bytes of them the connection thread has written.
+        std::string streamed;
+        size_t written = 0;
+        std::string delivery;               // SampleTrace::delivery ("live" for an empty squad's upstream)
         // Results, set by the engine thread before `done`.
         bool done = false;
         int error_status = 0;
@@ -91,8 +106,14 @@ private:
     friend struct RouteContext;
     // Queues `job`; false when the queue is full or the server stops.
     bool enqueue(const std::shared_ptr<Job>& job, int& status, std::string& why);
-    // Waits for the job; cancels it when the client goes away (false).
-    bool wait(const std::shared_ptr<Job>& job, HttpResponseWriter& res);
+    // Waits for the job, handing what the engine posts to `write_piece`
+    // (when set); cancels the job when the client goes away (false).
+    bool wait(const std::shared_ptr<Job>& job, HttpResponseWriter& res,
+              const std::function<bool(const std::string&)>& write_piece = nullptr);
+    // Engine thread: a piece of a streaming job's answer.
+    void post(Job& job, const std::string& piece);
+    // Engine thread: the job's results are complete; its connection may answer.
+    void finish_job(Job& job);
     void engine_loop();
     void run_batch(std::vector<std::shared_ptr<Job>>& jobs);
     void log_request(const json::Value& line);

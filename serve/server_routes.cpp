@@ -34,20 +34,6 @@ json::Value trace_extension(const json::Value& line) {
     return t;
 }
 
-// Pieces of an answer for streaming: words with their trailing spaces (cut
-// at ASCII spaces only, so UTF-8 characters stay whole).
-std::vector<std::string> stream_pieces(const std::string& text) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    for (size_t i = 0; i < text.size(); ++i)
-        if ((text[i] == ' ' || text[i] == '\n') && (i + 1 == text.size() || (text[i + 1] != ' ' && text[i + 1] != '\n'))) {
-            out.push_back(text.substr(start, i + 1 - start));
-            start = i + 1;
-        }
-    if (start < text.size()) out.push_back(text.substr(start));
-    return out;
-}
-
 struct CompletionIds {
     std::string id;
     int64_t created;
@@ -72,10 +58,17 @@ json::Value chunk(const CompletionIds& ids, json::Value delta, json::Value finis
 
 bool sse(HttpResponseWriter& res, const json::Value& v) { return res.write_chunk("data: " + json::dump(v) + "\n\n"); }
 
+json::Value content_delta(const std::string& piece) {
+    json::Value d = json::Value::object();
+    d.set("content", piece);
+    return d;
+}
+
 // A chat job's answer: the chat.completion object, or (stream: true, after
-// the role delta) the aligned answer's pieces, the finish chunk with usage
-// and the trace, and [DONE]. The finish reason is the upstream's unless an
-// aligner rewrote the answer.
+// the role delta and the pieces the engine streamed while it worked) the rest
+// of the aligned answer, the finish chunk with usage and the trace (its
+// "stream" says how the answer came: "live", "buffered", "unchanged"), and
+// [DONE]. The finish reason is the upstream's unless an aligner rewrote the answer.
 void send_completion(HttpResponseWriter& res, const Server::Job& job, const CompletionIds& ids, bool stream,
                      const HttpHeaders& headers) {
     const ChatReply& r = job.reply;
@@ -86,11 +79,16 @@ void send_completion(HttpResponseWriter& res, const Server::Job& job, const Comp
     usage.set("total_tokens", r.prompt_tokens + r.completion_tokens);
     json::Value trace = trace_extension(job.traces[0]);
     if (stream) {
-        for (const std::string& piece : stream_pieces(job.finals[0])) {
-            json::Value d = json::Value::object();
-            d.set("content", piece);
-            if (!sse(res, chunk(ids, d, nullptr))) return;
+        // Normally all of the answer was streamed; what a path without live
+        // pieces (a remote upstream, a squad error) left goes now.
+        const std::string& final_text = job.finals[0];
+        std::string delivery = job.delivery.empty() ? "unchanged" : job.delivery;
+        if (final_text.compare(0, job.streamed.size(), job.streamed) != 0) {
+            delivery = "diverged";
+        } else if (final_text.size() > job.streamed.size()) {
+            if (!sse(res, chunk(ids, content_delta(final_text.substr(job.streamed.size())), nullptr))) return;
         }
+        trace.set("stream", delivery);
         json::Value last = chunk(ids, json::Value::object(), finish_reason);
         last.set("usage", usage);
         last.set("aligners", trace);
@@ -205,6 +203,7 @@ void Server::handle(const HttpRequest& req, HttpResponseWriter& res) {
             job->chat = route == "/v1/chat/completions";
             if (job->chat) parse_chat(body, options_, *job, stream);
             else parse_align(body, options_, *job);
+            job->stream = stream;
             int status = 0;
             std::string why;
             if (!enqueue(job, status, why)) throw BadRequest{status, why, ""};
@@ -216,7 +215,8 @@ void Server::handle(const HttpRequest& req, HttpResponseWriter& res) {
                 res.begin_stream(200, "text/event-stream", rid_header);
                 sse(res, chunk(ids, d, nullptr));
             }
-            if (!wait(job, res)) {
+            auto write_piece = [&](const std::string& piece) { return sse(res, chunk(ids, content_delta(piece), nullptr)); };
+            if (!wait(job, res, stream ? std::function<bool(const std::string&)>(write_piece) : nullptr)) {
                 line.set("cancelled", true);
                 res.close_after();
                 finish();

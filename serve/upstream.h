@@ -32,8 +32,10 @@ struct ChatReply {
     int64_t prompt_tokens = 0, completion_tokens = 0;
 };
 
-// Called with each new piece of an answer as it is generated; return false
-// to cancel that conversation (its client went away).
+// Called with each new piece of an answer as it becomes certain (the pieces
+// of a conversation concatenate to its ChatReply::content; serve/text_stream.h),
+// and possibly with "" in between so a client that left is noticed; return
+// false to cancel that conversation (its client went away).
 using DeltaSink = std::function<bool(size_t conversation, const std::string& delta)>;
 
 class Upstream {

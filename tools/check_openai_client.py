@@ -57,9 +57,11 @@ def main():
 
     stream = client.chat.completions.create(model=model, messages=messages, max_tokens=args.max_tokens,
                                             temperature=0, seed=1, stream=True)
-    pieces, finish, chunks = [], None, 0
+    pieces, finish, chunks, stream_trace = [], None, 0, None
     for chunk in stream:
         chunks += 1
+        if chunk.model_extra and "aligners" in chunk.model_extra:
+            stream_trace = chunk.model_extra["aligners"]
         if chunks == 1:
             check(chunk.object == "chat.completion.chunk", "stream: chunks are chat.completion.chunk")
         if chunk.choices:
@@ -71,6 +73,8 @@ def main():
     streamed = "".join(pieces)
     check(chunks >= 2, f"stream: several chunks ({chunks})")
     check(finish in ("stop", "length"), f"stream: ends with a finish_reason ({finish})")
+    check(stream_trace is not None and stream_trace.get("stream") in ("live", "buffered", "unchanged"),
+          "stream: the last chunk carries the trace and how the answer streamed")
     if streamed == answer:
         print("ok: stream: same text as the non-streamed reply (greedy)")
     else:  # batching may change greedy ties; worth a look, not a failure

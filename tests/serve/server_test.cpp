@@ -130,7 +130,7 @@ TEST_CASE("stream: role first, content deltas of the aligned answer, finish_reas
     CHECK(old.status == 200);
     CHECK(old.header("transfer-encoding").empty());
     CHECK(old.header("connection") == "close");
-    CHECK(old.body.find("\"content\":\"good\"") != std::string::npos);
+    CHECK(old.body.find("\"content\":\"echo: good\"") != std::string::npos);
     CHECK(old.body.size() >= 14);
     CHECK(old.body.substr(old.body.size() - 14) == "data: [DONE]\n\n");
 }

@@ -23,7 +23,8 @@
 
 namespace test {
 
-// Answers "echo: <last message>", word by word through on_delta. A message
+// Answers "echo: <last message>", word by word through on_delta (the pieces
+// add up to the answer, as serve/upstream.h asks). A message
 // "block" keeps producing deltas until its sink says stop (or 10 s pass):
 // the stand-in for a long generation a client abandons.
 class EchoUpstream : public aligners::serve::Upstream {
@@ -46,6 +47,13 @@ public:
                 cancelled_seen = true;
             }
             out[i].content = "echo: " + last;
+            if (on_delta && last != "block")
+                for (size_t at = 0; at < out[i].content.size();) {
+                    size_t space = out[i].content.find(' ', at);
+                    size_t end = space == std::string::npos ? out[i].content.size() : space + 1;
+                    on_delta(i, out[i].content.substr(at, end - at));
+                    at = end;
+                }
             out[i].prompt_tokens = int64_t(last.size());
             out[i].completion_tokens = int64_t(out[i].content.size());
             out[i].finish_reason = params[i].max_tokens < 8 ? "length" : "stop";
@@ -83,10 +91,11 @@ public:
 
 struct RunningServer {
     RunningServer(aligners::serve::Upstream& upstream, std::vector<aligners::serve::SquadMember> squad,
-                  aligners::serve::ServerOptions so = {}, aligners::serve::HttpServerOptions ho = {}) {
+                  aligners::serve::ServerOptions so = {}, aligners::serve::HttpServerOptions ho = {},
+                  aligners::serve::SquadOptions squad_options = {}) {
         ho.host = "127.0.0.1";
         ho.port = 0;
-        server = std::make_unique<aligners::serve::Server>(upstream, std::move(squad), aligners::serve::SquadOptions{}, so);
+        server = std::make_unique<aligners::serve::Server>(upstream, std::move(squad), squad_options, so);
         http = std::make_unique<aligners::serve::HttpServer>(
             ho, [this](const aligners::serve::HttpRequest& q, aligners::serve::HttpResponseWriter& r) { server->handle(q, r); });
         server->attach(*http);
@@ -247,6 +256,33 @@ inline Response request(int port, const std::string& method, const std::string& 
     Response r = read_response(fd);
     ::close(fd);
     return r;
+}
+
+// The JSON events of an SSE body up to "data: [DONE]" (`done` tells whether it came).
+inline std::vector<aligners::json::Value> sse_events(const std::string& body, bool* done = nullptr) {
+    std::vector<aligners::json::Value> events;
+    if (done) *done = false;
+    for (size_t at = 0; at < body.size();) {
+        size_t end = body.find("\n\n", at);
+        if (end == std::string::npos || body.compare(at, 6, "data: ") != 0) break;
+        std::string data = body.substr(at + 6, end - at - 6);
+        at = end + 2;
+        if (data == "[DONE]") {
+            if (done) *done = at == body.size();
+            break;
+        }
+        events.push_back(aligners::json::parse(data));
+    }
+    return events;
+}
+
+// The content deltas of streamed chat chunks, in order.
+inline std::vector<std::string> sse_contents(const std::vector<aligners::json::Value>& events) {
+    std::vector<std::string> out;
+    for (const auto& e : events)
+        if (const aligners::json::Value* c = e["choices"].as_array()[0]["delta"].find("content"))
+            if (!c->as_string().empty()) out.push_back(c->as_string());
+    return out;
 }
 
 inline Response raw_request(int port, const std::string& raw) {
