@@ -148,8 +148,8 @@ static void sgemm_small_m(const Kernels& kr, ThreadPool* pool, bool trans_a, boo
 // --- the packed, blocked path.
 // A block: MC rows (kr.mc) x as many KC slices of K as fit in this many
 // bytes; shared by the team, in L3. Packing several K slices at once means
-// the team meets twice per A block, not twice per K slice (for the model's
-// shapes, M <= 2048 with K <= 1024: once per call).
+// two waits per A block (packed; previous block's readers done), not per K
+// slice (for the model's shapes, M <= 2048 with K <= 1024: one block per call).
 #ifndef ALIGNERS_GEMM_ABLOCK_MB
 #define ALIGNERS_GEMM_ABLOCK_MB 8
 #endif
