@@ -178,11 +178,15 @@ TEST_CASE("models, health, metrics, the page; 404 and 405 in OpenAI's error shap
     CHECK(m.header("allow") == "POST");
     test::request(s.port, "POST", "/v1/align", R"({"question": "q", "answer": "bad"})");
     test::request(s.port, "POST", "/v1/align", R"({"question": "q", "answer": "ok"})");
-    r = test::request(s.port, "GET", "/metrics");
+    // A request is counted once its response has been written, so a client
+    // can see the response before the counter moves: poll (bounded).
+    CHECK(test::wait_until([&] {
+        r = test::request(s.port, "GET", "/metrics");
+        return r.body.find("aligners_requests_total{route=\"/v1/align\",status=\"200\"} 2") != std::string::npos;
+    }));
     REQUIRE(r.status == 200);
     CHECK(r.header("content-type").rfind("text/plain", 0) == 0);
     const std::string& t = r.body;
-    CHECK(t.find("aligners_requests_total{route=\"/v1/align\",status=\"200\"} 2") != std::string::npos);
     CHECK(t.find("aligners_requests_total{route=\"other\",status=\"404\"} 1") != std::string::npos);
     CHECK(t.find("aligners_request_duration_seconds_count{route=\"/v1/align\"} 2") != std::string::npos);
     CHECK(t.find("aligners_request_duration_seconds_bucket{route=\"/v1/align\",le=\"+Inf\"} 2") != std::string::npos);
