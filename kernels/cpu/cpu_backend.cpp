@@ -48,15 +48,16 @@ public:
         t = Tensor{};
     }
     ParamStore alloc_params(int64_t n, bool with_optimizer_state) override {
-        // One allocation: [master | grad | m | v].
-        int64_t parts = with_optimizer_state ? 4 : 2;
+        // One allocation: [master | grad | m | v] for training, [master]
+        // for inference (4 bytes per parameter, nothing else).
+        int64_t parts = with_optimizer_state ? 4 : 1;
         Tensor all = alloc(parts * n, DType::F32);
         ParamStore p;
         p.n = n;
         p.handle = all.ptr;
         p.master = view(all, 0, n);
-        p.grad = view(all, n, n);
         if (with_optimizer_state) {
+            p.grad = view(all, n, n);
             p.m = view(all, 2 * n, n);
             p.v = view(all, 3 * n, n);
         }

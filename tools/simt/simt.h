@@ -98,6 +98,8 @@ void launch(const char* name, const void* kernel, dim3 grid, dim3 block, size_t 
 bool is_device_pointer(const void* p, size_t bytes = 1);
 // cudaMalloc calls so far (tests check that a training step allocates nothing).
 size_t device_allocations();
+// Bytes of the live cudaMalloc allocations, as requested (memory tests).
+size_t device_bytes_in_use();
 
 // ---- warp shuffles and votes ------------------------------------------------
 enum class Shfl { idx, up, down, bfly };

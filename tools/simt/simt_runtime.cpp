@@ -393,6 +393,12 @@ namespace {
 size_t g_allocations = 0;
 }
 size_t device_allocations() { return g_allocations; }
+size_t device_bytes_in_use() {
+    std::lock_guard<std::recursive_mutex> lock(g_mutex);
+    size_t total = 0;
+    for (const auto& [ptr, a] : allocs()) total += a.bytes;
+    return total;
+}
 
 void* device_alloc(size_t bytes) {
     std::lock_guard<std::recursive_mutex> lock(g_mutex);
