@@ -295,5 +295,9 @@ public:
 
 // The CPU backend (kernels/cpu/cpu_backend.cpp).
 std::unique_ptr<Backend> make_cpu_backend();
+// weights BF16: inference-only stores hold bf16 weights (2 bytes/param),
+// matmuls on AVX512-BF16 with fp32 accumulation; throws Error on a CPU
+// without AVX512-BF16 and on a training store. F32 = make_cpu_backend().
+std::unique_ptr<Backend> make_cpu_backend(DType weights);
 
 }  // namespace aligners::engine
