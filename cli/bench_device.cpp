@@ -59,6 +59,7 @@ void bench_model_flags(ArgParser& args, BenchModelShape* s) {
     args.set_default_text("--kv-heads", "--heads");
     args.option("--dim", &s->dim, "C", "hidden size", ranges::count());
     args.option("--vocab", &s->vocab, "V", "vocabulary", Range::at_least(2));
+    args.flag("--tied", &s->tied, "llama: tie lm_head to the embedding (SmolLM2's shape)");
 }
 
 json::Value bench_model_config(const BenchModelShape& shape, int seq) {
@@ -87,6 +88,7 @@ json::Value bench_model_config(const BenchModelShape& shape, int seq) {
         c.set("intermediate_size", (dim * 8 / 3 + 63) / 64 * 64);
         c.set("vocab_size", vocab);
         c.set("max_position_embeddings", std::max(seq, 2048));
+        c.set("tie_word_embeddings", shape.tied);
     }
     return c;
 }

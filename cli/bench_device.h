@@ -17,6 +17,7 @@ namespace aligners::cli {
 struct BenchModelShape {
     std::string arch = "gpt2";  // gpt2 | llama
     int layers = 12, heads = 12, kv_heads = 0 /* = heads */, dim = 768, vocab = 50257;
+    bool tied = false;  // llama: lm_head = the embedding (GPT-2 is always tied)
 };
 void bench_model_flags(ArgParser& args, BenchModelShape* shape);
 // A config.json for the synthetic model (positions: at least `seq`); checks

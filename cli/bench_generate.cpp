@@ -2,6 +2,8 @@
 // the KV cache (batch 1 by default), next to the memory-bandwidth floor:
 // every decoded token streams all weights once, so tokens/s can at best be
 // bandwidth / weight bytes. Prints "tokens/s: X" last.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -67,11 +69,13 @@ int bench_generate(int argc, char** argv) {
     args.option("--batch", &batch, "B", "rows decoded together", ranges::count());
     add_threads_flag(args, &threads);
     args.option("--reps", &reps, "N", "best of N timings and bandwidth sweeps", ranges::count());
-    std::string device = "cpu", attention = "flash";
+    std::string device = "cpu", attention = "flash", dtype = "f32";
     bench_device_flag(args, &device, &attention);
+    add_dtype_flag(args, &dtype);
     if (!args.parse(argc, argv)) return 0;
     apply_threads(threads);
-    auto be = bench_backend(device, attention);
+    if (dtype != "f32" && device != "cpu") throw UsageError("--dtype bf16 is for --device cpu");
+    auto be = device == "cpu" ? cpu_backend_for_dtype(dtype) : bench_backend(device, attention);
     const double peak = bench_device_peak(device);
     ModelConfig cfg =
         parse_model_config(bench_model_config(shape, prompt + new_tokens), "bench");
@@ -81,29 +85,50 @@ int bench_generate(int argc, char** argv) {
         for (int t = 0; t < prompt; ++t) prompts[size_t(b)].push_back(int32_t((t * 31 + b * 7 + 11) % shape.vocab));
     engine::GenerateConfig g;
     g.stop_at_eos = false;
-    // Time prefill + 1 token, and prefill + N tokens: the difference is N-1 decode steps.
+    // Time prefill + 1 token, and prefill + N tokens: the difference is N-1
+    // decode steps. Wall time and process CPU time (all threads; steadier on
+    // a shared machine, where wall time includes waiting for a core).
+    struct Timing {
+        double wall, cpu;
+    };
+    auto cpu_seconds = [] {
+        rusage u{};
+        getrusage(RUSAGE_SELF, &u);
+        return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+    };
     auto timed = [&](int n) {
         g.max_new_tokens = n;
+        const double c0 = cpu_seconds();
         auto t0 = std::chrono::steady_clock::now();
         engine::generate(*model, prompts, g);
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return Timing{std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                      cpu_seconds() - c0};
     };
     timed(2);  // warm-up
     // Best of --reps for each timing, interleaved with the bandwidth sweeps,
     // so a scheduling hiccup on a shared machine spoils neither side alone.
-    double t1 = 1e30, tn = 1e30, bw = 0;
+    Timing t1{1e30, 1e30}, tn{1e30, 1e30};
+    double bw = 0;
     for (int r = 0; r < reps; ++r) {
-        t1 = std::min(t1, timed(1));
-        tn = std::min(tn, timed(new_tokens));
+        Timing a = timed(1), b = timed(new_tokens);
+        t1 = {std::min(t1.wall, a.wall), std::min(t1.cpu, a.cpu)};
+        tn = {std::min(tn.wall, b.wall), std::min(tn.cpu, b.cpu)};
         bw = std::max(bw, measure_bandwidth());
     }
-    double per_step = (tn - t1) / (new_tokens - 1);
-    double weight_bytes = double(model->layout().total) * 4;
+    double per_step = (tn.wall - t1.wall) / (new_tokens - 1);
+    double cpu_per_step = (tn.cpu - t1.cpu) / (new_tokens - 1);
+    // What one token must stream: every weight once (a tied embedding is
+    // read as the lm_head; its row lookup is negligible).
+    const engine::ParamStore& store = model->params();
+    double weight_bytes = double(model->layout().total) * double(engine::dtype_size(store.work.dtype));
     double floor_s = weight_bytes / (bw * 1e9);
-    std::printf("model: %s, %.1fM parameters (%.0f MB fp32), batch %d, %d threads\n", shape.arch.c_str(),
-                model->layout().total / 1e6, weight_bytes / 1e6, batch, ThreadPool::global().size());
-    std::printf("measured read bandwidth: %.1f GB/s -> floor %.1f ms/token step\n", bw, floor_s * 1e3);
-    std::printf("decode: %.1f ms/step (%.2fx the floor)\n", per_step * 1e3, per_step / floor_s);
+    std::printf("model: %s, %.1fM parameters (%.0f MB %s), batch %d, %d threads\n", shape.arch.c_str(),
+                model->layout().total / 1e6, weight_bytes / 1e6, engine::dtype_name(store.work.dtype), batch,
+                ThreadPool::global().size());
+    std::printf("measured read bandwidth: %.1f GB/s -> floor %.1f ms/token (weight bytes / bandwidth)\n", bw,
+                floor_s * 1e3);
+    std::printf("decode: %.1f ms/token (%.2fx the floor), %.1f CPU-ms/token\n", per_step * 1e3, per_step / floor_s,
+                cpu_per_step * 1e3);
     bench_print_mfu(2.0 * double(model->layout().total) * batch / per_step, peak);  // 2 FLOPs/parameter/token
     std::printf("tokens/s: %.1f\n", batch / per_step);
     return 0;

@@ -101,6 +101,8 @@ int cmd_generate(int argc, char** argv) {
     args.repeated("--stop", &stop_strings, "TEXT", "stop when the completion contains TEXT");
     args.option("--batch", &batch, "N", "prompts per batch in JSONL mode", ranges::count());
     add_threads_flag(args, &threads);
+    std::string dtype = "f32";
+    add_dtype_flag(args, &dtype);
     args.epilog(
         "examples:\n"
         "  aligners generate --model tests/fixtures/models/qwen2 --prompt-ids 5,6,7 --max-new-tokens 8\n"
@@ -116,7 +118,7 @@ int cmd_generate(int argc, char** argv) {
     if (!stop_ids.empty()) g.stop_token_ids = parse_ids(stop_ids, "--stop-ids");
     apply_threads(threads);
 
-    auto be = engine::make_cpu_backend();
+    auto be = cpu_backend_for_dtype(dtype);
     auto model = engine::Model::load(model_dir, *be, false);
     TextCodec codec(model_dir);
     g.max_new_tokens = max_new;

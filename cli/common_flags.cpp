@@ -63,3 +63,23 @@ void prepare_output_dir(const std::string& flag, const std::string& path) {
 }
 
 }  // namespace aligners::cli
+
+namespace aligners::cli {
+
+void add_dtype_flag(ArgParser& args, std::string* dtype) {
+    args.choice("--dtype", dtype, {"f32", "bf16"},
+                "weights on the CPU: f32 (exact) or bf16 (half the bytes; needs AVX512-BF16)");
+}
+
+std::unique_ptr<engine::Backend> cpu_backend_for_dtype(const std::string& dtype) {
+    if (dtype == "bf16") {
+        try {
+            return engine::make_cpu_backend(engine::DType::BF16);
+        } catch (const Error& e) {
+            throw Error(std::string("--dtype bf16: ") + e.what());
+        }
+    }
+    return engine::make_cpu_backend();
+}
+
+}  // namespace aligners::cli

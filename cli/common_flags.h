@@ -8,9 +8,11 @@
 // and the up-front checks of output paths, so a command that would fail to
 // write its result fails before the work, not after it.
 #pragma once
+#include <memory>
 #include <string>
 
 #include "common/args.h"
+#include "engine/backend.h"
 
 namespace aligners::cli {
 
@@ -31,6 +33,14 @@ struct SamplingFlags {
 // --sample"), `penalty_note` that of the repetition penalty; empty: nothing.
 void add_sampling_flags(ArgParser& args, SamplingFlags* s, const std::string& sampling_note = "",
                         const std::string& penalty_note = "");
+
+// --dtype f32|bf16 on the CPU inference commands: how the weights are kept.
+// f32 (the default) is the exact path; bf16 halves the weight bytes (AVX512-
+// BF16 matmuls, fp32 accumulation; inference only).
+void add_dtype_flag(ArgParser& args, std::string* dtype);
+// The CPU backend for a --dtype value; bf16 on a CPU without AVX512-BF16 is
+// an Error naming --dtype and what the CPU has.
+std::unique_ptr<engine::Backend> cpu_backend_for_dtype(const std::string& dtype);
 
 // An output file named by `flag`: "-" (stdout) passes; otherwise the path
 // must not be a directory and its directory must exist and be writable.

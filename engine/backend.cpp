@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/half.h"
 #include "kernels/cpu/sampling.h"
 
 namespace aligners::engine {
@@ -63,6 +64,12 @@ void Backend::softcap_backward(const Tensor&, const Tensor&, const Tensor&, floa
     missing_op(*this, "softcap_backward");
 }
 void Backend::scale(const Tensor&, const Tensor&, float, int64_t) { missing_op(*this, "scale"); }
+
+void Backend::upload_bf16(const Tensor& dst, const uint16_t* src, int64_t n) {
+    std::vector<float> wide(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) wide[size_t(i)] = bf16_to_f32(src[i]);
+    upload(dst, wide.data(), n);
+}
 
 void Backend::sample_tokens(int32_t* next, const Tensor& logits, int B, int V, const SamplingArgs& args,
                             const std::vector<std::vector<int32_t>>& history, uint64_t* rng) {

@@ -12,6 +12,9 @@
 //   fp32 AdamW moments, allocated together once. Forward ops read `work`, the
 //   working copy: on the CPU it is the master itself; a CUDA backend may keep
 //   a bf16 copy and refresh it in params_updated() and adamw_step().
+//   An inference-only store (alloc_params(n, false)) holds the weights and
+//   nothing else: no gradients, no moments, and `master` IS `work` (a GPU
+//   backend keeps only its bf16 copy there: 2 bytes per parameter).
 // - Activations live in one arena allocated once per batch shape (alloc());
 //   a backend chooses the dtype of bulk activations (act_dtype()); statistics
 //   (norm rstd/mean, attention logsumexp, losses) are always F32, token ids,
@@ -53,9 +56,9 @@ Tensor view(const Tensor& base, int64_t offset, int64_t numel);
 // One allocation holding everything the optimizer touches.
 struct ParamStore {
     int64_t n = 0;  // number of parameters
-    Tensor master;  // (n) F32: the weights
-    Tensor grad;    // (n) F32: gradients (accumulated by backward ops)
-    Tensor m, v;    // (n) F32: AdamW moments (null when allocated without optimizer state)
+    Tensor master;  // (n) F32: the weights (inference-only: == work, in work's dtype)
+    Tensor grad;    // (n) F32: gradients (accumulated by backward ops); null when inference-only
+    Tensor m, v;    // (n) F32: AdamW moments; null when inference-only
     Tensor work;    // (n) what forward/backward ops read as weights: == master on the CPU
     void* handle = nullptr;  // backend bookkeeping
 };
@@ -104,10 +107,16 @@ public:
     // ---- memory ---------------------------------------------------------
     virtual Tensor alloc(int64_t numel, DType dtype) = 0;  // zero-filled
     virtual void free(Tensor& t) = 0;
-    virtual ParamStore alloc_params(int64_t n, bool with_optimizer_state) = 0;  // all zero
+    // All zero. with_optimizer_state (training): master, grad, m, v (+ work);
+    // without: inference-only, the weights alone (see ParamStore).
+    virtual ParamStore alloc_params(int64_t n, bool with_optimizer_state) = 0;
     virtual void free_params(ParamStore& p) = 0;
     // Host <-> backend copies, converting F32 host data to/from t.dtype.
     virtual void upload(const Tensor& dst, const float* src, int64_t n) = 0;
+    // bf16 host data (raw bits, e.g. a bf16 safetensors tensor) into a BF16
+    // tensor unchanged, or widened (exactly) into an F32 one. The default
+    // widens and calls upload(); backends with BF16 tensors copy the bits.
+    virtual void upload_bf16(const Tensor& dst, const uint16_t* src, int64_t n);
     virtual void download(float* dst, const Tensor& src, int64_t n) = 0;
     virtual void upload_i32(const Tensor& dst, const int32_t* src, int64_t n) = 0;
     virtual void download_i32(int32_t* dst, const Tensor& src, int64_t n) = 0;
@@ -300,5 +309,9 @@ struct CpuAllocStats {
 };
 CpuAllocStats cpu_alloc_stats();
 void cpu_reset_alloc_peak();  // peak = live
+// weights BF16: inference-only stores hold bf16 weights (2 bytes/param),
+// matmuls on AVX512-BF16 with fp32 accumulation; throws Error on a CPU
+// without AVX512-BF16 and on a training store. F32 = make_cpu_backend().
+std::unique_ptr<Backend> make_cpu_backend(DType weights);
 
 }  // namespace aligners::engine

@@ -11,6 +11,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/thread_pool.h"
+#include "engine/weight_loader.h"
 #include "kernels/cpu/sampling.h"
 #include "weights/hf_names.h"
 #include "weights/safetensors.h"
@@ -119,8 +120,8 @@ Model::Model(const ModelConfig& c, Backend& backend, bool training)
     try {
         store_ = be_.alloc_params(layout_.total, training);
     } catch (const std::bad_alloc&) {
-        throw_alloc_error(cfg_, layout_.total * int64_t(sizeof(float)) * (training ? 4 : 2),
-                          training ? "the parameters, gradients and AdamW moments" : "the parameters and gradients");
+        throw_alloc_error(cfg_, layout_.total * int64_t(sizeof(float)) * (training ? 4 : 1),
+                          training ? "the parameters, gradients and AdamW moments" : "the parameters");
     }
     arena_ = std::make_unique<ActivationArena>(be_, cfg_, layout_.fc_rows);
     install_arena_hook();
@@ -150,6 +151,16 @@ void Model::install_arena_hook() {
 void Model::refresh_norm_weights() {
     if (!norm1p_) return;
     const int64_t nv = layout_.total - layout_.n_matrix;
+    if (store_.master.dtype != DType::F32) {
+        // An inference-only bf16 store (GPU): widen the norm vectors on the
+        // host, as transformers' 1.0 + self.weight.float() does; they are
+        // a few KB per layer.
+        std::vector<float> w(static_cast<size_t>(nv));
+        be_.download(w.data(), view(store_.master, layout_.n_matrix, nv), nv);
+        for (float& x : w) x += 1.0f;
+        be_.upload(norm1p_, w.data(), nv);
+        return;
+    }
     // transformers: 1.0 + self.weight.float() (fp32, from the fp32 master here)
     be_.add(norm1p_, view(store_.master, layout_.n_matrix, nv), ones_, nv);
 }
@@ -175,21 +186,16 @@ std::unique_ptr<Model> Model::load(const std::string& dir, Backend& backend, boo
         throw Error(dir + ": " + e.what());
     }
     m->source_dir_ = is_directory(dir) ? dir : "";
-    std::vector<float> host;
-    try {
-        host.resize(static_cast<size_t>(m->layout_.total));
-    } catch (const std::bad_alloc&) {
-        throw_alloc_error(c, m->layout_.total * int64_t(sizeof(float)), "the weights read from disk", dir);
-    }
     std::vector<std::string> unused;
-    load_hf_weights(ckpt, dir, c, m->layout_, host.data(), &unused);
+    // Straight into the store: no host copy of the model on the way.
+    upload_hf_weights(ckpt, dir, c, m->layout_, backend, m->store_.master, &unused);
+    backend.params_updated(m->store_);
     if (!unused.empty()) {
         std::string list;
         for (size_t i = 0; i < unused.size() && i < 5; ++i) list += (i ? ", " : "") + unused[i];
         std::fprintf(stderr, "warning: %s: %zu tensor(s) not used by %s: %s%s\n", dir.c_str(), unused.size(),
                      c.architecture.c_str(), list.c_str(), unused.size() > 5 ? ", ..." : "");
     }
-    m->set_params(host);
     return m;
 }
 
@@ -251,7 +257,14 @@ void Model::set_params(const std::vector<float>& values) {
     be_.params_updated(store_);
 }
 
+void Model::require_gradients(const char* what) const {
+    if (!store_.grad)
+        throw Error(std::string(what) + ": the model was loaded for inference only (training=false): it has no "
+                    "gradients");
+}
+
 std::vector<float> Model::get_grads() {
+    require_gradients("get_grads");
     std::vector<float> host(static_cast<size_t>(layout_.total));
     be_.download(host.data(), store_.grad, layout_.total);
     return host;

@@ -56,7 +56,9 @@ struct Batch {
 class Model {
 public:
     // Loads an HF model directory (config.json + model.safetensors[.index.json]).
-    // training: also allocate gradients and AdamW moments.
+    // training: also allocate gradients and AdamW moments; without, the
+    // store holds the weights alone (see ParamStore) and forward(.., true),
+    // backward() and the gradient accessors throw.
     static std::unique_ptr<Model> load(const std::string& dir, Backend& backend, bool training = true);
     // A fresh model with HF's initialisation (normal(0, initializer_range),
     // zero biases, unit norms; GPT-2's residual projections scaled by
@@ -85,7 +87,10 @@ public:
         return loss;
     }
     int64_t counted() const { return counted_; }  // tokens/rows counted by the last forward
-    void zero_grad() { be_.zero_grad(store_); }
+    void zero_grad() {
+        require_gradients("zero_grad");
+        be_.zero_grad(store_);
+    }
 
     // Host copies of the last forward's outputs.
     std::vector<float> logits();       // LM: (B,T,V); classification: (B,num_labels). Not after for_backward.
@@ -141,6 +146,7 @@ public:
 
 private:
     Model(const ModelConfig& c, Backend& backend, bool training);
+    void require_gradients(const char* what) const;
     void upload_batch(const Batch& b, Acts& a);
     void forward_layers(Acts& a);
     void forward_block(Acts& a, int l, bool recompute);

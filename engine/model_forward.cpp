@@ -58,6 +58,13 @@ static Dims dims_of(const ModelConfig& c, const ParamLayout& p, int B, int T) {
 }
 
 float Model::forward(const Batch& batch, bool for_backward, float grad_scale) {
+    bool has_loss = cfg_.seq_cls ? !batch.labels.empty() : !batch.targets.empty();
+    if (cfg_.base_model) has_loss = false;
+    if (for_backward && !has_loss)
+        throw Error(cfg_.base_model ? "batch: " + cfg_.architecture + " has no head to train"
+                    : cfg_.seq_cls  ? std::string("batch: training a classifier needs 'labels'")
+                                    : std::string("batch: training needs 'targets'"));
+    if (for_backward) require_gradients("forward for a backward pass");
     Acts& a = arena_->plan(batch.B, batch.T, for_backward);
     upload_batch(batch, a);
     refresh_norm_weights();
@@ -67,12 +74,6 @@ float Model::forward(const Batch& batch, bool for_backward, float grad_scale) {
     forward_layers(a);
 
     counted_ = 0;
-    bool has_loss = cfg_.seq_cls ? !batch.labels.empty() : !batch.targets.empty();
-    if (cfg_.base_model) has_loss = false;
-    if (for_backward && !has_loss)
-        throw Error(cfg_.base_model ? "batch: " + cfg_.architecture + " has no head to train"
-                    : cfg_.seq_cls  ? std::string("batch: training a classifier needs 'labels'")
-                                    : std::string("batch: training needs 'targets'"));
     if (cfg_.seq_cls) {
         const int K = cfg_.num_labels;
         be_.gather_rows(a.cls_h, a.lnf, a.cls_idx, d.B, d.C);
@@ -213,6 +214,7 @@ void Model::forward_block(Acts& a, int l, bool recompute) {
 }
 
 void Model::backward() {
+    require_gradients("backward");
     ALIGNERS_CHECK(last_ != nullptr && last_for_backward_, "backward() needs a forward(batch, for_backward=true) first");
     Acts& a = *last_;
     const Dims d = dims_of(cfg_, layout_, a.B, a.T);

@@ -19,8 +19,11 @@ std::unique_ptr<engine::Model> load_classifier(const std::string& dir, engine::B
                         std::to_string(c.num_labels));
         return engine::Model::load(dir, backend, training);
     }
-    // A causal LM: keep the body, put a fresh two-way score head on top.
-    std::unique_ptr<engine::Model> lm = engine::Model::load(dir, backend, false);
+    // A causal LM: keep the body, put a fresh two-way score head on top. The
+    // body is read on the CPU: an inference-only load on a GPU keeps bf16
+    // weights only, and training starts from the file's exact values.
+    std::unique_ptr<engine::Backend> host = engine::make_cpu_backend();
+    std::unique_ptr<engine::Model> lm = engine::Model::load(dir, *host, false);
     ModelConfig sc = c;
     sc.seq_cls = true;
     sc.num_labels = 2;

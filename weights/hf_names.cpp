@@ -304,24 +304,33 @@ void check_hf_weights(const st::Checkpoint& ckpt, const std::string& path, const
     for (const HfTensor& t : hf_tensor_map(c, p)) checked_tensor(ckpt, path, c, t);
 }
 
-void load_hf_weights(const st::Checkpoint& ckpt, const std::string& path, const ModelConfig& c,
-                     const engine::ParamLayout& p, float* params, std::vector<std::string>* unused) {
+void visit_hf_weights(const st::Checkpoint& ckpt, const std::string& path, const ModelConfig& c,
+                      const engine::ParamLayout& p,
+                      const std::function<void(const HfTensor& t, const st::TensorView& v)>& fn,
+                      std::vector<std::string>* unused) {
     std::set<std::string> used;
-    std::vector<float> tmp;
     for (const HfTensor& t : hf_tensor_map(c, p)) {
-        const st::TensorView* v = &checked_tensor(ckpt, path, c, t);
-        used.insert(v->name);
-        if (!t.transpose && t.rows.empty()) {
-            st::to_f32(*v, params + t.offset);
-            continue;
-        }
-        tmp.resize(size_t(t.numel));
-        st::to_f32(*v, tmp.data());
-        set_hf_values(params, t, tmp.data());
+        const st::TensorView& v = checked_tensor(ckpt, path, c, t);
+        used.insert(v.name);
+        fn(t, v);
     }
     if (unused)
         for (const st::TensorView* v : ckpt.tensors())
             if (!used.count(v->name) && !ignorable(v->name, c)) unused->push_back(v->name);
+}
+
+void load_hf_weights(const st::Checkpoint& ckpt, const std::string& path, const ModelConfig& c,
+                     const engine::ParamLayout& p, float* params, std::vector<std::string>* unused) {
+    std::vector<float> tmp;
+    visit_hf_weights(ckpt, path, c, p, [&](const HfTensor& t, const st::TensorView& v) {
+        if (!t.transpose && t.rows.empty()) {
+            st::to_f32(v, params + t.offset);
+            return;
+        }
+        tmp.resize(size_t(t.numel));
+        st::to_f32(v, tmp.data());
+        set_hf_values(params, t, tmp.data());
+    }, unused);
 }
 
 void load_hf_weights(const std::string& path, const ModelConfig& c, const engine::ParamLayout& p, float* params,

@@ -8,6 +8,7 @@
 // ModelConfig::rotary_dim) are a row permutation (`rows`), also only here.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,14 @@ void load_hf_weights(const std::string& path, const ModelConfig& c, const engine
 // The same from an open checkpoint (`path` names it in errors).
 void load_hf_weights(const st::Checkpoint& ckpt, const std::string& path, const ModelConfig& c,
                      const engine::ParamLayout& p, float* params, std::vector<std::string>* unused);
+// The loaders' common walk: every tensor the config asks for, checked
+// (present, floating-point, HF shape), handed to `fn` with the engine range it
+// fills (t.offset, t.numel) -- so a loader can convert and place each tensor
+// without a buffer of the whole model. `unused` as above.
+void visit_hf_weights(const st::Checkpoint& ckpt, const std::string& path, const ModelConfig& c,
+                      const engine::ParamLayout& p,
+                      const std::function<void(const HfTensor& t, const st::TensorView& v)>& fn,
+                      std::vector<std::string>* unused);
 // Checks, without allocating anything of the model's size, that every tensor
 // the config asks for is present with a floating-point dtype and the shape
 // config.json implies: run it before allocating the parameters, so a config

@@ -63,6 +63,16 @@ Parsed parse(const uint8_t* bytes, size_t size, const std::string& where);
 // Converts any float or integer tensor to float32 (F8 formats included).
 void to_f32(const TensorView& t, float* out);
 std::vector<float> to_f32(const TensorView& t);
+// Elements [begin, begin + count) of t (flat, row-major) as a 1-D view:
+// loaders convert (to_f32) and release big tensors in bounded chunks.
+// Throws Error past the end.
+TensorView slice(const TensorView& t, int64_t begin, int64_t count);
+// Drops the pages holding t's bytes from this process's resident memory;
+// t must come from a File or Checkpoint (a read-only file mapping).
+// The mapping stays valid (a later read faults them back in from the page
+// cache); for loaders that read each tensor once, so that a model's peak
+// resident size is its weights, not its weights plus its file.
+void release(const TensorView& t);
 
 // One .safetensors file, memory-mapped and validated on open. Any violation
 // throws Error naming the file, the tensor (if any) and the rule broken.

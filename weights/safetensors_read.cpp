@@ -13,6 +13,9 @@
 //   6. sorted by (begin, end), tensors tile [0, data size) exactly: the first
 //      begins at 0, each begins where the previous ended, the last ends at the
 //      data buffer's end (no overlap, no hole, nothing past the file)
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -297,6 +300,29 @@ void to_f32(const TensorView& t, float* out) {
         case DType::U32: convert<uint32_t>(s, n, out); break;
         case DType::U64: convert<uint64_t>(s, n, out); break;
     }
+}
+
+TensorView slice(const TensorView& t, int64_t begin, int64_t count) {
+    if (begin < 0 || count < 0 || begin > t.numel() - count)
+        throw Error("tensor '" + t.name + "': elements [" + std::to_string(begin) + ", +" + std::to_string(count) +
+                    ") are outside its " + std::to_string(t.numel()));
+    TensorView part = t;
+    const size_t esize = dtype_size(t.dtype);
+    part.data = t.data + size_t(begin) * esize;
+    part.nbytes = size_t(count) * esize;
+    part.offset = t.offset + size_t(begin) * esize;
+    part.shape = {count};
+    return part;
+}
+
+void release(const TensorView& t) {
+    // Only whole pages inside the tensor: its neighbours may still be read.
+    static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    uintptr_t begin = (reinterpret_cast<uintptr_t>(t.data) + page - 1) / page * page;
+    uintptr_t end = (reinterpret_cast<uintptr_t>(t.data) + t.nbytes) / page * page;
+    // A private read-only file mapping (MappedFile): MADV_DONTNEED only drops
+    // the pages. Failure costs memory, not correctness, so it is ignored.
+    if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 std::vector<float> to_f32(const TensorView& t) {

@@ -1,13 +1,21 @@
 // The CPU backend: host memory, fp32 everywhere, the kernels of ops.h.
 // The working copy of the weights is the master copy itself.
+// With bf16 weights (make_cpu_backend(DType::BF16), inference only), the
+// store is bf16; matmuls run on the AVX512-BF16 kernels (gemm_bf16.h) and the
+// few small weight vectors other ops read (norms, biases: C values) are
+// widened per call into a scratch slot; activations stay fp32.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "common/error.h"
+#include "common/half.h"
+#include "common/thread_pool.h"
 #include "engine/backend.h"
 #include "engine/memory_plan.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/parallel.h"
 
@@ -44,8 +52,29 @@ void* alloc_zeroed(size_t bytes) {
     return p;
 }
 
+const uint16_t* b16(const Tensor& t) {
+    ALIGNERS_CHECK(t.dtype == DType::BF16, std::string("CPU backend: expected a BF16 tensor, got ") + dtype_name(t.dtype));
+    return static_cast<const uint16_t*>(t.ptr);
+}
+
+// A weight as fp32: F32 as is; BF16 widened into scratch slot `slot` (one
+// per weight argument of an op), for the small vectors (norms, biases).
+const float* wf(const Tensor& t, int slot) {
+    if (!t || t.dtype != DType::BF16) return f32(t);
+    thread_local std::vector<float> scratch[4];
+    std::vector<float>& s = scratch[slot];
+    s.resize(size_t(t.numel));
+    const uint16_t* p = b16(t);
+    for (int64_t i = 0; i < t.numel; ++i) s[size_t(i)] = bf16_to_f32(p[i]);
+    return s.data();
+}
+
 class CpuBackend final : public Backend {
 public:
+    explicit CpuBackend(DType weights) : weights_(weights) {
+        if (weights == DType::BF16) cpu::require_bf16_matmul("CPU backend");
+        ALIGNERS_CHECK(weights != DType::I32, "CPU backend: weights are F32 or BF16");
+    }
     const char* name() const override { return "cpu"; }
     DType act_dtype() const override { return DType::F32; }
 
@@ -62,15 +91,26 @@ public:
         t = Tensor{};
     }
     ParamStore alloc_params(int64_t n, bool with_optimizer_state) override {
-        // One allocation: [master | grad | m | v].
-        int64_t parts = with_optimizer_state ? 4 : 2;
+        if (weights_ == DType::BF16) {
+            if (with_optimizer_state)
+                throw Error("bf16 weights are for inference only: training keeps fp32 master weights (--dtype f32)");
+            Tensor all = alloc(n, DType::BF16);  // 2 bytes per parameter, nothing else
+            ParamStore p;
+            p.n = n;
+            p.handle = all.ptr;
+            p.master = p.work = all;
+            return p;
+        }
+        // One allocation: [master | grad | m | v] for training, [master]
+        // for inference (4 bytes per parameter, nothing else).
+        int64_t parts = with_optimizer_state ? 4 : 1;
         Tensor all = alloc(parts * n, DType::F32);
         ParamStore p;
         p.n = n;
         p.handle = all.ptr;
         p.master = view(all, 0, n);
-        p.grad = view(all, n, n);
         if (with_optimizer_state) {
+            p.grad = view(all, n, n);
             p.m = view(all, 2 * n, n);
             p.v = view(all, 3 * n, n);
         }
@@ -78,7 +118,9 @@ public:
         return p;
     }
     void free_params(ParamStore& p) override {
-        if (p.handle) g_live -= int64_t(rounded(size_t(p.m ? 4 : 2) * size_t(p.n) * sizeof(float)));
+        // As allocated: [master | grad | m | v] in fp32, or the weights alone.
+        const size_t bytes = p.m ? 4 * size_t(p.n) * sizeof(float) : size_t(p.n) * dtype_size(p.master.dtype);
+        if (p.handle) g_live -= int64_t(rounded(bytes));
         std::free(p.handle);
         p = ParamStore{};
     }
@@ -98,10 +140,25 @@ public:
     }
     void upload(const Tensor& dst, const float* src, int64_t n) override {
         ALIGNERS_CHECK(n <= dst.numel, "upload past the end of a tensor");
+        if (dst.dtype == DType::BF16) {
+            auto* d = static_cast<uint16_t*>(dst.ptr);
+            for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);  // nearest-even
+            return;
+        }
         std::memcpy(f32(dst), src, sizeof(float) * size_t(n));
+    }
+    void upload_bf16(const Tensor& dst, const uint16_t* src, int64_t n) override {
+        ALIGNERS_CHECK(n <= dst.numel, "upload past the end of a tensor");
+        if (dst.dtype != DType::BF16) return Backend::upload_bf16(dst, src, n);
+        std::memcpy(dst.ptr, src, sizeof(uint16_t) * size_t(n));
     }
     void download(float* dst, const Tensor& src, int64_t n) override {
         ALIGNERS_CHECK(n <= src.numel, "download past the end of a tensor");
+        if (src.dtype == DType::BF16) {
+            const uint16_t* s = b16(src);
+            for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+            return;
+        }
         std::memcpy(dst, f32(src), sizeof(float) * size_t(n));
     }
     void upload_i32(const Tensor& dst, const int32_t* src, int64_t n) override {
@@ -136,6 +193,16 @@ public:
 
     void embedding_forward(const Tensor& out, const Tensor& ids, const Tensor& wte, const Tensor& wpe,
                            const Tensor& pos, int N, int C) override {
+        if (wte.dtype == DType::BF16) {  // only the rows looked up are widened
+            float* o = f32(out);
+            const uint16_t *te = b16(wte), *pe = wpe ? b16(wpe) : nullptr;
+            const int32_t *id = i32(ids), *ps = i32(pos);
+            for (int n = 0; n < N; ++n)
+                for (int c = 0; c < C; ++c)
+                    o[int64_t(n) * C + c] = bf16_to_f32(te[int64_t(id[n]) * C + c]) +
+                                            (pe ? bf16_to_f32(pe[int64_t(ps[n]) * C + c]) : 0.0f);
+            return;
+        }
         cpu::embedding_forward(f32(out), i32(ids), f32(wte), f32(wpe), i32(pos), N, C);
     }
     void embedding_backward(const Tensor& dwte, const Tensor& dwpe, const Tensor& dout, const Tensor& ids,
@@ -144,7 +211,7 @@ public:
     }
     void layernorm_forward(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& inp,
                            const Tensor& weight, const Tensor& bias, int N, int C, float eps) override {
-        cpu::layernorm_forward(f32(out), f32(mean), f32(rstd), f32(inp), f32(weight), f32(bias), N, C, eps);
+        cpu::layernorm_forward(f32(out), f32(mean), f32(rstd), f32(inp), wf(weight, 0), wf(bias, 1), N, C, eps);
     }
     void layernorm_backward(const Tensor& dinp_accum, const Tensor& dweight, const Tensor& dbias, const Tensor& dout,
                             const Tensor& inp, const Tensor& weight, const Tensor& mean, const Tensor& rstd, int N,
@@ -154,7 +221,7 @@ public:
     }
     void rmsnorm_forward(const Tensor& out, const Tensor& rstd, const Tensor& inp, const Tensor& weight, int N, int C,
                          float eps) override {
-        cpu::rmsnorm_forward(f32(out), f32(rstd), f32(inp), f32(weight), N, C, eps);
+        cpu::rmsnorm_forward(f32(out), f32(rstd), f32(inp), wf(weight, 0), N, C, eps);
     }
     void rmsnorm_backward(const Tensor& dinp_accum, const Tensor& dweight, const Tensor& dout, const Tensor& inp,
                           const Tensor& weight, const Tensor& rstd, int N, int C) override {
@@ -163,12 +230,12 @@ public:
     void residual_norm_forward(const Tensor& res_out, const Tensor& out, const Tensor& mean, const Tensor& rstd,
                                const Tensor& a, const Tensor& b, const Tensor& weight, const Tensor& bias, int N, int C,
                                float eps, bool rms) override {
-        cpu::residual_norm_forward(f32(res_out), f32(out), f32(mean), f32(rstd), f32(a), f32(b), f32(weight),
-                                   f32(bias), N, C, eps, rms);
+        cpu::residual_norm_forward(f32(res_out), f32(out), f32(mean), f32(rstd), f32(a), f32(b), wf(weight, 0),
+                                   wf(bias, 1), N, C, eps, rms);
     }
     void head_rmsnorm_forward(const Tensor& out, const Tensor& rstd, const Tensor& inp, const Tensor& wq,
                               const Tensor& wk, int N, int H, int KV, int D, float eps) override {
-        cpu::head_rmsnorm_forward(f32(out), f32(rstd), f32(inp), f32(wq), f32(wk), N, H, KV, D, eps);
+        cpu::head_rmsnorm_forward(f32(out), f32(rstd), f32(inp), wf(wq, 0), wf(wk, 1), N, H, KV, D, eps);
     }
     void head_rmsnorm_backward(const Tensor& dinp, const Tensor& dwq, const Tensor& dwk, const Tensor& dout,
                                const Tensor& inp, const Tensor& wq, const Tensor& wk, const Tensor& rstd, int N, int H,
@@ -179,8 +246,8 @@ public:
     void head_layernorm_forward(const Tensor& out, const Tensor& mean, const Tensor& rstd, const Tensor& inp,
                                 const Tensor& wq, const Tensor& bq, const Tensor& wk, const Tensor& bk, int N, int H,
                                 int KV, int D, float eps) override {
-        cpu::head_layernorm_forward(f32(out), f32(mean), f32(rstd), f32(inp), f32(wq), f32(bq), f32(wk), f32(bk), N, H,
-                                    KV, D, eps);
+        cpu::head_layernorm_forward(f32(out), f32(mean), f32(rstd), f32(inp), wf(wq, 0), wf(bq, 1), wf(wk, 2),
+                                    wf(bk, 3), N, H, KV, D, eps);
     }
     void head_layernorm_backward(const Tensor& dinp, const Tensor& dwq, const Tensor& dbq, const Tensor& dwk,
                                  const Tensor& dbk, const Tensor& dout, const Tensor& inp, const Tensor& wq,
@@ -191,6 +258,14 @@ public:
     }
     void matmul_forward(const Tensor& out, const Tensor& inp, const Tensor& weight, const Tensor& bias, int N, int IC,
                         int OC) override {
+        if (weight.dtype == DType::BF16) {
+            float* o = f32(out);
+            cpu::gemm_nt_bf16(N, OC, IC, f32(inp), IC, b16(weight), IC, o, OC);
+            if (const float* b = wf(bias, 0))
+                for (int n = 0; n < N; ++n)
+                    for (int c = 0; c < OC; ++c) o[int64_t(n) * OC + c] += b[c];
+            return;
+        }
         cpu::matmul_forward(f32(out), f32(inp), f32(weight), f32(bias), N, IC, OC);
     }
     void matmul_backward(const Tensor& dinp, const Tensor& dweight, const Tensor& dbias, const Tensor& dout,
@@ -284,11 +359,15 @@ public:
     }
     void zero_grad(ParamStore& p) override { fill(p.grad, 0.0f); }
     bool adamw_zeroes_grad() const override { return true; }
+
+private:
+    DType weights_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(DType::F32); }
+std::unique_ptr<Backend> make_cpu_backend(DType weights) { return std::make_unique<CpuBackend>(weights); }
 
 CpuAllocStats cpu_alloc_stats() { return {g_live.load(), g_peak.load()}; }
 void cpu_reset_alloc_peak() { g_peak = g_live.load(); }

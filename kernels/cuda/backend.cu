@@ -92,10 +92,12 @@ public:
         }
         return avail;
     }
-    // One allocation: master, grad, m, v (fp32) and work (bf16).
+    // One allocation: master, grad, m, v (fp32) and work (bf16) for
+    // training; for inference only work (2 bytes per parameter), which is
+    // also the master: uploads round to bf16, downloads widen.
     ParamStore alloc_params(int64_t n, bool with_optimizer_state) override {
         const size_t f = align256(size_t(n) * 4), h = align256(size_t(n) * 2);
-        const size_t total = f * (with_optimizer_state ? 4 : 2) + h;
+        const size_t total = with_optimizer_state ? f * 4 + h : h;
         char* base = nullptr;
         CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&base), total));
         CUDA_CHECK(cudaMemset(base, 0, total));
@@ -108,15 +110,15 @@ public:
             t.numel = n;
             return t;
         };
-        p.master = make(0, DType::F32);
-        p.grad = make(f, DType::F32);
-        size_t off = 2 * f;
         if (with_optimizer_state) {
-            p.m = make(off, DType::F32);
-            p.v = make(off + f, DType::F32);
-            off += 2 * f;
+            p.master = make(0, DType::F32);
+            p.grad = make(f, DType::F32);
+            p.m = make(2 * f, DType::F32);
+            p.v = make(3 * f, DType::F32);
+            p.work = make(4 * f, DType::BF16);
+        } else {
+            p.work = p.master = make(0, DType::BF16);
         }
-        p.work = make(off, DType::BF16);
         p.handle = new ParamInfo{base, n};
         stores_.push_back(p);
         return p;
@@ -142,6 +144,12 @@ public:
         } else {
             fail("upload: I32 tensors take upload_i32");
         }
+    }
+    void upload_bf16(const Tensor& dst, const uint16_t* src, int64_t n) override {
+        ALIGNERS_CHECK(n <= dst.numel, "upload larger than the tensor");
+        if (dst.dtype != DType::BF16) return Backend::upload_bf16(dst, src, n);
+        static_assert(sizeof(bf16) == sizeof(uint16_t), "bf16 is 16 bits");
+        CUDA_CHECK(cudaMemcpy(dst.ptr, src, size_t(n) * 2, cudaMemcpyHostToDevice));  // the bits as they are
     }
     void download(float* dst, const Tensor& src, int64_t n) override {
         ALIGNERS_CHECK(n <= src.numel, "download larger than the tensor");
@@ -178,7 +186,9 @@ public:
         CUDA_CHECK(cudaMemcpyAsync(dst.ptr, src.ptr, size_t(src.numel) * dtype_size(src.dtype),
                                    cudaMemcpyDeviceToDevice, stream_));
     }
-    void params_updated(ParamStore& p) override { cu::convert_to_bf16(b16(p.work), f32(p.master), p.n, stream_); }
+    void params_updated(ParamStore& p) override {
+        if (p.master.ptr != p.work.ptr) cu::convert_to_bf16(b16(p.work), f32(p.master), p.n, stream_);
+    }
     void synchronize() override { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
     // ---- embeddings / norms ----------------------------------------------------------------
@@ -490,14 +500,20 @@ private:
         return out;
     }
     // A bias as fp32: a view of a working copy maps to the same offset of its
-    // store's fp32 master (exact, and kept in sync by AdamW / params_updated).
+    // store's fp32 master (exact, and kept in sync by AdamW / params_updated);
+    // an inference-only store has no fp32 master: its bias is widened into
+    // scratch (exact, OC values).
     const float* bias_f32(const Tensor& bias, int OC) {
         if (!bias) return nullptr;
         if (bias.dtype == DType::F32) return f32(bias);
         for (const ParamStore& p : stores_) {
             const auto* w = static_cast<const bf16*>(p.work.ptr);
             const auto* x = static_cast<const bf16*>(bias.ptr);
-            if (x >= w && x + OC <= w + p.n) return f32(p.master) + (x - w);
+            if (x < w || x + OC > w + p.n) continue;
+            if (p.master.dtype == DType::F32) return f32(p.master) + (x - w);
+            float* out = bias_wide_.get<float>(size_t(OC));
+            cu::widen_bf16(out, x, OC, stream_);
+            return out;
         }
         fail("matmul bias: a bf16 tensor outside every parameter store");
     }
@@ -511,7 +527,7 @@ private:
     std::unique_ptr<cu::Blas> blas_;
     std::unique_ptr<cu::CudnnAttention> cudnn_;
     std::vector<ParamStore> stores_;
-    Scratch act_bf16_, act2_bf16_, wconv_, bias_grad_, delta_, partial_, norm_, sample_i32_, sample_u_, sample_logits_;
+    Scratch act_bf16_, act2_bf16_, wconv_, bias_grad_, bias_wide_, delta_, partial_, norm_, sample_i32_, sample_u_, sample_logits_;
 };
 
 }  // namespace

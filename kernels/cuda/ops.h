@@ -158,6 +158,10 @@ void adamw_update(float* master, bf16_t* work, const float* grad, float* m, floa
 // work (n) = bf16(master) rounded to nearest (parameter upload).
 void convert_to_bf16(bf16_t* work, const float* master, int64_t n, Stream s);
 
+// ---- widen.cu ---- out (n) = float(inp), exact (bf16 biases of an
+// inference-only store for the fp32 bias epilogue).
+void widen_bf16(float* out, const bf16_t* inp, int64_t n, Stream s);
+
 // ---- sampling.cu ---- one row of logits (B,V) per block, modified in place.
 // Distinct history ids of row b: hist_ids[hist_off[b] .. hist_off[b+1]);
 // u (B) uniform in [0,1) from the row's generator; next (B) the chosen ids.
