@@ -101,6 +101,8 @@ int cmd_generate(int argc, char** argv) {
     args.repeated("--stop", &stop_strings, "TEXT", "stop when the completion contains TEXT");
     args.option("--batch", &batch, "N", "prompts per batch in JSONL mode", ranges::count());
     add_threads_flag(args, &threads);
+    int64_t prefix_cache_mb = engine::kDefaultPrefixCacheMb;
+    add_prefix_cache_flag(args, &prefix_cache_mb);
     args.epilog(
         "examples:\n"
         "  aligners generate --model tests/fixtures/models/qwen2 --prompt-ids 5,6,7 --max-new-tokens 8\n"
@@ -119,6 +121,8 @@ int cmd_generate(int argc, char** argv) {
     auto be = engine::make_cpu_backend();
     auto model = engine::Model::load(model_dir, *be, false);
     TextCodec codec(model_dir);
+    engine::PrefixCache prefix_cache(prefix_cache_mb << 20);
+    g.prefix_cache = &prefix_cache;
     g.max_new_tokens = max_new;
     g.sampling.greedy = !sample || sampling.greedy();
     g.sampling.temperature = float(sampling.greedy() ? 1.0 : sampling.temperature);
@@ -190,6 +194,10 @@ int cmd_generate(int argc, char** argv) {
             out_text += json::dump(r) + "\n";
         }
     }
+    const engine::PrefixCacheStats& pc = prefix_cache.stats();
+    std::fprintf(stderr, "generate: %zu prompts; prefix cache %s: %lld of %lld prompt tokens reused (hit rate %.1f%%)\n",
+                 prompts.size(), prefix_cache_mb ? "on" : "off", (long long)pc.reused_tokens(),
+                 (long long)pc.prompt_tokens, 100.0 * pc.hit_rate());
     if (output.empty())
         std::fwrite(out_text.data(), 1, out_text.size(), stdout);
     else

@@ -8,6 +8,7 @@
 // and the up-front checks of output paths, so a command that would fail to
 // write its result fails before the work, not after it.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "common/args.h"
@@ -31,6 +32,10 @@ struct SamplingFlags {
 // --sample"), `penalty_note` that of the repetition penalty; empty: nothing.
 void add_sampling_flags(ArgParser& args, SamplingFlags* s, const std::string& sampling_note = "",
                         const std::string& penalty_note = "");
+
+// --prefix-cache-mb MB: the K/V of shared prompt prefixes kept for reuse
+// (engine/prefix_cache.h); 0 = off. `mb` holds the default on entry.
+void add_prefix_cache_flag(ArgParser& args, int64_t* mb);
 
 // An output file named by `flag`: "-" (stdout) passes; otherwise the path
 // must not be a directory and its directory must exist and be writable.

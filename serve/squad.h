@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/prefix_cache.h"
+
 namespace aligners::serve {
 
 struct QaPair {
@@ -58,6 +60,9 @@ public:
         truncated.clear();
         return rewrite(batch, instruction);
     }
+    // Prompt tokens so far and how many came from a prefix cache
+    // (engine/prefix_cache.h); zeros for aligners without one.
+    virtual engine::PrefixCacheStats prefix_cache_stats() const { return {}; }
 };
 
 struct SquadMember {
