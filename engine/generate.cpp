@@ -301,6 +301,7 @@ void prefill(Decoder& dec, const std::vector<std::vector<int32_t>>& prompts, Pre
             cache->load(plan.cached[size_t(b)], dec.kcache(), dec.vcache(), B, b, dec.cache_positions());
     prefill_rows(dec, rows, plan.from, to, plan.T, positions);
     for (int b = 0; b < B; ++b) plan.stats.computed_tokens += to[size_t(b)] - plan.from[size_t(b)];
+    if (cache) cache->add_stats(plan.stats);  // also when off: the totals show what was computed
     if (!caching) return;
     for (int b = 0; b < B; ++b) {
         auto& refs = plan.cached[size_t(b)];
@@ -309,7 +310,6 @@ void prefill(Decoder& dec, const std::vector<std::vector<int32_t>>& prompts, Pre
                           dec.cache_positions()))
             break;
     }
-    cache->add_stats(plan.stats);
 }
 
 }  // namespace

@@ -183,6 +183,8 @@ TEST_CASE("the prefix cache keeps to its byte bound, evicts prefix ends first, i
     g.prefix_cache = &off;
     CHECK(generate(*model, {a, a}, g, &st)[0].tokens == want_a);
     CHECK(st.computed_tokens == st.prompt_tokens);
+    CHECK(off.stats().prompt_tokens == 98);  // counted, none reused
+    CHECK(off.stats().reused_tokens() == 0);
     CHECK(off.bytes_used() == 0);
 
     auto other = Model::load(fixture("llama_gqa"), *be, false);
