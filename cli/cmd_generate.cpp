@@ -103,6 +103,8 @@ int cmd_generate(int argc, char** argv) {
     add_threads_flag(args, &threads);
     std::string dtype = "f32";
     add_dtype_flag(args, &dtype);
+    int64_t prefix_cache_mb = engine::kDefaultPrefixCacheMb;
+    add_prefix_cache_flag(args, &prefix_cache_mb);
     args.epilog(
         "examples:\n"
         "  aligners generate --model tests/fixtures/models/qwen2 --prompt-ids 5,6,7 --max-new-tokens 8\n"
@@ -121,6 +123,8 @@ int cmd_generate(int argc, char** argv) {
     auto be = cpu_backend_for_dtype(dtype);
     auto model = engine::Model::load(model_dir, *be, false);
     TextCodec codec(model_dir);
+    engine::PrefixCache prefix_cache(prefix_cache_mb << 20);
+    g.prefix_cache = &prefix_cache;
     g.max_new_tokens = max_new;
     g.sampling.greedy = !sample || sampling.greedy();
     g.sampling.temperature = float(sampling.greedy() ? 1.0 : sampling.temperature);
@@ -192,6 +196,10 @@ int cmd_generate(int argc, char** argv) {
             out_text += json::dump(r) + "\n";
         }
     }
+    const engine::PrefixCacheStats& pc = prefix_cache.stats();
+    std::fprintf(stderr, "generate: %zu prompts; prefix cache %s: %lld of %lld prompt tokens reused (hit rate %.1f%%)\n",
+                 prompts.size(), prefix_cache_mb ? "on" : "off", (long long)pc.reused_tokens(),
+                 (long long)pc.prompt_tokens, 100.0 * pc.hit_rate());
     if (output.empty())
         std::fwrite(out_text.data(), 1, out_text.size(), stdout);
     else

@@ -28,7 +28,7 @@ std::vector<train::QaRecord> upstream_answers(const std::string& model_dir, cons
                                               const std::string& path, const std::string& chat,
                                               const std::string& prompt_template,
                                               const infer::SamplingOptions& sampling, int batch_size,
-                                              engine::Backend& backend) {
+                                              engine::Backend& backend, int64_t prefix_cache_mb) {
     std::vector<train::QaRecord> qs;
     train::for_each_jsonl(questions_path, [&](const json::Value& v, size_t line) {
         std::string where = train::where_line(questions_path, line);
@@ -41,6 +41,7 @@ std::vector<train::QaRecord> upstream_answers(const std::string& model_dir, cons
     });
     if (qs.empty()) throw Error(questions_path + ": no questions");
     infer::ModelGenerator gen(model_dir, backend, chat, batch_size);
+    gen.set_prefix_cache_mb(prefix_cache_mb);
     train::ResumableLog log(path);
     std::vector<std::string> ids;
     for (const auto& q : qs) ids.push_back(q.id);
@@ -128,6 +129,8 @@ int cmd_squad(int argc, char** argv) {
     add_sampling_flags(args, &sampling, "for the upstream model", "for the upstream model");
     args.option("--seed", &seed, "N", "sampling seed");
     add_threads_flag(args, &threads);
+    int64_t prefix_cache_mb = engine::kDefaultPrefixCacheMb;
+    add_prefix_cache_flag(args, &prefix_cache_mb);
     args.epilog(
         "Aligners decode greedily. Output lines: {id, question, answer, final_answer, order, fired, scores,\n"
         "edit_ratio}, then {\"squad_complete\": {records, samples, fired, mean_edit_ratio}} once all are done\n"
@@ -180,7 +183,7 @@ int cmd_squad(int argc, char** argv) {
     int file_batch = 16;
     if (!squad_path.empty()) {
         loaded = serve::load_squad(squad_path, *backend, aligner_sampling, set.threshold,
-                                   size_t(set.aligner_max_input_tokens));
+                                   size_t(set.aligner_max_input_tokens), prefix_cache_mb);
         members = loaded->members;
         options = loaded->file.options;
         file_batch = loaded->file.batch_size;
@@ -188,6 +191,7 @@ int cmd_squad(int argc, char** argv) {
     } else {
         single = std::make_unique<serve::ModelAligner>(aligner_dir, *backend, aligner_sampling);
         single->cap_prompt_tokens(size_t(set.aligner_max_input_tokens));
+        single->set_prefix_cache_mb(prefix_cache_mb);
         serve::SquadMember m;
         m.criterion = "aligner";
         m.aligner = single.get();
@@ -214,7 +218,7 @@ int cmd_squad(int argc, char** argv) {
         // Streamed output (stdout, a pipe): nowhere to keep the answers beside it.
         bool streamed = is_stream_output(out);
         records = upstream_answers(upstream, input, streamed ? "/dev/null" : out + ".upstream.jsonl", chat,
-                                   set.upstream_prompt, up, batch_size, *backend);
+                                   set.upstream_prompt, up, batch_size, *backend, prefix_cache_mb);
     } else {
         records = train::read_qa_jsonl(input);
         if (records.empty()) throw Error(input + ": no {question, answer} records");
@@ -225,6 +229,9 @@ int cmd_squad(int argc, char** argv) {
     std::fprintf(stderr, "squad: %zu samples in %s (%zu now); rewrites: %s; mean edit ratio %.3f\n", st.samples,
                  display_name(out).c_str(), st.processed_now, fired.empty() ? "none" : fired.c_str(),
                  st.mean_edit_ratio);
+    std::fprintf(stderr, "squad: aligners' prefix cache %s: %lld of %lld prompt tokens reused (hit rate %.1f%%)\n",
+                 prefix_cache_mb ? "on" : "off", (long long)st.prefix_cache.reused_tokens(),
+                 (long long)st.prefix_cache.prompt_tokens, 100.0 * st.prefix_cache.hit_rate());
     if (st.truncated)
         std::fprintf(stderr, "squad: cut to fit a model's context: %zu of the samples (\"truncated\" in their lines)\n",
                      st.truncated);

@@ -122,6 +122,8 @@ int cmd_synth(int argc, char** argv) {
                 "5 example topics, de-duplication and balancing to the smallest type, then questions from 15\n"
                 "(type, topic) hints and 5 seed questions a prompt, both sampled at T 1, top-p 1, 300 tokens.\n"
                 "synth.log.jsonl records the settings.\n");
+    int64_t prefix_cache_mb = engine::kDefaultPrefixCacheMb;
+    add_prefix_cache_flag(args, &prefix_cache_mb);
     std::string device, attention;
     add_device_flag(args, &device, &attention);
     add_threads_flag(args, &threads);
@@ -180,6 +182,7 @@ int cmd_synth(int argc, char** argv) {
                              "(--embedder DIR); character trigrams stand in for it\n");
     auto backend = select_backend(device, attention);
     infer::ModelGenerator gen(model, *backend, chat, batch_size);
+    gen.set_prefix_cache_mb(prefix_cache_mb);
     std::unique_ptr<train::TextEmbedder> embedder;
     if (!embedder_dir.empty()) embedder = std::make_unique<train::SentenceEmbedder>(embedder_dir, *backend);
     else if (similarity_model.empty()) embedder = std::make_unique<train::NgramEmbedder>();
@@ -188,6 +191,10 @@ int cmd_synth(int argc, char** argv) {
     json::DumpOptions pretty;
     pretty.indent = 2;
     std::fprintf(stderr, "synth: %s\n", json::dump(stats, pretty).c_str());
+    const engine::PrefixCacheStats pc = gen.prefix_cache_stats();
+    std::fprintf(stderr, "synth: prefix cache %s: %lld of %lld prompt tokens reused (hit rate %.1f%%)\n",
+                 prefix_cache_mb ? "on" : "off", (long long)pc.reused_tokens(), (long long)pc.prompt_tokens,
+                 100.0 * pc.hit_rate());
     return 0;
 }
 

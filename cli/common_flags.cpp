@@ -22,6 +22,13 @@ void apply_threads(int threads) {
     else ThreadPool::env_threads();  // validates the variable now, before any work
 }
 
+void add_prefix_cache_flag(ArgParser& args, int64_t* mb) {
+    args.option("--prefix-cache-mb", mb, "MB",
+                "memory for the K/V of prompt prefixes shared across rows and batches, computed once and reused "
+                "(identical output); 0 = off",
+                Range::between(0, 1 << 20));
+}
+
 void add_sampling_flags(ArgParser& args, SamplingFlags* s, const std::string& sampling_note,
                         const std::string& penalty_note) {
     std::string tail = sampling_note.empty() ? "" : "; " + sampling_note;

@@ -9,6 +9,7 @@
 // write its result fails before the work, not after it.
 #pragma once
 #include <memory>
+#include <cstdint>
 #include <string>
 
 #include "common/args.h"
@@ -41,6 +42,9 @@ void add_dtype_flag(ArgParser& args, std::string* dtype);
 // The CPU backend for a --dtype value; bf16 on a CPU without AVX512-BF16 is
 // an Error naming --dtype and what the CPU has.
 std::unique_ptr<engine::Backend> cpu_backend_for_dtype(const std::string& dtype);
+// --prefix-cache-mb MB: the K/V of shared prompt prefixes kept for reuse
+// (engine/prefix_cache.h); 0 = off. `mb` holds the default on entry.
+void add_prefix_cache_flag(ArgParser& args, int64_t* mb);
 
 // An output file named by `flag`: "-" (stdout) passes; otherwise the path
 // must not be a directory and its directory must exist and be writable.

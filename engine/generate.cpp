@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include "common/error.h"
 #include "weights/hf_config.h"
@@ -157,6 +158,10 @@ public:
         if (c_.final_softcap > 0) be_.softcap_forward(b_.logits, b_.logits, c_.final_softcap, int64_t(B_) * V);
     }
     const Tensor& logits() const { return b_.logits; }
+    const Tensor& kcache() const { return b_.kcache; }
+    const Tensor& vcache() const { return b_.vcache; }
+    int rows() const { return B_; }
+    int cache_positions() const { return Tmax_; }
 
 private:
     Model& m_;
@@ -165,6 +170,156 @@ private:
     int B_, Tmax_;
     DecodeBuffers b_;
 };
+
+// ---- prefill, whole or after a cached prefix (engine/prefix_cache.h) ------------
+
+// Runs prompt tokens [from[b], to[b]) of row b of `dec` in one step, right-
+// padded to T, with cache slots [0, from[b]) already filled; leaves the
+// logits of each row's token to[b] - 1. Padding repeats the prompt's last
+// token at positions clamped to the model's (its K/V lands past the row's
+// prompt, where decoding overwrites it before reading).
+void prefill_rows(Decoder& dec, const std::vector<const std::vector<int32_t>*>& rows, const std::vector<int>& from,
+                  const std::vector<int>& to, int T, int positions) {
+    const int B = int(rows.size());
+    std::vector<int32_t> ids(static_cast<size_t>(B) * T), pos(ids.size());
+    std::vector<int32_t> start(static_cast<size_t>(B)), gather(static_cast<size_t>(B));
+    for (int b = 0; b < B; ++b) {
+        const auto& p = *rows[size_t(b)];
+        const int f = from[size_t(b)], n = to[size_t(b)] - f;
+        for (int t = 0; t < T; ++t) {
+            ids[size_t(b) * T + t] = t < n ? p[size_t(f + t)] : p.back();
+            pos[size_t(b) * T + t] = std::min(f + t, positions - 1);
+        }
+        start[size_t(b)] = f;
+        gather[size_t(b)] = int32_t(b * T + n - 1);
+    }
+    dec.step(ids, pos, start, gather, T);
+}
+
+struct PrefillPlan {
+    std::vector<std::vector<uint64_t>> keys;             // per row: its cacheable blocks' keys
+    std::vector<std::vector<PrefixCache::Ref>> cached;   // per row: the blocks it copies
+    std::vector<int> from;                               // per row: first token to compute
+    int T = 0, Tmax = 0;                                 // prefill step length, cache positions
+    PrefixCacheStats stats;
+};
+
+// Shared prefixes the cache lacks, computed once: one representative row per
+// distinct longest prefix that two or more rows share (block-aligned), its
+// blocks then stored for the others to copy.
+void prefill_shared(Model& model, const std::vector<std::vector<int32_t>>& prompts, PrefixCache& cache,
+                    PrefillPlan& plan) {
+    constexpr int BT = PrefixCache::kBlockTokens;
+    const int B = int(prompts.size());
+    std::unordered_map<uint64_t, int> rows_with;  // block key -> rows whose prompt has it
+    for (const auto& keys : plan.keys)
+        for (uint64_t k : keys) ++rows_with[k];
+    struct Rep {
+        int row, cached, shared;
+    };
+    std::vector<Rep> reps;
+    std::unordered_map<uint64_t, int> group;  // key of the shared prefix's last block -> rep
+    for (int b = 0; b < B; ++b) {
+        const auto& keys = plan.keys[size_t(b)];
+        int shared = 0;
+        while (shared < int(keys.size()) && rows_with[keys[size_t(shared)]] >= 2) ++shared;
+        const int cached = int(plan.cached[size_t(b)].size());
+        if (shared <= cached || group.count(keys[size_t(shared) - 1])) continue;
+        group[keys[size_t(shared) - 1]] = b;
+        reps.push_back({b, cached, shared});
+    }
+    // Longest first; a prefix inside a longer one already chosen comes with it.
+    std::sort(reps.begin(), reps.end(), [](const Rep& a, const Rep& b) { return a.shared > b.shared || (a.shared == b.shared && a.row < b.row); });
+    std::unordered_map<uint64_t, int> covered;
+    std::vector<Rep> chosen;
+    int64_t new_blocks = 0;
+    for (const Rep& r : reps) {
+        const auto& keys = plan.keys[size_t(r.row)];
+        if (covered.count(keys[size_t(r.shared) - 1])) continue;
+        for (int i = 0; i < r.shared; ++i) covered[keys[size_t(i)]] = 1;
+        chosen.push_back(r);
+        new_blocks += r.shared - r.cached;
+    }
+    if (chosen.empty() || new_blocks > cache.capacity_blocks()) return;  // too big to keep: nothing to share
+    const int R = int(chosen.size());
+    std::vector<const std::vector<int32_t>*> rows;
+    std::vector<int> from, to;
+    int T = 0, Tmax = 0;
+    for (const Rep& r : chosen) {
+        rows.push_back(&prompts[size_t(r.row)]);
+        from.push_back(r.cached * BT);
+        to.push_back(r.shared * BT);
+        T = std::max(T, (r.shared - r.cached) * BT);
+    }
+    for (int f : from) Tmax = std::max(Tmax, f + T);
+    Decoder dec(model, R, T, Tmax);
+    for (int i = 0; i < R; ++i)
+        cache.load(plan.cached[size_t(chosen[size_t(i)].row)], dec.kcache(), dec.vcache(), R, i, Tmax);
+    prefill_rows(dec, rows, from, to, T, model.config().max_position_embeddings);
+    for (int i = 0; i < R; ++i) {
+        const Rep& r = chosen[size_t(i)];
+        std::vector<PrefixCache::Ref> refs = plan.cached[size_t(r.row)];
+        cache.store(prompts[size_t(r.row)], plan.keys[size_t(r.row)], r.cached, r.shared, &refs, dec.kcache(),
+                    dec.vcache(), R, i, Tmax);
+        plan.stats.computed_tokens += int64_t(r.shared - r.cached) * BT;
+    }
+}
+
+// Which tokens each row computes in the main prefill. Without a cache: all.
+PrefillPlan plan_prefill(Model& model, const std::vector<std::vector<int32_t>>& prompts, int Tmax,
+                         PrefixCache* cache) {
+    const int B = int(prompts.size());
+    PrefillPlan plan;
+    plan.from.assign(static_cast<size_t>(B), 0);
+    plan.cached.resize(static_cast<size_t>(B));
+    plan.keys.resize(static_cast<size_t>(B));
+    for (const auto& p : prompts) plan.stats.prompt_tokens += int64_t(p.size());
+    if (cache && cache->enabled()) {
+        cache->begin(model);
+        for (int b = 0; b < B; ++b) {
+            plan.keys[size_t(b)] = PrefixCache::block_keys(prompts[size_t(b)]);
+            cache->match(prompts[size_t(b)], plan.keys[size_t(b)], &plan.cached[size_t(b)]);
+        }
+        if (B > 1) {
+            prefill_shared(model, prompts, *cache, plan);
+            for (int b = 0; b < B; ++b)
+                cache->match(prompts[size_t(b)], plan.keys[size_t(b)], &plan.cached[size_t(b)]);
+        }
+        for (int b = 0; b < B; ++b) plan.from[size_t(b)] = int(plan.cached[size_t(b)].size()) * PrefixCache::kBlockTokens;
+    }
+    for (int b = 0; b < B; ++b) plan.T = std::max(plan.T, int(prompts[size_t(b)].size()) - plan.from[size_t(b)]);
+    plan.Tmax = Tmax;
+    for (int f : plan.from) plan.Tmax = std::max(plan.Tmax, f + plan.T);
+    return plan;
+}
+
+// The main prefill: cached blocks copied into each row, the rest computed,
+// then the rows' new full blocks offered to the cache.
+void prefill(Decoder& dec, const std::vector<std::vector<int32_t>>& prompts, PrefixCache* cache, PrefillPlan& plan,
+             int positions) {
+    const int B = int(prompts.size());
+    std::vector<const std::vector<int32_t>*> rows;
+    std::vector<int> to;
+    for (const auto& p : prompts) {
+        rows.push_back(&p);
+        to.push_back(int(p.size()));
+    }
+    const bool caching = cache && cache->enabled();
+    if (caching)
+        for (int b = 0; b < B; ++b)
+            cache->load(plan.cached[size_t(b)], dec.kcache(), dec.vcache(), B, b, dec.cache_positions());
+    prefill_rows(dec, rows, plan.from, to, plan.T, positions);
+    for (int b = 0; b < B; ++b) plan.stats.computed_tokens += to[size_t(b)] - plan.from[size_t(b)];
+    if (cache) cache->add_stats(plan.stats);  // also when off: the totals show what was computed
+    if (!caching) return;
+    for (int b = 0; b < B; ++b) {
+        auto& refs = plan.cached[size_t(b)];
+        if (!cache->store(prompts[size_t(b)], plan.keys[size_t(b)], int(refs.size()),
+                          int(plan.keys[size_t(b)].size()), &refs, dec.kcache(), dec.vcache(), B, b,
+                          dec.cache_positions()))
+            break;
+    }
+}
 
 }  // namespace
 
@@ -177,7 +332,7 @@ DecodeBytes decode_buffer_bytes(const ModelConfig& c, int fc_rows, DType act, in
 }
 
 std::vector<Generation> generate(Model& model, const std::vector<std::vector<int32_t>>& prompts,
-                                 const GenerateConfig& g) {
+                                 const GenerateConfig& g, PrefixCacheStats* stats) {
     const ModelConfig& c = model.config();
     if (c.seq_cls) throw Error("generate: " + c.architecture + " is a classifier, not a causal LM");
     if (c.encoder) throw Error("generate: " + c.architecture + " is an encoder, not a causal LM");
@@ -223,19 +378,12 @@ std::vector<Generation> generate(Model& model, const std::vector<std::vector<int
         return out;
     }
 
-    Decoder dec(model, B, max_prompt, Tmax);
-    // Prefill: right-padded prompts.
-    std::vector<int32_t> ids(static_cast<size_t>(B) * max_prompt, 0), pos(ids.size());
-    std::vector<int32_t> start(static_cast<size_t>(B), 0), gather(static_cast<size_t>(B));
-    for (int b = 0; b < B; ++b) {
-        const auto& p = prompts[size_t(b)];
-        for (int t = 0; t < max_prompt; ++t) {
-            ids[size_t(b) * max_prompt + t] = t < int(p.size()) ? p[size_t(t)] : p.back();
-            pos[size_t(b) * max_prompt + t] = t;
-        }
-        gather[size_t(b)] = int32_t(b * max_prompt + int(p.size()) - 1);
-    }
-    dec.step(ids, pos, start, gather, max_prompt);
+    // Prefill: right-padded prompts, each after its cached prefix, if any.
+    PrefillPlan plan = plan_prefill(model, prompts, Tmax, g.prefix_cache);
+    Decoder dec(model, B, plan.T, plan.Tmax);
+    prefill(dec, prompts, g.prefix_cache, plan, int(P));
+    if (stats) *stats = plan.stats;
+    std::vector<int32_t> start(static_cast<size_t>(B), 0);
     std::vector<int32_t> next(static_cast<size_t>(B));
     for (int64_t step = 0; step < longest; ++step) {
         model.backend().sample_tokens(next.data(), dec.logits(), B, c.vocab_size, g.sampling, history, rng.data());

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "engine/prefix_cache.h"
 
 namespace aligners::engine {
 
@@ -37,6 +38,10 @@ struct GenerateConfig {
     // from it); returning false ends that row now, finish_reason "cancelled",
     // while the other rows of the batch go on.
     std::function<bool(size_t row, int32_t token)> on_token;
+    // Reuse the K/V of prompt prefixes cached by earlier rows and calls
+    // (engine/prefix_cache.h); null: every prompt is prefilled whole. The
+    // generated ids are the same either way.
+    PrefixCache* prefix_cache = nullptr;
 };
 
 struct Generation {
@@ -52,7 +57,8 @@ struct DecodeBytes {
 };
 DecodeBytes decode_buffer_bytes(const ModelConfig& c, int fc_rows, DType act, int B, int max_tokens, int Tmax);
 
+// `stats`, when given, receives this call's prompt and computed tokens.
 std::vector<Generation> generate(Model& model, const std::vector<std::vector<int32_t>>& prompts,
-                                 const GenerateConfig& config);
+                                 const GenerateConfig& config, PrefixCacheStats* stats = nullptr);
 
 }  // namespace aligners::engine

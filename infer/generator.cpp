@@ -28,4 +28,12 @@ std::string cut_at_stop(std::string_view text, const std::vector<std::string>& s
     return std::string(text.substr(0, cut));
 }
 
+json::Value prefix_cache_json(const engine::PrefixCacheStats& s) {
+    json::Value v = json::Value::object();
+    v.set("prompt_tokens", s.prompt_tokens);
+    v.set("reused_tokens", s.reused_tokens());
+    v.set("hit_rate", s.hit_rate());
+    return v;
+}
+
 }  // namespace aligners::infer

@@ -8,6 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json.h"
+#include "engine/prefix_cache.h"
+
 namespace aligners::infer {
 
 struct SamplingOptions {
@@ -31,7 +34,13 @@ public:
     // stop string.
     virtual std::vector<std::string> generate(const std::vector<std::string>& prompts,
                                               const SamplingOptions& options) = 0;
+    // Prompt tokens so far and how many came from a prefix cache
+    // (engine/prefix_cache.h); zeros for generators without one.
+    virtual engine::PrefixCacheStats prefix_cache_stats() const { return {}; }
 };
+
+// {"prompt_tokens", "reused_tokens", "hit_rate"} for logs and summaries.
+json::Value prefix_cache_json(const engine::PrefixCacheStats& s);
 
 // `text` cut before the earliest occurrence of any stop string.
 std::string cut_at_stop(std::string_view text, const std::vector<std::string>& stop);

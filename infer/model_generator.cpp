@@ -52,7 +52,8 @@ std::string ChatFormat::render(const std::string& prompt) const {
 std::vector<TextRow> generate_rows(engine::Model& model, const TokenCodec& codec,
                                    const std::vector<std::vector<int32_t>>& prompts, const SamplingOptions& o,
                                    const std::vector<int32_t>& stop_ids,
-                                   const std::function<bool(size_t row, int32_t token)>& on_token) {
+                                   const std::function<bool(size_t row, int32_t token)>& on_token,
+                                   engine::PrefixCache* prefix_cache) {
     if (prompts.empty()) return {};
     engine::GenerateConfig g;
     g.max_new_tokens = o.max_new_tokens;
@@ -74,6 +75,7 @@ std::vector<TextRow> generate_rows(engine::Model& model, const TokenCodec& codec
     g.decode = [&codec](const std::vector<int32_t>& ids) { return codec.decode(ids); };
     g.seed = o.seed;
     g.on_token = on_token;
+    g.prefix_cache = prefix_cache;
     std::vector<engine::Generation> gens = engine::generate(model, prompts, g);
     std::vector<TextRow> out;
     for (auto& gen : gens) {
@@ -86,21 +88,27 @@ std::vector<TextRow> generate_rows(engine::Model& model, const TokenCodec& codec
 
 std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& codec,
                                         const std::vector<std::vector<int32_t>>& prompts,
-                                        const SamplingOptions& o, const std::vector<int32_t>& stop_ids) {
+                                        const SamplingOptions& o, const std::vector<int32_t>& stop_ids,
+                                        engine::PrefixCache* prefix_cache) {
     std::vector<std::string> out;
     if (prompts.empty()) return out;
-    for (auto& row : generate_rows(model, codec, prompts, o, stop_ids)) out.push_back(std::move(row.text));
+    for (auto& row : generate_rows(model, codec, prompts, o, stop_ids, nullptr, prefix_cache))
+        out.push_back(std::move(row.text));
     return out;
 }
 
 ModelGenerator::ModelGenerator(const std::string& model_dir, engine::Backend& backend, const std::string& chat,
                                int batch_size)
-    : batch_size_(std::max(1, batch_size)) {
+    : prefix_cache_(std::make_unique<engine::PrefixCache>()), batch_size_(std::max(1, batch_size)) {
     model_ = engine::Model::load(model_dir, backend, false);
     if (model_->config().seq_cls)
         throw Error(model_dir + ": text generation needs a causal LM, not " + model_->config().architecture);
     codec_ = load_codec(model_dir);
     format_ = chat_format(chat, model_dir);
+}
+
+void ModelGenerator::set_prefix_cache_mb(int64_t mb) {
+    prefix_cache_ = std::make_unique<engine::PrefixCache>(mb << 20);
 }
 
 std::vector<std::string> ModelGenerator::generate(const std::vector<std::string>& prompts, const SamplingOptions& o) {
@@ -125,7 +133,7 @@ std::vector<std::string> ModelGenerator::generate(const std::vector<std::string>
             ids.push_back(render_within(*codec_, budget, prompts[k], "", render, nullptr));
         SamplingOptions batch_opts = o;
         batch_opts.seed = o.seed + i;
-        std::vector<std::string> texts = generate_texts(*model_, *codec_, ids, batch_opts, stops);
+        std::vector<std::string> texts = generate_texts(*model_, *codec_, ids, batch_opts, stops, prefix_cache_.get());
         out.insert(out.end(), texts.begin(), texts.end());
     }
     return out;

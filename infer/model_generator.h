@@ -49,8 +49,13 @@ public:
                    int batch_size = 8);
     std::vector<std::string> generate(const std::vector<std::string>& prompts, const SamplingOptions& options) override;
     const ChatFormat& format() const { return format_; }
+    // Prompts sharing a prefix reuse its K/V across rows and batches
+    // (engine/prefix_cache.h), at most `mb` MiB of it; 0 turns it off.
+    void set_prefix_cache_mb(int64_t mb);
+    engine::PrefixCacheStats prefix_cache_stats() const override { return prefix_cache_->stats(); }
 
 private:
+    std::unique_ptr<engine::PrefixCache> prefix_cache_;  // declared first: freed after the model is gone
     std::unique_ptr<engine::Model> model_;
     std::unique_ptr<TokenCodec> codec_;
     ChatFormat format_;
@@ -70,11 +75,13 @@ struct TextRow {
 std::vector<TextRow> generate_rows(engine::Model& model, const TokenCodec& codec,
                                    const std::vector<std::vector<int32_t>>& prompts, const SamplingOptions& options,
                                    const std::vector<int32_t>& stop_ids,
-                                   const std::function<bool(size_t row, int32_t token)>& on_token = nullptr);
+                                   const std::function<bool(size_t row, int32_t token)>& on_token = nullptr,
+                                   engine::PrefixCache* prefix_cache = nullptr);
 
 // generate_rows(), texts only.
 std::vector<std::string> generate_texts(engine::Model& model, const TokenCodec& codec,
                                         const std::vector<std::vector<int32_t>>& prompts,
-                                        const SamplingOptions& options, const std::vector<int32_t>& stop_ids);
+                                        const SamplingOptions& options, const std::vector<int32_t>& stop_ids,
+                                        engine::PrefixCache* prefix_cache = nullptr);
 
 }  // namespace aligners::infer

@@ -52,7 +52,7 @@ std::vector<float> ModelInspector::score_noting_truncation(const std::vector<QaP
 
 ModelAligner::ModelAligner(const std::string& dir, engine::Backend& backend, const infer::SamplingOptions& sampling,
                            int batch_size)
-    : sampling_(sampling), batch_size_(std::max(1, batch_size)) {
+    : prefix_cache_(std::make_unique<engine::PrefixCache>()), sampling_(sampling), batch_size_(std::max(1, batch_size)) {
     train::check_trained_dir(dir, "aligner.json", "aligner");
     model_ = engine::Model::load(dir, backend, false);
     if (model_->config().seq_cls)
@@ -142,7 +142,8 @@ std::vector<std::string> ModelAligner::rewrite_streaming(const std::vector<QaPai
         };
         bool hooked = stream.cancelled || stream.on_text;
         for (infer::TextRow& row : infer::generate_rows(*model_, *codec_, prompts, sampling_, stop_ids_,
-                                                        hooked ? on_token : std::function<bool(size_t, int32_t)>()))
+                                                        hooked ? on_token : std::function<bool(size_t, int32_t)>(),
+                                                        prefix_cache_.get()))
             out.push_back(train::extract_correction(template_, row.text));
     }
     return out;
@@ -155,9 +156,12 @@ std::vector<float> ClassifierJudge::reward(const std::vector<QaPair>& batch) {
     return log_odds(inspector_.score(batch), 1e-7);
 }
 
+void ModelAligner::set_prefix_cache_mb(int64_t mb) { prefix_cache_ = std::make_unique<engine::PrefixCache>(mb << 20); }
+
 std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::Backend& backend,
                                         const infer::SamplingOptions& aligner_sampling,
-                                        std::optional<double> default_threshold, size_t aligner_max_input_tokens) {
+                                        std::optional<double> default_threshold, size_t aligner_max_input_tokens,
+                                        int64_t prefix_cache_mb) {
     auto sq = std::make_unique<LoadedSquad>();
     sq->file = load_squad_file(squad_path);
     for (const auto& m : sq->file.members) {
@@ -175,6 +179,7 @@ std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::B
         if (!al) {
             al = std::make_unique<ModelAligner>(m.aligner_dir, backend, aligner_sampling);
             al->cap_prompt_tokens(aligner_max_input_tokens);
+            al->set_prefix_cache_mb(prefix_cache_mb);
         }
         member.aligner = al.get();
         sq->members.push_back(member);

@@ -61,8 +61,13 @@ public:
     // At most `tokens` prompt tokens (Ngweta's max_length=512), when fewer
     // than the positions leave; the template must still fit.
     void cap_prompt_tokens(size_t tokens);
+    // The template's fixed head (and any other shared prefix) is computed
+    // once and reused (engine/prefix_cache.h), at most `mb` MiB; 0 = off.
+    void set_prefix_cache_mb(int64_t mb);
+    engine::PrefixCacheStats prefix_cache_stats() const override { return prefix_cache_->stats(); }
 
 private:
+    std::unique_ptr<engine::PrefixCache> prefix_cache_;
     std::unique_ptr<engine::Model> model_;
     std::unique_ptr<infer::TokenCodec> codec_;
     train::AlignerTemplate template_;
@@ -94,10 +99,12 @@ struct LoadedSquad {
 
 // Thresholds not given in the file are `default_threshold` when set, else
 // each inspector's calibration. aligner_max_input_tokens > 0 caps the
-// aligners' prompts (ModelAligner::cap_prompt_tokens).
+// aligners' prompts (ModelAligner::cap_prompt_tokens); the aligners keep
+// prefix_cache_mb MiB of shared prompt prefixes (0 = off).
 std::unique_ptr<LoadedSquad> load_squad(const std::string& squad_path, engine::Backend& backend,
                                         const infer::SamplingOptions& aligner_sampling,
                                         std::optional<double> default_threshold = std::nullopt,
-                                        size_t aligner_max_input_tokens = 0);
+                                        size_t aligner_max_input_tokens = 0,
+                                        int64_t prefix_cache_mb = engine::kDefaultPrefixCacheMb);
 
 }  // namespace aligners::serve

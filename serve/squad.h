@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/prefix_cache.h"
+
 namespace aligners::serve {
 
 struct QaPair {
@@ -78,6 +80,9 @@ public:
         (void)stream;
         return rewrite_noting_truncation(batch, instruction, truncated);
     }
+    // Prompt tokens so far and how many came from a prefix cache
+    // (engine/prefix_cache.h); zeros for aligners without one.
+    virtual engine::PrefixCacheStats prefix_cache_stats() const { return {}; }
 };
 
 struct SquadMember {

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "infer/generator.h"
 #include "train/resumable.h"
 
 namespace aligners::serve {
@@ -19,6 +20,7 @@ json::Value SquadRunStats::to_json() const {
     v.set("fired", f);
     v.set("mean_edit_ratio", mean_edit_ratio);
     v.set("truncated", int64_t(truncated));
+    v.set("prefix_cache", infer::prefix_cache_json(prefix_cache));
     return v;
 }
 
@@ -67,6 +69,15 @@ SquadRunStats run_squad_jsonl(const std::vector<SquadMember>& squad, const Squad
     }
     train::ResumableLog log(output_path, kSquadCompleteKey);
     SquadRunStats stats;
+    // Members may share an aligner: count each once.
+    auto cache_totals = [&squad] {
+        std::unordered_set<const Aligner*> seen;
+        engine::PrefixCacheStats s;
+        for (const auto& m : squad)
+            if (m.aligner && seen.insert(m.aligner).second) s += m.aligner->prefix_cache_stats();
+        return s;
+    };
+    const engine::PrefixCacheStats cache_before = cache_totals();
     stats.processed_now = train::run_resumable(
         log, id_list, size_t(std::max(1, batch_size)),
         [&](const std::vector<size_t>& which) {
@@ -89,6 +100,7 @@ SquadRunStats run_squad_jsonl(const std::vector<SquadMember>& squad, const Squad
         if (const json::Value* t = v.find("truncated"); t && t->is_array() && !t->as_array().empty()) ++stats.truncated;
     }
     if (stats.samples) stats.mean_edit_ratio = sum / double(stats.samples);
+    stats.prefix_cache = cache_totals().since(cache_before);
     // The completion line: readers (eval) refuse a file without it, which is
     // what a killed or still-running squad leaves.
     json::Value done = json::Value::object();

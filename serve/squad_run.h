@@ -10,8 +10,10 @@
 //   inspector" | "<criterion> aligner", ...], infer/input_budget.h)}.
 //
 // A finished run ends the file with one completion line,
-//   {"squad_complete": {"records": N, "samples", "fired", "mean_edit_ratio"}}
-// (N = trace lines above it), so a reader can tell a finished file from one
+//   {"squad_complete": {"records": N, "samples", "fired", "mean_edit_ratio",
+//    "truncated", "prefix_cache": {"prompt_tokens", "reused_tokens", "hit_rate"}}}
+// (N = trace lines above it; prefix_cache: the aligners' prompts of the run
+// that wrote the line, engine/prefix_cache.h), so a reader can tell a finished file from one
 // a killed or running squad left; a restart removes it, appends the missing
 // samples and writes a new one. Readers of trace lines skip it
 // (is_squad_complete_line).
@@ -36,6 +38,7 @@ struct SquadRunStats {
     std::map<std::string, size_t> fired;  // criterion -> samples it rewrote (whole file)
     double mean_edit_ratio = 0;
     size_t truncated = 0;  // samples (whole file) some model saw truncated
+    engine::PrefixCacheStats prefix_cache;  // the aligners' prompts of this run (engine/prefix_cache.h)
     json::Value to_json() const;
 };
 

@@ -245,6 +245,7 @@ std::vector<PairItem> run_pairs(const SynthConfig& cfg, const Criterion& crit,
                                 json::Value* stats) {
     std::vector<std::string> ids;
     for (const auto& q : questions) ids.push_back(q.question);
+    const engine::PrefixCacheStats cache_before = gen.prefix_cache_stats();
     ResumableLog out(path_join(cfg.out_dir, "pairs.jsonl"));
     size_t processed = run_resumable(
         out, ids, cfg.batch_size,
@@ -291,6 +292,9 @@ std::vector<PairItem> run_pairs(const SynthConfig& cfg, const Criterion& crit,
     json::Value ev = json::Value::object();
     ev.set("prompts", int64_t(ids.size()));
     ev.set("generated_now", int64_t(processed));
+    // This run's stage-3 prompts only (a resumed run skips finished ones).
+    const json::Value cache = infer::prefix_cache_json(gen.prefix_cache_stats().since(cache_before));
+    ev.set("prefix_cache", cache);
     log.event("pairs", ev);
     json::Value s = json::Value::object();
     s.set("questions", int64_t(ids.size()));
