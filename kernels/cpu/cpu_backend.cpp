@@ -8,7 +8,8 @@
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "engine/backend.h"
-#include "engine/memory_plan.h"
+#include "engine/memory_limit.h"
+#include "engine/memory_plan.h"  // cpu_memory_available
 #include "kernels/cpu/ops.h"
 
 namespace aligners::engine {
