@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "engine/activations.h"
+#include "engine/memory_limit.h"  // set_memory_limit, format_bytes
 #include "weights/hf_config.h"
 
 namespace aligners::engine {
@@ -63,8 +64,6 @@ MemoryPlan plan_memory(const ModelConfig& c, const PlanRequest& r);
 
 // The table; `available` < 0 leaves the device line out.
 std::string format_plan(const MemoryPlan& p, int64_t available = -1, const std::string& available_note = "");
-// "12.34 GiB" / "56.7 MiB" / "123 KiB" / "12 B".
-std::string format_bytes(int64_t bytes);
 // "80GB" (10^9), "79.6GiB" (2^30), "512MiB", "1TB", or plain bytes; Error naming `flag` otherwise.
 int64_t parse_bytes(const std::string& text, const std::string& flag);
 
@@ -78,11 +77,6 @@ int64_t parse_bytes(const std::string& text, const std::string& flag);
 // when one is set. -1 when nothing is known.
 int64_t cpu_memory_available();
 
-// A cap on what backends may hold in all (tests, shared machines): the CPU
-// backend reports at most the limit minus what it holds, the CUDA backend
-// at most the limit minus what the device already uses. < 0 removes it.
-void set_memory_limit(int64_t bytes);
-int64_t memory_limit();
 
 // Whether models print their plan (stderr) the first time they plan a
 // shape. Off by default (library, tests); the `aligners` commands turn it on.

@@ -14,7 +14,8 @@
 #include "common/half.h"
 #include "common/thread_pool.h"
 #include "engine/backend.h"
-#include "engine/memory_plan.h"
+#include "engine/memory_limit.h"
+#include "engine/memory_plan.h"  // cpu_memory_available
 #include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/parallel.h"

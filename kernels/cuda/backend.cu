@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/memory_plan.h"
+#include "engine/memory_limit.h"
 #include "kernels/cuda/attention_cudnn.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_backend.h"
