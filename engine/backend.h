@@ -56,6 +56,10 @@ struct ParamStore {
     Tensor master;  // (n) F32: the weights
     Tensor grad;    // (n) F32: gradients (accumulated by backward ops)
     Tensor m, v;    // (n) F32: AdamW moments (null when allocated without optimizer state)
+    // m[0], v[0] are the moments of parameter moments_from: AdamW points a
+    // copy of the store at its own shard-sized moments (ZeRO-1), and
+    // adamw_step(offset, count) reads m[offset - moments_from, +count).
+    int64_t moments_from = 0;
     Tensor work;    // (n) what forward/backward ops read as weights: == master on the CPU
     void* handle = nullptr;  // backend bookkeeping
 };

@@ -249,8 +249,9 @@ public:
     }
     void adamw_step(ParamStore& p, int64_t offset, int64_t count, const AdamWArgs& a) override {
         ALIGNERS_CHECK(p.m && p.v, "adamw_step: parameters were allocated without optimizer state");
-        cpu::adamw(f32(view(p.master, offset, count)), f32(view(p.grad, offset, count)), f32(view(p.m, offset, count)),
-                   f32(view(p.v, offset, count)), count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.step,
+        const int64_t mo = offset - p.moments_from;
+        cpu::adamw(f32(view(p.master, offset, count)), f32(view(p.grad, offset, count)), f32(view(p.m, mo, count)),
+                   f32(view(p.v, mo, count)), count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.step,
                    a.grad_scale, a.zero_grad);
     }
     void zero_grad(ParamStore& p) override { fill(p.grad, 0.0f); }

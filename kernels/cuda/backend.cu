@@ -405,8 +405,10 @@ public:
         // are reproducible and a range split into shards (ZeRO-1) rounds
         // exactly as the whole range does.
         const uint64_t seed = uint64_t(a.step) * 0x9E3779B97F4A7C15ull;
-        cu::adamw_update(f32(p.master) + offset, b16(p.work) + offset, f32(p.grad) + offset, f32(p.m) + offset,
-                         f32(p.v) + offset, count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.step,
+        const int64_t mo = offset - p.moments_from;  // m, v may hold a shard only
+        ALIGNERS_CHECK(mo >= 0 && mo + count <= p.m.numel, "adamw_step: range outside the store's moments");
+        cu::adamw_update(f32(p.master) + offset, b16(p.work) + offset, f32(p.grad) + offset, f32(p.m) + mo,
+                         f32(p.v) + mo, count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.step,
                          a.grad_scale, nullptr, seed, uint64_t(offset), stream_);
     }
     void zero_grad(ParamStore& p) override {
