@@ -58,7 +58,11 @@ struct ParamStore {
     int64_t n = 0;  // number of parameters
     Tensor master;  // (n) F32: the weights (inference-only: == work, in work's dtype)
     Tensor grad;    // (n) F32: gradients (accumulated by backward ops); null when inference-only
-    Tensor m, v;    // (n) F32: AdamW moments; null when inference-only
+    Tensor m, v;    // (n) F32: AdamW moments; null when inference-only or a ZeRO-1 replica's
+    // m[0], v[0] are the moments of parameter moments_from: AdamW points a
+    // copy of the store at its own shard-sized moments (ZeRO-1), and
+    // adamw_step(offset, count) reads m[offset - moments_from, +count).
+    int64_t moments_from = 0;
     Tensor work;    // (n) what forward/backward ops read as weights: == master on the CPU
     void* handle = nullptr;  // backend bookkeeping
 };
@@ -110,6 +114,10 @@ public:
     // All zero. with_optimizer_state (training): master, grad, m, v (+ work);
     // without: inference-only, the weights alone (see ParamStore).
     virtual ParamStore alloc_params(int64_t n, bool with_optimizer_state) = 0;
+    // Weights and gradients without AdamW moments: a ZeRO-1 replica, whose
+    // optimizer allocates only its shard's moments (engine/optim.h). The
+    // default keeps the moments (correct, without the saving).
+    virtual ParamStore alloc_params_without_moments(int64_t n) { return alloc_params(n, true); }
     virtual void free_params(ParamStore& p) = 0;
     // Host <-> backend copies, converting F32 host data to/from t.dtype.
     virtual void upload(const Tensor& dst, const float* src, int64_t n) = 0;

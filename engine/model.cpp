@@ -106,7 +106,7 @@ void Model::check_decode_memory(int B, int max_tokens, int Tmax, int64_t bytes) 
                  bytes, true);
 }
 
-Model::Model(const ModelConfig& c, Backend& backend, bool training)
+Model::Model(const ModelConfig& c, Backend& backend, bool training, bool moments)
     : cfg_(c), be_(backend), layout_(make_param_layout(c)) {
     {  // the parameters must fit before anything of the model's size is allocated
         MemoryPlan plan = plan_memory(cfg_, plan_request(be_, training));
@@ -118,7 +118,8 @@ Model::Model(const ModelConfig& c, Backend& backend, bool training)
                                need, available, source);
     }
     try {
-        store_ = be_.alloc_params(layout_.total, training);
+        store_ = training && !moments ? be_.alloc_params_without_moments(layout_.total)
+                                      : be_.alloc_params(layout_.total, training);
     } catch (const std::bad_alloc&) {
         throw_alloc_error(cfg_, layout_.total * int64_t(sizeof(float)) * (training ? 4 : 1),
                           training ? "the parameters, gradients and AdamW moments" : "the parameters");
@@ -220,8 +221,9 @@ struct NormalRng {
 };
 }  // namespace
 
-std::unique_ptr<Model> Model::create(const ModelConfig& config, Backend& backend, uint64_t seed, bool training) {
-    std::unique_ptr<Model> m(new Model(config, backend, training));
+std::unique_ptr<Model> Model::create(const ModelConfig& config, Backend& backend, uint64_t seed, bool training,
+                                     bool moments) {
+    std::unique_ptr<Model> m(new Model(config, backend, training, moments));
     const ParamLayout& p = m->layout_;
     double std_dev = json::get_double(config.raw.is_object() ? config.raw : json::Value::object(),
                                       "initializer_range", "config", 0.02);

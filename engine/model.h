@@ -62,9 +62,11 @@ public:
     static std::unique_ptr<Model> load(const std::string& dir, Backend& backend, bool training = true);
     // A fresh model with HF's initialisation (normal(0, initializer_range),
     // zero biases, unit norms; GPT-2's residual projections scaled by
-    // 1/sqrt(2L)), seeded and deterministic.
+    // 1/sqrt(2L)), seeded and deterministic. training without moments:
+    // weights and gradients only (a ZeRO-1 replica: its AdamW owns its
+    // shard's moments; training_enabled() is false).
     static std::unique_ptr<Model> create(const ModelConfig& config, Backend& backend, uint64_t seed,
-                                         bool training = true);
+                                         bool training = true, bool moments = true);
     ~Model();
 
     const ModelConfig& config() const { return cfg_; }
@@ -145,7 +147,7 @@ public:
     void refresh_norm_weights();
 
 private:
-    Model(const ModelConfig& c, Backend& backend, bool training);
+    Model(const ModelConfig& c, Backend& backend, bool training, bool moments = true);
     void require_gradients(const char* what) const;
     void upload_batch(const Batch& b, Acts& a);
     void forward_layers(Acts& a);

@@ -2,14 +2,28 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "common/error.h"
 
 namespace aligners::engine {
 
 AdamW::AdamW(Model& model, const AdamWConfig& config, Comm* comm) : model_(model), cfg_(config), comm_(comm) {
-    if (!model.training_enabled()) throw Error("AdamW: the model was loaded without optimizer state (training=false)");
     if (comm_ && comm_->size() <= 1) comm_ = nullptr;
+    if (!comm_ && !model.training_enabled())
+        throw Error("AdamW: the model was loaded without optimizer state (training=false)");
+    if (comm_ && !model.training_enabled()) {
+        // ZeRO-1: moments for this rank's shard and the tail only.
+        const int64_t n = model.params().n, N = comm_->size();
+        const int64_t count = n / N + n % N;
+        own_m_ = model.backend().alloc(count, DType::F32);
+        own_v_ = model.backend().alloc(count, DType::F32);
+    }
+}
+
+AdamW::~AdamW() {
+    if (own_m_) model_.backend().free(own_m_);
+    if (own_v_) model_.backend().free(own_v_);
 }
 
 int64_t AdamW::shard_begin() const {
@@ -21,8 +35,17 @@ int64_t AdamW::shard_end() const {
     return shard_begin() + model_.params().n / comm_->size();
 }
 
-void AdamW::update(int64_t begin, int64_t end, AdamWArgs a) {
-    ParamStore& p = model_.params();
+ParamStore AdamW::moments_at(bool tail) {
+    ParamStore q = model_.params();
+    if (!own_m_) return q;
+    const int64_t s = q.n / comm_->size(), count = tail ? q.n - s * comm_->size() : s;
+    q.m = view(own_m_, tail ? s : 0, count);
+    q.v = view(own_v_, tail ? s : 0, count);
+    q.moments_from = tail ? s * comm_->size() : s * comm_->rank();
+    return q;
+}
+
+void AdamW::update(ParamStore& p, int64_t begin, int64_t end, AdamWArgs a) {
     Backend& be = model_.backend();
     const int64_t n_matrix = model_.layout().n_matrix;
     const float decay = a.weight_decay;
@@ -56,9 +79,10 @@ float AdamW::step_sharded(float lr) {
     a.step = steps_;
     a.grad_scale = scale;
     a.weight_decay = cfg_.weight_decay;
-    update(r * s, r * s + s, a);
-    update(body, p.n, a);  // every rank: the same numbers in, the same out
-    be.zero_grad(p);       // the other shards' (unreduced) gradients too
+    ParamStore shard = moments_at(false), rest = moments_at(true);
+    update(shard, r * s, r * s + s, a);
+    update(rest, body, p.n, a);  // every rank: the same numbers in, the same out
+    be.zero_grad(p);             // the other shards' (unreduced) gradients too
     // Every rank's weights from the shards' owners.
     if (s > 0) {
         comm_->group_start();
@@ -69,28 +93,63 @@ float AdamW::step_sharded(float lr) {
     return norm;
 }
 
+Tensor AdamW::staging_buffer() {
+    if (model_.params().m) return Tensor{};
+    const int64_t n = model_.params().n, N = comm_->size();
+    return model_.backend().alloc(std::max(n / N, n % N), DType::F32);
+}
+
+void AdamW::move_moments(bool v, int64_t begin, int64_t count, int root, const Tensor& staging) {
+    ParamStore& p = model_.params();
+    const Tensor full = v ? p.v : p.m, own = v ? own_v_ : own_m_;
+    const int N = comm_->size(), r = comm_->rank();
+    const int64_t s = p.n / N, body = s * N;
+    Tensor local;
+    if (full) local = view(full, begin, count);
+    else if (begin == body) local = view(own, s, count);
+    else if (begin == r * s && count == s) local = view(own, 0, s);
+    if (r == root && !local)
+        throw Error("AdamW: rank " + std::to_string(r) + " holds no moments of parameters [" + std::to_string(begin) +
+                    ", " + std::to_string(begin + count) + ") to send (load it with optimizer state)");
+    comm_->broadcast(local ? local : view(staging, 0, count), count, root);
+}
+
 void AdamW::gather_moments() {
     if (!comm_) return;
-    ParamStore& p = model_.params();
-    const int N = comm_->size(), r = comm_->rank();
-    const int64_t s = p.n / N;
-    if (s == 0) return;
-    comm_->group_start();
-    comm_->all_gather(view(p.m, r * s, s), view(p.m, 0, s * N), s);
-    comm_->all_gather(view(p.v, r * s, s), view(p.v, 0, s * N), s);
-    comm_->group_end();
+    const int N = comm_->size();
+    const int64_t s = model_.params().n / N;
+    if (s == 0) return;  // everything is tail, already on every rank
+    // Shard by shard, so a rank needs no more than a shard-sized buffer.
+    Tensor staging = staging_buffer();
+    for (int q = 1; q < N; ++q)
+        for (bool v : {false, true}) move_moments(v, q * s, s, q, staging);
+    model_.backend().synchronize();
+    if (staging) model_.backend().free(staging);
 }
 
 void AdamW::broadcast_state(int root) {
     if (!comm_) return;
     ParamStore& p = model_.params();
-    comm_->group_start();
+    const int N = comm_->size();
+    const int64_t s = p.n / N, body = s * N, tail = p.n - body;
     comm_->broadcast(p.master, p.n, root);
-    comm_->broadcast(p.m, p.n, root);
-    comm_->broadcast(p.v, p.n, root);
-    comm_->group_end();
+    Tensor staging = staging_buffer();
+    for (bool v : {false, true}) {
+        if (s > 0)
+            for (int q = 0; q < N; ++q) move_moments(v, q * s, s, root, staging);
+        if (tail > 0) move_moments(v, body, tail, root, staging);
+    }
+    model_.backend().synchronize();
+    if (staging) model_.backend().free(staging);
     model_.backend().params_updated(p);
     model_.refresh_norm_weights();
+}
+
+void AdamW::reset_moments() {
+    Backend& be = model_.backend();
+    ParamStore& p = model_.params();
+    be.fill(own_m_ ? own_m_ : p.m, 0.0f);
+    be.fill(own_v_ ? own_v_ : p.v, 0.0f);
 }
 
 float AdamW::grad_norm() {

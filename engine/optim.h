@@ -32,12 +32,20 @@ struct AdamWConfig {
 // Each rank then runs AdamW on its shard only (and on the tail, identically
 // everywhere), and two all-gathers (one group) refresh every rank's master
 // weights and working copy from the shards' owners. Moments outside a rank's
-// shard are never read or written: gather_moments() assembles them (for a
-// checkpoint); broadcast_state() copies rank `root`'s weights and moments to
-// every rank (start, resume).
+// shard are never read or written, so a rank whose model was loaded without
+// optimizer state (training=false) gets moments for its shard and the tail
+// only, owned by this AdamW: 2 * (n/N + n%N) floats instead of 2 * n.
+// gather_moments() assembles every shard in rank 0's full moments (for a
+// checkpoint) and broadcast_state() copies rank `root`'s weights and moments
+// to every rank (start, resume); both move one shard at a time, through a
+// shard-sized buffer on ranks that are neither sender nor receiver. Both need
+// the full moments (training=true) on rank 0 / `root`.
 class AdamW {
 public:
     AdamW(Model& model, const AdamWConfig& config, Comm* comm = nullptr);
+    ~AdamW();
+    AdamW(const AdamW&) = delete;
+    AdamW& operator=(const AdamW&) = delete;
     // Clips gradients to max_grad_norm (torch.nn.utils.clip_grad_norm_
     // semantics), applies one AdamW step with learning rate `lr`, zeroes the
     // gradients. Returns the global gradient norm before clipping. With a
@@ -48,6 +56,9 @@ public:
     int64_t shard_end() const;
     void gather_moments();
     void broadcast_state(int root = 0);
+    void reset_moments();  // m = v = 0 (a new schedule segment)
+    // Floats of m (as of v) this rank holds: n, or its shard plus the tail.
+    int64_t moment_elements() const { return own_m_ ? own_m_.numel : model_.params().m.numel; }
     int64_t steps_taken() const { return steps_; }
     void set_steps_taken(int64_t n) { steps_ = n; }  // when resuming
     // The global L2 norm of the current gradients.
@@ -56,10 +67,19 @@ public:
 private:
     float step_sharded(float lr);
     // AdamW on [begin, end): decay on the matrix part unless decay_norms_and_biases.
-    void update(int64_t begin, int64_t end, AdamWArgs a);
+    void update(ParamStore& p, int64_t begin, int64_t end, AdamWArgs a);
+    // The store with m, v pointing at the moments of this rank's shard (or
+    // of the tail).
+    ParamStore moments_at(bool tail);
+    // The moments (m or v) of parameters [begin, begin + count) from `root`
+    // to every rank holding them: one broadcast; ranks that don't hold them
+    // receive into `staging` (at least count floats).
+    void move_moments(bool v, int64_t begin, int64_t count, int root, const Tensor& staging);
+    Tensor staging_buffer();  // null when this rank holds full moments
     Model& model_;
     AdamWConfig cfg_;
     Comm* comm_ = nullptr;  // null or a single rank: the plain step
+    Tensor own_m_, own_v_;  // [shard (n/N) | tail (n%N)]: when the model has no moments of its own
     int64_t steps_ = 0;
 };
 

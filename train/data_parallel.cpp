@@ -28,7 +28,8 @@ DataParallel::DataParallel(engine::Model& model0, const DataParallelSpec& spec, 
             if (l == 0) return;
             Rank& R = ranks_[size_t(l)];
             R.backend = spec_.make_backend(l);
-            R.replica = engine::Model::create(config, *R.backend, 0, true);  // weights come from rank 0
+            // Weights come from rank 0; moments only for the rank's shard (AdamW's).
+            R.replica = engine::Model::create(config, *R.backend, 0, true, /*moments=*/false);
             R.model = R.replica.get();
             R.model->set_checkpoint_activations(model0.checkpoint_activations());
         });
@@ -136,11 +137,7 @@ void DataParallel::set_steps_taken(int64_t n) {
 }
 
 void DataParallel::reset_moments() {
-    run([&](int l) {
-        engine::ParamStore& p = ranks_[size_t(l)].model->params();
-        ranks_[size_t(l)].model->backend().fill(p.m, 0.0f);
-        ranks_[size_t(l)].model->backend().fill(p.v, 0.0f);
-    });
+    run([&](int l) { ranks_[size_t(l)].opt->reset_moments(); });
 }
 
 void DataParallel::gather_moments() {

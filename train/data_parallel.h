@@ -57,6 +57,7 @@ public:
 
     int devices() const { return int(ranks_.size()); }
     engine::Model& model(int local) { return *ranks_[size_t(local)].model; }
+    engine::AdamW& optimizer(int local) { return *ranks_[size_t(local)].opt; }
     int world() const { return world_; }
 
     struct StepResult {

@@ -118,9 +118,22 @@ public:
         p.work = p.master;
         return p;
     }
+    ParamStore alloc_params_without_moments(int64_t n) override {
+        if (weights_ == DType::BF16)
+            throw Error("bf16 weights are for inference only: training keeps fp32 master weights (--dtype f32)");
+        Tensor all = alloc(2 * n, DType::F32);  // [master | grad]
+        ParamStore p;
+        p.n = n;
+        p.handle = all.ptr;
+        p.master = p.work = view(all, 0, n);
+        p.grad = view(all, n, n);
+        return p;
+    }
     void free_params(ParamStore& p) override {
-        // As allocated: [master | grad | m | v] in fp32, or the weights alone.
-        const size_t bytes = p.m ? 4 * size_t(p.n) * sizeof(float) : size_t(p.n) * dtype_size(p.master.dtype);
+        // As allocated: [master | grad | m | v] or [master | grad] in fp32,
+        // or the weights alone.
+        const size_t parts = p.m ? 4 : p.grad ? 2 : 0;
+        const size_t bytes = parts ? parts * size_t(p.n) * sizeof(float) : size_t(p.n) * dtype_size(p.master.dtype);
         if (p.handle) g_live -= int64_t(rounded(bytes));
         std::free(p.handle);
         p = ParamStore{};
@@ -354,8 +367,9 @@ public:
     }
     void adamw_step(ParamStore& p, int64_t offset, int64_t count, const AdamWArgs& a) override {
         ALIGNERS_CHECK(p.m && p.v, "adamw_step: parameters were allocated without optimizer state");
-        cpu::adamw(f32(view(p.master, offset, count)), f32(view(p.grad, offset, count)), f32(view(p.m, offset, count)),
-                   f32(view(p.v, offset, count)), count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.step,
+        const int64_t mo = offset - p.moments_from;
+        cpu::adamw(f32(view(p.master, offset, count)), f32(view(p.grad, offset, count)), f32(view(p.m, mo, count)),
+                   f32(view(p.v, mo, count)), count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.step,
                    a.grad_scale, a.zero_grad);
     }
     void zero_grad(ParamStore& p) override { fill(p.grad, 0.0f); }

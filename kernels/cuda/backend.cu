@@ -96,8 +96,15 @@ public:
     // training; for inference only work (2 bytes per parameter), which is
     // also the master: uploads round to bf16, downloads widen.
     ParamStore alloc_params(int64_t n, bool with_optimizer_state) override {
+        return allocate_store(n, with_optimizer_state ? 4 : 0);
+    }
+    // master and grad (fp32) and work (bf16); a ZeRO-1 replica's AdamW owns its shard's moments.
+    ParamStore alloc_params_without_moments(int64_t n) override { return allocate_store(n, 2); }
+    // fp32 parts (0: inference, the bf16 work copy alone; 2: master, grad;
+    // 4: master, grad, m, v) followed by the bf16 work copy, in one allocation.
+    ParamStore allocate_store(int64_t n, int fp32_parts) {
         const size_t f = align256(size_t(n) * 4), h = align256(size_t(n) * 2);
-        const size_t total = with_optimizer_state ? f * 4 + h : h;
+        const size_t total = f * size_t(fp32_parts) + h;
         char* base = nullptr;
         CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&base), total));
         CUDA_CHECK(cudaMemset(base, 0, total));
@@ -110,12 +117,14 @@ public:
             t.numel = n;
             return t;
         };
-        if (with_optimizer_state) {
+        if (fp32_parts > 0) {
             p.master = make(0, DType::F32);
             p.grad = make(f, DType::F32);
-            p.m = make(2 * f, DType::F32);
-            p.v = make(3 * f, DType::F32);
-            p.work = make(4 * f, DType::BF16);
+            if (fp32_parts == 4) {
+                p.m = make(2 * f, DType::F32);
+                p.v = make(3 * f, DType::F32);
+            }
+            p.work = make(size_t(fp32_parts) * f, DType::BF16);
         } else {
             p.work = p.master = make(0, DType::BF16);
         }
@@ -429,8 +438,10 @@ public:
         // are reproducible and a range split into shards (ZeRO-1) rounds
         // exactly as the whole range does.
         const uint64_t seed = uint64_t(a.step) * 0x9E3779B97F4A7C15ull;
-        cu::adamw_update(f32(p.master) + offset, b16(p.work) + offset, f32(p.grad) + offset, f32(p.m) + offset,
-                         f32(p.v) + offset, count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.step,
+        const int64_t mo = offset - p.moments_from;  // m, v may hold a shard only
+        ALIGNERS_CHECK(mo >= 0 && mo + count <= p.m.numel, "adamw_step: range outside the store's moments");
+        cu::adamw_update(f32(p.master) + offset, b16(p.work) + offset, f32(p.grad) + offset, f32(p.m) + mo,
+                         f32(p.v) + mo, count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.step,
                          a.grad_scale, nullptr, seed, uint64_t(offset), stream_);
     }
     void zero_grad(ParamStore& p) override {

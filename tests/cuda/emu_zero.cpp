@@ -92,6 +92,21 @@ std::vector<std::vector<float>> data_parallel(int n, std::vector<double>* norms,
     std::vector<std::vector<float>> out;
     {
         train::DataParallel dp(*m, *spec, adam());
+        // ZeRO-1's saving: ranks 1..n-1 (replicas loaded without optimizer
+        // state) hold m and v for their shard and the tail only; rank 0, the
+        // trainer's model, holds them all (checkpoints are gathered there).
+        // Same shapes otherwise, so device 0 holds exactly the other
+        // shards' 2 * 4 bytes more (up to cudaMalloc's 256-byte alignment).
+        const int64_t P = m->params().n, shard = P / n + P % n;
+        CHECK(dp.optimizer(0).moment_elements() == P);
+        for (int l = 1; l < n; ++l) {
+            CAPTURE(l);
+            CHECK(dp.optimizer(l).moment_elements() == shard);
+            const double saved = double(simt::device_bytes_in_use(0)) - double(simt::device_bytes_in_use(l));
+            INFO("device 0 holds " << saved << " bytes more; the other shards' moments are " << 8 * (P - shard));
+            CHECK(std::fabs(saved - double(8 * (P - shard))) <= 4 * 256);
+            CHECK(simt::device_bytes_in_use(l) < simt::device_bytes_in_use(0));
+        }
         for (int s = 0; s < steps; ++s) {
             auto r = dp.step(micro_batches(s, kMicro, m->config().vocab_size), kLr);
             norms->push_back(r.grad_norm);

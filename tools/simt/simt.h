@@ -107,6 +107,8 @@ void launch(const char* name, const void* kernel, dim3 grid, dim3 block, size_t 
 bool is_device_pointer(const void* p, size_t bytes = 1);
 // cudaMalloc calls so far (tests check that a training step allocates nothing).
 size_t device_allocations();
+// Bytes of the live cudaMalloc allocations made on `device` (tests of what a rank holds).
+size_t device_bytes_in_use(int device);
 // The calling host thread's current device (cudaSetDevice; 0 until set).
 // Each allocation remembers the device current when it was made.
 int& current_device();

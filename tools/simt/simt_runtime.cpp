@@ -425,6 +425,13 @@ bool device_free(void* p) {
     return true;
 }
 bool is_device_pointer(const void* p, size_t bytes) { return device_of(p, bytes) >= 0; }
+size_t device_bytes_in_use(int device) {
+    std::lock_guard<std::recursive_mutex> lock(g_mutex);
+    size_t total = 0;
+    for (const auto& [p, a] : allocs())
+        if (a.device == device) total += a.bytes;
+    return total;
+}
 int& current_device() {
     static thread_local int device = 0;
     return device;
