@@ -2,6 +2,7 @@
 // dispatcher: find the command (and, for `data` and `train`, the
 // subcommand), run it, turn errors into messages and exit codes. Each command's code is in cli/cmd_<name>.cpp.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -100,6 +101,21 @@ static void print_usage(FILE* out) {
 
 }  // namespace aligners::cli
 
+// ALIGNERS_REPORT_PEAK_RSS=1: the process's peak resident memory on stderr
+// at the end of a command. VmHWM is this program's own (ru_maxrss of a
+// spawned child also counts the parent's pages from before the exec), so
+// the memory tests read it here.
+static void report_peak_memory() {
+    const char* on = std::getenv("ALIGNERS_REPORT_PEAK_RSS");
+    if (!on || std::string(on) != "1") return;
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return;
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+        if (std::strncmp(line, "VmHWM:", 6) == 0) std::fprintf(stderr, "aligners: peak resident memory:%s", line + 6);
+    std::fclose(f);
+}
+
 int main(int argc, char** argv) {
     using namespace aligners;
     using namespace aligners::cli;
@@ -121,7 +137,9 @@ int main(int argc, char** argv) {
             // Commands that load models print their memory plan before allocating
             // (the demo's own summary stays uncluttered).
             engine::set_memory_report(name != "demo" && name != "plan" && name != "bench");
-            return cmds[i].run(argc - 1, argv + 1);
+            int rc = cmds[i].run(argc - 1, argv + 1);
+            report_peak_memory();
+            return rc;
         } catch (const Interrupted& e) {
             std::fprintf(stderr, "aligners %s: %s\nresume with: %s\n", cmds[i].name, e.what(),
                          resume_command(argc, argv).c_str());

@@ -37,7 +37,7 @@ struct RunResult {
     int exit_code = -1;
     std::string out;  // stdout
     std::string err;  // stderr
-    long max_rss_kb = 0;  // the child's peak resident set (getrusage ru_maxrss)
+    long max_rss_kb = 0;  // getrusage ru_maxrss: counts the test process's pages too (see ALIGNERS_REPORT_PEAK_RSS)
 };
 // Runs build/aligners with args (no shell), feeding `stdin_text`.
 RunResult run_aligners(const std::vector<std::string>& args, const std::string& stdin_text = "");

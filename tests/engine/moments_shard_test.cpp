@@ -22,7 +22,7 @@ TEST_CASE("cpu backend: adamw_step on shard-sized moments (moments_from) equals 
         m0[size_t(i)] = 0.01f * float(i);
         v0[size_t(i)] = 0.002f * float(i + 1);
     }
-    ParamStore full = be->alloc_params(n, true), shard = be->alloc_params(n, false);
+    ParamStore full = be->alloc_params(n, true), shard = be->alloc_params_without_moments(n);
     for (ParamStore* p : {&full, &shard}) {
         be->upload(p->master, w.data(), n);
         be->upload(p->grad, g.data(), n);
