@@ -28,6 +28,28 @@ static constexpr uint64_t kJoinClosed = 0x8000, kJoinCount = 0x7fff;
 // > 0 while this thread runs a job of some pool; workers always are.
 static thread_local int tl_job_depth = 0;
 
+// The first exception any of a job's threads throws (never escaping a
+// worker), rethrown by the caller once the job is done.
+class FirstError {
+public:
+    template <class F>
+    void capture(F&& f) {
+        try {
+            f();
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (!error_) error_ = std::current_exception();
+        }
+    }
+    void rethrow() {
+        if (error_) std::rethrow_exception(error_);
+    }
+
+private:
+    std::mutex mu_;
+    std::exception_ptr error_;
+};
+
 bool ThreadPool::in_job() { return tl_job_depth > 0; }
 
 // Spins until pred() holds or kSpin has passed; true if it holds.
@@ -117,20 +139,11 @@ bool ThreadPool::dispatch(const std::function<void(int)>& fn) {
 }
 
 void ThreadPool::run_on_all(const std::function<void(int)>& fn) {
-    // Exceptions are captured (never escape a worker) and rethrown here.
-    std::exception_ptr error;
-    std::mutex error_mu;
-    std::function<void(int)> guarded = [&](int t) {
-        try {
-            fn(t);
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mu);
-            if (!error) error = std::current_exception();
-        }
-    };
+    FirstError error;
+    std::function<void(int)> guarded = [&](int t) { error.capture([&] { fn(t); }); };
     if (n_threads_ == 1 || !dispatch(guarded))
         for (int t = 0; t < n_threads_; ++t) guarded(t);  // same partition, one thread
-    if (error) std::rethrow_exception(error);
+    error.rethrow();
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
@@ -148,16 +161,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
 }
 
 int ThreadPool::run_joinable(const std::function<void(int)>& fn) {
-    std::exception_ptr error;
-    std::mutex error_mu;
-    std::function<void(int)> guarded = [&](int t) {
-        try {
-            fn(t);
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mu);
-            if (!error) error = std::current_exception();
-        }
-    };
+    FirstError error;
+    std::function<void(int)> guarded = [&](int t) { error.capture([&] { fn(t); }); };
     int joined = 0;
     std::unique_lock<std::mutex> run_lock(run_mu_, std::defer_lock);
     if (n_threads_ > 1 && tl_job_depth == 0 && run_lock.try_lock()) {
@@ -184,22 +189,14 @@ int ThreadPool::run_joinable(const std::function<void(int)>& fn) {
     } else {
         guarded(0);
     }
-    if (error) std::rethrow_exception(error);
+    error.rethrow();
     return joined + 1;
 }
 
 int ThreadPool::run_team(int max_threads, const std::function<void(int, int)>& fn) {
     int n = std::max(1, std::min(max_threads, n_threads_));
-    std::exception_ptr error;
-    std::mutex error_mu;
-    auto call = [&](int t, int count) {
-        try {
-            fn(t, count);
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mu);
-            if (!error) error = std::current_exception();
-        }
-    };
+    FirstError error;
+    auto call = [&](int t, int count) { error.capture([&] { fn(t, count); }); };
     std::function<void(int)> job = [&](int t) {
         if (t < n) call(t, n);
     };
@@ -207,7 +204,7 @@ int ThreadPool::run_team(int max_threads, const std::function<void(int, int)>& f
         n = 1;
         call(0, 1);
     }
-    if (error) std::rethrow_exception(error);
+    error.rethrow();
     return n;
 }
 

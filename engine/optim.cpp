@@ -55,6 +55,24 @@ void AdamW::update(ParamStore& p, int64_t begin, int64_t end, AdamWArgs a) {
     if (b2 < end) be.adamw_step(p, b2, end - b2, a);
 }
 
+AdamWArgs AdamW::next_step_args(float lr, float norm) {
+    float scale = 1.0f;
+    if (cfg_.max_grad_norm > 0) {
+        // torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1.
+        float coef = cfg_.max_grad_norm / (norm + 1e-6f);
+        scale = std::min(coef, 1.0f);
+    }
+    ++steps_;
+    AdamWArgs a;
+    a.lr = lr;
+    a.beta1 = cfg_.beta1;
+    a.beta2 = cfg_.beta2;
+    a.eps = cfg_.eps;
+    a.step = steps_;
+    a.grad_scale = scale;
+    return a;
+}
+
 float AdamW::step_sharded(float lr) {
     ParamStore& p = model_.params();
     Backend& be = model_.backend();
@@ -68,16 +86,7 @@ float AdamW::step_sharded(float lr) {
     double sq = s > 0 ? be.grad_sum_squares(p, r * s, s) : 0.0;
     if (r == 0 && tail > 0) sq += be.grad_sum_squares(p, body, tail);
     const float norm = float(std::sqrt(comm_->all_reduce_sum(sq)));
-    float scale = 1.0f;
-    if (cfg_.max_grad_norm > 0) scale = std::min(cfg_.max_grad_norm / (norm + 1e-6f), 1.0f);
-    ++steps_;
-    AdamWArgs a;
-    a.lr = lr;
-    a.beta1 = cfg_.beta1;
-    a.beta2 = cfg_.beta2;
-    a.eps = cfg_.eps;
-    a.step = steps_;
-    a.grad_scale = scale;
+    AdamWArgs a = next_step_args(lr, norm);
     a.weight_decay = cfg_.weight_decay;
     ParamStore shard = moments_at(false), rest = moments_at(true);
     update(shard, r * s, r * s + s, a);
@@ -162,20 +171,7 @@ float AdamW::step(float lr) {
     ParamStore& p = model_.params();
     Backend& be = model_.backend();
     float norm = grad_norm();
-    float scale = 1.0f;
-    if (cfg_.max_grad_norm > 0) {
-        // torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1.
-        float coef = cfg_.max_grad_norm / (norm + 1e-6f);
-        scale = std::min(coef, 1.0f);
-    }
-    ++steps_;
-    AdamWArgs a;
-    a.lr = lr;
-    a.beta1 = cfg_.beta1;
-    a.beta2 = cfg_.beta2;
-    a.eps = cfg_.eps;
-    a.step = steps_;
-    a.grad_scale = scale;
+    AdamWArgs a = next_step_args(lr, norm);
     // The two ranges below cover every parameter, so a backend that clears
     // gradients inside adamw_step needs no separate zero_grad pass.
     a.zero_grad = be.adamw_zeroes_grad();

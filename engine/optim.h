@@ -66,6 +66,9 @@ public:
 
 private:
     float step_sharded(float lr);
+    // The step's AdamW arguments (clipping scale from the global norm, the
+    // bias-correction step, counted here); weight decay is the caller's.
+    AdamWArgs next_step_args(float lr, float norm);
     // AdamW on [begin, end): decay on the matrix part unless decay_norms_and_biases.
     void update(ParamStore& p, int64_t begin, int64_t end, AdamWArgs a);
     // The store with m, v pointing at the moments of this rank's shard (or

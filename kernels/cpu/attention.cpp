@@ -180,19 +180,7 @@ void attention_cached_reference(R* out, const R* qkv, R* kcache, R* vcache, cons
     const int NH = d.H + 2 * d.KV, group = d.H / d.KV, D = d.D, T = d.T;
     ALIGNERS_CHECK(D <= kMaxHeadDim, "head_dim too large for the CPU attention kernel");
     ALIGNERS_CHECK(d.causal, "the KV-cache attention is causal only");
-    for (int b = 0; b < d.B; ++b)
-        ALIGNERS_CHECK(start[b] >= 0 && start[b] + T <= Tmax, "KV cache overflow: sequence longer than the cache");
-    // Append the new keys and values.
-    for (int b = 0; b < d.B; ++b)
-        for (int t = 0; t < T; ++t)
-            for (int g = 0; g < d.KV; ++g) {
-                const R* src = qkv + ((int64_t(b) * T + t) * NH) * D;
-                int64_t slot = ((int64_t(b) * d.KV + g) * Tmax + start[b] + t) * D;
-                std::memcpy(kcache + slot, src + int64_t(d.H + g) * D, sizeof(R) * D);
-                std::memcpy(vcache + slot, src + int64_t(d.H + d.KV + g) * D, sizeof(R) * D);
-            }
-    int max_len = 0;
-    for (int b = 0; b < d.B; ++b) max_len = std::max(max_len, start[b] + T);
+    const int max_len = append_kv_cache(kcache, vcache, qkv, start, Tmax, d);
     parallel_for_work(int64_t(d.B) * d.H, int64_t(T) * max_len * D * 2, [&](int64_t task0, int64_t task1) {
         for (int64_t task = task0; task < task1; ++task) {
             int b = int(task / d.H), h = int(task % d.H), g = h / group;

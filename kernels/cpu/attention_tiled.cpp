@@ -375,19 +375,7 @@ void attention_cached(R* out, const R* qkv, R* kcache, R* vcache, const int32_t*
     }
     const int NH = d.H + 2 * d.KV, G = d.H / d.KV, D = d.D, T = d.T;
     ALIGNERS_CHECK(d.causal, "the KV-cache attention is causal only");
-    for (int b = 0; b < d.B; ++b)
-        ALIGNERS_CHECK(start[b] >= 0 && start[b] + T <= Tmax, "KV cache overflow: sequence longer than the cache");
-    // Append the new keys and values.
-    for (int b = 0; b < d.B; ++b)
-        for (int t = 0; t < T; ++t)
-            for (int g = 0; g < d.KV; ++g) {
-                const R* src = qkv + ((int64_t(b) * T + t) * NH) * D;
-                int64_t slot = ((int64_t(b) * d.KV + g) * Tmax + start[b] + t) * D;
-                std::memcpy(kcache + slot, src + int64_t(d.H + g) * D, sizeof(R) * D);
-                std::memcpy(vcache + slot, src + int64_t(d.H + d.KV + g) * D, sizeof(R) * D);
-            }
-    int max_len = 0;
-    for (int b = 0; b < d.B; ++b) max_len = std::max(max_len, start[b] + T);
+    const int max_len = append_kv_cache(kcache, vcache, qkv, start, Tmax, d);
     // The visible cache transposed once, (B, KV, D, max_len).
     const int64_t rows = int64_t(d.B) * d.KV;
     R* kt = scratch<R, 1>(size_t(rows) * D * max_len);
