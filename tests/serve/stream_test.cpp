@@ -363,7 +363,6 @@ TEST_CASE("tiny models: streamed deltas add up to the non-streamed answer (Ji, N
         {"ngweta", {{"c", &inspector, &ngweta, 1.5, ""}}, {}},  // threshold above any score: fires
         {"pass-through", {}, {}},
     };
-    int multi_piece = 0;
     for (Setup& setup : setups) {
         CAPTURE(setup.name);
         serve::ServerOptions so;
@@ -396,10 +395,12 @@ TEST_CASE("tiny models: streamed deltas add up to the non-streamed answer (Ji, N
             CHECK(events.back()["choices"].as_array()[0]["finish_reason"] == v["choices"].as_array()[0]["finish_reason"]);
             std::string how = events.back()["aligners"]["stream"].as_string();
             CHECK((how == "live" || how == "unchanged"));
-            if (how == "live" && pieces.size() > 1) ++multi_piece;
         }
     }
-    CHECK(multi_piece >= 3);  // token by token, not one piece at the end
+    // How many chunks a live answer arrives in depends on how fast the
+    // connection thread writes (pieces posted between writes are merged);
+    // that a delta arrives while the aligner still generates is the latch
+    // test's job above.
 }
 
 }  // TEST_SUITE
